@@ -1,0 +1,80 @@
+"""Every setting Jasyl reads, in one place.
+
+Settings come from environment variables only, read when ``load_settings`` is called (never at
+import time), so tests and deployments can point one process at another database.
+
+- ``DATABASE_URL``: an external PostGIS; unset means the project's own cluster in ``.jasyl/``.
+- ``JASYL_HOME``: where the local cluster, uploads and logs live (``<project>/.jasyl``).
+- ``JASYL_PG_PORT``: TCP port of the local cluster, loopback only (``54329``).
+- ``JASYL_PG_FAST``: ``1`` starts the local cluster without fsync (tests, never production).
+- ``JASYL_SECRET_KEY``: Flask session signing key; required with ``JASYL_PRODUCTION=1``.
+- ``JASYL_PRODUCTION``: ``1`` refuses insecure defaults.
+- ``JASYL_DEMO_SCALE``: multiplies the demo data set's size (``1.0``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_PG_PORT = 54329
+LOCAL_DATABASE = "jasyl"
+DEV_SECRET_KEY = "jasyl-development-key-not-for-production"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved settings of one process."""
+
+    external_database_url: str | None
+    home: Path
+    pg_port: int
+    pg_fast: bool
+    secret_key: str
+    production: bool
+    demo_scale: float
+
+    @property
+    def uses_local_cluster(self) -> bool:
+        return self.external_database_url is None
+
+    @property
+    def database_url(self) -> str:
+        """The SQLAlchemy URL, always with the psycopg 3 driver."""
+        if self.external_database_url:
+            return normalise_database_url(self.external_database_url)
+        return local_database_url(self.pg_port, LOCAL_DATABASE)
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept ``postgres://`` and ``postgresql://`` URLs as libpq tools write them."""
+    for prefix in ("postgresql+psycopg2://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def local_database_url(port: int, database: str) -> str:
+    return f"postgresql+psycopg://postgres@127.0.0.1:{port}/{database}"
+
+
+def _flag(value: str | None) -> bool:
+    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Read the settings from ``environ`` (the process environment by default)."""
+    env = os.environ if environ is None else environ
+    production = _flag(env.get("JASYL_PRODUCTION"))
+    return Settings(
+        external_database_url=env.get("DATABASE_URL") or None,
+        home=Path(env.get("JASYL_HOME") or PROJECT_ROOT / ".jasyl"),
+        pg_port=int(env.get("JASYL_PG_PORT") or DEFAULT_PG_PORT),
+        pg_fast=_flag(env.get("JASYL_PG_FAST")),
+        secret_key=env.get("JASYL_SECRET_KEY") or ("" if production else DEV_SECRET_KEY),
+        production=production,
+        demo_scale=float(env.get("JASYL_DEMO_SCALE") or 1.0),
+    )

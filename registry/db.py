@@ -1,0 +1,80 @@
+"""Engines, sessions and the one way to run a write: ``unit_of_work``.
+
+Every service function takes the ``Session`` it works in; it never commits. The caller (a CLI
+command, a request, an import) opens one unit of work, calls services, and the whole unit commits
+or rolls back together, so nothing is ever half-written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from functools import cache
+
+from sqlalchemy import DateTime, MetaData, create_engine, func
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+
+from registry.config import load_settings
+from registry.errors import DatabaseUnavailable
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Timestamped:
+    """Creation and last-change times, set by the database clock."""
+
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+@cache
+def engine_for(url: str) -> Engine:
+    """One pooled engine per URL for the life of the process."""
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+
+
+def current_engine() -> Engine:
+    return engine_for(load_settings().database_url)
+
+
+@cache
+def _session_factory(url: str) -> sessionmaker[Session]:
+    return sessionmaker(engine_for(url), expire_on_commit=False)
+
+
+@contextmanager
+def unit_of_work(url: str | None = None) -> Iterator[Session]:
+    """Open a session whose work commits on success and rolls back on any error."""
+    factory = _session_factory(url or load_settings().database_url)
+    session = factory()
+    try:
+        yield session
+        session.commit()
+    except OperationalError as exc:
+        session.rollback()
+        raise DatabaseUnavailable(unreachable_message(exc)) from exc
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def unreachable_message(exc: OperationalError) -> str:
+    first_line = str(exc.orig or exc).strip().splitlines()[0]
+    settings = load_settings()
+    hint = "run `jasyl db up`" if settings.uses_local_cluster else "check DATABASE_URL"
+    return f"the database is not reachable ({first_line}); {hint}"
