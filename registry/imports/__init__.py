@@ -1,0 +1,1 @@
+"""Import batches: one record per file brought into the registry."""

@@ -1,0 +1,1 @@
+"""The inventory: green spaces, the plants in them, and their inspections."""

@@ -1,0 +1,175 @@
+"""Green spaces, plants and inspections.
+
+Geometries are stored in EPSG:4326. A generated ``geom_3857`` copy with its own GiST index serves
+the vector tiles without a per-request transform. ``region_id`` is derived from the geometry by the
+database (trigger ``jasyl_set_region``), never trusted from input.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from decimal import Decimal
+
+from geoalchemy2 import Geometry, WKBElement
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Computed,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    SmallInteger,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy import Enum as SAEnum
+from sqlalchemy.orm import Mapped, mapped_column
+
+from registry.db import Base, Timestamped
+
+
+def _enum(cls: type[enum.Enum], name: str) -> SAEnum:
+    return SAEnum(cls, name=name, values_callable=lambda e: [m.value for m in e])
+
+
+class GreenSpaceCategory(enum.StrEnum):
+    """ГОСТ 28329-89 triad: общего / ограниченного пользования / специального назначения."""
+
+    PUBLIC = "public"
+    LIMITED = "limited"
+    SPECIAL = "special"
+
+
+class PlantingForm(enum.StrEnum):
+    SOLITARY = "solitary"
+    ROW = "row"
+    GROUP = "group"
+    HEDGE = "hedge"
+    MASSIF = "massif"
+
+
+class PlantStatus(enum.StrEnum):
+    ALIVE = "alive"
+    DEAD = "dead"
+    REMOVED = "removed"
+    STUMP = "stump"
+    VACANT = "vacant"
+
+
+CONDITION_GRADES = {
+    1: ("без признаков ослабления", "әлсіреу белгілерісіз", "healthy"),
+    2: ("ослабленные", "әлсіреген", "weakened"),
+    3: ("сильно ослабленные", "қатты әлсіреген", "severely weakened"),
+    4: ("усыхающие", "қурап бара жатқан", "dying"),
+    5: ("сухостой текущего года", "биылғы қурағандар", "dead this year"),
+    6: ("сухостой прошлых лет", "өткен жылдардың қурағандары", "dead in earlier years"),
+}
+ROMAN = {1: "I", 2: "II", 3: "III", 4: "IV", 5: "V", 6: "VI"}
+
+
+class Versioned:
+    """Optimistic locking: a save names the version it read; a newer one means a conflict."""
+
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class GreenSpace(Timestamped, Versioned, Base):
+    __tablename__ = "green_spaces"
+    __table_args__ = (Index("ix_green_spaces_geom_3857", "geom_3857", postgresql_using="gist"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    region_id: Mapped[int] = mapped_column(SmallInteger, ForeignKey("regions.id"), index=True)
+    name: Mapped[str] = mapped_column(Text)
+    category: Mapped[GreenSpaceCategory] = mapped_column(
+        _enum(GreenSpaceCategory, "green_space_category")
+    )
+    kind: Mapped[str] = mapped_column(Text, default="park")
+    balance_holder: Mapped[str] = mapped_column(Text, default="")
+    geom: Mapped[WKBElement] = mapped_column(
+        Geometry("MULTIPOLYGON", srid=4326, spatial_index=True)
+    )
+    geom_3857: Mapped[WKBElement] = mapped_column(
+        Geometry("MULTIPOLYGON", srid=3857, spatial_index=False),
+        Computed("ST_Transform(geom, 3857)", persisted=True),
+    )
+    area_m2: Mapped[float] = mapped_column(
+        Float, Computed("ST_Area(geom::geography)", persisted=True)
+    )
+    notes: Mapped[str] = mapped_column(Text, default="")
+    published: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
+    import_batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id"))
+
+
+class Plant(Timestamped, Versioned, Base):
+    """One solitary tree or shrub (a point), or a row, group, hedge or massif of them."""
+
+    __tablename__ = "plants"
+    __table_args__ = (
+        UniqueConstraint("region_id", "inventory_number"),
+        Index("ix_plants_geom_3857", "geom_3857", postgresql_using="gist"),
+        CheckConstraint("condition BETWEEN 1 AND 6", name="condition_grade"),
+        CheckConstraint("quantity >= 1", name="quantity_positive"),
+        CheckConstraint(
+            "GeometryType(geom) IN "
+            "('POINT','LINESTRING','MULTILINESTRING','POLYGON','MULTIPOLYGON')",
+            name="geometry_kind",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    region_id: Mapped[int] = mapped_column(SmallInteger, ForeignKey("regions.id"), index=True)
+    green_space_id: Mapped[int | None] = mapped_column(
+        ForeignKey("green_spaces.id", ondelete="SET NULL"), index=True
+    )
+    inventory_number: Mapped[str] = mapped_column(Text)
+    species_id: Mapped[int] = mapped_column(ForeignKey("species.id"), index=True)
+    planting_form: Mapped[PlantingForm] = mapped_column(_enum(PlantingForm, "planting_form"))
+    geom: Mapped[WKBElement] = mapped_column(Geometry("GEOMETRY", srid=4326, spatial_index=True))
+    geom_3857: Mapped[WKBElement] = mapped_column(
+        Geometry("GEOMETRY", srid=3857, spatial_index=False),
+        Computed("ST_Transform(geom, 3857)", persisted=True),
+    )
+    quantity: Mapped[int] = mapped_column(Integer, default=1)
+    length_m: Mapped[Decimal | None] = mapped_column(Numeric(9, 1))
+    area_m2: Mapped[Decimal | None] = mapped_column(Numeric(11, 1))
+    planting_year: Mapped[int | None] = mapped_column(SmallInteger)
+    age_years: Mapped[int | None] = mapped_column(SmallInteger)
+    height_m: Mapped[Decimal | None] = mapped_column(Numeric(5, 1))
+    trunk_diameter_cm: Mapped[Decimal | None] = mapped_column(Numeric(5, 1))
+    crown_diameter_m: Mapped[Decimal | None] = mapped_column(Numeric(5, 1))
+    condition: Mapped[int] = mapped_column(SmallInteger, default=1)
+    hazardous: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    status: Mapped[PlantStatus] = mapped_column(
+        _enum(PlantStatus, "plant_status"), default=PlantStatus.ALIVE
+    )
+    address: Mapped[str] = mapped_column(Text, default="")
+    notes: Mapped[str] = mapped_column(Text, default="")
+    published: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
+    import_batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id"))
+
+
+class Inspection(Base):
+    """A dated condition observation: the history behind a plant's current condition."""
+
+    __tablename__ = "inspections"
+    __table_args__ = (CheckConstraint("condition BETWEEN 1 AND 6", name="condition_grade"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    plant_id: Mapped[int] = mapped_column(ForeignKey("plants.id", ondelete="CASCADE"), index=True)
+    inspected_on: Mapped[date] = mapped_column(Date)
+    inspector: Mapped[str] = mapped_column(Text)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    condition: Mapped[int] = mapped_column(SmallInteger)
+    hazardous: Mapped[bool] = mapped_column(Boolean, default=False)
+    height_m: Mapped[Decimal | None] = mapped_column(Numeric(5, 1))
+    trunk_diameter_cm: Mapped[Decimal | None] = mapped_column(Numeric(5, 1))
+    notes: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

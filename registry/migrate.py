@@ -1,0 +1,54 @@
+"""Run Alembic from code: the CLI, the test fixtures and the demo all migrate the same way."""
+
+from __future__ import annotations
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from geoalchemy2 import alembic_helpers
+from sqlalchemy import create_engine
+
+from registry.config import PROJECT_ROOT
+
+MIGRATIONS = PROJECT_ROOT / "migrations"
+POSTGIS_TABLES = {"spatial_ref_sys", "layer", "topology"}
+
+
+def include_object(obj, name, type_, reflected, compare_to) -> bool:
+    """Leave PostGIS's own tables alone; let GeoAlchemy2 handle spatial indexes."""
+    if type_ == "table" and name in POSTGIS_TABLES:
+        return False
+    return alembic_helpers.include_object(obj, name, type_, reflected, compare_to)
+
+
+def alembic_config(url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def upgrade(url: str, revision: str = "heads") -> None:
+    command.upgrade(alembic_config(url), revision)
+
+
+def downgrade(url: str, revision: str = "base") -> None:
+    command.downgrade(alembic_config(url), revision)
+
+
+def current_revisions(url: str) -> set[str]:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return set(MigrationContext.configure(conn).get_current_heads())
+    finally:
+        engine.dispose()
+
+
+def head_revisions(url: str) -> set[str]:
+    return set(ScriptDirectory.from_config(alembic_config(url)).get_heads())
+
+
+def is_current(url: str) -> bool:
+    return current_revisions(url) == head_revisions(url)

@@ -1,0 +1,1 @@
+"""The species catalogue: what may be planted and recorded, with names in kk/ru/la/en."""
