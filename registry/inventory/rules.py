@@ -1,0 +1,158 @@
+"""The rules a plant record must satisfy, as pure functions (no database), reused by importers.
+
+Each rule raises ``InvalidValue`` naming the field, the value and the reason in a forester's
+words, so the same message reaches the CLI, the web form and the import report.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from shapely.geometry.base import BaseGeometry
+
+from registry.errors import InvalidValue
+from registry.inventory.models import PlantingForm, PlantStatus
+from registry.species.models import Species
+
+MAX_CROWN_DIAMETER_M = Decimal(40)
+MAX_AGE_YEARS = 800
+OLDEST_PLANTING_YEAR = 1800
+
+FORM_GEOMETRIES = {
+    PlantingForm.SOLITARY: {"Point"},
+    PlantingForm.ROW: {"LineString", "MultiLineString"},
+    PlantingForm.HEDGE: {"LineString", "MultiLineString"},
+    PlantingForm.GROUP: {"Polygon", "MultiPolygon", "Point"},
+    PlantingForm.MASSIF: {"Polygon", "MultiPolygon"},
+}
+DEFAULT_FORM = {
+    "Point": PlantingForm.SOLITARY,
+    "LineString": PlantingForm.ROW,
+    "MultiLineString": PlantingForm.ROW,
+    "Polygon": PlantingForm.GROUP,
+    "MultiPolygon": PlantingForm.GROUP,
+}
+ROMAN_GRADES = {"I": 1, "II": 2, "III": 3, "IV": 4, "V": 5, "VI": 6}
+
+
+def to_decimal(field: str, value: Any) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    try:
+        number = Decimal(str(value).replace(",", ".").strip())
+    except InvalidOperation:
+        raise InvalidValue(field, "is not a number", value) from None
+    if not number.is_finite():
+        raise InvalidValue(field, "is not a number", value)
+    return number
+
+
+def check_measure(
+    field: str, value: Any, limit: Decimal, species: Species | None
+) -> Decimal | None:
+    number = to_decimal(field, value)
+    if number is None:
+        return None
+    if number <= 0:
+        raise InvalidValue(field, "must be greater than zero", value)
+    if number > limit:
+        whose = f" for {species.name_ru} ({species.latin})" if species else ""
+        raise InvalidValue(field, f"exceeds the plausible maximum of {limit}{whose}", value)
+    return number
+
+
+def check_condition(value: Any) -> int:
+    """Grades I–VI of the sanitary scale, as 1–6 or Roman numerals."""
+    text = str(value).strip().upper()
+    grade = ROMAN_GRADES.get(text)
+    if grade is None and text.isdigit():
+        grade = int(text)
+    if grade not in ROMAN_GRADES.values():
+        raise InvalidValue("condition", "must be a grade from I to VI (1–6)", value)
+    return grade
+
+
+def check_planting_year(value: Any, today: date | None = None) -> int | None:
+    if value in (None, ""):
+        return None
+    this_year = (today or date.today()).year
+    try:
+        year = int(value)
+    except (TypeError, ValueError):
+        raise InvalidValue("planting_year", "is not a year", value) from None
+    if not OLDEST_PLANTING_YEAR <= year <= this_year:
+        raise InvalidValue(
+            "planting_year", f"must lie between {OLDEST_PLANTING_YEAR} and {this_year}", value
+        )
+    return year
+
+
+def check_age(value: Any) -> int | None:
+    if value in (None, ""):
+        return None
+    try:
+        age = int(value)
+    except (TypeError, ValueError):
+        raise InvalidValue("age_years", "is not a whole number of years", value) from None
+    if not 0 <= age <= MAX_AGE_YEARS:
+        raise InvalidValue("age_years", f"must lie between 0 and {MAX_AGE_YEARS}", value)
+    return age
+
+
+def check_form(form: Any, geometry: BaseGeometry) -> PlantingForm:
+    if geometry is None or geometry.is_empty:
+        raise InvalidValue("geom", "a location is required")
+    if not geometry.is_valid:
+        raise InvalidValue("geom", "the geometry is not valid (self-intersecting or broken)")
+    kind = geometry.geom_type
+    if form in (None, ""):
+        if kind not in DEFAULT_FORM:
+            raise InvalidValue("geom", f"{kind} cannot be a plant's location")
+        return DEFAULT_FORM[kind]
+    try:
+        chosen = PlantingForm(form)
+    except ValueError:
+        valid = ", ".join(f.value for f in PlantingForm)
+        raise InvalidValue("planting_form", f"must be one of {valid}", form) from None
+    if kind not in FORM_GEOMETRIES[chosen]:
+        allowed = " or ".join(sorted(FORM_GEOMETRIES[chosen]))
+        raise InvalidValue("geom", f"a {chosen.value} planting must be a {allowed}", kind)
+    return chosen
+
+
+def check_status(value: Any) -> PlantStatus:
+    try:
+        return PlantStatus(value)
+    except ValueError:
+        valid = ", ".join(s.value for s in PlantStatus)
+        raise InvalidValue("status", f"must be one of {valid}", value) from None
+
+
+def check_quantity(value: Any) -> int:
+    try:
+        quantity = int(value)
+    except (TypeError, ValueError):
+        raise InvalidValue("quantity", "is not a whole number", value) from None
+    if quantity < 1:
+        raise InvalidValue("quantity", "must be at least 1", value)
+    return quantity
+
+
+def check_measurements(values: dict[str, Any], species: Species) -> dict[str, Any]:
+    """Height, trunk and crown diameter within the species' plausibility limits."""
+    return {
+        "height_m": check_measure(
+            "height_m", values.get("height_m"), species.max_height_m, species
+        ),
+        "trunk_diameter_cm": check_measure(
+            "trunk_diameter_cm",
+            values.get("trunk_diameter_cm"),
+            species.max_trunk_diameter_cm,
+            species,
+        ),
+        "crown_diameter_m": check_measure(
+            "crown_diameter_m", values.get("crown_diameter_m"), MAX_CROWN_DIAMETER_M, None
+        ),
+    }
