@@ -1,0 +1,1 @@
+"""Spatial work with no domain rules: vector tiles, reprojection, geometry checks, rasters."""

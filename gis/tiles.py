@@ -1,0 +1,66 @@
+"""Mapbox vector tiles built by PostGIS (``ST_AsMVT``); Python only picks the query and serves.
+
+The SQL lives in ``gis/sql/*.sql`` and is read once. Low zooms get per-cell aggregates so a tile
+never carries more than a few thousand features, whatever the size of the inventory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+
+SQL_DIR = Path(__file__).with_name("sql")
+WORLD_METRES = 40_075_016.685578488
+RAW_PLANTS_FROM_ZOOM = 13
+GRID_CELLS_PER_TILE = 64
+MAX_ZOOM = 22
+
+
+@cache
+def load_sql(name: str) -> str:
+    return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
+
+
+@dataclass(frozen=True)
+class TileAddress:
+    z: int
+    x: int
+    y: int
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.z <= MAX_ZOOM:
+            raise ValueError(f"zoom {self.z} is outside 0–{MAX_ZOOM}")
+        limit = 2**self.z
+        if not (0 <= self.x < limit and 0 <= self.y < limit):
+            raise ValueError(f"tile {self.x}/{self.y} does not exist at zoom {self.z}")
+
+    @property
+    def cell_metres(self) -> float:
+        return WORLD_METRES / 2**self.z / GRID_CELLS_PER_TILE
+
+
+LAYERS = ("plants", "green_spaces")
+
+
+def render_tile(connection: Connection, layer: str, tile: TileAddress, internal: bool) -> bytes:
+    """The tile's bytes (possibly empty) for ``layer``; ``internal`` includes unpublished rows."""
+    params = {"z": tile.z, "x": tile.x, "y": tile.y, "internal": internal}
+    if layer == "plants" and tile.z < RAW_PLANTS_FROM_ZOOM:
+        query, params["cell"] = load_sql("plants_grid_tile"), tile.cell_metres
+    elif layer in LAYERS:
+        query = load_sql(f"{layer}_tile")
+    else:
+        raise KeyError(layer)
+    data = connection.execute(text(query), params).scalar()
+    return bytes(data or b"")
+
+
+def layer_version(connection: Connection, layer: str) -> int:
+    """A number that changes whenever the layer's table is written: the tiles' ETag."""
+    if layer not in LAYERS:
+        raise KeyError(layer)
+    return int(connection.execute(text(f"SELECT last_value FROM layer_version_{layer}")).scalar())  # noqa: S608

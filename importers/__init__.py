@@ -1,0 +1,1 @@
+"""Survey files in, validated registry records out (shapefiles, GeoPackage, GeoJSON, CSV, XLSX)."""

@@ -1,0 +1,47 @@
+"""Registry errors → HTTP answers, in one place.
+
+JSON clients (``/api``, ``/tiles``, or ``Accept: application/json``) get ``{"error", "message",
+...}``; browsers get a short page. Unexpected errors are logged and answered with 500.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, jsonify, render_template_string, request
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException
+
+from registry.errors import DatabaseUnavailable, JasylError
+
+PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>{{ status }}</title></head>
+<body><h1>{{ status }}</h1><p>{{ message }}</p><p><a href="/">Jasyl</a></p></body></html>"""
+
+
+def wants_json() -> bool:
+    return request.path.startswith(("/api", "/tiles")) or (
+        request.accept_mimetypes.best == "application/json"
+    )
+
+
+def _answer(status: int, payload: dict):
+    if wants_json():
+        return jsonify(payload), status
+    return render_template_string(PAGE, status=status, message=payload.get("message", "")), status
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(JasylError)
+    def registry_error(exc: JasylError):
+        return _answer(exc.http_status, exc.as_dict())
+
+    @app.errorhandler(OperationalError)
+    def database_down(exc: OperationalError):
+        app.logger.error("database unavailable: %s", exc)
+        error = DatabaseUnavailable("the database is not reachable; try again shortly")
+        return _answer(error.http_status, error.as_dict())
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        return _answer(
+            exc.code or 500,
+            {"error": exc.name.lower().replace(" ", "_"), "message": exc.description},
+        )

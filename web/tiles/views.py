@@ -1,0 +1,38 @@
+"""``/tiles/<layer>/<z>/<x>/<y>.pbf``: vector tiles with ETags and cache headers."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, request
+
+from gis.tiles import LAYERS, TileAddress, layer_version, render_tile
+from web.db import read_connection
+
+bp = Blueprint("tiles", __name__, url_prefix="/tiles")
+MVT = "application/vnd.mapbox-vector-tile"
+MAX_AGE = 300
+
+
+@bp.get("/<layer>/<int:z>/<int:x>/<int:y>.pbf")
+def tile(layer: str, z: int, x: int, y: int) -> Response:
+    if layer not in LAYERS:
+        abort(404, f"no tile layer {layer!r}; layers: {', '.join(LAYERS)}")
+    try:
+        address = TileAddress(z, x, y)
+    except ValueError as exc:
+        abort(404, str(exc))
+    internal = False  # signed-in staff get unpublished rows once sign-in exists
+    with read_connection() as connection:
+        etag = f"{layer}-{layer_version(connection, layer)}-{int(internal)}"
+        cache = f"{'private' if internal else 'public'}, max-age={MAX_AGE}"
+        if request.if_none_match.contains(etag):
+            response = Response(status=304, headers={"Cache-Control": cache})
+        else:
+            body = render_tile(connection, layer, address, internal)
+            response = Response(
+                body or None,
+                status=200 if body else 204,
+                mimetype=MVT,
+                headers={"Cache-Control": cache},
+            )
+    response.set_etag(etag)
+    return response

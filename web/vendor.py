@@ -1,0 +1,44 @@
+"""Third-party browser assets, served by the app itself (government networks have no CDN).
+
+The files come from pinned npm packages (``web/package.json``), installed by ``make`` into
+``web/node_modules``; this module serves them under ``/vendor/`` and points folium's classes at
+them once, at start-up, because folium's ``add_js_link`` mutates class-level lists.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import folium
+from flask import Blueprint, Flask, abort, send_from_directory
+from folium.plugins import VectorGridProtobuf
+
+NODE_MODULES = Path(__file__).with_name("node_modules")
+LEAFLET_JS = "/vendor/leaflet/dist/leaflet.js"
+LEAFLET_CSS = "/vendor/leaflet/dist/leaflet.css"
+VECTORGRID_JS = "/vendor/leaflet.vectorgrid/dist/Leaflet.VectorGrid.bundled.min.js"
+SERVED_PACKAGES = frozenset({"leaflet", "leaflet.vectorgrid"})
+
+bp = Blueprint("vendor", __name__)
+
+
+@bp.get("/vendor/<package>/<path:path>")
+def asset(package: str, path: str):
+    if package not in SERVED_PACKAGES:
+        abort(404)
+    response = send_from_directory(NODE_MODULES / package, path, max_age=86400)
+    return response
+
+
+def self_host_folium() -> None:
+    """Point folium at our copies; drop the Bootstrap/jQuery/font links our pages do not use."""
+    folium.Map.default_js = [("leaflet", LEAFLET_JS)]
+    folium.Map.default_css = [("leaflet_css", LEAFLET_CSS)]
+    VectorGridProtobuf.default_js = [("vectorGrid", VECTORGRID_JS)]
+
+
+def init_app(app: Flask) -> None:
+    if not (NODE_MODULES / "leaflet").exists():
+        app.logger.warning("web/node_modules is missing: run `make` to install the map assets")
+    self_host_folium()
+    app.register_blueprint(bp)
