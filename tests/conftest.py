@@ -1,0 +1,128 @@
+"""``pytest`` fixtures: a real PostGIS database per test session (and per xdist worker).
+
+The database is created next to the configured one (the local cluster, or DATABASE_URL's
+server), migrated with Alembic, and dropped at the end. ``db`` gives each test a session inside
+a transaction that is rolled back; tests that go through the CLI or HTTP commit for real and
+use ``clean`` to empty the inventory afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from registry import migrate
+from registry.cluster import LocalCluster
+from registry.config import load_settings
+from registry.db import engine_for
+
+ORIGINAL_DATABASE_URL = os.environ.get("DATABASE_URL")
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+INVENTORY_TABLES = "plants, green_spaces, inspections, audit_log, users, import_batches"
+
+
+def _admin_dsn(url: str) -> str:
+    parsed = make_url(url).set(drivername="postgresql", database="postgres")
+    return parsed.render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    settings = load_settings()
+    if settings.uses_local_cluster:
+        LocalCluster(settings).up()
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    name = f"jasyl_test_{worker}_{uuid.uuid4().hex[:8]}"
+    base = settings.database_url
+    with psycopg.connect(_admin_dsn(base), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = make_url(base).set(database=name).render_as_string(hide_password=False)
+    migrate.upgrade(url)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DATABASE_URL", url)
+        yield url
+    engine_for(url).dispose()
+    with psycopg.connect(_admin_dsn(base), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def db(database_url: str) -> Iterator[Session]:
+    """A session whose every change is rolled back after the test."""
+    connection = engine_for(database_url).connect()
+    outer = connection.begin()
+    session = Session(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
+    try:
+        yield session
+    finally:
+        session.close()
+        outer.rollback()
+        connection.close()
+
+
+@pytest.fixture
+def clean(database_url: str) -> Iterator[str]:
+    """For tests that commit (CLI, HTTP, concurrency): empty the inventory afterwards."""
+    yield database_url
+    with engine_for(database_url).begin() as conn:
+        conn.execute(text(f"TRUNCATE {INVENTORY_TABLES} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    if not SHARED_DATA.is_dir():
+        pytest.skip("../shared/data is not present on this machine")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def live_server(database_url: str) -> Iterator[str]:
+    """The real app on a loopback port, served from a thread, for browser tests."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    from web import create_app
+
+    server = make_server("127.0.0.1", 0, create_app(), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium driven by Playwright (never a downloaded browser)."""
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed (make installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield browser
+        browser.close()

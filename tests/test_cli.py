@@ -1,0 +1,140 @@
+"""The ``jasyl`` command as a user runs it: through click's runner and as a real process."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import func, select
+
+from registry.accounts.models import User
+from registry.db import unit_of_work
+from registry.inventory.models import GreenSpace, Plant
+from web.cli import main
+
+
+@pytest.fixture
+def run(database_url):
+    runner = CliRunner()
+
+    def invoke(*args: str, input: str | None = None):
+        return runner.invoke(main, list(args), input=input, catch_exceptions=False)
+
+    return invoke
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        [],
+        ["db"],
+        ["db", "up"],
+        ["db", "down"],
+        ["db", "status"],
+        ["db", "migrate"],
+        ["db", "reset"],
+        ["demo"],
+        ["serve"],
+        ["users"],
+        ["users", "add"],
+        ["species", "list"],
+        ["regions", "list"],
+    ],
+)
+def test_every_command_has_help(run, command) -> None:
+    result = run(*command, "--help")
+    assert result.exit_code == 0
+    assert "Usage: main" in result.output or "Usage:" in result.output
+
+
+def test_regions_list_in_text_and_json(run) -> None:
+    result = run("regions", "list")
+    assert result.exit_code == 0
+    assert "KZ-75  75  Almaty" in result.output and "Ұлытау облысы" in result.output
+    data = json.loads(run("regions", "list", "--json").output)
+    assert len(data) == 20 and {"iso": "KZ-71"}.items() <= data[17].items()
+
+
+def test_species_search(run) -> None:
+    result = run("species", "list", "--search", "карагач")
+    assert result.exit_code == 0 and "Ulmus pumila" in result.output
+    missing = run("species", "list", "--search", "баобаб")
+    assert missing.exit_code == 1 and "no species matches 'баобаб'" in missing.output
+
+
+def test_users_add_and_its_errors(run, clean) -> None:
+    ok = run(
+        "users",
+        "add",
+        "Aigerim@akimat.kz",
+        "--role",
+        "forester",
+        "--region",
+        "Алматы",
+        "--password",
+        "long enough pw",
+    )
+    assert ok.exit_code == 0 and "as forester in region 75" in ok.output
+    again = run("users", "add", "aigerim@akimat.kz", "--role", "planner", "--no-password")
+    assert again.exit_code == 1 and "already exists" in again.output
+    no_region = run("users", "add", "b@akimat.kz", "--role", "forester", "--no-password")
+    assert no_region.exit_code == 1
+    assert "a forester must be given the region" in no_region.output
+    bad_region = run(
+        "users", "add", "c@akimat.kz", "--role", "forester", "--region", "Mordor", "--no-password"
+    )
+    assert bad_region.exit_code == 1 and "valid regions: KZ-10 (Abai Region)" in bad_region.output
+    bad_role = run("users", "add", "d@akimat.kz", "--role", "king", "--no-password")
+    assert bad_role.exit_code == 2 and "'king' is not one of" in bad_role.output
+    bad_email = run("users", "add", "not-an-email", "--role", "planner", "--no-password")
+    assert bad_email.exit_code == 1 and "email: is not an e-mail address" in bad_email.output
+    with unit_of_work() as session:
+        assert session.scalar(select(func.count()).select_from(User)) == 1
+
+
+def test_demo_loads_once(run, clean, monkeypatch) -> None:
+    monkeypatch.setenv("JASYL_DEMO_SCALE", "0.02")
+    first = run("demo")
+    assert first.exit_code == 0 and "Loaded the demo data set" in first.output
+    with unit_of_work() as session:
+        plants = session.scalar(select(func.count()).select_from(Plant))
+        by_region = dict(
+            session.execute(select(Plant.region_id, func.count()).group_by(Plant.region_id)).all()
+        )
+        spaces = session.scalar(select(func.count()).select_from(GreenSpace))
+        cyrillic = session.scalar(select(GreenSpace.name).where(GreenSpace.name.like("Парк%")))
+    assert plants > 2000 and set(by_region) == {71, 75, 79}
+    assert spaces > 40 and cyrillic.startswith("Парк")
+    second = run("demo")
+    assert second.exit_code == 0 and "already loaded" in second.output
+    with unit_of_work() as session:
+        assert session.scalar(select(func.count()).select_from(Plant)) == plants
+
+
+def test_db_status_says_the_schema_is_current(run) -> None:
+    result = run("db", "status")
+    assert result.exit_code == 0 and "schema: current" in result.output
+
+
+def test_reset_needs_confirmation(run) -> None:
+    result = run("db", "reset")
+    assert result.exit_code == 2 and "repeat with --yes" in result.output
+
+
+def test_errors_are_one_line_without_traceback(database_url) -> None:
+    """The installed entry point, in a real process, on a database that does not answer."""
+    env = {**os.environ, "DATABASE_URL": "postgresql://nobody@127.0.0.1:9/none"}
+    jasyl = str(Path(sys.executable).with_name("jasyl"))
+    result = subprocess.run(
+        [jasyl, "regions", "list"], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "database is not reachable" in lines[0]
+    assert "check DATABASE_URL" in lines[0]

@@ -1,0 +1,101 @@
+"""The map page and its vector tiles over HTTP, against the demo data in the real database."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+
+import mapbox_vector_tile
+import pytest
+from sqlalchemy import text
+
+from registry.db import engine_for, unit_of_work
+from registry.demo.services import load_demo
+from web import create_app
+
+
+def tile_of(lon: float, lat: float, z: int) -> tuple[int, int, int]:
+    n = 2**z
+    x = int((lon + 180) / 360 * n)
+    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
+    return z, x, y
+
+
+@pytest.fixture(scope="module")
+def demo_city(database_url):
+    with unit_of_work(database_url) as session:
+        load_demo(session, scale=0.05)
+    yield database_url
+    with engine_for(database_url).begin() as conn:
+        conn.execute(
+            text(
+                "TRUNCATE plants, green_spaces, inspections, audit_log, users, "
+                "import_batches RESTART IDENTITY CASCADE"
+            )
+        )
+
+
+@pytest.fixture
+def client(demo_city):
+    return create_app({"TESTING": True}).test_client()
+
+
+def test_the_map_page_shows_the_regions_from_the_database(client) -> None:
+    page = client.get("/")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    for name in ("Ұлытау облысы", "Абайская область", "Shymkent"):
+        assert name in html or json.dumps(name)[1:-1] in html  # folium escapes non-ASCII
+    assert "/tiles/plants/{z}/{x}/{y}.pbf" in html and "/tiles/green_spaces/" in html
+    external = re.findall(r'(?:src|href)="(https?://[^"]+)"', html)
+    assert external == [], "every asset must be served by the app itself"
+    for asset in re.findall(r'(?:src|href)="(/vendor/[^"]+)"', html):
+        assert client.get(asset).status_code == 200, asset
+
+
+def test_a_city_tile_holds_exactly_the_plants_inside_it(client, demo_city) -> None:
+    z, x, y = tile_of(71.4304, 51.1282, 14)
+    response = client.get(f"/tiles/plants/{z}/{x}/{y}.pbf")
+    assert response.status_code == 200
+    assert response.mimetype == "application/vnd.mapbox-vector-tile"
+    features = mapbox_vector_tile.decode(response.data)["plants"]["features"]
+    with engine_for(demo_city).connect() as conn:
+        expected = conn.execute(
+            text(
+                "SELECT count(*) FROM plants WHERE published AND "
+                "ST_Intersects(geom_3857, ST_TileEnvelope(:z, :x, :y))"
+            ),
+            {"z": z, "x": x, "y": y},
+        ).scalar()
+    assert expected > 0 and len(features) >= expected
+    assert {f["properties"]["condition"] for f in features} <= {1, 2, 3, 4, 5, 6}
+
+
+def test_low_zoom_tiles_carry_counts_not_points(client, demo_city) -> None:
+    z, x, y = tile_of(71.4304, 51.1282, 8)
+    layer = mapbox_vector_tile.decode(client.get(f"/tiles/plants/{z}/{x}/{y}.pbf").data)
+    cells = layer["plants_grid"]["features"]
+    with engine_for(demo_city).connect() as conn:
+        astana = conn.execute(text("SELECT count(*) FROM plants WHERE region_id = 71")).scalar()
+    assert 0 < len(cells) < astana
+    assert sum(c["properties"]["plants"] for c in cells) == astana
+
+
+def test_tiles_are_cached_by_etag_until_the_layer_changes(client, demo_city) -> None:
+    url = "/tiles/green_spaces/{}/{}/{}.pbf".format(*tile_of(71.4304, 51.1282, 13))
+    first = client.get(url)
+    etag = first.headers["ETag"]
+    assert "max-age=300" in first.headers["Cache-Control"]
+    assert client.get(url, headers={"If-None-Match": etag}).status_code == 304
+    with engine_for(demo_city).begin() as conn:
+        conn.execute(text("UPDATE green_spaces SET notes = notes WHERE id = 1"))
+    again = client.get(url, headers={"If-None-Match": etag})
+    assert again.status_code == 200 and again.headers["ETag"] != etag
+
+
+def test_empty_and_impossible_tiles(client) -> None:
+    assert client.get("/tiles/plants/14/0/0.pbf").status_code == 204
+    bad = client.get("/tiles/plants/3/9/1.pbf")
+    assert bad.status_code == 404 and "does not exist at zoom 3" in bad.get_json()["message"]
+    assert client.get("/tiles/secrets/1/0/0.pbf").status_code == 404
