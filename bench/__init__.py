@@ -1,0 +1,1 @@
+"""Benchmarks: ``python -m bench.NAME`` prints figures and the ratio to a baseline run alongside."""

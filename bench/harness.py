@@ -1,0 +1,61 @@
+"""The shared benchmark harness: time a candidate and its baseline in the same run, print both.
+
+Timings are wall-clock, best-of and percentiles over repeated runs; the ratio is
+``baseline / candidate`` (above 1 means the candidate is faster).
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Timing:
+    name: str
+    samples: list[float]
+
+    @property
+    def best(self) -> float:
+        return min(self.samples)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.samples)
+
+    @property
+    def p95(self) -> float:
+        ordered = sorted(self.samples)
+        return ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
+
+    def line(self) -> str:
+        return (
+            f"{self.name:42} best {self.best * 1000:9.2f} ms   median "
+            f"{self.median * 1000:9.2f} ms   p95 {self.p95 * 1000:9.2f} ms   n={len(self.samples)}"
+        )
+
+
+def measure(name: str, action: Callable[[], object], repeat: int = 20, warmup: int = 2) -> Timing:
+    for _ in range(warmup):
+        action()
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        action()
+        samples.append(time.perf_counter() - start)
+    return Timing(name, samples)
+
+
+def report(title: str, candidate: Timing, baseline: Timing, goal: float | None = None) -> float:
+    """Print both timings and the speed-up; returns the ratio (baseline median / candidate)."""
+    ratio = baseline.median / candidate.median
+    print(f"== {title}")
+    print(candidate.line())
+    print(baseline.line())
+    verdict = ""
+    if goal is not None:
+        verdict = "  (goal ≥ {:.1f}×: {})".format(goal, "met" if ratio >= goal else "NOT met")
+    print(f"ratio vs baseline ({baseline.name}): {ratio:.2f}×{verdict}")
+    return ratio
