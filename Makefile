@@ -1,0 +1,68 @@
+# Jasyl: `make run` serves the map with demo data; `make test` runs the whole suite.
+# Both install what is missing first: Debian packages, the .venv, the npm map assets.
+
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+JASYL := $(VENV)/bin/jasyl
+PYTHON ?= python3
+APT_PACKAGES := postgresql postgis postgresql-postgis gdal-bin chromium python3-venv python3-dev \
+                libpq-dev
+PYTEST_ARGS ?=
+
+.PHONY: run test setup system-packages serve bench lint format clean db-up
+
+run: setup db-up
+	$(JASYL) demo
+	$(JASYL) serve --host 127.0.0.1 --port 5000
+
+test: setup
+	JASYL_PG_FAST=1 $(JASYL) db up
+	$(PY) -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
+
+setup: system-packages $(VENV)/.installed web/node_modules/.package-lock.json
+
+db-up: setup
+	$(JASYL) db up
+	$(JASYL) db migrate
+
+# Debian packages: install only those missing, after one apt-get update.
+system-packages:
+	@missing=""; \
+	for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
+	if [ -n "$$missing" ]; then \
+	  sudo=""; [ "$$(id -u)" -eq 0 ] || sudo="sudo"; \
+	  echo "Installing Debian packages:$$missing"; \
+	  $$sudo apt-get update && \
+	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -q $$missing; \
+	fi
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $@
+
+web/node_modules/.package-lock.json: web/package.json web/package-lock.json
+	npm ci --prefix web --no-audit --no-fund
+
+serve: setup db-up
+	$(JASYL) serve --host 127.0.0.1 --port 5000
+
+bench: setup db-up
+	$(JASYL) demo
+	for b in bench/*.py; do n=$$(basename $$b .py); \
+	  case $$n in __init__|harness) ;; *) $(PY) -m bench.$$n || exit 1;; esac; done
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: setup
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+clean:
+	-$(JASYL) db down
+	rm -rf $(VENV) web/node_modules .jasyl
