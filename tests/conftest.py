@@ -26,7 +26,8 @@ from registry.db import engine_for
 
 ORIGINAL_DATABASE_URL = os.environ.get("DATABASE_URL")
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-INVENTORY_TABLES = "plants, green_spaces, inspections, audit_log, users, import_batches"
+# Reference data loaded by migrations; every other table is emptied by ``clean``.
+REFERENCE_TABLES = {"regions", "region_parts", "species", "alembic_version", "spatial_ref_sys"}
 
 
 def _admin_dsn(url: str) -> str:
@@ -74,8 +75,20 @@ def db(database_url: str) -> Iterator[Session]:
 def clean(database_url: str) -> Iterator[str]:
     """For tests that commit (CLI, HTTP, concurrency): empty the inventory afterwards."""
     yield database_url
+    empty_inventory(database_url)
+
+
+def empty_inventory(database_url: str) -> None:
+    """Truncate every table but the reference data the migrations load."""
     with engine_for(database_url).begin() as conn:
-        conn.execute(text(f"TRUNCATE {INVENTORY_TABLES} RESTART IDENTITY CASCADE"))
+        tables = [
+            t
+            for t in conn.execute(
+                text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+            ).scalars()
+            if t not in REFERENCE_TABLES
+        ]
+        conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
 
 
 @pytest.fixture

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
 
-from registry.db import engine_for, unit_of_work
+from registry.db import unit_of_work
 from registry.demo.services import load_demo
+from tests.conftest import empty_inventory
 
 pytestmark = pytest.mark.browser
 SCREENSHOTS = Path(__file__).resolve().parents[1] / ".jasyl" / "screenshots"
@@ -19,13 +19,7 @@ def demo_site(database_url, live_server):
     with unit_of_work(database_url) as session:
         load_demo(session, scale=0.05)
     yield live_server
-    with engine_for(database_url).begin() as conn:
-        conn.execute(
-            text(
-                "TRUNCATE plants, green_spaces, inspections, audit_log, users, "
-                "import_batches RESTART IDENTITY CASCADE"
-            )
-        )
+    empty_inventory(database_url)
 
 
 def test_the_map_renders_from_our_server_alone(browser, demo_site, tmp_path) -> None:

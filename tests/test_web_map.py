@@ -12,6 +12,7 @@ from sqlalchemy import text
 
 from registry.db import engine_for, unit_of_work
 from registry.demo.services import load_demo
+from tests.conftest import empty_inventory
 from web import create_app
 
 
@@ -27,13 +28,7 @@ def demo_city(database_url):
     with unit_of_work(database_url) as session:
         load_demo(session, scale=0.05)
     yield database_url
-    with engine_for(database_url).begin() as conn:
-        conn.execute(
-            text(
-                "TRUNCATE plants, green_spaces, inspections, audit_log, users, "
-                "import_batches RESTART IDENTITY CASCADE"
-            )
-        )
+    empty_inventory(database_url)
 
 
 @pytest.fixture
