@@ -10,6 +10,10 @@ import time), so tests and deployments can point one process at another database
 - ``JASYL_SECRET_KEY``: Flask session signing key; required with ``JASYL_PRODUCTION=1``.
 - ``JASYL_PRODUCTION``: ``1`` refuses insecure defaults.
 - ``JASYL_DEMO_SCALE``: multiplies the demo data set's size (``1.0``).
+- ``JASYL_REPLICA_URL``: a streaming replica for read-only requests (tiles, maps); unset = primary.
+- ``JASYL_WORKERS``: gunicorn worker processes in production (``2 × cores + 1``).
+- ``JASYL_THREADS``: threads per worker; each worker's connection pool holds as many (``4``).
+- ``JASYL_ACCESS_LOG``: where gunicorn writes one line per request (``-``: standard output).
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+from registry.errors import InvalidValue
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PG_PORT = 54329
@@ -36,6 +42,10 @@ class Settings:
     secret_key: str
     production: bool
     demo_scale: float
+    replica_url: str | None = None
+    workers: int = 3
+    threads: int = 4
+    access_log: str = "-"
 
     @property
     def uses_local_cluster(self) -> bool:
@@ -48,6 +58,16 @@ class Settings:
             return normalise_database_url(self.external_database_url)
         return local_database_url(self.pg_port, LOCAL_DATABASE)
 
+    @property
+    def uploads_dir(self) -> Path:
+        """Uploaded survey files, photos and rasters kept on disk (backed up with the database)."""
+        return self.home / "uploads"
+
+    @property
+    def pool_size(self) -> int:
+        """Connections each process keeps: one per serving thread, so no request waits for one."""
+        return self.threads
+
 
 def normalise_database_url(url: str) -> str:
     """Accept ``postgres://`` and ``postgresql://`` URLs as libpq tools write them."""
@@ -59,6 +79,18 @@ def normalise_database_url(url: str) -> str:
 
 def local_database_url(port: int, database: str) -> str:
     return f"postgresql+psycopg://postgres@127.0.0.1:{port}/{database}"
+
+
+def default_workers() -> int:
+    """gunicorn's rule of thumb: two workers per core plus one."""
+    return 2 * (os.cpu_count() or 1) + 1
+
+
+def _positive(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name) or str(default)
+    if not raw.isdigit() or int(raw) < 1:
+        raise InvalidValue(name, "must be a whole number of at least 1", raw)
+    return int(raw)
 
 
 def _flag(value: str | None) -> bool:
@@ -77,4 +109,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         secret_key=env.get("JASYL_SECRET_KEY") or ("" if production else DEV_SECRET_KEY),
         production=production,
         demo_scale=float(env.get("JASYL_DEMO_SCALE") or 1.0),
+        replica_url=normalise_database_url(env["JASYL_REPLICA_URL"])
+        if env.get("JASYL_REPLICA_URL")
+        else None,
+        workers=_positive(env, "JASYL_WORKERS", default_workers()),
+        threads=_positive(env, "JASYL_THREADS", 4),
+        access_log=env.get("JASYL_ACCESS_LOG") or "-",
     )

@@ -42,8 +42,14 @@ class Timestamped:
 
 @cache
 def engine_for(url: str) -> Engine:
-    """One pooled engine per URL for the life of the process."""
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    """One pooled engine per URL for the life of the process.
+
+    The pool holds one connection per serving thread (``JASYL_THREADS``) and may lend
+    ten more in a burst; ``pool_pre_ping`` replaces connections a database restart has cut, so the
+    app recovers by itself.
+    """
+    size = load_settings().pool_size
+    return create_engine(url, pool_pre_ping=True, pool_size=size, max_overflow=10)
 
 
 def current_engine() -> Engine:

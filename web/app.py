@@ -8,10 +8,11 @@ from flask import Flask
 
 from registry.config import load_settings
 from web import errors, vendor
+from web.health.views import bp as health_bp
 from web.map.views import bp as map_bp
 from web.tiles.views import bp as tiles_bp
 
-BLUEPRINTS = (map_bp, tiles_bp)
+BLUEPRINTS = (map_bp, tiles_bp, health_bp)
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -21,6 +22,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.from_mapping(
         SECRET_KEY=settings.secret_key,
         DATABASE_URL=settings.database_url,
+        REPLICA_URL=settings.replica_url,
         JASYL_SETTINGS=settings,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",

@@ -1,0 +1,200 @@
+"""Real processes for operations tests: the production server and private PostgreSQL clusters.
+
+A private cluster lives in its own folder under /tmp (reachable by the ``postgres`` user), on its
+own port, so tests may stop, restart, fill or replicate it without touching the shared cluster.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg
+
+from registry import migrate
+from registry.cluster import LocalCluster, find_bindir
+from registry.config import load_settings, local_database_url
+
+PROJECT = Path(__file__).resolve().parent.parent
+JASYL = PROJECT / ".venv" / "bin" / "jasyl"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def http_get(url: str, timeout: float = 10.0) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as answer:
+            return answer.status, answer.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+@dataclass
+class PrivateCluster:
+    """A throw-away PostGIS cluster: ``LocalCluster`` pointed at a temporary home and port."""
+
+    home: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="jasyl-ops-")))
+    port: int = field(default_factory=free_port)
+
+    def __post_init__(self) -> None:
+        self.home.chmod(0o755)
+        env = {"JASYL_HOME": str(self.home), "JASYL_PG_PORT": str(self.port), "JASYL_PG_FAST": "1"}
+        self.cluster = LocalCluster(load_settings(env))
+
+    def up(self) -> PrivateCluster:
+        self.cluster.up()
+        return self
+
+    def url(self, database: str = "jasyl") -> str:
+        return local_database_url(self.port, database)
+
+    def migrated_url(self, database: str = "jasyl") -> str:
+        self.sql("postgres", f'CREATE DATABASE "{database}"', ignore_errors=True)
+        url = self.url(database)
+        migrate.upgrade(url)
+        return url
+
+    def sql(self, database: str, statement: str, ignore_errors: bool = False) -> None:
+        dsn = f"host=127.0.0.1 port={self.port} user=postgres dbname={database}"
+        try:
+            with psycopg.connect(dsn, autocommit=True) as conn:
+                conn.execute(statement)
+        except psycopg.Error:
+            if not ignore_errors:
+                raise
+
+    def pg_ctl(self, *args: str) -> None:
+        self.cluster._run("pg_ctl", *args, "-D", str(self.cluster.data_dir))
+
+    def stop(self) -> None:
+        self.pg_ctl("stop", "-m", "fast", "-w")
+
+    def start(self) -> None:
+        self.cluster._start()
+
+    def destroy(self) -> None:
+        try:
+            self.cluster.destroy()
+        finally:
+            shutil.rmtree(self.home, ignore_errors=True)
+
+
+def start_replica(primary: PrivateCluster) -> PrivateCluster:
+    """A hot standby of ``primary`` made by ``pg_basebackup -R``, streaming on its own port."""
+    replica = PrivateCluster()
+    data_dir = replica.cluster.data_dir
+    replica.cluster._prepare_dirs()
+    shutil.rmtree(data_dir)
+    command = [
+        str(find_bindir() / "pg_basebackup"),
+        "-h",
+        "127.0.0.1",
+        "-p",
+        str(primary.port),
+        "-U",
+        "postgres",
+        "-D",
+        str(data_dir),
+        "-R",
+        "-X",
+        "stream",
+        "-c",
+        "fast",
+    ]
+    if os.geteuid() == 0:
+        command = ["runuser", "-u", "postgres", "--", *command]
+    subprocess.run(command, check=True, capture_output=True, cwd="/")
+    (data_dir / "postmaster.pid").unlink(missing_ok=True)
+    replica.start()
+    return replica
+
+
+@dataclass
+class ProductionServer:
+    """``jasyl serve --production`` as a real process group on a loopback port."""
+
+    database_url: str
+    extra_env: dict[str, str] = field(default_factory=dict)
+    workers: int = 2
+    threads: int = 4
+    port: int = field(default_factory=free_port)
+
+    def start(self, timeout: float = 30.0) -> ProductionServer:
+        env = {
+            **os.environ,
+            "DATABASE_URL": self.database_url,
+            "JASYL_SECRET_KEY": "ops-test-secret-key-0123456789",
+            **self.extra_env,
+        }
+        self.log = tempfile.NamedTemporaryFile(prefix="jasyl-serve-", suffix=".log", delete=False)
+        self.process = subprocess.Popen(
+            [
+                str(JASYL),
+                "serve",
+                "--production",
+                "--port",
+                str(self.port),
+                "--workers",
+                str(self.workers),
+                "--threads",
+                str(self.threads),
+            ],
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited: {self.output()}")
+            try:
+                if http_get(self.url("/readyz"), timeout=2)[0] == 200:
+                    return self
+            except OSError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"server did not become ready: {self.output()}")
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def output(self) -> str:
+        return Path(self.log.name).read_text(errors="replace")
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        """Signal the whole process group (the arbiter and its workers)."""
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, sig)
+        self.process.wait(timeout=30)
+
+    def stop(self) -> None:
+        self.kill(signal.SIGTERM)
+        Path(self.log.name).unlink(missing_ok=True)
+
+
+def python_process(code: str, env: dict[str, str]) -> subprocess.Popen:
+    """A separate Python process running ``code`` in the project (a writer to kill mid-work)."""
+    return subprocess.Popen(
+        [sys.executable, "-c", code],
+        env={**os.environ, **env},
+        cwd=PROJECT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )

@@ -1,0 +1,111 @@
+"""Production serving: gunicorn via ``jasyl serve --production``, health and readiness."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import psycopg
+import pytest
+from click.testing import CliRunner
+from sqlalchemy.engine import make_url
+
+from registry.config import load_settings
+from tests.serving import ProductionServer, http_get
+from web import create_app
+from web.cli import main
+from web.cli.serve import gunicorn_options
+
+
+@pytest.fixture(autouse=True)
+def _restore_environment(monkeypatch):
+    """``serve --production`` sets these for its workers; put them back after each test."""
+    for name in ("JASYL_PRODUCTION", "JASYL_WORKERS", "JASYL_THREADS"):
+        monkeypatch.setenv(name, "")
+
+
+def test_production_refuses_to_start_without_a_secret_key(monkeypatch) -> None:
+    monkeypatch.delenv("JASYL_SECRET_KEY", raising=False)
+    result = CliRunner().invoke(main, ["serve", "--production", "--port", "1"])
+    assert result.exit_code == 1
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and "JASYL_SECRET_KEY is not set" in lines[0]
+    assert os.environ.get("JASYL_PRODUCTION") == "1"  # set for the workers it would have started
+
+
+def test_workers_come_from_the_cores_and_the_pool_from_the_threads() -> None:
+    settings = load_settings({})
+    assert settings.workers == 2 * os.cpu_count() + 1
+    assert settings.pool_size == settings.threads == 4
+    options = gunicorn_options("127.0.0.1", 8000, 3, 6, "-")
+    assert options["workers"] == 3 and options["threads"] == 6
+    assert options["worker_class"] == "gthread" and options["accesslog"] == "-"
+    assert load_settings({"JASYL_WORKERS": "7", "JASYL_THREADS": "2"}).pool_size == 2
+
+
+def test_bad_worker_count_is_a_one_line_error(monkeypatch) -> None:
+    monkeypatch.setenv("JASYL_WORKERS", "many")
+    result = CliRunner().invoke(main, ["serve", "--production"])
+    assert result.exit_code == 1
+    assert "JASYL_WORKERS: must be a whole number of at least 1 (got 'many')" in result.output
+
+
+def test_healthz_is_ok_on_a_migrated_database(database_url) -> None:
+    client = create_app().test_client()
+    answer = client.get("/healthz")
+    assert answer.status_code == 200
+    assert answer.json == {"status": "ok", "database": "reachable", "schema": "current"}
+    assert answer.headers["Cache-Control"] == "no-store"
+    ready = client.get("/readyz")
+    assert ready.status_code == 200 and ready.json["replica"] == "none"
+
+
+def test_healthz_is_503_when_the_schema_is_behind(database_url) -> None:
+    admin = make_url(database_url).set(drivername="postgresql", database="postgres")
+    name = make_url(database_url).database + "_bare"
+    with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        bare = make_url(database_url).set(database=name).render_as_string(hide_password=False)
+        answer = create_app({"DATABASE_URL": bare}).test_client().get("/healthz")
+        assert answer.status_code == 503
+        assert answer.json["status"] == "unavailable"
+        assert "not current: at nothing" in answer.json["schema"]
+        assert "jasyl db migrate" in answer.json["schema"]
+    finally:
+        from registry.db import engine_for
+
+        engine_for(bare).dispose()
+        with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as c:
+            c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_healthz_and_readyz_are_503_when_the_database_is_unreachable(database_url) -> None:
+    app = create_app({"DATABASE_URL": "postgresql+psycopg://postgres@127.0.0.1:1/none"})
+    for path in ("/healthz", "/readyz"):
+        answer = app.test_client().get(path)
+        assert answer.status_code == 503
+        assert answer.json["database"].startswith("unreachable: ")
+
+
+def test_production_server_serves_with_workers_and_logs_each_request(database_url) -> None:
+    server = ProductionServer(database_url, workers=2, threads=2).start()
+    try:
+        status, body = http_get(server.url("/healthz"))
+        assert status == 200 and json.loads(body)["schema"] == "current"
+        assert http_get(server.url("/tiles/plants/14/11441/5366.pbf"))[0] in (200, 204)
+        server.kill(15)
+        log = server.output()
+        assert "2 workers × 2 threads, 2 pooled connections per worker" in log
+        assert "Using worker: gthread" in log and log.count("Booting worker") == 2
+        assert '"GET /healthz HTTP/1.1" 200' in log
+        assert '"GET /tiles/plants/14/11441/5366.pbf HTTP/1.1" 20' in log
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("key", ["", "jasyl-development-key-not-for-production"])
+def test_production_refuses_the_development_key(monkeypatch, key) -> None:
+    monkeypatch.setenv("JASYL_SECRET_KEY", key)
+    result = CliRunner().invoke(main, ["serve", "--production"])
+    assert result.exit_code == 1 and "JASYL_SECRET_KEY is not set" in result.output

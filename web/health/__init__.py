@@ -1,0 +1,1 @@
+"""``/healthz`` and ``/readyz``: what monitors and load balancers ask of a running server."""
