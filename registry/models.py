@@ -2,22 +2,45 @@
 
 from registry.accounts.models import Role, User
 from registry.audit.models import AuditEntry
+from registry.care.models import CarePlan, CareWork
 from registry.db import Base
+from registry.felling.models import CompensationRatio, FellingPermit, FellingPermitPlant
 from registry.imports.models import ImportBatch
 from registry.inventory.models import GreenSpace, Inspection, Plant
+from registry.planting.models import (
+    PlantingEvent,
+    PlantingEventPlant,
+    PlantingPlan,
+    PlantingPlanLine,
+    PlantingTally,
+    SurvivalCheck,
+)
 from registry.regions.models import Region, RegionPart
+from registry.reports.models import RegionReport
 from registry.species.models import Species
 
 __all__ = [
     "AuditEntry",
     "Base",
+    "CarePlan",
+    "CareWork",
+    "CompensationRatio",
+    "FellingPermit",
+    "FellingPermitPlant",
     "GreenSpace",
     "ImportBatch",
     "Inspection",
     "Plant",
+    "PlantingEvent",
+    "PlantingEventPlant",
+    "PlantingPlan",
+    "PlantingPlanLine",
+    "PlantingTally",
     "Region",
     "RegionPart",
+    "RegionReport",
     "Role",
     "Species",
+    "SurvivalCheck",
     "User",
 ]

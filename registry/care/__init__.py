@@ -1,0 +1,1 @@
+"""Care plans and care works: watering, pruning, felling of dead trees, and the rest."""

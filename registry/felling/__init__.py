@@ -1,0 +1,1 @@
+"""Felling permits and the compensatory planting they oblige."""

@@ -1,0 +1,1 @@
+"""Planting plans, planting events and their survival checks."""
