@@ -138,3 +138,19 @@ def test_errors_are_one_line_without_traceback(database_url) -> None:
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "database is not reachable" in lines[0]
     assert "check DATABASE_URL" in lines[0]
+
+
+def test_an_external_database_is_used_as_is(run) -> None:
+    """With DATABASE_URL set (as in this session), no local cluster is started or stopped."""
+    up = run("db", "up")
+    assert up.exit_code == 0 and "Using the external database from DATABASE_URL" in up.output
+    down = run("db", "down")
+    assert down.exit_code == 0 and "nothing to stop" in down.output
+
+
+def test_an_unreachable_external_database_is_one_clear_line(run, monkeypatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgres://nobody@127.0.0.1:9/none")
+    result = run("db", "up")
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: cannot reach DATABASE_URL:")
+    assert len(result.output.strip().splitlines()) == 1
