@@ -1,0 +1,135 @@
+"""The layers Jasyl publishes (OGC API collections and exports), declared once.
+
+Each ``Collection`` names its table, key, geometry and the properties it shows, with the SQL that
+computes each one. Public readers get the public properties of published rows; staff (see
+``registry.access.sees_internal_fields``) also get the internal ones and unpublished rows. Adding a
+layer (planting events, nurseries) is one ``Collection(...)`` entry in ``COLLECTIONS``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from registry.errors import NotFound
+
+
+@dataclass(frozen=True)
+class Property:
+    """One attribute of a feature: its public name, the SQL computing it over alias ``t``."""
+
+    name: str
+    sql: str
+    type: str = "string"  # string | integer | number | boolean | date-time
+    internal: bool = False
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class Collection:
+    id: str
+    title: str
+    description: str
+    source: str  # FROM clause; the main table is aliased ``t``
+    geometry: str
+    key: str = "t.id"
+    published: str | None = "t.published"
+    temporal: str | None = "t.updated_at"
+    region: str | None = "t.region_id"
+    keywords: tuple[str, ...] = ()
+    properties: tuple[Property, ...] = field(default_factory=tuple)
+
+    def visible(self, internal: bool) -> tuple[Property, ...]:
+        return tuple(p for p in self.properties if internal or not p.internal)
+
+    def prop(self, name: str, internal: bool) -> Property | None:
+        return next((p for p in self.visible(internal) if p.name == name), None)
+
+
+REGION_CODE = Property("region", "(SELECT iso_code FROM regions r WHERE r.id = t.region_id)")
+UPDATED = Property("updated_at", "t.updated_at", "date-time")
+PUBLISHED = Property("published", "t.published", "boolean", internal=True)
+NOTES = Property("notes", "t.notes", internal=True)
+
+PLANTS = Collection(
+    id="plants",
+    title="Plants",
+    description="Trees and shrubs of urban green spaces: single plants, rows, groups, hedges.",
+    source="plants t JOIN species s ON s.id = t.species_id",
+    geometry="t.geom",
+    keywords=("trees", "shrubs", "inventory", "деревья", "ағаштар"),
+    properties=(
+        Property("inventory_number", "t.inventory_number"),
+        Property("species", "s.latin"),
+        Property("species_ru", "s.name_ru"),
+        Property("species_kk", "s.name_kk"),
+        Property("planting_form", "t.planting_form::text"),
+        Property("quantity", "t.quantity", "integer"),
+        Property("planting_year", "t.planting_year", "integer"),
+        Property("age_years", "t.age_years", "integer"),
+        Property("height_m", "t.height_m::float8", "number"),
+        Property("trunk_diameter_cm", "t.trunk_diameter_cm::float8", "number"),
+        Property("crown_diameter_m", "t.crown_diameter_m::float8", "number"),
+        Property("condition", "t.condition", "integer"),
+        Property("hazardous", "t.hazardous", "boolean"),
+        Property("status", "t.status::text"),
+        Property("address", "t.address"),
+        Property("green_space_id", "t.green_space_id", "integer"),
+        REGION_CODE,
+        UPDATED,
+        NOTES,
+        PUBLISHED,
+    ),
+)
+
+GREEN_SPACES = Collection(
+    id="green_spaces",
+    title="Green spaces",
+    description="Parks, squares, boulevards and other green spaces (ГОСТ 28329-89 categories).",
+    source="green_spaces t",
+    geometry="t.geom",
+    keywords=("parks", "green spaces", "скверы", "саябақтар"),
+    properties=(
+        Property("name", "t.name"),
+        Property("category", "t.category::text"),
+        Property("kind", "t.kind"),
+        Property("balance_holder", "t.balance_holder"),
+        Property("area_m2", "round(t.area_m2::numeric, 1)::float8", "number"),
+        REGION_CODE,
+        UPDATED,
+        NOTES,
+        PUBLISHED,
+    ),
+)
+
+REGIONS = Collection(
+    id="regions",
+    title="Regions",
+    description="The oblasts and cities of republican significance (ISO 3166-2:KZ, KATO).",
+    source="regions t",
+    geometry="t.boundary_simple",
+    published=None,
+    temporal=None,
+    region="t.id",
+    keywords=("regions", "области", "облыстар"),
+    properties=(
+        Property("iso_code", "t.iso_code"),
+        Property("kato", "t.kato"),
+        Property("kind", "t.kind"),
+        Property("name_en", "t.name_en"),
+        Property("name_ru", "t.name_ru"),
+        Property("name_kk", "t.name_kk"),
+        Property("centre", "t.centre"),
+    ),
+)
+
+COLLECTIONS: dict[str, Collection] = {c.id: c for c in (PLANTS, GREEN_SPACES, REGIONS)}
+
+
+def get_collection(collection_id: str) -> Collection:
+    try:
+        return COLLECTIONS[collection_id]
+    except KeyError:
+        raise NotFound(
+            f"no collection {collection_id!r}; collections: {', '.join(COLLECTIONS)}",
+            collection=collection_id,
+        ) from None

@@ -1,0 +1,190 @@
+"""Reading the published layers: GeoJSON pages built by PostGIS, extents, rows for exports.
+
+Pages are keyed on the collection's id (``WHERE id > :after ORDER BY id``) so the millionth
+feature costs what the first does; there is no OFFSET anywhere. Who sees what is asked of
+``registry.access`` once per call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from gis import crs as crs_
+from registry.access import Actor, sees_internal_fields
+from registry.errors import NotFound
+from registry.opendata.collections import Collection
+from registry.opendata.rules import FeatureQuery
+from registry.regions.services import resolve_region
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of features as GeoJSON text, and where the next page starts (if any)."""
+
+    features: list[str]
+    next_after: int | None
+
+    @property
+    def number_returned(self) -> int:
+        return len(self.features)
+
+
+def _properties_sql(collection: Collection, internal: bool) -> str:
+    pairs = ", ".join(f"'{p.name}', {p.sql}" for p in collection.visible(internal))
+    return f"json_build_object({pairs})"
+
+
+def _feature_sql(collection: Collection, internal: bool, crs: crs_.Crs) -> str:
+    geometry = crs_.geometry_sql(collection.geometry, crs)
+    return (
+        f"json_build_object('type', 'Feature', 'id', {collection.key}, "
+        f"'geometry', ST_AsGeoJSON({geometry}, {crs.decimals})::json, "
+        f"'properties', {_properties_sql(collection, internal)})::text"
+    )
+
+
+def _conditions(
+    session: Session, collection: Collection, query: FeatureQuery, internal: bool
+) -> tuple[list[str], dict[str, Any]]:
+    """WHERE clauses and their parameters; values are always bound, never spliced."""
+    clauses: list[str] = []
+    params: dict[str, Any] = {}
+    if collection.published and not internal:
+        clauses.append(collection.published)
+    if query.bbox is not None:
+        envelope = "ST_MakeEnvelope(:x1, :y1, :x2, :y2, :bbox_srid)"
+        if query.bbox_crs.srid != 4326:
+            envelope = f"ST_Transform({envelope}, 4326)"
+        clauses.append(f"{collection.geometry} && {envelope}")
+        clauses.append(f"ST_Intersects({collection.geometry}, {envelope})")
+        x1, y1, x2, y2 = query.bbox
+        params.update(x1=x1, y1=y1, x2=x2, y2=y2, bbox_srid=query.bbox_crs.srid)
+    if collection.temporal and query.start is not None:
+        clauses.append(f"{collection.temporal} >= :start")
+        params["start"] = query.start
+    if collection.temporal and query.end is not None:
+        clauses.append(f"{collection.temporal} <= :end")
+        params["end"] = query.end
+    for number, (name, value) in enumerate(query.filters.items()):
+        if name == "region" and collection.region:
+            clauses.append(f"{collection.region} = :region_id")
+            params["region_id"] = resolve_region(session, str(value)).id
+            continue
+        prop = collection.prop(name, internal)
+        clauses.append(f"{prop.sql} = :f{number}")
+        params[f"f{number}"] = value
+    if query.after is not None:
+        clauses.append(f"{collection.key} > :after")
+        params["after"] = query.after
+    return clauses, params
+
+
+def _where(clauses: list[str]) -> str:
+    return f"WHERE {' AND '.join(clauses)}" if clauses else ""
+
+
+def feature_page(
+    session: Session, actor: Actor, collection: Collection, query: FeatureQuery
+) -> Page:
+    """Up to ``query.limit`` features after ``query.after``, ordered by id."""
+    internal = sees_internal_fields(actor)
+    clauses, params = _conditions(session, collection, query, internal)
+    params["fetch"] = query.limit + 1
+    sql = (
+        f"SELECT {collection.key} AS fid, "  # noqa: S608
+        f"{_feature_sql(collection, internal, query.crs)} AS feature "
+        f"FROM {collection.source} {_where(clauses)} ORDER BY {collection.key} LIMIT :fetch"
+    )
+    rows = session.execute(text(sql), params).all()
+    more = len(rows) > query.limit
+    rows = rows[: query.limit]
+    return Page([r.feature for r in rows], rows[-1].fid if more else None)
+
+
+def feature(
+    session: Session, actor: Actor, collection: Collection, fid: int, crs: crs_.Crs = crs_.DEFAULT
+) -> str:
+    """One feature as GeoJSON text; unpublished ones do not exist for the public."""
+    internal = sees_internal_fields(actor)
+    clauses = [f"{collection.key} = :fid"]
+    if collection.published and not internal:
+        clauses.append(collection.published)
+    sql = (
+        f"SELECT {_feature_sql(collection, internal, crs)} "  # noqa: S608
+        f"FROM {collection.source} {_where(clauses)}"
+    )
+    found = session.execute(text(sql), {"fid": fid}).scalar()
+    if found is None:
+        raise NotFound(f"{collection.id} has no feature {fid}", collection=collection.id, id=fid)
+    return found
+
+
+def extent(session: Session, actor: Actor, collection: Collection) -> dict[str, Any]:
+    """The collection's spatial (CRS84) and temporal extent, as OGC API writes it."""
+    clauses = (
+        [] if sees_internal_fields(actor) or not collection.published else [collection.published]
+    )
+    column = collection.temporal or "NULL::timestamptz"
+    temporal = f"min({column}) AS t0, max({column}) AS t1"
+    sql = (
+        f"SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e), t0, t1 FROM ("  # noqa: S608
+        f"SELECT ST_Extent({collection.geometry}) AS e, {temporal} "
+        f"FROM {collection.source} {_where(clauses)}) x"
+    )
+    x1, y1, x2, y2, t0, t1 = session.execute(text(sql)).one()
+    result: dict[str, Any] = {
+        "spatial": {
+            "bbox": [[x1, y1, x2, y2] if x1 is not None else [46.5, 40.5, 87.4, 55.5]],
+            "crs": crs_.CRS84,
+        }
+    }
+    if collection.temporal:
+        result["temporal"] = {
+            "interval": [[t0.isoformat() if t0 else None, t1.isoformat() if t1 else None]],
+            "trs": "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian",
+        }
+    return result
+
+
+def feature_rows(
+    session: Session,
+    actor: Actor,
+    collection: Collection,
+    query: FeatureQuery,
+    batch: int = 5000,
+) -> Iterator[list[dict[str, Any]]]:
+    """Every matching row as ``{property: value, ..., "wkb": bytes}``, in batches, by keyset.
+
+    The exports stream through this: memory holds one batch whatever the layer's size.
+    """
+    internal = sees_internal_fields(actor)
+    columns = ", ".join(f'{p.sql} AS "{p.name}"' for p in collection.visible(internal))
+    after = query.after
+    while True:
+        page_query = FeatureQuery(**{**query.__dict__, "after": after})
+        clauses, params = _conditions(session, collection, page_query, internal)
+        params["batch"] = batch
+        sql = (
+            f"SELECT {collection.key} AS fid, {columns}, "  # noqa: S608
+            f"ST_AsBinary({crs_.geometry_sql(collection.geometry, query.crs)}) AS wkb "
+            f"FROM {collection.source} {_where(clauses)} ORDER BY {collection.key} LIMIT :batch"
+        )
+        rows = [dict(r._mapping) for r in session.execute(text(sql), params)]
+        if not rows:
+            return
+        yield rows
+        if len(rows) < batch:
+            return
+        after = rows[-1]["fid"]
+
+
+def count_rows(session: Session, actor: Actor, collection: Collection, query: FeatureQuery) -> int:
+    """How many rows match (for an export's progress bar; never on the paging path)."""
+    clauses, params = _conditions(session, collection, query, sees_internal_fields(actor))
+    sql = f"SELECT count(*) FROM {collection.source} {_where(clauses)}"  # noqa: S608
+    return int(session.execute(text(sql), params).scalar())

@@ -1,0 +1,1 @@
+"""OGC API – Features at ``/ogc``: what QGIS, GDAL and other GIS clients read."""

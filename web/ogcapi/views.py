@@ -1,0 +1,254 @@
+"""``/ogc``: OGC API – Features Part 1 (core, GeoJSON, HTML, OpenAPI 3.0) and Part 2 (CRS).
+
+Views parse the request, call one ``registry.opendata`` service with the current actor, and
+render JSON or HTML. The GeoJSON of a page is built by PostGIS; Python only joins the pieces.
+QGIS needs the landing page's ``service-desc`` and ``data`` links and follows ``next`` links.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Blueprint, Response, render_template, request, url_for
+from sqlalchemy.orm import Session
+
+from gis import crs as crs_
+from registry.access import sees_internal_fields
+from registry.errors import InvalidValue, JasylError
+from registry.opendata import services
+from registry.opendata.collections import COLLECTIONS, get_collection
+from registry.opendata.rules import parse_crs, parse_query
+from web.actors import current_actor
+from web.db import read_connection
+from web.ogcapi.openapi import document
+
+bp = Blueprint("ogcapi", __name__, url_prefix="/ogc")
+
+
+@contextmanager
+def read_session() -> Iterator[Session]:
+    """A read-only session on ``read_connection`` (the replica when there is one)."""
+    with read_connection() as connection, Session(bind=connection) as session:
+        yield session
+
+
+JSON = "application/json"
+GEOJSON = "application/geo+json"
+HTML = "text/html"
+OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
+CONFORMANCE = [
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+]
+WORDS = {
+    "en": {"title": "Jasyl open data", "collections": "Collections", "features": "Features",
+           "next": "Next page", "conformance": "Conformance", "api": "API definition"},
+    "ru": {"title": "Открытые данные Jasyl", "collections": "Коллекции", "features": "Объекты",
+           "next": "Следующая страница", "conformance": "Соответствие", "api": "Описание API"},
+    "kk": {"title": "Jasyl ашық деректері", "collections": "Жинақтар", "features": "Нысандар",
+           "next": "Келесі бет", "conformance": "Сәйкестік", "api": "API сипаттамасы"},
+}  # fmt: skip
+
+
+@bp.errorhandler(JasylError)
+def ogc_error(exc: JasylError) -> tuple[Response, int]:
+    """Errors in the OGC exception shape; a bad parameter is a 400, as the standard asks."""
+    status = 400 if isinstance(exc, InvalidValue) else exc.http_status
+    body = {"code": exc.code, "description": exc.message, **exc.as_dict()}
+    return Response(json.dumps(body, default=str), mimetype=JSON), status
+
+
+def _wants_html() -> bool:
+    wanted = request.args.get("f")
+    if wanted:
+        if wanted not in ("json", "geojson", "html"):
+            raise InvalidValue("f", "must be json, geojson or html", wanted)
+        return wanted == "html"
+    best = request.accept_mimetypes.best_match([JSON, GEOJSON, HTML], default=JSON)
+    return best == HTML and request.accept_mimetypes[HTML] > request.accept_mimetypes[JSON]
+
+
+def _lang() -> str:
+    return request.args.get("lang") or request.accept_languages.best_match(WORDS) or "en"
+
+
+def _link(href: str, rel: str, type_: str, title: str = "") -> dict[str, str]:
+    link = {"href": href, "rel": rel, "type": type_}
+    if title:
+        link["title"] = title
+    return link
+
+
+def _url(endpoint: str, **values: Any) -> str:
+    return url_for(endpoint, _external=True, **values)
+
+
+def _answer(payload: dict[str, Any], template: str, media: str = JSON, **context: Any) -> Response:
+    if _wants_html():
+        words = WORDS.get(_lang(), WORDS["en"])
+        html = render_template(f"ogcapi/{template}", data=payload, words=words, **context)
+        return Response(html, mimetype=HTML)
+    return Response(json.dumps(payload, ensure_ascii=False, default=str), mimetype=media)
+
+
+@bp.get("/")
+def landing() -> Response:
+    payload = {
+        "title": "Jasyl – green spaces of Kazakhstan",
+        "description": "Open data of the national green-space registry (OGC API – Features).",
+        "links": [
+            _link(_url("ogcapi.landing"), "self", JSON),
+            _link(_url("ogcapi.landing", f="html"), "alternate", HTML),
+            _link(_url("ogcapi.api"), "service-desc", OPENAPI, "The API definition"),
+            _link(_url("ogcapi.api", f="html"), "service-doc", HTML, "The API documentation"),
+            _link(_url("ogcapi.conformance"), "conformance", JSON),
+            _link(
+                _url("ogcapi.conformance"),
+                "http://www.opengis.net/def/rel/ogc/1.0/conformance",
+                JSON,
+            ),
+            _link(_url("ogcapi.collections"), "data", JSON, "Collections"),
+            _link(_url("ogcapi.collections"), "http://www.opengis.net/def/rel/ogc/1.0/data", JSON),
+        ],
+    }
+    return _answer(payload, "landing.html")
+
+
+@bp.get("/conformance")
+def conformance() -> Response:
+    return _answer({"conformsTo": CONFORMANCE}, "conformance.html")
+
+
+@bp.get("/api")
+def api() -> Response:
+    doc = document(_url("ogcapi.landing").rstrip("/"))
+    if request.args.get("f") == "html":
+        return Response(
+            render_template("ogcapi/api.html", data=doc, words=WORDS.get(_lang(), WORDS["en"])),
+            mimetype=HTML,
+        )
+    return Response(json.dumps(doc, ensure_ascii=False), mimetype=OPENAPI)
+
+
+def _describe(session: Any, collection_id: str) -> dict[str, Any]:
+    collection = get_collection(collection_id)
+    items = _url("ogcapi.items", collection_id=collection.id)
+    return {
+        "id": collection.id,
+        "title": collection.title,
+        "description": collection.description,
+        "keywords": list(collection.keywords),
+        "license": "CC-BY-4.0",
+        "itemType": "feature",
+        "extent": services.extent(session, current_actor(), collection),
+        "crs": list(crs_.SUPPORTED),
+        "storageCrs": crs_.CRS84,
+        "links": [
+            _link(_url("ogcapi.collection", collection_id=collection.id), "self", JSON),
+            _link(
+                _url("ogcapi.collection", collection_id=collection.id, f="html"), "alternate", HTML
+            ),
+            _link(items, "items", GEOJSON, collection.title),
+            _link(_url("ogcapi.items", collection_id=collection.id, f="html"), "items", HTML),
+            _link("https://creativecommons.org/licenses/by/4.0/", "license", HTML, "CC BY 4.0"),
+        ],
+    }
+
+
+@bp.get("/collections")
+def collections() -> Response:
+    with read_session() as session:
+        described = [_describe(session, cid) for cid in COLLECTIONS]
+    payload = {
+        "links": [
+            _link(_url("ogcapi.collections"), "self", JSON),
+            _link(_url("ogcapi.collections", f="html"), "alternate", HTML),
+        ],
+        "collections": described,
+        "crs": list(crs_.SUPPORTED),
+    }
+    return _answer(payload, "collections.html")
+
+
+@bp.get("/collections/<collection_id>")
+def collection(collection_id: str) -> Response:
+    with read_session() as session:
+        payload = _describe(session, collection_id)
+    return _answer(payload, "collection.html")
+
+
+@bp.get("/collections/<collection_id>/items")
+def items(collection_id: str) -> Response:
+    collection = get_collection(collection_id)
+    actor = current_actor()
+    args = request.args.to_dict()
+    query = parse_query(collection, args, sees_internal_fields(actor))
+    with read_session() as session:
+        page = services.feature_page(session, actor, collection, query)
+    links = [
+        _link(_url("ogcapi.items", collection_id=collection.id, **args), "self", GEOJSON),
+        _link(
+            _url("ogcapi.items", collection_id=collection.id, **{**args, "f": "html"}),
+            "alternate",
+            HTML,
+        ),
+        _link(_url("ogcapi.collection", collection_id=collection.id), "collection", JSON),
+    ]
+    if page.next_after is not None:
+        following = {**args, "after": str(page.next_after), "limit": str(query.limit)}
+        links.append(
+            _link(_url("ogcapi.items", collection_id=collection.id, **following), "next", GEOJSON)
+        )
+    head = {
+        "type": "FeatureCollection",
+        "timeStamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "numberReturned": page.number_returned,
+        "links": links,
+    }
+    headers = {"Content-Crs": f"<{query.crs.uri}>"}
+    if _wants_html():
+        features = [json.loads(f) for f in page.features]
+        html = render_template(
+            "ogcapi/items.html",
+            data=head,
+            collection=collection,
+            features=features,
+            words=WORDS.get(_lang(), WORDS["en"]),
+        )
+        return Response(html, mimetype=HTML, headers=headers)
+    body = json.dumps(head, ensure_ascii=False)[:-1] + ', "features": ['
+    body += ",".join(page.features) + "]}"
+    return Response(body, mimetype=GEOJSON, headers=headers)
+
+
+@bp.get("/collections/<collection_id>/items/<int:fid>")
+def item(collection_id: str, fid: int) -> Response:
+    collection = get_collection(collection_id)
+    crs = parse_crs(request.args.get("crs"), "crs")
+    with read_session() as session:
+        found = services.feature(session, current_actor(), collection, fid, crs)
+    headers = {"Content-Crs": f"<{crs.uri}>"}
+    if _wants_html():
+        html = render_template(
+            "ogcapi/item.html",
+            collection=collection,
+            feature=json.loads(found),
+            words=WORDS.get(_lang(), WORDS["en"]),
+        )
+        return Response(html, mimetype=HTML, headers=headers)
+    links = [
+        _link(_url("ogcapi.item", collection_id=collection.id, fid=fid), "self", GEOJSON),
+        _link(
+            _url("ogcapi.item", collection_id=collection.id, fid=fid, f="html"), "alternate", HTML
+        ),
+        _link(_url("ogcapi.collection", collection_id=collection.id), "collection", JSON),
+    ]
+    body = found[:-1] + ', "links": ' + json.dumps(links) + "}"
+    return Response(body, mimetype=GEOJSON, headers=headers)
