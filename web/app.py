@@ -10,9 +10,10 @@ from registry.config import load_settings
 from web import errors, vendor
 from web.health.views import bp as health_bp
 from web.map.views import bp as map_bp
+from web.ogcapi.views import bp as ogcapi_bp
 from web.tiles.views import bp as tiles_bp
 
-BLUEPRINTS = (map_bp, tiles_bp, health_bp)
+BLUEPRINTS = (map_bp, tiles_bp, health_bp, ogcapi_bp)
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
