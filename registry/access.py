@@ -125,3 +125,127 @@ def deny(
             )
         )
     raise AccessDenied(message, action=action, entity=entity, entity_id=entity_id)
+
+
+# -- forest nurseries -----------------------------------------------------------------------------
+def may_write_nursery(actor: Actor, nursery_id: int) -> bool:
+    """Nursery staff keep their own nursery's ledger only; an admin may keep any."""
+    if actor.role is Role.ADMIN:
+        return True
+    return actor.role is Role.NURSERY and actor.nursery_id == nursery_id
+
+
+def require_nursery_write(
+    session: Session,
+    actor: Actor,
+    nursery_id: int,
+    action: str,
+    entity: str,
+    entity_id: int | None = None,
+    region_id: int | None = None,
+) -> None:
+    """Refuse (and audit the refusal) unless ``actor`` may write ``nursery_id``'s ledger."""
+    if may_write_nursery(actor, nursery_id):
+        return
+    deny(
+        session,
+        actor,
+        action,
+        entity,
+        entity_id,
+        region_id,
+        f"{actor.label} ({actor.role or 'public'}) may not {action} {entity} "
+        f"of nursery {nursery_id}",
+    )
+
+
+def may_read_nurseries(actor: Actor) -> bool:
+    """Stock and ledgers are for signed-in staff: the ministry, planners, foresters, nurseries."""
+    return actor.signed_in
+
+
+def require_nursery_read(session: Session, actor: Actor) -> None:
+    if may_read_nurseries(actor):
+        return
+    deny(session, actor, "read", "nursery stock", None, None, "sign in to see nursery stock")
+
+
+def may_override_zoning(actor: Actor) -> bool:
+    """Sending stock outside its natural zones is an admin's decision, never a nursery's own."""
+    return actor.role is Role.ADMIN
+
+
+def require_zoning_override(
+    session: Session, actor: Actor, nursery_id: int, region_id: int
+) -> None:
+    if may_override_zoning(actor):
+        return
+    deny(
+        session,
+        actor,
+        "override zoning",
+        "shipment",
+        None,
+        region_id,
+        f"{actor.label} ({actor.role or 'public'}) may not override the zoning rule; "
+        f"ask an administrator",
+    )
+
+
+# -- planting, care, felling and the ministry's reports --------------------------------------------
+NATIONAL_READERS = frozenset({Role.MINISTRY, Role.PLANNER, Role.ADMIN})
+
+
+def may_read_region(actor: Actor, region_id: int) -> bool:
+    """Plans, works, permits and reports: the ministry and planners read every region, a forester
+    only their own; nursery staff and the public none."""
+    if actor.role in NATIONAL_READERS:
+        return True
+    return actor.role is Role.FORESTER and actor.region_id == region_id
+
+
+def require_region_read(
+    session: Session,
+    actor: Actor,
+    region_id: int,
+    entity: str,
+    entity_id: int | None = None,
+) -> None:
+    if may_read_region(actor, region_id):
+        return
+    deny(
+        session,
+        actor,
+        "read",
+        entity,
+        entity_id,
+        region_id,
+        f"{actor.label} ({actor.role or 'public'}) may not read {entity} of region {region_id}",
+    )
+
+
+def require_national_read(session: Session, actor: Actor, entity: str) -> None:
+    """National aggregates and the list of overdue obligations: ministry, planners, admins."""
+    if actor.role in NATIONAL_READERS:
+        return
+    deny(
+        session,
+        actor,
+        "read",
+        entity,
+        None,
+        None,
+        f"{actor.label} ({actor.role or 'public'}) may not read national {entity}",
+    )
+
+
+def require_ministry(
+    session: Session,
+    actor: Actor,
+    action: str,
+    entity: str,
+    entity_id: int | None = None,
+    region_id: int | None = None,
+) -> None:
+    """Approving or returning a region's report, and setting compensation ratios."""
+    require_role(session, actor, {Role.MINISTRY}, action, entity, entity_id, region_id)

@@ -7,6 +7,16 @@ from registry.db import Base
 from registry.felling.models import CompensationRatio, FellingPermit, FellingPermitPlant
 from registry.imports.models import ImportBatch
 from registry.inventory.models import GreenSpace, Inspection, Plant
+from registry.nursery.models import (
+    Batch,
+    BatchMovement,
+    Nursery,
+    NurserySection,
+    SeedLot,
+    SeedLotMovement,
+    Shipment,
+    ShipmentLine,
+)
 from registry.planting.models import (
     PlantingEvent,
     PlantingEventPlant,
@@ -22,6 +32,8 @@ from registry.species.models import Species
 __all__ = [
     "AuditEntry",
     "Base",
+    "Batch",
+    "BatchMovement",
     "CarePlan",
     "CareWork",
     "CompensationRatio",
@@ -30,6 +42,8 @@ __all__ = [
     "GreenSpace",
     "ImportBatch",
     "Inspection",
+    "Nursery",
+    "NurserySection",
     "Plant",
     "PlantingEvent",
     "PlantingEventPlant",
@@ -40,6 +54,10 @@ __all__ = [
     "RegionPart",
     "RegionReport",
     "Role",
+    "SeedLot",
+    "SeedLotMovement",
+    "Shipment",
+    "ShipmentLine",
     "Species",
     "SurvivalCheck",
     "User",

@@ -48,7 +48,7 @@ class User(Base):
     password_hash: Mapped[str | None] = mapped_column(Text)
     role: Mapped[Role] = mapped_column(ROLE_TYPE)
     region_id: Mapped[int | None] = mapped_column(SmallInteger, ForeignKey("regions.id"))
-    nursery_id: Mapped[int | None] = mapped_column()
+    nursery_id: Mapped[int | None] = mapped_column(ForeignKey("nurseries.id"))
     locale: Mapped[str] = mapped_column(Text, default="ru")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -1,0 +1,1 @@
+"""Forest nurseries: seed lots, growing stock by stage, dispatch to akimats, provenance."""

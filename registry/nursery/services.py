@@ -1,0 +1,982 @@
+"""What may be done with nursery stock: sowing, counting, transplanting, losses, dispatch, receipt.
+
+Every function works in the caller's unit of work and never commits. A batch is locked
+(``SELECT … FOR UPDATE``) before its count changes, so two dispatches racing for the last plants
+are served one after the other: the second sees what the first left and is refused with "only N
+left". The count itself is moved only by ledger rows (a trigger adds each row's delta; a CHECK keeps
+it at zero or above), so the service's check and the database's agree, and history is corrected
+by counter-movements only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from geoalchemy2.shape import from_shape
+from shapely.geometry import MultiPolygon, Point
+from shapely.geometry.base import BaseGeometry
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+
+from registry.access import (
+    Actor,
+    require_nursery_read,
+    require_nursery_write,
+    require_region_write,
+    require_role,
+    require_zoning_override,
+)
+from registry.accounts.models import Role
+from registry.audit.models import AuditEntry
+from registry.audit.services import record_changes, record_creation
+from registry.errors import DuplicateRecord, InvalidValue, NotFound
+from registry.inventory.services import locate
+from registry.nursery import rules
+from registry.nursery.models import (
+    Batch,
+    BatchMovement,
+    LossCause,
+    MovementKind,
+    Nursery,
+    NurserySection,
+    RootSystem,
+    SectionKind,
+    SeedLot,
+    SeedLotMovement,
+    SeedMovementKind,
+    Shipment,
+    ShipmentLine,
+    ShipmentStatus,
+    Stage,
+)
+from registry.regions.models import NATURAL_ZONES, Region
+from registry.regions.services import resolve_region
+from registry.species.models import Species
+from registry.species.services import get_species
+from registry.text import fold
+
+
+# -- finding things -------------------------------------------------------------------------------
+def list_nurseries(session: Session) -> list[Nursery]:
+    return list(session.scalars(select(Nursery).order_by(Nursery.region_id, Nursery.code)))
+
+
+def resolve_nursery(session: Session, reference: str | int) -> Nursery:
+    """By id, code (``KST-AULIEKOL``) or name, case- and script-insensitively."""
+    if isinstance(reference, int) or str(reference).strip().isdigit():
+        found = session.get(Nursery, int(reference))
+        if found:
+            return found
+    wanted = fold(str(reference))
+    nurseries = list_nurseries(session)
+    for nursery in nurseries:
+        if wanted in {fold(nursery.code), fold(nursery.name)}:
+            return nursery
+    valid = ", ".join(n.code for n in nurseries) or "none yet"
+    raise NotFound(f"unknown nursery {reference!r}; nurseries: {valid}", reference=str(reference))
+
+
+def resolve_section(session: Session, nursery: Nursery, reference: str | int) -> NurserySection:
+    sections = list(
+        session.scalars(select(NurserySection).where(NurserySection.nursery_id == nursery.id))
+    )
+    wanted = fold(str(reference))
+    for section in sections:
+        if wanted in {str(section.id), fold(section.name), fold(section.kind.value)}:
+            return section
+    valid = ", ".join(s.name for s in sections)
+    raise InvalidValue(
+        "section", f"no such section in {nursery.code}; sections: {valid}", reference
+    )
+
+
+def get_batch(session: Session, batch_id: int | str) -> Batch:
+    batch = session.get(Batch, int(batch_id)) if str(batch_id).isdigit() else None
+    if batch is None:
+        raise NotFound(f"batch {batch_id} does not exist", id=batch_id)
+    return batch
+
+
+def _locked_batch(session: Session, batch_id: int | str) -> Batch:
+    """The batch, locked until the unit of work ends, with its committed count re-read."""
+    if not str(batch_id).isdigit():
+        raise NotFound(f"batch {batch_id} does not exist", id=batch_id)
+    batch = session.scalar(
+        select(Batch)
+        .where(Batch.id == int(batch_id))
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if batch is None:
+        raise NotFound(f"batch {batch_id} does not exist", id=batch_id)
+    return batch
+
+
+def _locked_seed_lot(session: Session, lot_id: int) -> SeedLot:
+    lot = session.scalar(
+        select(SeedLot)
+        .where(SeedLot.id == lot_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if lot is None:
+        raise NotFound(f"seed lot {lot_id} does not exist", id=lot_id)
+    return lot
+
+
+# -- nurseries and sections -----------------------------------------------------------------------
+def create_nursery(
+    session: Session,
+    actor: Actor,
+    code: str,
+    name: str,
+    operator: str,
+    location: Point,
+    site: BaseGeometry | None = None,
+    zones: Iterable[str] | None = None,
+) -> Nursery:
+    """Register a nursery; its region comes from its location, its zones default to the region's."""
+    require_role(session, actor, {Role.ADMIN}, "register", "nursery")
+    code = code.strip().upper()
+    if not code or not name.strip():
+        raise InvalidValue("code" if not code else "name", "a nursery needs a code and a name")
+    if session.scalar(select(Nursery.id).where(Nursery.code == code)) is not None:
+        raise DuplicateRecord(f"code: nursery {code} already exists", field="code", value=code)
+    region = locate(session, location)
+    chosen = list(zones) if zones else list(region.zones)
+    unknown = sorted(set(chosen) - set(NATURAL_ZONES))
+    if unknown:
+        raise InvalidValue("zones", f"must be among {', '.join(NATURAL_ZONES)}", unknown[0])
+    if site is not None:
+        if site.geom_type == "Polygon":
+            site = MultiPolygon([site])
+        if site.geom_type != "MultiPolygon" or not site.is_valid:
+            raise InvalidValue("site", "must be a valid polygon", site.geom_type)
+    nursery = Nursery(
+        code=code,
+        name=name.strip(),
+        operator=operator.strip(),
+        region_id=region.id,
+        location=from_shape(location, 4326),
+        site=from_shape(site, 4326) if site is not None else None,
+        zones=chosen,
+    )
+    session.add(nursery)
+    session.flush()
+    record_creation(
+        session, actor, "nursery", nursery.id, region.id, {"code": code, "name": nursery.name}
+    )
+    return nursery
+
+
+def add_section(
+    session: Session,
+    actor: Actor,
+    nursery: Nursery,
+    name: str,
+    kind: str | SectionKind,
+    capacity_per_year: Any = 0,
+    area_ha: Any = None,
+) -> NurserySection:
+    require_nursery_write(session, actor, nursery.id, "add a section to", "nursery", nursery.id)
+    section = NurserySection(
+        nursery_id=nursery.id,
+        name=name.strip(),
+        kind=rules.check_choice("kind", kind, SectionKind),
+        capacity_per_year=rules.check_count("capacity_per_year", capacity_per_year, True),
+        area_ha=area_ha,
+    )
+    session.add(section)
+    session.flush()
+    return section
+
+
+# -- seed lots ------------------------------------------------------------------------------------
+def register_seed_lot(
+    session: Session,
+    actor: Actor,
+    nursery: Nursery,
+    *,
+    code: str,
+    species: str | int,
+    collection_place: str,
+    seed_zone: str,
+    collection_year: Any,
+    weight_kg: Any,
+    germination_pct: Any,
+    certificate_no: str,
+    storage: str = "",
+    received_on: Any = None,
+) -> SeedLot:
+    """A seed lot with its passport; its weight enters the ledger as a receipt."""
+    require_nursery_write(session, actor, nursery.id, "register", "seed lot")
+    on = rules.check_date("received_on", received_on or date.today())
+    year = rules.check_count("collection_year", collection_year)
+    if not 1950 <= year <= on.year:
+        raise InvalidValue("collection_year", f"must lie between 1950 and {on.year}", year)
+    if not certificate_no.strip():
+        raise InvalidValue("certificate_no", "a seed lot needs its certificate/passport number")
+    if not collection_place.strip():
+        raise InvalidValue("collection_place", "say where the seed was collected")
+    if session.scalar(
+        select(SeedLot.id).where(SeedLot.nursery_id == nursery.id, SeedLot.code == code.strip())
+    ):
+        raise DuplicateRecord(f"code: seed lot {code} already exists in {nursery.code}")
+    lot = SeedLot(
+        nursery_id=nursery.id,
+        code=code.strip(),
+        species_id=get_species(session, species).id,
+        collection_place=collection_place.strip(),
+        seed_zone=seed_zone.strip(),
+        collection_year=year,
+        germination_pct=rules.check_percent("germination_pct", germination_pct),
+        certificate_no=certificate_no.strip(),
+        storage=storage.strip(),
+    )
+    session.add(lot)
+    session.flush()
+    _seed_move(
+        session,
+        actor,
+        lot,
+        SeedMovementKind.RECEIPT,
+        rules.check_weight("weight_kg", weight_kg),
+        on,
+        "received",
+    )
+    return lot
+
+
+def _seed_move(
+    session: Session,
+    actor: Actor,
+    lot: SeedLot,
+    kind: SeedMovementKind,
+    weight_kg: Decimal,
+    on: date,
+    reason: str,
+    batch_id: int | None = None,
+    reverses_id: int | None = None,
+) -> SeedLotMovement:
+    if lot.weight_kg + weight_kg < 0:
+        raise InvalidValue(
+            "weight_kg", f"only {lot.weight_kg} kg left in seed lot {lot.code}", float(-weight_kg)
+        )
+    movement = SeedLotMovement(
+        seed_lot_id=lot.id,
+        kind=kind,
+        weight_kg=weight_kg,
+        on_date=on,
+        reason=reason,
+        batch_id=batch_id,
+        reverses_id=reverses_id,
+        user_id=actor.user_id,
+        actor=actor.label,
+    )
+    session.add(movement)
+    session.flush()
+    session.refresh(lot, ["weight_kg"])
+    return movement
+
+
+def use_seed(
+    session: Session, actor: Actor, lot_id: int, kind: str, weight_kg: Any, on: Any, reason: str
+) -> SeedLotMovement:
+    """A stock-take difference or a loss of seed (kg), signed as given for stock-takes."""
+    lot = _locked_seed_lot(session, lot_id)
+    require_nursery_write(session, actor, lot.nursery_id, "change", "seed lot", lot.id)
+    chosen = rules.check_choice("kind", kind, SeedMovementKind)
+    if chosen not in {SeedMovementKind.STOCKTAKE, SeedMovementKind.LOSS}:
+        raise InvalidValue("kind", "seed is taken out by sowing; record stocktake or loss", kind)
+    if not reason.strip():
+        raise InvalidValue("reason", "say why the seed weight changes")
+    weight = rules.to_decimal("weight_kg", weight_kg)
+    if weight is None or weight == 0:
+        raise InvalidValue("weight_kg", "must be a non-zero weight in kilograms", weight_kg)
+    if chosen is SeedMovementKind.LOSS:
+        weight = -abs(weight)
+    return _seed_move(session, actor, lot, chosen, weight, rules.check_date("on", on), reason)
+
+
+# -- batches and the ledger ----------------------------------------------------------------------
+def _move(
+    session: Session,
+    actor: Actor,
+    batch: Batch,
+    kind: MovementKind,
+    quantity: int,
+    on: date,
+    reason: str = "",
+    cause: LossCause | None = None,
+    reverses_id: int | None = None,
+    paired_id: int | None = None,
+) -> BatchMovement:
+    """Append one ledger row to a locked batch; the trigger moves the count in step."""
+    if quantity == 0:
+        raise InvalidValue("quantity", "a movement must change the count", 0)
+    if batch.quantity + quantity < 0:
+        raise InvalidValue(
+            "quantity",
+            f"only {batch.quantity} left in batch {batch.code}",
+            -quantity,
+        )
+    movement = BatchMovement(
+        batch_id=batch.id,
+        kind=kind,
+        quantity=quantity,
+        on_date=on,
+        cause=cause,
+        reason=reason.strip(),
+        reverses_id=reverses_id,
+        paired_id=paired_id,
+        user_id=actor.user_id,
+        actor=actor.label,
+    )
+    session.add(movement)
+    session.flush()
+    session.refresh(batch, ["quantity"])
+    return movement
+
+
+def _next_batch_code(session: Session, nursery: Nursery, on: date) -> str:
+    count = session.scalar(select(func.count()).where(Batch.nursery_id == nursery.id)) or 0
+    return f"{nursery.code}-{on.year}-{count + 1:04d}"
+
+
+def sow(
+    session: Session,
+    actor: Actor,
+    nursery: Nursery,
+    *,
+    section: str | int,
+    quantity: Any,
+    on: Any,
+    seed_lot_id: int | None = None,
+    species: str | int | None = None,
+    supplier: str = "",
+    seed_weight_kg: Any = None,
+    root_system: str | RootSystem = RootSystem.OPEN,
+    age_years: Any = 0,
+    stage: str | Stage = Stage.SOWN,
+    code: str = "",
+) -> Batch:
+    """Start a batch: sown from a seed lot (taking its weight), or received from a supplier."""
+    require_nursery_write(session, actor, nursery.id, "sow in", "nursery")
+    place = resolve_section(session, nursery, section)
+    count = rules.check_count("quantity", quantity)
+    lot = None
+    if seed_lot_id is not None:
+        lot = _locked_seed_lot(session, int(seed_lot_id))
+        if lot.nursery_id != nursery.id:
+            raise InvalidValue(
+                "seed_lot", f"seed lot {lot.code} belongs to another nursery", lot.id
+            )
+        chosen_species = session.get(Species, lot.species_id)
+        if species is not None and get_species(session, species).id != chosen_species.id:
+            raise InvalidValue(
+                "species", f"seed lot {lot.code} holds {chosen_species.latin}", species
+            )
+        day = rules.check_date("on", on, date(lot.collection_year, 1, 1), "the seed's collection")
+    else:
+        if not supplier.strip():
+            raise InvalidValue("supplier", "name the seed lot sown or the supplier of the stock")
+        if species is None:
+            raise InvalidValue("species", "name the species received")
+        chosen_species = get_species(session, species)
+        day = rules.check_date("on", on)
+    batch = Batch(
+        nursery_id=nursery.id,
+        section_id=place.id,
+        code=(code.strip() or _next_batch_code(session, nursery, day)),
+        species_id=chosen_species.id,
+        seed_lot_id=lot.id if lot else None,
+        supplier=supplier.strip(),
+        started_on=day,
+        age_at_start=rules.check_count("age_years", age_years, True),
+        root_system=rules.check_choice("root_system", root_system, RootSystem),
+        stage=rules.check_choice("stage", stage, Stage),
+        version=1,
+    )
+    session.add(batch)
+    session.flush()
+    session.refresh(batch, ["quantity"])
+    kind = MovementKind.SOWING if lot else MovementKind.RECEIPT
+    _move(session, actor, batch, kind, count, day, supplier.strip() or f"seed lot {lot.code}")
+    if lot is not None and seed_weight_kg not in (None, ""):
+        weight = rules.check_weight("seed_weight_kg", seed_weight_kg)
+        _seed_move(
+            session,
+            actor,
+            lot,
+            SeedMovementKind.SOWING,
+            -weight,
+            day,
+            f"sown as {batch.code}",
+            batch_id=batch.id,
+        )
+    record_creation(
+        session,
+        actor,
+        "batch",
+        batch.id,
+        nursery.region_id,
+        {"code": batch.code, "species": chosen_species.latin, "quantity": count, "on": day},
+    )
+    return batch
+
+
+def count_batch(
+    session: Session,
+    actor: Actor,
+    batch_id: int | str,
+    counted: Any,
+    on: Any,
+    reason: str = "",
+    germination: bool = False,
+) -> BatchMovement | None:
+    """A germination count or a stock-take: the ledger records the difference to the count."""
+    batch = _locked_batch(session, batch_id)
+    require_nursery_write(session, actor, batch.nursery_id, "count", "batch", batch.id)
+    found = rules.check_count("counted", counted, allow_zero=True)
+    day = rules.check_date("on", on, batch.started_on, "the batch's sowing")
+    if not germination and not reason.strip():
+        raise InvalidValue("reason", "a stock-take correction needs a reason")
+    difference = found - batch.quantity
+    if germination and batch.stage is Stage.SOWN:
+        batch.stage = Stage.SEEDLINGS
+    if difference == 0:
+        return None
+    kind = MovementKind.GERMINATION if germination else MovementKind.STOCKTAKE
+    return _move(session, actor, batch, kind, difference, day, reason or "germination count")
+
+
+def record_loss(
+    session: Session,
+    actor: Actor,
+    batch_id: int | str,
+    quantity: Any,
+    cause: str | LossCause,
+    on: Any,
+    reason: str = "",
+) -> BatchMovement:
+    batch = _locked_batch(session, batch_id)
+    require_nursery_write(session, actor, batch.nursery_id, "record a loss in", "batch", batch.id)
+    count = rules.check_count("quantity", quantity)
+    chosen = rules.check_choice("cause", cause, LossCause)
+    day = rules.check_date("on", on, batch.started_on, "the batch's sowing")
+    return _move(session, actor, batch, MovementKind.LOSS, -count, day, reason, cause=chosen)
+
+
+def transplant(
+    session: Session,
+    actor: Actor,
+    batch_id: int | str,
+    quantity: Any,
+    to_section: str | int,
+    on: Any,
+    into_batch_id: int | None = None,
+) -> Batch:
+    """Move plants to another section: out of this batch, into a new (or given) batch there."""
+    source = _locked_batch(session, batch_id)
+    require_nursery_write(session, actor, source.nursery_id, "transplant", "batch", source.id)
+    nursery = session.get(Nursery, source.nursery_id)
+    count = rules.check_count("quantity", quantity)
+    day = rules.check_date("on", on, source.started_on, "the batch's sowing")
+    section = resolve_section(session, nursery, to_section)
+    if into_batch_id is not None:
+        target = _locked_batch(session, into_batch_id)
+        if target.nursery_id != source.nursery_id or target.species_id != source.species_id:
+            raise InvalidValue(
+                "into_batch", "must be a batch of the same species here", into_batch_id
+            )
+    else:
+        target = Batch(
+            nursery_id=source.nursery_id,
+            section_id=section.id,
+            code=_next_batch_code(session, nursery, day),
+            species_id=source.species_id,
+            seed_lot_id=source.seed_lot_id,
+            supplier=source.supplier,
+            parent_batch_id=source.id,
+            started_on=source.started_on,
+            age_at_start=source.age_at_start,
+            root_system=source.root_system,
+            stage=Stage.TRANSPLANTED,
+            version=1,
+        )
+        session.add(target)
+        session.flush()
+        session.refresh(target, ["quantity"])
+    out = _move(
+        session,
+        actor,
+        source,
+        MovementKind.TRANSPLANT_OUT,
+        -count,
+        day,
+        f"to {section.name} ({target.code})",
+    )
+    _move(
+        session,
+        actor,
+        target,
+        MovementKind.TRANSPLANT_IN,
+        count,
+        day,
+        f"from {source.code}",
+        paired_id=out.id,
+    )
+    return target
+
+
+def set_stage(
+    session: Session,
+    actor: Actor,
+    batch_id: int | str,
+    stage: str | Stage,
+    grade: Any = None,
+    standard: str = "",
+) -> Batch:
+    """Advance a batch's stage; stock declared ready must carry its grade."""
+    batch = _locked_batch(session, batch_id)
+    require_nursery_write(session, actor, batch.nursery_id, "grade", "batch", batch.id)
+    wanted = rules.check_stage_change(batch.stage, rules.check_choice("stage", stage, Stage))
+    chosen_grade = rules.check_grade(grade) if grade not in (None, "") else batch.grade
+    if wanted is Stage.READY and chosen_grade is None:
+        raise InvalidValue("grade", "stock declared ready needs its grade (1, 2 or 3)")
+    changes = {}
+    for field, new in (
+        ("stage", wanted),
+        ("grade", chosen_grade),
+        ("standard", standard or batch.standard),
+    ):
+        if getattr(batch, field) != new:
+            changes[field] = (getattr(batch, field), new)
+            setattr(batch, field, new)
+    if changes:
+        batch.version += 1
+        nursery = session.get(Nursery, batch.nursery_id)
+        record_changes(session, actor, "batch", batch.id, nursery.region_id, changes)
+    session.flush()
+    return batch
+
+
+def reverse_movement(
+    session: Session, actor: Actor, movement_id: int | str, reason: str, on: Any = None
+) -> list[BatchMovement]:
+    """Undo a ledger row by its counter-movement (a transplant's two sides together)."""
+    original = session.get(BatchMovement, int(movement_id)) if str(movement_id).isdigit() else None
+    if original is None:
+        raise NotFound(f"movement {movement_id} does not exist", id=movement_id)
+    if not reason.strip():
+        raise InvalidValue("reason", "say why the movement is reversed")
+    if original.kind is MovementKind.REVERSAL:
+        raise InvalidValue(
+            "movement", "a reversal is itself reversed by a new movement", original.id
+        )
+    if original.kind is MovementKind.DISPATCH:
+        raise InvalidValue(
+            "movement", "a dispatch is settled by the akimat's receipt, not reversed", original.id
+        )
+    # A transplant's two sides: the "in" row names the "out" row it belongs to.
+    movements = [original]
+    movements += session.scalars(
+        select(BatchMovement).where(
+            (BatchMovement.paired_id == original.id) | (BatchMovement.id == original.paired_id)
+        )
+    )
+    done = []
+    # Lock in id order so two reversals of a transplant never deadlock.
+    batches = {
+        m.batch_id: _locked_batch(session, m.batch_id)
+        for m in sorted(movements, key=lambda m: m.batch_id)
+    }
+    for movement in movements:
+        batch = batches[movement.batch_id]
+        require_nursery_write(session, actor, batch.nursery_id, "reverse", "movement", movement.id)
+        already = session.scalar(
+            select(BatchMovement.id).where(BatchMovement.reverses_id == movement.id)
+        )
+        if already is not None:
+            raise DuplicateRecord(
+                f"movement {movement.id} was already reversed by movement {already}",
+                existing_id=already,
+            )
+        day = rules.check_date("on", on or date.today(), movement.on_date, "the movement reversed")
+        done.append(
+            _move(
+                session,
+                actor,
+                batch,
+                MovementKind.REVERSAL,
+                -movement.quantity,
+                day,
+                reason,
+                reverses_id=movement.id,
+            )
+        )
+    nursery = session.get(Nursery, batches[original.batch_id].nursery_id)
+    record_changes(
+        session,
+        actor,
+        "batch_movement",
+        original.id,
+        nursery.region_id,
+        {"reversed_by": (None, [m.id for m in done])},
+        action="reverse",
+    )
+    return done
+
+
+# -- dispatch and receipt -------------------------------------------------------------------------
+@dataclass(frozen=True)
+class LineRequest:
+    batch_id: int
+    quantity: int
+
+
+def parse_lines(pairs: Iterable[str | tuple[Any, Any]]) -> list[LineRequest]:
+    """``BATCH:QTY`` strings or (batch, qty) pairs; one batch at most once per shipment."""
+    lines: list[LineRequest] = []
+    for pair in pairs:
+        if isinstance(pair, str):
+            batch, _, qty = pair.partition(":")
+        else:
+            batch, qty = pair
+        if not str(batch).strip().isdigit():
+            raise InvalidValue("lines", "each line is BATCH_ID:QUANTITY", pair)
+        lines.append(LineRequest(int(batch), rules.check_count("quantity", qty)))
+    if not lines:
+        raise InvalidValue("lines", "a shipment needs at least one batch line")
+    if len({line.batch_id for line in lines}) != len(lines):
+        raise InvalidValue("lines", "name each batch once per shipment")
+    return lines
+
+
+def zoning_conflicts(session: Session, species_ids: Iterable[int], region: Region) -> list[Species]:
+    species = session.scalars(select(Species).where(Species.id.in_(set(species_ids))))
+    return [s for s in species if not rules.zones_suit(s.zones, region.zones)]
+
+
+def dispatch(
+    session: Session,
+    actor: Actor,
+    nursery: Nursery,
+    region: str | int,
+    lines: Iterable[str | tuple[Any, Any]],
+    on: Any,
+    consignee: str = "",
+    override_reason: str = "",
+) -> Shipment:
+    """Ship ready stock to an akimat; batches are locked in id order, then checked and drawn."""
+    require_nursery_write(session, actor, nursery.id, "dispatch from", "nursery")
+    destination = resolve_region(session, region)
+    requested = sorted(parse_lines(lines), key=lambda line: line.batch_id)
+    day = rules.check_date("on", on)
+    batches = [_locked_batch(session, line.batch_id) for line in requested]
+    for batch in batches:
+        if batch.nursery_id != nursery.id:
+            raise InvalidValue("lines", f"batch {batch.code} belongs to another nursery", batch.id)
+        if batch.stage is not Stage.READY:
+            raise InvalidValue(
+                "lines",
+                f"batch {batch.code} is {batch.stage.value}, not ready to dispatch",
+                batch.id,
+            )
+        rules.check_date("on", day, batch.started_on, f"batch {batch.code}'s sowing")
+    unsuited = zoning_conflicts(session, [b.species_id for b in batches], destination)
+    if unsuited and not override_reason.strip():
+        names = "; ".join(f"{s.latin} (zones {', '.join(s.zones)})" for s in unsuited)
+        raise InvalidValue(
+            "region",
+            f"{destination.name_en} lies in {', '.join(destination.zones)}, which does not suit "
+            f"{names}; an administrator may override with a reason",
+            destination.iso_code,
+        )
+    if unsuited:
+        require_zoning_override(session, actor, nursery.id, destination.id)
+    number = (
+        f"{nursery.code}-S{day:%Y}-{(session.scalar(select(func.count(Shipment.id))) or 0) + 1:05d}"
+    )
+    shipment = Shipment(
+        number=number,
+        nursery_id=nursery.id,
+        region_id=destination.id,
+        consignee=consignee.strip() or f"akimat of {destination.name_en}",
+        dispatched_on=day,
+        status=ShipmentStatus.DISPATCHED,
+        zoning_override=override_reason.strip() if unsuited else None,
+        created_by=actor.user_id,
+    )
+    session.add(shipment)
+    session.flush()
+    for line, batch in zip(requested, batches, strict=True):
+        movement = _move(
+            session,
+            actor,
+            batch,
+            MovementKind.DISPATCH,
+            -line.quantity,
+            day,
+            f"shipment {number} to {destination.iso_code}",
+        )
+        session.add(
+            ShipmentLine(
+                shipment_id=shipment.id,
+                batch_id=batch.id,
+                movement_id=movement.id,
+                quantity_shipped=line.quantity,
+            )
+        )
+    session.flush()
+    record_creation(
+        session,
+        actor,
+        "shipment",
+        shipment.id,
+        destination.id,
+        {
+            "number": number,
+            "nursery": nursery.code,
+            "lines": [(r.batch_id, r.quantity) for r in requested],
+        },
+    )
+    if unsuited:
+        session.add(
+            AuditEntry(
+                user_id=actor.user_id,
+                actor=actor.label,
+                action="zoning_override",
+                entity="shipment",
+                entity_id=shipment.id,
+                region_id=destination.id,
+                field="zoning",
+                old_value={
+                    "species": [s.latin for s in unsuited],
+                    "region_zones": destination.zones,
+                },
+                new_value={"reason": override_reason.strip()},
+            )
+        )
+    return shipment
+
+
+def shipment_lines(session: Session, shipment_id: int) -> list[ShipmentLine]:
+    query = select(ShipmentLine).where(ShipmentLine.shipment_id == shipment_id)
+    return list(session.scalars(query.order_by(ShipmentLine.id)))
+
+
+def receive(
+    session: Session,
+    actor: Actor,
+    shipment_id: int | str,
+    received: dict[int, Any] | Iterable[str],
+    on: Any,
+) -> Shipment:
+    """The akimat confirms what arrived per line; what is missing is recorded lost in transit."""
+    shipment = (
+        session.scalar(select(Shipment).where(Shipment.id == int(shipment_id)).with_for_update())
+        if str(shipment_id).isdigit()
+        else None
+    )
+    if shipment is None:
+        raise NotFound(f"shipment {shipment_id} does not exist", id=shipment_id)
+    require_region_write(
+        session, actor, shipment.region_id, "confirm receipt of", "shipment", shipment.id
+    )
+    if shipment.status is ShipmentStatus.RECEIVED:
+        raise InvalidValue(
+            "shipment",
+            f"shipment {shipment.number} was already received on {shipment.received_on}",
+            shipment.number,
+        )
+    counts = _received_counts(received)
+    day = rules.check_date("on", on, shipment.dispatched_on, "the dispatch")
+    lines = shipment_lines(session, shipment.id)
+    by_batch = {line.batch_id: line for line in lines}
+    by_line = {line.id: line for line in lines}
+    unknown = [k for k in counts if k not in by_line and k not in by_batch]
+    if unknown:
+        raise InvalidValue(
+            "received", f"shipment {shipment.number} has no line or batch {unknown[0]}", unknown[0]
+        )
+    chosen: dict[int, int] = {}
+    for key, count in counts.items():
+        line = by_line.get(key) or by_batch[key]
+        if count > line.quantity_shipped:
+            raise InvalidValue(
+                "received",
+                f"batch {line.batch_id}: {count} received exceeds {line.quantity_shipped} shipped",
+                count,
+            )
+        chosen[line.id] = count
+    missing = [line.batch_id for line in lines if line.id not in chosen]
+    if missing:
+        raise InvalidValue("received", f"give the count received for batch {missing[0]} too")
+    for line in lines:
+        line.quantity_received = chosen[line.id]
+    losses = {line.batch_id: line.quantity_shipped - chosen[line.id] for line in lines}
+    shipment.status = ShipmentStatus.RECEIVED
+    shipment.received_on = day
+    shipment.received_by = actor.user_id
+    session.flush()
+    record_changes(
+        session,
+        actor,
+        "shipment",
+        shipment.id,
+        shipment.region_id,
+        {"status": ("dispatched", "received"), "lost_in_transit": (None, losses)},
+        action="receive",
+    )
+    return shipment
+
+
+def _received_counts(received: dict[int, Any] | Iterable[str]) -> dict[int, int]:
+    if isinstance(received, dict):
+        pairs = received.items()
+    else:
+        pairs = []
+        for item in received:
+            key, _, value = str(item).partition(":")
+            if not key.strip().isdigit():
+                raise InvalidValue("received", "each count is BATCH_ID:RECEIVED", item)
+            pairs.append((key, value))
+    return {int(k): rules.check_count("received", v, allow_zero=True) for k, v in pairs}
+
+
+# -- reading -------------------------------------------------------------------------------------
+STOCK_SQL = """
+    SELECT n.code AS nursery, r.iso_code AS region, s.latin AS species, s.name_ru,
+           b.stage::text AS stage, b.grade, b.root_system::text AS root_system,
+           count(*) AS batches, sum(b.quantity)::bigint AS quantity
+    FROM batches b
+    JOIN nurseries n ON n.id = b.nursery_id
+    JOIN regions r ON r.id = n.region_id
+    JOIN species s ON s.id = b.species_id
+    WHERE b.quantity > 0
+      AND (CAST(:nursery AS int) IS NULL OR b.nursery_id = :nursery)
+      AND (CAST(:species AS int) IS NULL OR b.species_id = :species)
+    GROUP BY n.code, r.iso_code, s.latin, s.name_ru, b.stage, b.grade, b.root_system
+    ORDER BY n.code, s.latin, b.stage, b.grade NULLS FIRST
+"""
+
+
+def stock(
+    session: Session,
+    actor: Actor,
+    nursery: str | int | None = None,
+    species: str | int | None = None,
+) -> list[dict[str, Any]]:
+    """Stock on hand by nursery, species, stage, grade and root system (non-empty batches)."""
+    require_nursery_read(session, actor)
+    nursery_id = resolve_nursery(session, nursery).id if nursery else None
+    species_id = get_species(session, species).id if species else None
+    rows = session.execute(text(STOCK_SQL), {"nursery": nursery_id, "species": species_id})
+    return [dict(row._mapping) for row in rows]
+
+
+def batches_of(session: Session, actor: Actor, nursery: Nursery) -> list[Batch]:
+    require_nursery_read(session, actor)
+    query = select(Batch).where(Batch.nursery_id == nursery.id).order_by(Batch.code)
+    return list(session.scalars(query))
+
+
+def ledger(
+    session: Session,
+    actor: Actor,
+    nursery: Nursery | None = None,
+    batch_id: int | None = None,
+    kind: str | None = None,
+    since: Any = None,
+    until: Any = None,
+    limit: int = 500,
+) -> list[dict[str, Any]]:
+    """Movements, newest first, filtered by nursery, batch, kind and date range."""
+    require_nursery_read(session, actor)
+    query = (
+        select(BatchMovement, Batch.code, Batch.nursery_id)
+        .join(Batch, Batch.id == BatchMovement.batch_id)
+        .order_by(BatchMovement.on_date.desc(), BatchMovement.id.desc())
+        .limit(limit)
+    )
+    if nursery is not None:
+        query = query.where(Batch.nursery_id == nursery.id)
+    if batch_id is not None:
+        query = query.where(BatchMovement.batch_id == int(batch_id))
+    if kind:
+        query = query.where(BatchMovement.kind == rules.check_choice("kind", kind, MovementKind))
+    if since:
+        query = query.where(BatchMovement.on_date >= rules.check_date("since", since))
+    if until:
+        query = query.where(BatchMovement.on_date <= rules.check_date("until", until))
+    return [
+        {
+            "id": m.id,
+            "batch_id": m.batch_id,
+            "batch": code,
+            "kind": m.kind.value,
+            "quantity": m.quantity,
+            "on": m.on_date.isoformat(),
+            "cause": m.cause.value if m.cause else None,
+            "reason": m.reason,
+            "actor": m.actor,
+            "reverses": m.reverses_id,
+        }
+        for m, code, _ in session.execute(query)
+    ]
+
+
+NATIONAL_SQL = """
+    WITH moved AS (
+        SELECT b.nursery_id,
+               sum(m.quantity) FILTER (WHERE m.kind = 'sowing') AS sown,
+               -sum(m.quantity) FILTER (WHERE m.kind = 'dispatch') AS dispatched,
+               -sum(m.quantity) FILTER (WHERE m.kind = 'loss') AS lost
+        FROM batch_movements m JOIN batches b ON b.id = m.batch_id
+        WHERE m.on_date >= make_date(:year, 1, 1) AND m.on_date < make_date(:year + 1, 1, 1)
+        GROUP BY b.nursery_id
+    ), capacity AS (
+        SELECT nursery_id, sum(capacity_per_year) AS capacity FROM nursery_sections GROUP BY 1
+    ), held AS (
+        SELECT nursery_id, sum(quantity) AS on_hand,
+               sum(quantity) FILTER (WHERE stage = 'ready') AS ready
+        FROM batches GROUP BY 1
+    )
+    SELECT n.code AS nursery, n.name, r.iso_code AS region,
+           coalesce(h.on_hand, 0)::bigint AS on_hand, coalesce(h.ready, 0)::bigint AS ready,
+           coalesce(m.sown, 0)::bigint AS sown, coalesce(m.dispatched, 0)::bigint AS dispatched,
+           coalesce(m.lost, 0)::bigint AS lost, coalesce(c.capacity, 0)::bigint AS capacity,
+           CASE WHEN c.capacity > 0 THEN round(100.0 * coalesce(m.sown, 0) / c.capacity, 1) END
+               AS capacity_used_pct
+    FROM nurseries n JOIN regions r ON r.id = n.region_id
+    LEFT JOIN moved m ON m.nursery_id = n.id
+    LEFT JOIN capacity c ON c.nursery_id = n.id
+    LEFT JOIN held h ON h.nursery_id = n.id
+    ORDER BY n.code
+"""
+
+
+def national_summary(
+    session: Session, actor: Actor, year: int | None = None
+) -> list[dict[str, Any]]:
+    """Per nursery: stock on hand and ready, sown/dispatched/lost in ``year``, capacity used."""
+    require_nursery_read(session, actor)
+    rows = session.execute(text(NATIONAL_SQL), {"year": year or date.today().year})
+    return [dict(row._mapping) for row in rows]
+
+
+def shipments(
+    session: Session, actor: Actor, nursery: Nursery | None = None, region_id: int | None = None
+) -> list[Shipment]:
+    require_nursery_read(session, actor)
+    query = select(Shipment).order_by(Shipment.dispatched_on.desc(), Shipment.id.desc())
+    if nursery is not None:
+        query = query.where(Shipment.nursery_id == nursery.id)
+    if region_id is not None:
+        query = query.where(Shipment.region_id == region_id)
+    return list(session.scalars(query))
