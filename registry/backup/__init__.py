@@ -1,0 +1,1 @@
+"""Backups: the database (pg_dump custom format) and the uploaded files, in one archive."""
