@@ -23,7 +23,6 @@ COMMAND_MODULES = (
     "web.cli.users",
     "web.cli.reference",
     "web.cli.serve",
-    "web.cli.export",
     "web.cli.backup",
 )
 
