@@ -9,6 +9,7 @@ from registry.config import load_settings
 from registry.db import unit_of_work
 from registry.demo.services import load_demo
 from registry.demo.users import ensure_demo_users
+from registry.nursery.demo import load_nursery_demo
 
 
 @click.command("demo")
@@ -33,10 +34,13 @@ def demo(scale: float | None) -> None:
 
         added = load_demo(session, scale, progress)
         users = ensure_demo_users(session)
+        nurseries = load_nursery_demo(session)
     if added:
         click.echo(f"Loaded the demo data set: {added:,} plants.")
     else:
         click.echo("The demo data set is already loaded.")
+    if nurseries:
+        click.echo(f"Demo nurseries added: {nurseries}.")
     if users:
         click.echo(f"Demo accounts added: {', '.join(users)} (see README).")
 
