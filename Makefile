@@ -10,7 +10,7 @@ APT_PACKAGES := postgresql postgis postgresql-postgis gdal-bin chromium python3-
                 libpq-dev
 PYTEST_ARGS ?=
 
-.PHONY: run test setup system-packages serve bench lint format clean db-up
+.PHONY: run test setup system-packages serve bench lint format clean db-up translations
 
 run: setup db-up
 	$(JASYL) demo
@@ -20,7 +20,7 @@ test: setup
 	JASYL_PG_FAST=1 $(JASYL) db up
 	$(PY) -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
-setup: system-packages $(VENV)/.installed web/node_modules/.package-lock.json
+setup: system-packages $(VENV)/.installed web/node_modules/.package-lock.json translations
 
 db-up: setup
 	$(JASYL) db up
@@ -46,6 +46,10 @@ $(VENV)/.installed: pyproject.toml
 
 web/node_modules/.package-lock.json: web/package.json web/package-lock.json
 	npm ci --prefix web --no-audit --no-fund
+
+# The web app's kk/ru/en catalogues: .po files are committed, .mo compiled here (gitignored).
+translations: $(VENV)/.installed
+	$(VENV)/bin/pybabel -q compile -d web/translations
 
 serve: setup db-up
 	$(JASYL) serve --host 127.0.0.1 --port 5000

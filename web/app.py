@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from flask import Flask
 
+import registry.models  # noqa: F401  (every mapper known before the first query)
 from registry.config import load_settings
-from web import errors, vendor
+from web import errors, i18n, labels, vendor
+from web.api.views import bp as api_bp
+from web.auth import views as auth
+from web.editing.views import bp as editing_bp
 from web.health.views import bp as health_bp
 from web.map.views import bp as map_bp
 from web.ogcapi.views import bp as ogcapi_bp
 from web.tiles.views import bp as tiles_bp
 
-BLUEPRINTS = (map_bp, tiles_bp, health_bp, ogcapi_bp)
+BLUEPRINTS = (map_bp, tiles_bp, auth.bp, health_bp, ogcapi_bp, api_bp, editing_bp)
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -28,12 +33,28 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.production,
+        SESSION_COOKIE_NAME="jasyl_session",
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_SECURE=settings.production,
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
+        WTF_CSRF_TIME_LIMIT=None,
         MAX_CONTENT_LENGTH=200 * 1024 * 1024,
     )
     if test_config:
         app.config.update(test_config)
+    if settings.production and not app.config["SECRET_KEY"]:
+        raise RuntimeError("JASYL_PRODUCTION=1 needs JASYL_SECRET_KEY to sign sessions")
     errors.init_app(app)
     vendor.init_app(app)
+    i18n.init_app(app)
+    labels.init_app(app)
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
+    auth.init_app(app)
+
+    @app.context_processor
+    def navigation() -> dict:
+        return {"nav_endpoints": app.view_functions.keys()}
+
     return app

@@ -10,7 +10,8 @@ from flask import Flask, jsonify, render_template_string, request
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
-from registry.errors import DatabaseUnavailable, JasylError
+from registry.errors import AccessDenied, DatabaseUnavailable, JasylError
+from web.actors import current_actor
 
 PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>{{ status }}</title></head>
 <body><h1>{{ status }}</h1><p>{{ message }}</p><p><a href="/">Jasyl</a></p></body></html>"""
@@ -31,6 +32,9 @@ def _answer(status: int, payload: dict):
 def init_app(app: Flask) -> None:
     @app.errorhandler(JasylError)
     def registry_error(exc: JasylError):
+        if isinstance(exc, AccessDenied) and not current_actor().signed_in:
+            # The refusal is the service's; HTTP only adds that signing in might help.
+            return _answer(401, {**exc.as_dict(), "error": "sign_in_required"})
         return _answer(exc.http_status, exc.as_dict())
 
     @app.errorhandler(OperationalError)

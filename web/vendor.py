@@ -17,7 +17,9 @@ NODE_MODULES = Path(__file__).with_name("node_modules")
 LEAFLET_JS = "/vendor/leaflet/dist/leaflet.js"
 LEAFLET_CSS = "/vendor/leaflet/dist/leaflet.css"
 VECTORGRID_JS = "/vendor/leaflet.vectorgrid/dist/Leaflet.VectorGrid.bundled.min.js"
-SERVED_PACKAGES = frozenset({"leaflet", "leaflet.vectorgrid"})
+GEOMAN_JS = "/vendor/@geoman-io/leaflet-geoman-free/dist/leaflet-geoman.min.js"
+GEOMAN_CSS = "/vendor/@geoman-io/leaflet-geoman-free/dist/leaflet-geoman.css"
+SERVED_PACKAGES = frozenset({"leaflet", "leaflet.vectorgrid", "@geoman-io"})
 
 bp = Blueprint("vendor", __name__)
 
@@ -38,6 +40,14 @@ def self_host_folium() -> None:
 
 
 def init_app(app: Flask) -> None:
+    app.jinja_env.globals.update(
+        vendor={
+            "leaflet_js": LEAFLET_JS,
+            "leaflet_css": LEAFLET_CSS,
+            "geoman_js": GEOMAN_JS,
+            "geoman_css": GEOMAN_CSS,
+        }
+    )
     if not (NODE_MODULES / "leaflet").exists():
         app.logger.warning("web/node_modules is missing: run `make` to install the map assets")
     self_host_folium()

@@ -102,3 +102,18 @@ def actor_for(user: User) -> Actor:
         region_id=user.region_id,
         nursery_id=user.nursery_id,
     )
+
+
+LOCALES = ("kk", "ru", "en")
+
+
+def set_locale(session: Session, actor: Actor, user_id: int, locale: str) -> None:
+    """Remember the language a user reads the registry in (Kazakh, Russian or English)."""
+    if actor.user_id != user_id:
+        require_role(session, actor, {Role.ADMIN}, "set the language of", "user", user_id)
+    if locale not in LOCALES:
+        raise InvalidValue("locale", f"must be one of {', '.join(LOCALES)}", locale)
+    user = session.get(User, user_id)
+    if user is None:
+        raise InvalidValue("user_id", "no such user", user_id)
+    user.locale = locale

@@ -5,6 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, request
 
 from gis.tiles import LAYERS, TileAddress, layer_version, render_tile
+from registry.access import sees_internal_fields
+from web.actors import current_actor
 from web.db import read_connection
 
 bp = Blueprint("tiles", __name__, url_prefix="/tiles")
@@ -20,7 +22,7 @@ def tile(layer: str, z: int, x: int, y: int) -> Response:
         address = TileAddress(z, x, y)
     except ValueError as exc:
         abort(404, str(exc))
-    internal = False  # signed-in staff get unpublished rows once sign-in exists
+    internal = sees_internal_fields(current_actor())
     with read_connection() as connection:
         etag = f"{layer}-{layer_version(connection, layer)}-{int(internal)}"
         cache = f"{'private' if internal else 'public'}, max-age={MAX_AGE}"

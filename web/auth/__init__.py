@@ -1,0 +1,1 @@
+"""Signing in and out, CSRF protection and login rate limiting."""

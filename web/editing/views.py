@@ -1,0 +1,331 @@
+"""Browser forms: add a plant, edit it, record an inspection, mark it removed, edit green spaces.
+
+Every form posts back to itself; the services validate, decide access and detect conflicts.
+``InvalidValue`` puts its reason next to the field it names; ``StaleVersion`` shows who changed
+the record and when, with their values beside yours, and nothing is overwritten.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+from flask import Blueprint, redirect, render_template, request, url_for
+from flask_login import login_required
+from shapely.geometry import Point, shape
+
+from registry.errors import InvalidValue, StaleVersion
+from registry.inventory import queries
+from registry.inventory.models import PlantStatus
+from registry.inventory.services import (
+    create_green_space,
+    create_plant,
+    get_plant,
+    record_inspection,
+    remove_plant,
+    update_green_space,
+    update_plant,
+)
+from registry.species.services import list_species
+from web.actors import current_actor
+from web.db import request_session
+from web.i18n import language
+
+bp = Blueprint("editing", __name__)
+
+PLANT_FORM_FIELDS = (
+    "inventory_number",
+    "species_id",
+    "planting_form",
+    "quantity",
+    "planting_year",
+    "height_m",
+    "trunk_diameter_cm",
+    "crown_diameter_m",
+    "condition",
+    "status",
+    "address",
+    "notes",
+)
+CHECKBOXES = ("hazardous", "published")
+GEOMETRY_FIELDS = {"geom": "lon", "geometry": "lon"}
+
+
+def form_errors(exc: InvalidValue) -> dict[str, str]:
+    """The error under the field it concerns (a location error goes next to the coordinates)."""
+    return {GEOMETRY_FIELDS.get(exc.field, exc.field): exc.message}
+
+
+def location_from(form: dict[str, str]) -> Point:
+    values = []
+    for name, limit in (("lon", 180), ("lat", 90)):
+        raw = (form.get(name) or "").replace(",", ".").strip()
+        try:
+            value = float(raw)
+        except ValueError:
+            raise InvalidValue(name, "is not a number", raw) from None
+        if not -limit <= value <= limit:
+            raise InvalidValue(name, f"must lie between -{limit} and {limit}", raw)
+        values.append(value)
+    return Point(*values)
+
+
+def plant_changes(form: dict[str, str]) -> dict[str, Any]:
+    """Form strings → service fields; empty optional numbers become "not measured"."""
+    changes: dict[str, Any] = {}
+    for name in PLANT_FORM_FIELDS:
+        if name in form:
+            value = form[name].strip()
+            changes[name] = value if value != "" else None
+    for name in CHECKBOXES:
+        changes[name] = name in form
+    if changes.get("species_id") is not None:
+        changes["species_id"] = int(changes["species_id"]) if changes["species_id"].isdigit() else 0
+    if changes.get("planting_form") is None:
+        changes.pop("planting_form", None)
+    for name in ("quantity", "condition", "status"):
+        if changes.get(name) is None:
+            changes.pop(name, None)
+    for name in ("address", "notes"):
+        changes[name] = changes.get(name) or ""
+    return changes
+
+
+def conflict_rows(exc: StaleVersion, mine: dict[str, Any]) -> list[tuple[str, Any, Any]]:
+    """Fields where the saved record differs from what this user tried to save."""
+    current = exc.details.get("current", {})
+    rows = []
+    for name, value in mine.items():
+        theirs = current.get(name)
+        theirs = getattr(theirs, "value", theirs)
+        if name == "geom" or str(theirs if theirs is not None else "") == str(value or ""):
+            continue
+        rows.append((name, theirs, value))
+    return rows
+
+
+def plant_form_context(session, plant: dict[str, Any] | None, form: dict[str, Any]) -> dict:
+    return {
+        "plant": plant,
+        "form": form,
+        "species": sorted(list_species(session), key=lambda s: s.name(language())),
+        "statuses": [s.value for s in PlantStatus],
+        "lang": language(),
+    }
+
+
+def plant_as_form(view: dict[str, Any]) -> dict[str, Any]:
+    form = {k: ("" if view.get(k) is None else view.get(k)) for k in PLANT_FORM_FIELDS}
+    form.update({k: view.get(k, k == "published") for k in CHECKBOXES})
+    form["version"] = view["version"]
+    if view["geometry"]["type"] == "Point":
+        form["lon"], form["lat"] = view["geometry"]["coordinates"][:2]
+    return form
+
+
+@bp.route("/plants/new", methods=["GET", "POST"])
+@login_required
+def new_plant():
+    actor = current_actor()
+    form: dict[str, Any] = {"condition": "1", "quantity": "1", "published": True}
+    form.update(request.values.to_dict())
+    errors: dict[str, str] = {}
+    with request_session() as session:
+        if request.method == "POST":
+            try:
+                data = plant_changes(form)
+                data["geom"] = location_from(form)
+                created = create_plant(session, actor, data)
+                return redirect(url_for("map.index", plant=created.id, z=18))
+            except InvalidValue as exc:
+                session.rollback()
+                errors = form_errors(exc)
+        context = plant_form_context(session, None, form)
+    status = 422 if errors else 200
+    return render_template("editing/plant.html", errors=errors, conflict=None, **context), status
+
+
+@bp.route("/plants/<int:plant_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_plant(plant_id: int):
+    actor = current_actor()
+    errors: dict[str, str] = {}
+    conflict = None
+    with request_session() as session:
+        view = queries.plant_view(get_plant(session, actor, plant_id), actor)
+        form = plant_as_form(view)
+        if request.method == "POST":
+            form = {**request.form.to_dict(), "version": request.form.get("version", "")}
+            try:
+                changes = plant_changes(form)
+                if view["geometry"]["type"] == "Point" and form.get("lon"):
+                    changes["geom"] = location_from(form)
+                version = int(form["version"]) if form["version"].isdigit() else 0
+                update_plant(session, actor, plant_id, version, changes)
+                return redirect(url_for("map.index", plant=plant_id, z=18))
+            except InvalidValue as exc:
+                session.rollback()
+                errors = form_errors(exc)
+            except StaleVersion as exc:
+                session.rollback()
+                conflict = {
+                    "by": exc.details["changed_by"],
+                    "at": exc.details["changed_at"][:19].replace("T", " "),
+                    "rows": conflict_rows(exc, plant_changes(form)),
+                }
+                form["version"] = exc.details["current_version"]
+        context = plant_form_context(session, view, form)
+    status = 409 if conflict else (422 if errors else 200)
+    return render_template(
+        "editing/plant.html", errors=errors, conflict=conflict, **context
+    ), status
+
+
+@bp.route("/plants/<int:plant_id>/inspect", methods=["GET", "POST"])
+@login_required
+def inspect_plant(plant_id: int):
+    actor = current_actor()
+    form = {"inspected_on": date.today().isoformat(), **request.form.to_dict()}
+    errors: dict[str, str] = {}
+    with request_session() as session:
+        view = queries.plant_view(get_plant(session, actor, plant_id), actor)
+        form.setdefault("condition", str(view["condition"]))
+        if request.method == "POST":
+            try:
+                try:
+                    inspected_on = date.fromisoformat(form["inspected_on"])
+                except ValueError:
+                    raise InvalidValue(
+                        "inspected_on", "is not a date (YYYY-MM-DD)", form["inspected_on"]
+                    ) from None
+                record_inspection(
+                    session,
+                    actor,
+                    plant_id,
+                    inspected_on,
+                    form.get("condition"),
+                    inspector=form.get("inspector", ""),
+                    hazardous="hazardous" in form,
+                    height_m=form.get("height_m") or None,
+                    trunk_diameter_cm=form.get("trunk_diameter_cm") or None,
+                    notes=form.get("notes", ""),
+                )
+                return redirect(url_for("map.index", plant=plant_id, z=18))
+            except InvalidValue as exc:
+                session.rollback()
+                errors = form_errors(exc)
+    return render_template("editing/inspection.html", plant=view, form=form, errors=errors), (
+        422 if errors else 200
+    )
+
+
+@bp.route("/plants/<int:plant_id>/remove", methods=["GET", "POST"], endpoint="remove_plant")
+@login_required
+def remove_plant_page(plant_id: int):
+    actor = current_actor()
+    errors: dict[str, str] = {}
+    conflict = None
+    with request_session() as session:
+        view = queries.plant_view(get_plant(session, actor, plant_id), actor)
+        form = {"status": "removed", "version": view["version"], **request.form.to_dict()}
+        if request.method == "POST":
+            version = int(form["version"]) if str(form["version"]).isdigit() else 0
+            try:
+                remove_plant(
+                    session, actor, plant_id, version, form["status"], form.get("reason", "")
+                )
+                return redirect(url_for("map.index", plant=plant_id, z=18))
+            except InvalidValue as exc:
+                session.rollback()
+                errors = form_errors(exc)
+            except StaleVersion as exc:
+                session.rollback()
+                conflict = {
+                    "by": exc.details["changed_by"],
+                    "at": exc.details["changed_at"][:19].replace("T", " "),
+                    "rows": conflict_rows(exc, {"status": form["status"]}),
+                }
+                form["version"] = exc.details["current_version"]
+    status = 409 if conflict else (422 if errors else 200)
+    return render_template(
+        "editing/remove.html",
+        plant=view,
+        form=form,
+        errors=errors,
+        conflict=conflict,
+        statuses=[s.value for s in PlantStatus if s is not PlantStatus.ALIVE],
+    ), status
+
+
+# -- green spaces ---------------------------------------------------------------------------------
+def green_space_changes(form: dict[str, str]) -> dict[str, Any]:
+    changes: dict[str, Any] = {
+        name: form.get(name, "").strip()
+        for name in ("name", "category", "kind", "balance_holder", "notes")
+    }
+    changes["published"] = "published" in form
+    raw = (form.get("geometry") or "").strip()
+    if raw:
+        try:
+            changes["geom"] = shape(json.loads(raw))
+        except (ValueError, TypeError, KeyError, AttributeError):
+            raise InvalidValue(
+                "geometry", "draw the outline on the map (no valid polygon)"
+            ) from None
+    return changes
+
+
+@bp.route("/green_spaces/new", methods=["GET", "POST"])
+@login_required
+def new_green_space():
+    return _green_space_form(None)
+
+
+@bp.route("/green_spaces/<int:space_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_green_space(space_id: int):
+    return _green_space_form(space_id)
+
+
+def _green_space_form(space_id: int | None):
+    actor = current_actor()
+    errors: dict[str, str] = {}
+    conflict = None
+    with request_session() as session:
+        view = None
+        form: dict[str, Any] = {"category": "public", "kind": "park", "published": True}
+        if space_id is not None:
+            view = queries.green_space_view(
+                queries.get_green_space(session, actor, space_id), actor
+            )
+            form = {**view, "geometry": json.dumps(view["geometry"])}
+        if request.method == "POST":
+            form = request.form.to_dict()
+            try:
+                changes = green_space_changes(form)
+                if space_id is None:
+                    if "geom" not in changes:
+                        raise InvalidValue("geometry", "draw the outline on the map")
+                    saved = create_green_space(session, actor, changes)
+                else:
+                    version = int(form.get("version", "0") or 0)
+                    saved = update_green_space(session, actor, space_id, version, changes)
+                return redirect(url_for("map.index", green_space=saved.id))
+            except InvalidValue as exc:
+                session.rollback()
+                errors = {"geometry" if exc.field == "geom" else exc.field: exc.message}
+            except StaleVersion as exc:
+                session.rollback()
+                mine = green_space_changes(form)
+                mine.pop("geom", None)
+                conflict = {
+                    "by": exc.details["changed_by"],
+                    "at": exc.details["changed_at"][:19].replace("T", " "),
+                    "rows": conflict_rows(exc, mine),
+                }
+                form["version"] = exc.details["current_version"]
+    status = 409 if conflict else (422 if errors else 200)
+    return render_template(
+        "editing/green_space.html", space=view, form=form, errors=errors, conflict=conflict
+    ), status
