@@ -249,3 +249,62 @@ def require_ministry(
 ) -> None:
     """Approving or returning a region's report, and setting compensation ratios."""
     require_role(session, actor, {Role.MINISTRY}, action, entity, entity_id, region_id)
+
+
+# -- planting, care, felling and the ministry's reports --------------------------------------------
+NATIONAL_READERS = frozenset({Role.MINISTRY, Role.PLANNER, Role.ADMIN})
+
+
+def may_read_region(actor: Actor, region_id: int) -> bool:
+    """Plans, works, permits and reports: the ministry and planners read every region, a forester
+    only their own; nursery staff and the public none."""
+    if actor.role in NATIONAL_READERS:
+        return True
+    return actor.role is Role.FORESTER and actor.region_id == region_id
+
+
+def require_region_read(
+    session: Session,
+    actor: Actor,
+    region_id: int,
+    entity: str,
+    entity_id: int | None = None,
+) -> None:
+    if may_read_region(actor, region_id):
+        return
+    deny(
+        session,
+        actor,
+        "read",
+        entity,
+        entity_id,
+        region_id,
+        f"{actor.label} ({actor.role or 'public'}) may not read {entity} of region {region_id}",
+    )
+
+
+def require_national_read(session: Session, actor: Actor, entity: str) -> None:
+    """National aggregates and the list of overdue obligations: ministry, planners, admins."""
+    if actor.role in NATIONAL_READERS:
+        return
+    deny(
+        session,
+        actor,
+        "read",
+        entity,
+        None,
+        None,
+        f"{actor.label} ({actor.role or 'public'}) may not read national {entity}",
+    )
+
+
+def require_ministry(
+    session: Session,
+    actor: Actor,
+    action: str,
+    entity: str,
+    entity_id: int | None = None,
+    region_id: int | None = None,
+) -> None:
+    """Approving or returning a region's report, and setting compensation ratios."""
+    require_role(session, actor, {Role.MINISTRY}, action, entity, entity_id, region_id)

@@ -1,0 +1,479 @@
+"""The yearly report of a region, its workflow, and the ministry's national aggregates.
+
+A report is generated from the registry, never typed: planting by species and form (planned vs
+planted, replanting apart), survival of the recent cohorts, care works planned vs done, felling
+and compensation, and the inventory by condition. Workflow: the akimat (a forester of the
+region) builds a draft and submits it; the ministry approves it or returns it with a comment.
+From submission on, the edition's ``content`` is a snapshot nothing rewrites; a correction is a
+new edition.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from registry.access import (
+    Actor,
+    require_ministry,
+    require_national_read,
+    require_region_read,
+    require_region_write,
+)
+from registry.audit.services import record_changes, record_creation
+from registry.care.services import care_rows
+from registry.errors import InvalidValue, NotFound
+from registry.felling.services import obligation_rows
+from registry.inventory.models import Plant
+from registry.planting import rules
+from registry.planting.models import PlanStatus, PlantingPlan, PlantingPlanLine
+from registry.planting.services import tally_rows
+from registry.regions.models import Region
+from registry.regions.services import resolve_region
+from registry.reports.models import RegionReport, ReportStatus
+from registry.species.models import Species
+
+SURVIVAL_COHORTS = 4  # the report year and the three before: 1st- and 3rd-season checks fall in it
+Progress = Callable[[str], None]
+
+
+def _species_names(session: Session) -> dict[int, dict[str, str]]:
+    return {
+        s.id: {
+            "species": s.code,
+            "latin": s.latin,
+            "name_ru": s.name_ru,
+            "name_kk": s.name_kk,
+            "name_en": s.name_en,
+        }
+        for s in session.scalars(select(Species))
+    }
+
+
+def planned_rows(
+    session: Session, region_id: int | None, year: int | None, by_region: bool = False
+) -> list[dict[str, Any]]:
+    """Quantities of approved plans' lines per species, form and unit (and region)."""
+    line, plan = PlantingPlanLine, PlantingPlan
+    keys = [line.species_id, line.planting_form, line.unit]
+    if by_region:
+        keys.insert(0, plan.region_id)
+    query = (
+        select(*keys, func.sum(line.quantity).label("planned"))
+        .join(plan, plan.id == line.plan_id)
+        .where(plan.status == PlanStatus.APPROVED)
+        .group_by(*keys)
+    )
+    if region_id is not None:
+        query = query.where(plan.region_id == region_id)
+    if year is not None:
+        query = query.where(plan.year == year)
+    return [dict(row) for row in session.execute(query).mappings()]
+
+
+def planting_section(session: Session, region_id: int, year: int, names: dict) -> list[dict]:
+    rows: dict[tuple, dict[str, Any]] = {}
+    for item in tally_rows(session, ("species", "form", "unit"), region_id, year):
+        rows[(item["species"], item["form"], item["unit"])] = {
+            "planned": 0.0,
+            "planted": item["planted"],
+            "replanted": item["replanted"],
+            "compensatory": item["compensatory"],
+            "events": item["events"],
+        }
+    for item in planned_rows(session, region_id, year):
+        key = (item["species_id"], item["planting_form"].value, item["unit"].value)
+        rows.setdefault(
+            key,
+            {"planned": 0.0, "planted": 0.0, "replanted": 0.0, "compensatory": 0.0, "events": 0},
+        )["planned"] = float(item["planned"])
+    return [
+        {
+            **names[species],
+            "planting_form": form,
+            "unit": unit,
+            **values,
+            "done_pct": rules.rate(values["planted"], values["planned"]),
+        }
+        for (species, form, unit), values in sorted(
+            rows.items(), key=lambda kv: (names[kv[0][0]]["latin"], kv[0][1], kv[0][2])
+        )
+    ]
+
+
+def survival_section(session: Session, region_id: int, year: int, names: dict) -> list[dict]:
+    rows = []
+    for cohort in range(year - SURVIVAL_COHORTS + 1, year + 1):
+        for item in tally_rows(session, ("year", "species", "unit"), region_id, cohort):
+            if item["planted"] or item["checked_1"] or item["checked_3"]:
+                rows.append(
+                    {
+                        "planting_year": cohort,
+                        **names[item["species"]],
+                        "unit": item["unit"],
+                        **{
+                            k: item[k]
+                            for k in (
+                                "planted",
+                                "replanted",
+                                "checked_1",
+                                "alive_1",
+                                "rate_1",
+                                "checked_3",
+                                "alive_3",
+                                "rate_3",
+                            )
+                        },
+                    }
+                )
+    return rows
+
+
+def felling_section(session: Session, region_id: int, year: int, today: date) -> dict[str, Any]:
+    rows = obligation_rows(session, region_id, None, today)
+    of_year = [r for r in rows if r["felled_on"].year == year]
+    return {
+        "permits": len(of_year),
+        "trees_felled": sum(r["trees"] for r in of_year),
+        "owed": sum(r["owed"] for r in of_year),
+        "by_case": {
+            case: sum(r["trees"] for r in of_year if r["case"] == case)
+            for case in sorted({r["case"] for r in of_year})
+        },
+        "obligations": [
+            {
+                k: (v.isoformat() if isinstance(v, date) else v)
+                for k, v in r.items()
+                if k not in ("region_id",)
+            }
+            for r in rows
+            if r["felled_on"].year == year or r["status"] != "fulfilled"
+        ],
+        "overdue": sum(1 for r in rows if r["status"] == "overdue"),
+        "outstanding": sum(r["outstanding"] for r in rows),
+    }
+
+
+def inventory_section(session: Session, region_id: int) -> dict[str, Any]:
+    by_condition = session.execute(
+        select(Plant.condition, func.sum(Plant.quantity))
+        .where(Plant.region_id == region_id, Plant.status == "alive")
+        .group_by(Plant.condition)
+    ).all()
+    by_status = session.execute(
+        select(Plant.status, func.sum(Plant.quantity))
+        .where(Plant.region_id == region_id)
+        .group_by(Plant.status)
+    ).all()
+    return {
+        "alive_by_condition": {str(c): int(n) for c, n in sorted(by_condition)},
+        "by_status": {s.value: int(n) for s, n in sorted(by_status, key=lambda r: r[0].value)},
+        "alive": int(sum(n for _, n in by_condition)),
+    }
+
+
+def build_content(
+    session: Session, region: Region, year: int, progress: Progress | None = None
+) -> dict[str, Any]:
+    """The whole report of ``region`` for ``year`` as plain JSON, from the registry."""
+    step = progress or (lambda _: None)
+    names = _species_names(session)
+    today = date.today()
+    step("planting")
+    planting = planting_section(session, region.id, year, names)
+    step("survival")
+    survival = survival_section(session, region.id, year, names)
+    step("care")
+    care = care_rows(session, region.id, year)
+    step("felling")
+    felling = felling_section(session, region.id, year, today)
+    step("inventory")
+    inventory = inventory_section(session, region.id)
+    totals = {
+        key: sum(r[key] for r in planting if r["unit"] == "pieces")
+        for key in ("planned", "planted", "replanted", "compensatory")
+    }
+    return {
+        "region": {
+            "iso": region.iso_code,
+            "kato": region.kato,
+            "name_en": region.name_en,
+            "name_ru": region.name_ru,
+            "name_kk": region.name_kk,
+        },
+        "year": year,
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "planting": planting,
+        "planting_totals_pieces": totals,
+        "survival": survival,
+        "care": care,
+        "felling": felling,
+        "inventory": inventory,
+    }
+
+
+# -- workflow -------------------------------------------------------------------------------------
+def _editions(
+    session: Session, region_id: int, year: int, lock: bool = False
+) -> list[RegionReport]:
+    query = (
+        select(RegionReport)
+        .where(RegionReport.region_id == region_id, RegionReport.year == year)
+        .order_by(RegionReport.edition.desc())
+    )
+    if lock:
+        query = query.with_for_update()
+    return list(session.scalars(query))
+
+
+def _latest(session: Session, region_id: int, year: int, lock: bool = True) -> RegionReport:
+    editions = _editions(session, region_id, year, lock)
+    if not editions:
+        raise NotFound(f"no report for region {region_id} and {year}; build one first")
+    return editions[0]
+
+
+def _change_status(
+    session: Session, actor: Actor, report: RegionReport, new: ReportStatus, **fields: Any
+) -> RegionReport:
+    old = report.status
+    report.status = new
+    for field, value in fields.items():
+        setattr(report, field, value)
+    session.flush()
+    record_changes(
+        session,
+        actor,
+        "region_report",
+        report.id,
+        report.region_id,
+        {
+            "status": (old.value, new.value),
+            **({"comment": ("", fields["review_comment"])} if fields.get("review_comment") else {}),
+        },
+    )
+    return report
+
+
+def build_report(
+    session: Session, actor: Actor, region: str | int, year: Any, progress: Progress | None = None
+) -> RegionReport:
+    """Build (or rebuild) the draft; after a submission, a new edition."""
+    found = resolve_region(session, region)
+    require_region_write(session, actor, found.id, "build", "report")
+    chosen_year = rules.check_year(year)
+    editions = _editions(session, found.id, chosen_year, lock=True)
+    latest = editions[0] if editions else None
+    if latest is not None and latest.status is ReportStatus.SUBMITTED:
+        raise InvalidValue(
+            "status",
+            f"edition {latest.edition} awaits the ministry's review; it must be approved or "
+            "returned before a new edition",
+            latest.status.value,
+        )
+    content = build_content(session, found, chosen_year, progress)
+    if latest is not None and latest.status is ReportStatus.DRAFT:
+        latest.content, latest.built_at, latest.built_by = content, func.now(), actor.user_id
+        session.flush()
+        return latest
+    report = RegionReport(
+        region_id=found.id,
+        year=chosen_year,
+        edition=(latest.edition + 1) if latest else 1,
+        status=ReportStatus.DRAFT,
+        content=content,
+        built_by=actor.user_id,
+        review_comment="",
+    )
+    session.add(report)
+    session.flush()
+    record_creation(
+        session,
+        actor,
+        "region_report",
+        report.id,
+        found.id,
+        {"year": chosen_year, "edition": report.edition},
+    )
+    return report
+
+
+def submit_report(
+    session: Session, actor: Actor, region: str | int, year: Any, progress: Progress | None = None
+) -> RegionReport:
+    """The akimat submits its draft; the content is regenerated now and locked from here on."""
+    found = resolve_region(session, region)
+    require_region_write(session, actor, found.id, "submit", "report")
+    report = _latest(session, found.id, rules.check_year(year))
+    if report.status is not ReportStatus.DRAFT:
+        raise InvalidValue(
+            "status",
+            f"only a draft can be submitted; edition {report.edition} is "
+            f"{report.status.value} (build a new edition first)",
+            report.status.value,
+        )
+    report.content = build_content(session, found, report.year, progress)
+    return _change_status(
+        session,
+        actor,
+        report,
+        ReportStatus.SUBMITTED,
+        submitted_at=func.now(),
+        submitted_by=actor.user_id,
+    )
+
+
+def _review(
+    session: Session, actor: Actor, region: str | int, year: Any, action: str
+) -> RegionReport:
+    found = resolve_region(session, region)
+    require_ministry(session, actor, action, "report", region_id=found.id)
+    report = _latest(session, found.id, rules.check_year(year))
+    if report.status is not ReportStatus.SUBMITTED:
+        raise InvalidValue(
+            "status",
+            f"only a submitted report can be reviewed; edition {report.edition} is "
+            f"{report.status.value}",
+            report.status.value,
+        )
+    return report
+
+
+def approve_report(session: Session, actor: Actor, region: str | int, year: Any) -> RegionReport:
+    report = _review(session, actor, region, year, "approve")
+    return _change_status(
+        session,
+        actor,
+        report,
+        ReportStatus.APPROVED,
+        reviewed_at=func.now(),
+        reviewed_by=actor.user_id,
+    )
+
+
+def return_report(
+    session: Session, actor: Actor, region: str | int, year: Any, comment: str
+) -> RegionReport:
+    """Back to the akimat with the ministry's reason; the akimat builds a new edition."""
+    report = _review(session, actor, region, year, "return")
+    if not (comment or "").strip():
+        raise InvalidValue("comment", "say why the report is returned")
+    return _change_status(
+        session,
+        actor,
+        report,
+        ReportStatus.RETURNED,
+        reviewed_at=func.now(),
+        reviewed_by=actor.user_id,
+        review_comment=comment.strip(),
+    )
+
+
+def get_report(
+    session: Session, actor: Actor, region: str | int, year: Any, edition: int | None = None
+) -> RegionReport:
+    found = resolve_region(session, region)
+    require_region_read(session, actor, found.id, "report")
+    editions = _editions(session, found.id, rules.check_year(year))
+    for report in editions:
+        if edition is None or report.edition == edition:
+            return report
+    which = f"edition {edition} of " if edition else ""
+    raise NotFound(f"no {which}report for {found.iso_code} and {year}")
+
+
+def describe(report: RegionReport) -> dict[str, Any]:
+    """The report's envelope and content as JSON."""
+
+    def when(value: datetime | None) -> str | None:
+        return value.isoformat() if isinstance(value, datetime) else None
+
+    return {
+        "id": report.id,
+        "year": report.year,
+        "edition": report.edition,
+        "status": report.status.value,
+        "built_at": when(report.built_at),
+        "submitted_at": when(report.submitted_at),
+        "reviewed_at": when(report.reviewed_at),
+        "review_comment": report.review_comment,
+        "content": report.content,
+    }
+
+
+# -- national -------------------------------------------------------------------------------------
+def national_planting(
+    session: Session,
+    actor: Actor,
+    year: int | None = None,
+    group_by: tuple[str, ...] = ("region", "year", "species"),
+) -> list[dict[str, Any]]:
+    """Planned vs planted, replanting and survival over the country, from the tallies."""
+    require_national_read(session, actor, "planting figures")
+    unknown = set(group_by) - {"region", "year", "species", "form", "unit"}
+    if unknown:
+        raise InvalidValue(
+            "group_by", "may name region, year, species, form, unit", sorted(unknown)
+        )
+    rows = tally_rows(session, group_by, None, year)
+    regions = {r.id: r.iso_code for r in session.scalars(select(Region))}
+    codes = (
+        {s.id: s.code for s in session.scalars(select(Species))} if "species" in group_by else {}
+    )
+    planned = _planned_index(session, year, group_by)
+    for row in rows:
+        key = tuple(row[g] for g in group_by if g in ("region", "year", "species", "form", "unit"))
+        row["planned"] = planned.get(key, 0.0)
+        if "region" in group_by:
+            row["region"] = regions[row["region"]]
+        if "species" in group_by:
+            row["species"] = codes[row["species"]]
+    return rows
+
+
+def _planned_index(session: Session, year: int | None, group_by: tuple[str, ...]) -> dict:
+    """Planned quantities keyed like the tally groups (region id, year, species id, ...)."""
+    line, plan = PlantingPlanLine, PlantingPlan
+    columns = {
+        "region": plan.region_id,
+        "year": plan.year,
+        "species": line.species_id,
+        "form": line.planting_form,
+        "unit": line.unit,
+    }
+    keys = [columns[g] for g in group_by]
+    query = (
+        select(*keys, func.sum(line.quantity))
+        .join(plan, plan.id == line.plan_id)
+        .where(plan.status == PlanStatus.APPROVED)
+    )
+    if year is not None:
+        query = query.where(plan.year == year)
+    if keys:
+        query = query.group_by(*keys)
+    index = {}
+    for row in session.execute(query):
+        key = tuple(v.value if hasattr(v, "value") else v for v in row[:-1])
+        index[key] = float(row[-1])
+    return index
+
+
+def list_reports(session: Session, actor: Actor, year: int | None = None) -> list[dict[str, Any]]:
+    """Each region's latest edition and its status: the ministry's inbox."""
+    require_national_read(session, actor, "reports")
+    query = select(RegionReport, Region.iso_code).join(Region, Region.id == RegionReport.region_id)
+    if year is not None:
+        query = query.where(RegionReport.year == year)
+    latest: dict[tuple[int, int], dict[str, Any]] = {}
+    for report, iso in session.execute(query.order_by(RegionReport.edition)):
+        latest[(report.region_id, report.year)] = {
+            "region": iso,
+            "year": report.year,
+            "edition": report.edition,
+            "status": report.status.value,
+        }
+    return sorted(latest.values(), key=lambda r: (r["year"], r["region"]))
