@@ -7,16 +7,18 @@ feature costs what the first does; there is no OFFSET anywhere. Who sees what is
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gis import crs as crs_
+from gis.export import FORMATS, Field, write_batches
 from registry.access import Actor, sees_internal_fields
-from registry.errors import NotFound
+from registry.errors import InvalidValue, NotFound
 from registry.opendata.collections import Collection
 from registry.opendata.rules import FeatureQuery
 from registry.regions.services import resolve_region
@@ -188,3 +190,43 @@ def count_rows(session: Session, actor: Actor, collection: Collection, query: Fe
     clauses, params = _conditions(session, collection, query, sees_internal_fields(actor))
     sql = f"SELECT count(*) FROM {collection.source} {_where(clauses)}"  # noqa: S608
     return int(session.execute(text(sql), params).scalar())
+
+
+@dataclass(frozen=True)
+class Export:
+    files: list[Path]
+    rows: int
+
+
+def export_layer(
+    session: Session,
+    actor: Actor,
+    collection: Collection,
+    query: FeatureQuery,
+    fmt: str,
+    path: Path,
+    on_start: Callable[[int], None] = lambda total: None,
+    advance: Callable[[int], None] = lambda n: None,
+) -> Export:
+    """Write what ``actor`` may see of ``collection`` (filtered by ``query``) to ``path``.
+
+    Rows stream by keyset batches straight into the file; ``on_start`` gets the row count first
+    (for a progress bar), ``advance`` each batch's size.
+    """
+    if fmt not in FORMATS:
+        raise InvalidValue("format", f"must be one of {', '.join(FORMATS)}", fmt)
+    if not path.parent.is_dir():
+        raise InvalidValue("output", "the folder does not exist", str(path.parent))
+    internal = sees_internal_fields(actor)
+    fields = [Field(p.name, p.type) for p in collection.visible(internal)]
+    on_start(count_rows(session, actor, collection, query))
+    written = 0
+
+    def counted(n: int) -> None:
+        nonlocal written
+        written += n
+        advance(n)
+
+    batches = feature_rows(session, actor, collection, query)
+    files = write_batches(path, fmt, collection.id, fields, batches, counted)
+    return Export(files, written)

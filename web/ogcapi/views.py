@@ -8,12 +8,16 @@ QGIS needs the landing page's ``service-desc`` and ``data`` links and follows ``
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
+import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Response, render_template, request, url_for
+from flask import Blueprint, Response, render_template, request, send_file, url_for
 from sqlalchemy.orm import Session
 
 from gis import crs as crs_
@@ -252,3 +256,43 @@ def item(collection_id: str, fid: int) -> Response:
     ]
     body = found[:-1] + ', "links": ' + json.dumps(links) + "}"
     return Response(body, mimetype=GEOJSON, headers=headers)
+
+
+DOWNLOAD_TYPES = {
+    "gpkg": "application/geopackage+sqlite3",
+    "shp": "application/zip",
+    "geojson": GEOJSON,
+    "csv": "text/csv",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+@bp.get("/collections/<collection_id>/download")
+def download(collection_id: str) -> Response:
+    """The map's download button: the layer as a file, filtered like ``/items`` (no paging)."""
+    collection = get_collection(collection_id)
+    actor = current_actor()
+    args = request.args.to_dict()
+    fmt = args.pop("format", "gpkg")
+    args.pop("limit", None)
+    query = parse_query(collection, args, sees_internal_fields(actor))
+    folder = Path(tempfile.mkdtemp(prefix="jasyl-export-"))
+    try:
+        target = folder / f"{collection.id}.{fmt}"
+        with read_session() as session:
+            made = services.export_layer(session, actor, collection, query, fmt, target)
+        if fmt == "shp":
+            target = folder / f"{collection.id}-shp.zip"
+            with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
+                for part in sorted(folder.iterdir()):
+                    if part != target:
+                        archive.write(part, part.name)
+        body = open(target, "rb")  # noqa: SIM115 (closed by the response)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    response = send_file(
+        body, mimetype=DOWNLOAD_TYPES[fmt], as_attachment=True, download_name=target.name
+    )
+    response.call_on_close(lambda: shutil.rmtree(folder, ignore_errors=True))
+    return response
