@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "web.cli.users",
     "web.cli.reference",
     "web.cli.serve",
+    "web.cli.importing",
     "web.cli.export",
     "web.cli.nursery",
     "web.cli.backup",

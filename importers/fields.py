@@ -1,0 +1,186 @@
+"""Which column of a survey holds which registry field, from its name or from a mapping file.
+
+Survey columns are named in Russian, Kazakh or English, often cut to the DBF's 10 characters
+(``ДИАМ_СМ``, ``ВЫС_М``, ``ВОЗР_ЛЕТ``, ``СОСТ``), with the unit in the name. Recognition works
+on folded name tokens; a mapping file (TOML or YAML) overrides or completes it, converts units,
+translates values (condition words in another language, size classes) and adds species aliases.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from registry.errors import JasylError
+from registry.text import fold
+
+# (field, name prefixes that mean it); order matters: crown before trunk, circumference before
+# diameter, planting year before age.
+RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("x", ("x", "lon", "lng", "долгот", "easting", "east", "бойлык", "бойлық")),
+    ("y", ("y", "lat", "широт", "northing", "north", "ендик", "ендік")),
+    ("crown_diameter", ("крон", "crown", "тәж", "таж", "d_kr", "dkr")),
+    ("trunk_circumference", ("окруж", "обхват", "circ", "girth", "шеңбер", "шенбер", "длина_окр")),
+    ("trunk_diameter", ("диам", "diam", "dbh", "d_ств", "dств", "d", "дств", "д")),
+    ("height", ("выс", "height", "h", "биікт", "биикт", "hgt")),
+    ("planting_year", ("год_пос", "годпос", "год", "year", "planted", "жыл", "отырғыз")),
+    ("age_years", ("возр", "age", "жас", "жасы")),
+    ("condition", ("сост", "condition", "cond", "жағдай", "жагдай", "күй", "куй", "санит")),
+    ("planting_form", ("форм", "form", "тип_пос", "вид_пос", "тип")),
+    ("status", ("статус", "status")),
+    ("quantity", ("кол", "колич", "шт", "count", "qty", "quantity", "саны", "сан")),
+    ("length_m", ("длин", "length", "len", "ұзынд", "узынд", "протяж")),
+    ("area_m2", ("площ", "area", "аудан")),
+    ("inventory_number", ("инв", "inv", "№", "номер", "nomer", "number", "num", "нөмір", "номир")),
+    ("species", ("порода", "пород", "вид", "species", "spec", "latin", "наим", "тұқым", "түр")),
+    ("notes", ("прим", "note", "comment", "ескерт", "коммент", "описан")),
+    ("address", ("адрес", "address", "addr", "мекенжай", "улиц", "street", "место")),
+    ("hazardous", ("авар", "hazard", "danger", "опасн", "апат")),
+)
+ANYWHERE = {"crown_diameter", "trunk_circumference"}  # "ДИАМ_КРОН", "D_ОКРУЖ"
+FIELDS = tuple(name for name, _ in RULES)
+REQUIRED = ("species",)
+# Units a column name may carry and the factor to the registry's unit, per field.
+UNITS = {
+    "trunk_diameter": {"см": 1, "cm": 1, "мм": 0.1, "mm": 0.1, "м": 100, "m": 100},
+    "trunk_circumference": {"см": 1, "cm": 1, "мм": 0.1, "mm": 0.1, "м": 100, "m": 100},
+    "height": {"м": 1, "m": 1, "см": 0.01, "cm": 0.01},
+    "crown_diameter": {"м": 1, "m": 1, "см": 0.01, "cm": 0.01},
+    "length_m": {"м": 1, "m": 1, "км": 1000, "km": 1000},
+    "area_m2": {"м2": 1, "m2": 1, "кв": 1, "га": 10000, "ha": 10000},
+}
+_TOKENS = re.compile(r"[^\w№]+")
+
+
+class MappingError(JasylError, ValueError):
+    code = "mapping"
+
+
+@dataclass
+class Mapping:
+    """A mapping file: column per field, units, value translations, species aliases, defaults."""
+
+    columns: dict[str, str] = field(default_factory=dict)
+    units: dict[str, str] = field(default_factory=dict)
+    values: dict[str, dict[str, Any]] = field(default_factory=dict)
+    species: dict[str, str] = field(default_factory=dict)
+    defaults: dict[str, Any] = field(default_factory=dict)
+    crs: str | None = None
+    encoding: str | None = None
+    layer: str | None = None
+
+
+def load_mapping(path: Path | None) -> Mapping:
+    """Read a TOML or YAML mapping file (see ``docs`` in the module docstring of importers)."""
+    if path is None:
+        return Mapping()
+    try:
+        text = path.read_text(encoding="utf-8")
+        data = tomllib.loads(text) if path.suffix.lower() == ".toml" else yaml.safe_load(text)
+    except FileNotFoundError:
+        raise MappingError(f"{path.name}: mapping file not found") from None
+    except (tomllib.TOMLDecodeError, yaml.YAMLError, UnicodeDecodeError) as exc:
+        first = str(exc).splitlines()[0]
+        raise MappingError(f"{path.name}: the mapping file cannot be read ({first})") from None
+    if not isinstance(data, dict):
+        raise MappingError(f"{path.name}: the mapping file must be a table of sections")
+    unknown = set(data) - {"columns", "units", "values", "species", "defaults", "crs", "encoding"}
+    unknown -= {"layer"}
+    if unknown:
+        raise MappingError(f"{path.name}: unknown section {sorted(unknown)[0]!r}")
+    for name in data.get("columns", {}):
+        if name not in FIELDS:
+            raise MappingError(
+                f"{path.name}: [columns] {name!r} is not a field; fields: {', '.join(FIELDS)}"
+            )
+    return Mapping(
+        columns={k: str(v) for k, v in data.get("columns", {}).items()},
+        units={k: str(v) for k, v in data.get("units", {}).items()},
+        values={k: dict(v) for k, v in data.get("values", {}).items()},
+        species={str(k): str(v) for k, v in data.get("species", {}).items()},
+        defaults=dict(data.get("defaults", {})),
+        crs=str(data["crs"]) if data.get("crs") else None,
+        encoding=data.get("encoding"),
+        layer=data.get("layer"),
+    )
+
+
+@dataclass(frozen=True)
+class Column:
+    """One recognised column: the source name, the field it holds and the factor to our unit."""
+
+    source: str
+    field: str
+    factor: float = 1.0
+
+
+def tokens(name: str) -> list[str]:
+    return [t for t in _TOKENS.split(fold(name).replace("_", " ")) if t]
+
+
+def recognise(name: str) -> Column | None:
+    """The field a column name means (``ДИАМ_СМ`` → trunk diameter in cm), or ``None``."""
+    parts = tokens(name)
+    if not parts:
+        return None
+    for field_name, prefixes in RULES:
+        if _matches(parts, field_name, prefixes):
+            return Column(name, field_name, _unit_factor(field_name, parts[1:]))
+    return None
+
+
+def _matches(parts: list[str], field_name: str, prefixes: tuple[str, ...]) -> bool:
+    head = parts[0]
+    short = {p for p in prefixes if len(p) <= 2 and p != "№"}
+    if head in short:
+        return True  # x, y, d, h: only as the whole first word, or they would match anything
+    longer = tuple(p for p in prefixes if p not in short)
+    if field_name in ANYWHERE:
+        return any(part.startswith(p) for part in parts for p in longer)
+    joined = "_".join(parts)
+    return any(head.startswith(p) or joined.startswith(p) for p in longer)
+
+
+def _unit_factor(field_name: str, rest: list[str]) -> float:
+    units = UNITS.get(field_name, {})
+    for token in rest:
+        if token in units:
+            return units[token]
+    return 1.0
+
+
+def resolve_columns(names: list[str], mapping: Mapping, file_name: str) -> dict[str, Column]:
+    """Field → column for one survey: the mapping file first, then recognition of the rest."""
+    by_field: dict[str, Column] = {}
+    taken: set[str] = set()
+    for field_name, source in mapping.columns.items():
+        if source == "":
+            continue
+        if source not in names:
+            raise MappingError(
+                f"{file_name}: the mapping names column {source!r} for {field_name}, but the file "
+                f"has only: {', '.join(names)}"
+            )
+        factor = UNITS.get(field_name, {}).get(mapping.units.get(field_name, ""), 1.0)
+        by_field[field_name] = Column(source, field_name, factor)
+        taken.add(source)
+    ignored = {f for f, s in mapping.columns.items() if s == ""}
+    for name in names:
+        found = recognise(name) if name not in taken else None
+        if found and found.field not in by_field and found.field not in ignored:
+            factor = found.factor
+            if found.field in mapping.units:
+                factor = UNITS.get(found.field, {}).get(mapping.units[found.field], 1.0)
+            by_field[found.field] = Column(name, found.field, factor)
+    for required in REQUIRED:
+        if required not in by_field and required not in mapping.defaults:
+            raise MappingError(
+                f"{file_name}: no column holds the {required} (columns seen: {', '.join(names)}); "
+                f'name it in a mapping file: [columns] {required} = "<column>"'
+            )
+    return by_field

@@ -1,0 +1,95 @@
+"""What an import found and did: counts, and one line per problem (file, row, field, value, why)."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+REPORT_COLUMNS = ("file", "row", "field", "value", "code", "message")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem of one record; ``severity`` "error" rejects the row, "warning" does not."""
+
+    file: str
+    row: int | None
+    field: str
+    value: Any
+    code: str
+    message: str
+    severity: str = "error"
+
+    def line(self) -> str:
+        where = f"row {self.row}" if self.row is not None else "file"
+        shown = "" if self.value in (None, "") else f" (got {self.value!r})"
+        return f"{self.file}, {where}, {self.field}: {self.message}{shown}"
+
+
+@dataclass
+class ImportReport:
+    """The outcome of one import.
+
+    ``status``: ``done`` (written), ``rejected`` (row errors, nothing written), ``dry_run``
+    (checked, nothing written) or ``unchanged`` (this file was already imported).
+    """
+
+    file_name: str
+    region: str
+    status: str = "running"
+    batch_id: int | None = None
+    rows_read: int = 0
+    imported: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    conflicts: int = 0
+    encoding: str | None = None
+    crs: str | None = None
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "warning"]
+
+    @property
+    def ok(self) -> bool:
+        return self.status in {"done", "dry_run", "unchanged"} and (
+            self.status != "dry_run" or not self.errors
+        )
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "file": self.file_name,
+            "region": self.region,
+            "status": self.status,
+            "batch_id": self.batch_id,
+            "rows_read": self.rows_read,
+            "imported": self.imported,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "rejected": self.rejected,
+            "conflicts": self.conflicts,
+            "warnings": len(self.warnings),
+            "errors": len(self.errors),
+            "encoding": self.encoding,
+            "crs": self.crs,
+        }
+
+    def as_dict(self, limit: int = 1000) -> dict[str, Any]:
+        return {**self.summary(), "problems": [asdict(p) for p in self.problems[:limit]]}
+
+    def write_csv(self, path: Path) -> None:
+        """The per-row problems as CSV (UTF-8 with BOM, so spreadsheet programs read Cyrillic)."""
+        with path.open("w", encoding="utf-8-sig", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(REPORT_COLUMNS)
+            for p in self.problems:
+                value = "" if p.value is None else p.value
+                writer.writerow([p.file, p.row or "", p.field, value, p.code, p.message])

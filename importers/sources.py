@@ -1,0 +1,243 @@
+"""Opening a survey file of any supported kind and reading it in batches.
+
+Shapefiles (also inside a ``.zip``), GeoPackages and GeoJSON are streamed with pyogrio's Arrow
+reader, text decoded in the encoding ``importers.encoding`` chose; CSV and XLSX files are read
+whole (they are small by nature) and their points built later from coordinate columns.
+Every problem with the file itself is a ``SourceError`` naming the file and what is wrong.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from collections.abc import Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from tempfile import TemporaryDirectory
+
+import numpy as np
+import pandas as pd
+import pyogrio
+import shapely
+
+from importers.encoding import Decision, shapefile_encoding, text_encoding
+from registry.errors import JasylError
+
+VECTOR_SUFFIXES = {".shp", ".gpkg", ".geojson", ".json"}
+TABLE_SUFFIXES = {".csv", ".txt", ".xlsx"}
+BATCH_SIZE = 50_000
+
+
+class SourceError(JasylError, ValueError):
+    code = "file"
+
+
+@dataclass
+class Batch:
+    """Consecutive records: attributes, geometries (``None`` for tables), first row number."""
+
+    frame: pd.DataFrame
+    geometry: np.ndarray | None
+    first_row: int
+
+
+@dataclass
+class Source:
+    """An opened survey: what the importer needs to know before reading the records."""
+
+    file_name: str
+    path: Path
+    kind: str
+    encoding: Decision
+    crs: str | None
+    columns: list[str]
+    total: int
+    layer: str | None = None
+    table: pd.DataFrame | None = field(default=None, repr=False)
+
+    def batches(self, size: int = BATCH_SIZE) -> Iterator[Batch]:
+        if self.table is not None:
+            for start in range(0, len(self.table), size):
+                yield Batch(self.table.iloc[start : start + size], None, start + 1)
+            return
+        yield from self._vector_batches(size)
+
+    def _vector_batches(self, size: int) -> Iterator[Batch]:
+        options = {"layer": self.layer, "batch_size": size, "encoding": self._gdal_encoding()}
+        options["use_pyarrow"] = True
+        first = 1
+        try:
+            with pyogrio.open_arrow(self.path, **options) as (meta, reader):
+                geometry_name = _geometry_column(reader.schema, meta["geometry_name"])
+                for record_batch in reader:
+                    frame = record_batch.to_pandas()
+                    wkb = frame.pop(geometry_name).to_numpy(dtype=object)
+                    yield Batch(frame, shapely.from_wkb(wkb, on_invalid="warn"), first)
+                    first += len(frame)
+        except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+            raise SourceError(
+                f"{self.file_name}: cannot read the records ({_first(exc)})"
+            ) from None
+
+    def _gdal_encoding(self) -> str | None:
+        return self.encoding.gdal_name if self.kind == "shapefile" else None
+
+
+def _geometry_column(schema, named: str) -> str:
+    """GDAL names the WKB column after the layer's geometry, or ``wkb_geometry`` when unnamed."""
+    for item in schema:
+        if (item.metadata or {}).get(b"ARROW:extension:name") == b"geoarrow.wkb":
+            return item.name
+    return named or "wkb_geometry"
+
+
+def open_source(
+    path: Path, stack: ExitStack, *, layer: str | None = None, encoding: str | None = None
+) -> Source:
+    """Open ``path`` (unpacking a ``.zip`` into a folder ``stack`` removes afterwards)."""
+    if not path.exists():
+        raise SourceError(f"{path.name}: no such file")
+    if path.is_file() and path.stat().st_size == 0:
+        raise SourceError(f"{path.name}: the file is empty (0 bytes)")
+    suffix = path.suffix.lower()
+    if suffix == ".zip":
+        return open_source(_unzip(path, stack), stack, layer=layer, encoding=encoding)
+    if suffix in TABLE_SUFFIXES:
+        return _open_table(path, layer, encoding)
+    if suffix in VECTOR_SUFFIXES:
+        return _open_vector(path, layer, encoding)
+    known = ", ".join(sorted(VECTOR_SUFFIXES | TABLE_SUFFIXES | {".zip"}))
+    raise SourceError(f"{path.name}: unsupported file type {suffix or '(none)'}; use {known}")
+
+
+def _unzip(path: Path, stack: ExitStack) -> Path:
+    try:
+        archive = zipfile.ZipFile(path)
+    except zipfile.BadZipFile:
+        raise SourceError(f"{path.name}: not a readable ZIP archive") from None
+    with archive:
+        members = [m for m in archive.namelist() if not m.startswith("__MACOSX/")]
+        surveys = [m for m in members if Path(m).suffix.lower() in VECTOR_SUFFIXES | TABLE_SUFFIXES]
+        if not surveys:
+            raise SourceError(
+                f"{path.name}: the ZIP holds no shapefile, GeoPackage, GeoJSON or CSV"
+            )
+        if len(surveys) > 1:
+            listed = ", ".join(sorted(surveys))
+            raise SourceError(
+                f"{path.name}: the ZIP holds {len(surveys)} surveys ({listed}); "
+                "import them one at a time"
+            )
+        folder = Path(stack.enter_context(TemporaryDirectory(prefix="jasyl-import-")))
+        archive.extractall(folder, [m for m in members if not m.endswith("/")])
+    return folder / surveys[0]
+
+
+def _open_vector(path: Path, layer: str | None, encoding: str | None) -> Source:
+    kind = {".shp": "shapefile", ".gpkg": "geopackage"}.get(path.suffix.lower(), "geojson")
+    if kind == "shapefile":
+        if not path.with_suffix(".shx").exists() and not path.with_suffix(".SHX").exists():
+            raise SourceError(f"{path.name}: the .shx index file is missing next to the .shp")
+        decision = shapefile_encoding(path, encoding)
+    else:
+        decision = Decision("utf-8", f"{kind} (always UTF-8)")
+        layer = _choose_layer(path, layer)
+    try:
+        info = pyogrio.read_info(
+            path, layer=layer, encoding=decision.gdal_name if kind == "shapefile" else None
+        )
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+        raise SourceError(f"{path.name}: cannot be read as a {kind} ({_first(exc)})") from None
+    return Source(
+        file_name=path.name,
+        path=path,
+        kind=kind,
+        encoding=decision,
+        crs=info["crs"],
+        columns=[str(c) for c in info["fields"]],
+        total=int(info["features"]),
+        layer=layer,
+    )
+
+
+def _choose_layer(path: Path, layer: str | None) -> str | None:
+    try:
+        layers = [str(name) for name, _ in pyogrio.list_layers(path)]
+    except pyogrio.errors.DataSourceError as exc:
+        raise SourceError(f"{path.name}: cannot be opened ({_first(exc)})") from None
+    if layer is not None:
+        if layer not in layers:
+            raise SourceError(f"{path.name}: no layer {layer!r}; layers: {', '.join(layers)}")
+        return layer
+    if len(layers) > 1:
+        raise SourceError(
+            f"{path.name}: holds {len(layers)} layers ({', '.join(layers)}); "
+            "choose one with --layer"
+        )
+    return layers[0] if layers else None
+
+
+def _open_table(path: Path, sheet: str | None, encoding: str | None) -> Source:
+    if path.suffix.lower() == ".xlsx":
+        frame, decision = _read_xlsx(path, sheet), Decision("utf-8", "xlsx (Unicode)")
+    else:
+        raw = path.read_bytes()
+        decision = text_encoding(raw[:2_000_000], encoding, path.name)
+        frame = _read_csv(raw.decode(decision.codec, errors="strict"), path.name)
+    kind = "xlsx" if path.suffix.lower() == ".xlsx" else "csv"
+    return Source(
+        file_name=path.name,
+        path=path,
+        kind=kind,
+        encoding=decision,
+        crs=None,
+        columns=list(frame.columns),
+        total=len(frame),
+        layer=sheet,
+        table=frame,
+    )
+
+
+def _read_csv(text: str, file_name: str) -> pd.DataFrame:
+    sample = text[:20_000]
+    try:
+        dialect = csv.Sniffer().sniff(sample, delimiters=";,\t|")
+        delimiter = dialect.delimiter
+    except csv.Error:
+        delimiter = ";" if sample.count(";") > sample.count(",") else ","
+    rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
+    rows = [r for r in rows if any(cell.strip() for cell in r)]
+    if len(rows) < 2:
+        raise SourceError(f"{file_name}: the table has no records under its header")
+    header = [h.strip() for h in rows[0]]
+    width = len(header)
+    for number, row in enumerate(rows[1:], start=1):
+        if len(row) != width:
+            raise SourceError(
+                f"{file_name}: record {number} has {len(row)} cells, the header has {width} "
+                f"(delimiter {delimiter!r})"
+            )
+    return pd.DataFrame(rows[1:], columns=header, dtype=object).replace({"": None})
+
+
+def _read_xlsx(path: Path, sheet: str | None) -> pd.DataFrame:
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds for a broken file
+        raise SourceError(f"{path.name}: not a readable XLSX workbook ({_first(exc)})") from None
+    if sheet is not None and sheet not in book.sheetnames:
+        raise SourceError(f"{path.name}: no sheet {sheet!r}; sheets: {', '.join(book.sheetnames)}")
+    rows = [r for r in book[sheet or book.sheetnames[0]].iter_rows(values_only=True) if any(r)]
+    book.close()
+    if len(rows) < 2:
+        raise SourceError(f"{path.name}: the sheet has no records under its header")
+    header = [str(h).strip() if h is not None else f"column {i + 1}" for i, h in enumerate(rows[0])]
+    return pd.DataFrame([list(r) for r in rows[1:]], columns=header, dtype=object)
+
+
+def _first(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]

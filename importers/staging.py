@@ -1,0 +1,231 @@
+"""The SQL half of an import: binary COPY into a staging table, set-wise checks, one merge.
+
+The staging table is temporary and dropped at commit or rollback, so an interrupted import
+(even ``kill -9``) leaves nothing behind. Regions are derived from the geometry here, in one
+spatial join with the region boundaries as the outer side (each boundary piece prepared once,
+points found through the staging table's index), several times faster than the per-row lookup
+of the ``jasyl_set_region`` trigger. The merge then tells the trigger, for its own statement
+only, that ``region_id`` was derived from the geometry by this join (see migration 0002).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from psycopg import Cursor
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from importers.rows import STAGING_COLUMNS
+
+STAGING = "import_staging"
+COPY_TYPES = [
+    "int4",
+    "text",
+    "int4",
+    "text",
+    "bytea",  # EWKB: PostGIS's binary input for geometry
+    "int4",
+    "float8",
+    "float8",
+    "int4",
+    "int4",
+    "float8",
+    "float8",
+    "float8",
+    "int4",
+    "bool",
+    "text",
+    "text",
+    "text",
+]
+CREATE_STAGING = """
+CREATE TEMP TABLE import_staging (
+    row_no int PRIMARY KEY,
+    inventory_number text,
+    species_id int NOT NULL,
+    planting_form text NOT NULL,
+    geom geometry(Geometry, 4326) NOT NULL,
+    spot geometry(Point, 4326) GENERATED ALWAYS AS (ST_PointOnSurface(geom)) STORED,
+    quantity int NOT NULL,
+    length_m float8,
+    area_m2 float8,
+    planting_year int,
+    age_years int,
+    height_m float8,
+    trunk_diameter_cm float8,
+    crown_diameter_m float8,
+    condition int NOT NULL,
+    hazardous bool NOT NULL,
+    status text NOT NULL,
+    address text NOT NULL,
+    notes text NOT NULL
+) ON COMMIT DROP
+"""
+REGIONS = """
+CREATE TEMP TABLE import_regions ON COMMIT DROP AS
+SELECT s.row_no, min(p.region_id)::smallint AS region_id
+FROM region_parts p JOIN import_staging s ON ST_Intersects(p.geom, s.spot)
+GROUP BY s.row_no
+"""
+OUTSIDE = """
+SELECT s.row_no, ST_X(s.spot), ST_Y(s.spot), r.region_id, g.iso_code, g.name_en
+FROM import_staging s
+LEFT JOIN import_regions r USING (row_no)
+LEFT JOIN regions g ON g.id = r.region_id
+WHERE r.region_id IS DISTINCT FROM :region
+ORDER BY s.row_no
+"""
+DUPLICATES = """
+SELECT inventory_number, array_agg(row_no ORDER BY row_no)
+FROM import_staging WHERE inventory_number IS NOT NULL
+GROUP BY inventory_number HAVING count(*) > 1
+"""
+# Existing plants a forester changed in Jasyl after they were last imported (or that were
+# entered by hand): a survey must not overwrite them.
+CONFLICTS = """
+SELECT s.row_no, p.id, p.inventory_number
+FROM import_staging s
+JOIN plants p ON p.region_id = :region AND p.inventory_number = s.inventory_number
+LEFT JOIN import_batches b ON b.id = p.import_batch_id
+WHERE b.id IS NULL OR p.updated_at > b.finished_at
+ORDER BY s.row_no
+"""
+VALUE_COLUMNS = (
+    "species_id",
+    "planting_form",
+    "geom",
+    "quantity",
+    "length_m",
+    "area_m2",
+    "planting_year",
+    "age_years",
+    "height_m",
+    "trunk_diameter_cm",
+    "crown_diameter_m",
+    "condition",
+    "hazardous",
+    "status",
+    "address",
+    "notes",
+)
+CASTS = {
+    "planting_form": "::planting_form",
+    "status": "::plant_status",
+    "length_m": "::numeric(9,1)",
+    "area_m2": "::numeric(11,1)",
+    "height_m": "::numeric(5,1)",
+    "trunk_diameter_cm": "::numeric(5,1)",
+    "crown_diameter_m": "::numeric(5,1)",
+    "planting_year": "::smallint",
+    "age_years": "::smallint",
+}
+
+
+def _source(column: str) -> str:
+    return f"s.{column}{CASTS.get(column, '')}"
+
+
+# Composed from the constant column lists above, never from input.
+UPDATE = f"""
+UPDATE plants p SET
+    {", ".join(f"{c} = {_source(c)}" for c in VALUE_COLUMNS)},
+    version = p.version + 1, updated_by = :user, updated_at = now(), import_batch_id = :batch
+FROM import_staging s
+WHERE p.region_id = :region AND p.inventory_number = s.inventory_number
+  AND ({", ".join(f"p.{c}" for c in VALUE_COLUMNS)})
+      IS DISTINCT FROM ({", ".join(_source(c) for c in VALUE_COLUMNS)})
+"""  # noqa: S608
+MATCHED = """
+SELECT count(*) FROM import_staging s
+JOIN plants p ON p.region_id = :region AND p.inventory_number = s.inventory_number
+"""
+INSERT = f"""
+INSERT INTO plants (id, region_id, inventory_number, {", ".join(VALUE_COLUMNS)},
+                    version, updated_by, import_batch_id, published)
+SELECT n.id, :region, coalesce(n.inventory_number, :kato || '-' || lpad(n.id::text, 8, '0')),
+       {", ".join(_source(c).replace("s.", "n.", 1) for c in VALUE_COLUMNS)},
+       1, :user, :batch, true
+FROM (
+    SELECT nextval(pg_get_serial_sequence('plants', 'id')) AS id, s.*
+    FROM import_staging s
+    WHERE NOT EXISTS (
+        SELECT 1 FROM plants p
+        WHERE p.region_id = :region AND p.inventory_number = s.inventory_number)
+    ORDER BY s.row_no
+) n
+"""  # noqa: S608
+TRUST_STAGING = "SELECT set_config('jasyl.region_source', 'import_staging', true)"
+DISTRUST_STAGING = "SELECT set_config('jasyl.region_source', '', true)"
+
+
+@dataclass(frozen=True)
+class Placement:
+    """A staged row that is outside Kazakhstan (``region_id`` None) or in another region."""
+
+    row: int
+    lon: float
+    lat: float
+    region_id: int | None
+    iso_code: str | None
+    name_en: str | None
+
+
+def create(session: Session) -> None:
+    session.execute(text("SET LOCAL jit = off"))
+    session.execute(text("DROP TABLE IF EXISTS import_staging, import_regions"))
+    session.execute(text(CREATE_STAGING))
+
+
+def copy_rows(session: Session, rows: list[tuple]) -> None:
+    """Binary COPY of validated rows (in ``STAGING_COLUMNS`` order) into the staging table."""
+    raw = session.connection().connection.driver_connection
+    statement = f"COPY {STAGING} ({', '.join(STAGING_COLUMNS)}) FROM STDIN (FORMAT BINARY)"
+    cursor: Cursor
+    with raw.cursor() as cursor, cursor.copy(statement) as copy:
+        copy.set_types(COPY_TYPES)
+        for row in rows:
+            copy.write_row(row)
+
+
+def place(session: Session, region_id: int) -> list[Placement]:
+    """Derive every staged row's region from its geometry; return those not in ``region_id``."""
+    session.execute(text("CREATE INDEX ON import_staging USING gist (spot)"))
+    session.execute(text("ANALYZE import_staging"))
+    session.execute(text(REGIONS))
+    found = session.execute(text(OUTSIDE), {"region": region_id})
+    return [Placement(*row) for row in found]
+
+
+def duplicates(session: Session) -> list[tuple[str, list[int]]]:
+    return [(number, rows) for number, rows in session.execute(text(DUPLICATES))]
+
+
+def conflicts(session: Session, region_id: int) -> list[tuple[int, int, str]]:
+    return [tuple(r) for r in session.execute(text(CONFLICTS), {"region": region_id})]
+
+
+def drop_rows(session: Session, rows: list[int]) -> None:
+    if rows:
+        session.execute(
+            text("DELETE FROM import_staging WHERE row_no = ANY(:rows)"), {"rows": rows}
+        )
+
+
+def staged_count(session: Session) -> int:
+    return int(session.scalar(text("SELECT count(*) FROM import_staging")))
+
+
+def merge(
+    session: Session, region_id: int, kato: str, batch_id: int, user_id: int | None
+) -> tuple[int, int, int]:
+    """Update plants with the same inventory number, insert the rest: (inserted, updated, same)."""
+    params = {"region": region_id, "kato": kato, "batch": batch_id, "user": user_id}
+    matched = int(session.scalar(text(MATCHED), params))
+    session.execute(text(TRUST_STAGING))
+    try:
+        updated = session.execute(text(UPDATE), params).rowcount
+        inserted = session.execute(text(INSERT), params).rowcount
+    finally:
+        session.execute(text(DISTRUST_STAGING))
+    return inserted, updated, matched - updated

@@ -1,0 +1,133 @@
+"""``jasyl import``: survey files into the registry (see ``importers.services.import_file``)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from importers.report import ImportReport
+from importers.services import ImportOptions, import_file
+from registry.access import Actor
+from registry.db import unit_of_work
+
+EXIT_REJECTED = 3
+SHOWN_PROBLEMS = 20
+
+
+@click.command("import")
+@click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--region", required=True, help="Region of the survey: KZ-71, 71, Astana or Астана.")
+@click.option(
+    "--mapping",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="TOML or YAML file naming columns, units, value translations, species aliases.",
+)
+@click.option("--crs", help="Coordinate system when the file has none or a wrong one (EPSG).")
+@click.option(
+    "--encoding", help="Text encoding of a shapefile or CSV: cp1251, cp866, kz1048, utf-8."
+)
+@click.option("--layer", help="Layer of a GeoPackage (or sheet of an XLSX workbook).")
+@click.option("--dry-run", is_flag=True, help="Check everything, write nothing.")
+@click.option("--allow-partial", is_flag=True, help="Write the valid rows even if others fail.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write every problem to this CSV (file,row,field,value,code,message).",
+)
+def import_command(
+    path: Path,
+    region: str,
+    mapping: Path | None,
+    crs: str | None,
+    encoding: str | None,
+    layer: str | None,
+    dry_run: bool,
+    allow_partial: bool,
+    as_json: bool,
+    report_path: Path | None,
+) -> None:
+    """Import a survey file (shapefile or its .zip, GeoPackage, GeoJSON, CSV, XLSX).
+
+    By default nothing is written when any row has an error (exit status 3); file-level
+    problems (encoding, CRS, columns) exit with status 1.
+    """
+    options = ImportOptions(mapping, crs, encoding, layer, dry_run, allow_partial)
+    with _progress(quiet=as_json) as bar, unit_of_work() as session:
+        task = bar.add_task("reading", total=None) if bar else None
+
+        def progress(stage: str, done: int, total: int) -> None:
+            if bar is not None:
+                bar.update(task, description=stage, completed=done, total=total)
+
+        report = import_file(
+            session,
+            Actor.system("jasyl import"),
+            path,
+            region=region,
+            options=options,
+            progress=progress,
+        )
+    if report_path:
+        report.write_csv(report_path)
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), ensure_ascii=False))
+    else:
+        _print_summary(report)
+    if not report.ok:
+        sys.exit(EXIT_REJECTED)
+
+
+class _progress:
+    """A rich progress bar on a terminal; nothing when output is piped or JSON is asked for."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.bar = None
+        if not quiet and sys.stderr.isatty():
+            self.bar = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeRemainingColumn(),
+                transient=True,
+            )
+
+    def __enter__(self) -> Progress | None:
+        if self.bar:
+            self.bar.__enter__()
+        return self.bar
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar:
+            self.bar.__exit__(*exc)
+
+
+def _print_summary(report: ImportReport) -> None:
+    verdict = {
+        "done": f"Imported into {report.region} as batch {report.batch_id}",
+        "rejected": "Rejected: nothing was written",
+        "dry_run": "Dry run: nothing was written",
+        "unchanged": f"Already imported as batch {report.batch_id}: nothing to do",
+    }[report.status]
+    click.echo(f"{report.file_name}: {verdict}.")
+    click.echo(
+        f"rows read {report.rows_read:,}, imported {report.imported:,}, "
+        f"updated {report.updated:,}, unchanged {report.unchanged:,}, "
+        f"rejected {report.rejected:,}, "
+        f"conflicts {report.conflicts:,}, warnings {len(report.warnings):,}"
+    )
+    if report.encoding or report.crs:
+        click.echo(f"encoding {report.encoding or '-'}, CRS {report.crs or '-'}")
+    for problem in report.problems[:SHOWN_PROBLEMS]:
+        click.echo(("error: " if problem.severity == "error" else "warning: ") + problem.line())
+    hidden = len(report.problems) - SHOWN_PROBLEMS
+    if hidden > 0:
+        click.echo(f"… and {hidden:,} more; write them all with --report FILE")
+
+
+commands = [import_command]
