@@ -22,6 +22,7 @@ from registry.db import engine_for, unit_of_work
 
 WRITTEN_LSN = "jasyl_written_lsn"
 CURRENT_LSN = text("SELECT pg_current_wal_lsn()::text")
+WROTE = text("SELECT pg_current_xact_id_if_assigned() IS NOT NULL")
 REPLAYED_PAST = text("SELECT coalesce(pg_last_wal_replay_lsn() >= CAST(:lsn AS pg_lsn), false)")
 REPLICA_LAG = text(
     "SELECT pg_is_in_recovery(), "
@@ -33,13 +34,14 @@ REPLICA_LAG = text(
 def request_session() -> Iterator[Session]:
     with unit_of_work(current_app.config["DATABASE_URL"]) as work:
         yield work
-    _remember_write()
+        # Only a transaction that wrote has an id; reads (loading the user) do not count.
+        wrote = bool(current_app.config.get("REPLICA_URL")) and work.execute(WROTE).scalar()
+    if wrote:
+        _remember_write()
 
 
 def _remember_write() -> None:
-    """Note where the primary's WAL stands after this client's write (only with a replica)."""
-    if not current_app.config.get("REPLICA_URL"):
-        return
+    """Note where the primary's WAL stands after this client's write."""
     with engine_for(current_app.config["DATABASE_URL"]).connect() as connection:
         session[WRITTEN_LSN] = connection.execute(CURRENT_LSN).scalar()
 
