@@ -980,3 +980,45 @@ def shipments(
     if region_id is not None:
         query = query.where(Shipment.region_id == region_id)
     return list(session.scalars(query))
+
+
+PLAN_SHORTFALL_SQL = """
+    WITH planned AS (
+        SELECT p.region_id, l.species_id, sum(l.quantity)::bigint AS planned
+        FROM planting_plan_lines l JOIN planting_plans p ON p.id = l.plan_id
+        WHERE p.year = :year AND p.status = 'approved' AND l.unit = 'pieces'
+        GROUP BY 1, 2
+    ), shipped AS (
+        SELECT s.region_id, b.species_id,
+               sum(coalesce(sl.quantity_received, sl.quantity_shipped))::bigint AS shipped
+        FROM shipment_lines sl JOIN shipments s ON s.id = sl.shipment_id
+        JOIN batches b ON b.id = sl.batch_id
+        WHERE s.dispatched_on >= make_date(:year - 1, 9, 1)
+          AND s.dispatched_on < make_date(:year + 1, 1, 1)
+        GROUP BY 1, 2
+    ), ready AS (
+        SELECT species_id, sum(quantity)::bigint AS ready
+        FROM batches WHERE stage = 'ready' GROUP BY 1
+    ), need AS (
+        SELECT p.region_id, p.species_id, p.planned, coalesce(s.shipped, 0) AS shipped,
+               greatest(p.planned - coalesce(s.shipped, 0), 0) AS still_needed
+        FROM planned p LEFT JOIN shipped s USING (region_id, species_id)
+    )
+    SELECT r.iso_code AS region, sp.latin AS species, sp.name_ru, n.planned, n.shipped,
+           n.still_needed, coalesce(rd.ready, 0) AS ready_nationally,
+           greatest(sum(n.still_needed) OVER (PARTITION BY n.species_id)
+                    - coalesce(rd.ready, 0), 0) AS national_shortfall
+    FROM need n JOIN regions r ON r.id = n.region_id JOIN species sp ON sp.id = n.species_id
+    LEFT JOIN ready rd ON rd.species_id = n.species_id
+    ORDER BY national_shortfall DESC, n.still_needed DESC, r.iso_code
+"""
+
+
+def stock_against_plans(session: Session, actor: Actor, year: int) -> list[dict[str, Any]]:
+    """The year's approved planting plans (pieces) per region and species, against stock.
+
+    ``shipped`` counts deliveries since the previous autumn (autumn stock feeds spring planting);
+    ``national_shortfall`` is what the whole country's ready stock cannot cover for that species.
+    """
+    require_nursery_read(session, actor)
+    return [dict(r._mapping) for r in session.execute(text(PLAN_SHORTFALL_SQL), {"year": year})]

@@ -1,0 +1,1 @@
+"""Nursery pages and JSON: dashboards, ledger, dispatch and receipt."""
