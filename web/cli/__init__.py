@@ -27,6 +27,8 @@ COMMAND_MODULES = (
     "web.cli.export",
     "web.cli.nursery",
     "web.cli.backup",
+    "web.cli.planting",
+    "web.cli.reports",
 )
 
 

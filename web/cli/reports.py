@@ -1,0 +1,177 @@
+"""``jasyl report``: a region's yearly report to the ministry, its workflow, national figures.
+
+``build``/``submit`` act for the akimat, ``approve``/``return`` for the ministry (``--as EMAIL``;
+without it, the system operator). Building shows progress on a terminal, section by section.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+from registry.db import unit_of_work
+from registry.reports import exports
+from registry.reports import services as reports
+from registry.reports.services import Progress as StepCallback
+from web.cli.nursery import AS_USER, acting, emit
+
+REGION = click.option("--region", required=True, help="KZ-75, 75, Almaty or Алматы.")
+YEAR = click.option("--year", required=True, type=int, help="Report year.")
+SECTIONS = ("planting", "survival", "care", "felling", "inventory")
+
+
+class steps:
+    """A progress bar over the report's sections on a terminal; silent when piped."""
+
+    def __init__(self, title: str) -> None:
+        self.bar = None
+        if sys.stderr.isatty():
+            self.bar = Progress(
+                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), transient=True
+            )
+            self.task = self.bar.add_task(title, total=len(SECTIONS))
+
+    def __enter__(self) -> StepCallback:
+        if self.bar:
+            self.bar.__enter__()
+
+        def advance(section: str) -> None:
+            if self.bar:
+                self.bar.update(self.task, advance=1, description=section)
+
+        return advance
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar:
+            self.bar.__exit__(*exc)
+
+
+@click.group("report")
+def report() -> None:
+    """Yearly reports of the regions to the Ministry of Ecology."""
+
+
+@report.command("build")
+@REGION
+@YEAR
+@AS_USER
+def build(region, year, as_user) -> None:
+    """Build (or rebuild) the region's draft report from the registry."""
+    with steps("building") as progress, unit_of_work() as session:
+        found = reports.build_report(session, acting(session, as_user), region, year, progress)
+        click.echo(f"Draft report {found.year}, edition {found.edition}, built.")
+
+
+@report.command("submit")
+@REGION
+@YEAR
+@AS_USER
+def submit(region, year, as_user) -> None:
+    """Submit the draft to the ministry: its figures are locked from now on."""
+    with steps("submitting") as progress, unit_of_work() as session:
+        found = reports.submit_report(session, acting(session, as_user), region, year, progress)
+        click.echo(f"Report {found.year}, edition {found.edition}, submitted.")
+
+
+@report.command("approve")
+@REGION
+@YEAR
+@AS_USER
+def approve(region, year, as_user) -> None:
+    """Approve the submitted report (ministry)."""
+    with unit_of_work() as session:
+        found = reports.approve_report(session, acting(session, as_user), region, year)
+        click.echo(f"Report {found.year}, edition {found.edition}, approved.")
+
+
+@report.command("return")
+@REGION
+@YEAR
+@click.option("--comment", required=True, help="Why it goes back to the akimat.")
+@AS_USER
+def return_(region, year, comment, as_user) -> None:
+    """Return the submitted report to the akimat with a comment (ministry)."""
+    with unit_of_work() as session:
+        found = reports.return_report(session, acting(session, as_user), region, year, comment)
+        click.echo(f"Report {found.year}, edition {found.edition}, returned.")
+
+
+@report.command("show")
+@REGION
+@YEAR
+@click.option("--edition", type=int, help="Edition (default: the latest).")
+@click.option(
+    "--format", "fmt", type=click.Choice(["json", "csv", "xlsx"]), default="json", show_default=True
+)
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to this file (required for xlsx).",
+)
+@AS_USER
+def show(region, year, edition, fmt, output, as_user) -> None:
+    """Show a report edition as JSON or CSV, or write it as an XLSX workbook."""
+    with unit_of_work() as session:
+        found = reports.get_report(session, acting(session, as_user), region, year, edition)
+        if fmt == "xlsx":
+            if output is None:
+                raise click.UsageError("--format xlsx needs --output FILE")
+            output.write_bytes(exports.to_xlsx(found.content))
+            click.echo(f"Wrote {output} (edition {found.edition}, {found.status.value}).")
+            return
+        text = (
+            exports.to_csv(found.content)
+            if fmt == "csv"
+            else json.dumps(reports.describe(found), ensure_ascii=False, indent=1)
+        )
+        if output is not None:
+            output.write_text(text, encoding="utf-8")
+            click.echo(f"Wrote {output}.")
+        else:
+            click.echo(text)
+
+
+@report.command("national")
+@click.option("--year", type=int, help="One year (default: all).")
+@click.option(
+    "--by",
+    "group_by",
+    default="region,year,species",
+    show_default=True,
+    help="Comma-separated: region, year, species, form, unit.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "csv"]),
+    default="table",
+    show_default=True,
+)
+@AS_USER
+def national(year, group_by, fmt, as_user) -> None:
+    """National planting figures: planned vs planted, replanting, survival (ministry)."""
+    groups = tuple(g.strip() for g in group_by.split(",") if g.strip())
+    with unit_of_work() as session:
+        rows = reports.national_planting(session, acting(session, as_user), year, groups)
+        emit(
+            rows,
+            fmt,
+            [*groups, "planned", "planted", "replanted", "compensatory", "rate_1", "rate_3"],
+        )
+
+
+@report.command("list")
+@click.option("--year", type=int)
+@AS_USER
+def list_(year, as_user) -> None:
+    """Each region's latest report edition and its status (ministry)."""
+    with unit_of_work() as session:
+        rows = reports.list_reports(session, acting(session, as_user), year)
+        emit(rows, "table", ["region", "year", "edition", "status"])
+
+
+commands = [report]
