@@ -160,7 +160,8 @@ def dbf_sample(dbf: Path, max_records: int = 5000) -> DbfSample:
             offset += length
         handle.seek(header_size)
         body = handle.read(record_size * min(records, max_records))
-    chunks = [b" ".join(names)]
+    # Field names are left out: a 10-byte cut can split a UTF-8 letter, and GDAL copes with it.
+    chunks = []
     for index in range(0, len(body) - record_size + 1, record_size):
         record = body[index : index + record_size]
         chunks.extend(record[a:b].strip(b" \0") for a, b in text_slices)

@@ -37,6 +37,7 @@ from registry.regions.services import resolve_region
 from registry.species.services import SpeciesIndex
 
 Progress = Callable[[str, int, int], None]
+SIDECARS = {".dbf", ".shx", ".prj", ".cpg"}
 
 
 @dataclass(frozen=True)
@@ -364,8 +365,15 @@ def _earlier_batch(session: Session, digest: str, region_id: int) -> ImportBatch
 
 
 def _sha256(path: Path) -> str:
+    """The file's hash; a shapefile's covers its sidecars (the attributes live in the .dbf)."""
+    parts = [path]
+    if path.suffix.lower() == ".shp":
+        parts += sorted(
+            p for p in path.parent.glob(f"{path.stem}.*") if p.suffix.lower() in SIDECARS
+        )
     digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
+    for part in parts:
+        with part.open("rb") as handle:
+            for block in iter(lambda h=handle: h.read(1 << 20), b""):
+                digest.update(block)
     return digest.hexdigest()

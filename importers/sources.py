@@ -150,6 +150,11 @@ def _open_vector(path: Path, layer: str | None, encoding: str | None) -> Source:
         )
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
         raise SourceError(f"{path.name}: cannot be read as a {kind} ({_first(exc)})") from None
+    except UnicodeDecodeError:
+        raise SourceError(
+            f"{path.name}: a column name does not read as {decision.codec} (a UTF-8 name cut at "
+            "10 bytes splits a letter); rename the columns or pass --encoding"
+        ) from None
     return Source(
         file_name=path.name,
         path=path,

@@ -1,0 +1,156 @@
+"""Survey import speed: ``jasyl import`` against ``ogr2ogr -f PostgreSQL`` on the same file.
+
+Generates a realistic survey shapefile (CP1251 without a ``.cpg``, Russian DBF field names, UTM
+42N points inside Astana), then in the same run times, as separate processes, our import (read,
+decode, recognise, validate every record, derive regions, merge into ``plants``) and ogr2ogr
+loading the same file into a plain table with COPY. Prints both times, rows/s, the ratio and
+our peak RSS. Runs against ``DATABASE_URL`` (or the local cluster); cleans up after itself.
+
+    python -m bench.importer [--rows 1000000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import geopandas
+import numpy as np
+import pandas as pd
+import pyogrio
+import shapely
+from geoalchemy2.shape import to_shape
+from pyproj import Transformer
+from sqlalchemy import delete, select, text
+from sqlalchemy.engine import make_url
+
+from bench.harness import Timing, report
+from registry.config import load_settings
+from registry.db import unit_of_work
+from registry.imports.models import ImportBatch
+from registry.inventory.models import Plant
+from registry.regions.models import Region
+
+SPECIES = ["Вяз приземистый", "берёза повислая", "Тополь", "ель колючая", "Ясень", "карагач"]
+CONDITIONS = ["хорошее", "удовлетворительное", "II", "3", "1", "аварийное"]
+
+
+def generate(folder: Path, rows: int, seed: int = 4) -> Path:
+    """A survey shapefile of ``rows`` points inside Astana, CP1251, no ``.cpg``."""
+    rng = np.random.default_rng(seed)
+    with unit_of_work() as session:
+        astana = to_shape(session.scalar(select(Region.boundary).where(Region.kato == "71")))
+    to_utm = Transformer.from_crs(4326, 32642, always_xy=True)
+    area = shapely.transform(astana, to_utm.transform, interleaved=False)
+    # The city centre: the outskirts overlap Akmola Region's boundary in the packaged data.
+    area = area.intersection(shapely.Point(to_utm.transform(71.43, 51.13)).buffer(8000))
+    x0, y0, x1, y1 = area.bounds
+    xs, ys = np.empty(0), np.empty(0)
+    shapely.prepare(area)
+    while len(xs) < rows:
+        cx, cy = rng.uniform(x0, x1, rows), rng.uniform(y0, y1, rows)
+        inside = shapely.contains_xy(area, cx, cy)
+        xs, ys = np.concatenate([xs, cx[inside]]), np.concatenate([ys, cy[inside]])
+    frame = pd.DataFrame(
+        {
+            "ИНВ_НОМ": [f"B-{i:07d}" for i in range(rows)],
+            "ПОРОДА": rng.choice(SPECIES, rows),
+            "ДИАМ_СМ": rng.uniform(4, 60, rows).round(1),
+            "ВЫС_М": rng.uniform(2, 18, rows).round(1),
+            "СОСТ": rng.choice(CONDITIONS, rows),
+            "ГОД_ПОС": rng.integers(1960, 2024, rows),
+            "ПРИМ": rng.choice(["", "у остановки", "газон", "двор"], rows),
+        }
+    )
+    path = folder / "survey.shp"
+    survey = geopandas.GeoDataFrame(
+        frame, geometry=shapely.points(xs[:rows], ys[:rows]), crs="EPSG:32642"
+    )
+    pyogrio.write_dataframe(survey, path, encoding="cp1251")
+    path.with_suffix(".cpg").unlink(missing_ok=True)
+    return path
+
+
+def timed(command: list[str], env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, check=True, env=env, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def ogr_dsn(url: str) -> str:
+    parsed = make_url(url)
+    return (
+        f"PG:host={parsed.host} port={parsed.port} dbname={parsed.database} "
+        f"user={parsed.username}" + (f" password={parsed.password}" if parsed.password else "")
+    )
+
+
+def remove_import(file_name: str) -> None:
+    with unit_of_work() as session:
+        batches = select(ImportBatch.id).where(ImportBatch.file_name == file_name)
+        session.execute(delete(Plant).where(Plant.import_batch_id.in_(batches)))
+        session.execute(text("DELETE FROM audit_log WHERE entity = 'import_batch'"))
+        session.execute(delete(ImportBatch).where(ImportBatch.file_name == file_name))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    args = parser.parse_args()
+    url = load_settings().database_url
+    env = {**os.environ, "DATABASE_URL": url}
+    with tempfile.TemporaryDirectory(prefix="jasyl-bench-") as folder:
+        start = time.perf_counter()
+        path = generate(Path(folder), args.rows)
+        size = sum(f.stat().st_size for f in Path(folder).iterdir()) / 1e6
+        print(
+            f"generated {args.rows:,} points ({size:.0f} MB) in {time.perf_counter() - start:.1f} s"
+        )
+        remove_import(path.name)
+        try:
+            ours = timed(["jasyl", "import", str(path), "--region", "KZ-71", "--json"], env)
+            peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        finally:
+            remove_import(path.name)
+        baseline = timed(
+            [
+                "ogr2ogr",
+                "-f",
+                "PostgreSQL",
+                ogr_dsn(url),
+                str(path),
+                "-nln",
+                "bench_ogr_survey",
+                "-overwrite",
+                "-t_srs",
+                "EPSG:4326",
+                "-lco",
+                "GEOMETRY_NAME=geom",
+                "-oo",
+                "ENCODING=CP1251",
+                "--config",
+                "PG_USE_COPY",
+                "YES",
+            ],
+            env,
+        )
+        with unit_of_work() as session:
+            session.execute(text("DROP TABLE IF EXISTS bench_ogr_survey"))
+    ratio = report(
+        f"import {args.rows:,} survey points (CP1251 shapefile, UTM 42N)",
+        Timing("jasyl import (validate + merge into plants)", [ours]),
+        Timing("ogr2ogr -f PostgreSQL (plain table, COPY)", [baseline]),
+    )
+    print(
+        f"jasyl import: {args.rows / ours:,.0f} rows/s; ogr2ogr: {args.rows / baseline:,.0f} rows/s"
+    )
+    print(f"our wall time is {1 / ratio:.2f}× ogr2ogr's (goal ≤ 1.0×); peak RSS {peak_mb:,.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
