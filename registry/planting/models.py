@@ -104,6 +104,8 @@ class PlantingPlanLine(Base):
     funding_source: Mapped[str] = mapped_column(Text, default="")
     supplier: Mapped[str] = mapped_column(Text, default="")
     notes: Mapped[str] = mapped_column(Text, default="")
+    # Expected supplying nursery (revision 0008, issue 7).
+    nursery_id: Mapped[int | None] = mapped_column(ForeignKey("nurseries.id"), index=True)
 
 
 class PlantingEvent(Base):
@@ -145,6 +147,11 @@ class PlantingEvent(Base):
     notes: Mapped[str] = mapped_column(Text, default="")
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # The stock planted: shipment line and nursery batch it came from (revision 0008, issue 7).
+    shipment_line_id: Mapped[int | None] = mapped_column(
+        ForeignKey("shipment_lines.id"), index=True
+    )
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("batches.id"), index=True)
 
 
 class PlantingEventPlant(Base):

@@ -19,7 +19,7 @@ from registry.access import Actor
 from registry.accounts.services import actor_for, find_user
 from registry.db import unit_of_work
 from registry.errors import NotFound
-from registry.nursery import services
+from registry.nursery import provenance, services
 from registry.nursery.models import SeedLot
 
 AS_USER = click.option(
@@ -375,6 +375,44 @@ def ledger_command(
         place = services.resolve_nursery(session, nursery_ref) if nursery_ref else None
         rows = services.ledger(session, actor, place, batch_id, kind, since, until, limit)
     emit(rows, fmt, ["id", "on", "batch", "kind", "quantity", "cause", "reason", "actor"])
+
+
+@nursery.command("link")
+@click.argument("event_id", metavar="EVENT", type=int)
+@click.option(
+    "--line", "line_id", type=int, required=True, help="Shipment line the stock came from."
+)
+@AS_USER
+def link_command(event_id: int, line_id: int, as_user: str | None) -> None:
+    """Record which received shipment line a planting event used."""
+    with unit_of_work() as session:
+        event = provenance.link_planting(session, acting(session, as_user), event_id, line_id)
+        click.echo(f"Planting event {event.id} planted stock of batch {event.batch_id}.")
+
+
+@nursery.command("provenance")
+@click.argument("plant_id", metavar="PLANT", type=int)
+@AS_USER
+def provenance_command(plant_id: int, as_user: str | None) -> None:
+    """The provenance card of a planted tree, as JSON."""
+    with unit_of_work() as session:
+        card = provenance.provenance_of_plant(session, acting(session, as_user), plant_id)
+    click.echo(json.dumps(card, ensure_ascii=False, indent=2))
+
+
+@nursery.command("survival")
+@click.option("--nursery", "nursery_ref", help="Nursery code, id or name.")
+@FORMAT
+@AS_USER
+def survival_command(nursery_ref: str | None, fmt: str, as_user: str | None) -> None:
+    """Survival after 1 and 3 seasons per nursery, species and seed provenance."""
+    with unit_of_work() as session:
+        rows = provenance.survival_by_provenance(session, acting(session, as_user), nursery_ref)
+    emit(
+        rows,
+        fmt,
+        ["nursery", "species", "seed_zone", "planted", "survival_1_pct", "survival_3_pct"],
+    )
 
 
 commands = [nursery]

@@ -18,7 +18,7 @@ from geoalchemy2.shape import to_shape
 from shapely.geometry import mapping
 
 from registry.errors import InvalidValue, JasylError, NotFound
-from registry.nursery import services
+from registry.nursery import provenance, services
 from registry.nursery.models import Batch, Nursery, Shipment
 from registry.regions.services import list_regions
 from registry.species.models import Species
@@ -383,3 +383,42 @@ def api_movement(batch_id: int):
             "stage": batch.stage.value,
         }
     return jsonify(answer), 201
+
+
+@bp.get("/api/provenance/plants/<int:plant_id>")
+def api_provenance(plant_id: int) -> Response:
+    """A planted tree's provenance card (for the map's plant popup)."""
+    with request_session() as session:
+        card = provenance.provenance_of_plant(session, current_actor(), plant_id)
+    return jsonify(card)
+
+
+@bp.get("/provenance/plants/<int:plant_id>")
+def provenance_page(plant_id: int) -> str:
+    with request_session() as session:
+        card = provenance.provenance_of_plant(session, current_actor(), plant_id)
+    return render_template("nursery/provenance.html", card=card)
+
+
+@bp.get("/api/survival")
+def api_survival() -> Response:
+    with request_session() as session:
+        rows = provenance.survival_by_provenance(
+            session, current_actor(), request.args.get("nursery") or None
+        )
+    return jsonify(_plain(rows))
+
+
+@bp.post("/api/planting-events/<int:event_id>/source")
+def api_link(event_id: int):
+    data = _body()
+    with request_session() as session:
+        event = provenance.link_planting(
+            session, current_actor(), event_id, int(data.get("shipment_line_id") or 0)
+        )
+        answer = {
+            "id": event.id,
+            "shipment_line_id": event.shipment_line_id,
+            "batch_id": event.batch_id,
+        }
+    return jsonify(answer)

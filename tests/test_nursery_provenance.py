@@ -1,0 +1,187 @@
+"""From a seed lot to a planted tree's provenance card, and survival per seed provenance."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from click.testing import CliRunner
+
+from registry.access import Actor
+from registry.db import unit_of_work
+from registry.errors import AccessDenied, InvalidValue
+from registry.nursery import provenance, services
+from registry.planting.models import PlantingEvent, PlantingEventPlant, SurvivalCheck
+from registry.regions.services import resolve_region
+from registry.species.services import get_species
+from tests.factories import ALMATY, forester, make_plant, point_near
+from tests.nursery_factories import SYSTEM, make_nursery
+from web import create_app
+from web.cli import main
+
+
+def grow_and_ship(db, quantity: int = 400):
+    """Seed lot → sowing → germination → transplant to school → ready → dispatch → receipt."""
+    nursery = make_nursery(db)
+    lot = services.register_seed_lot(
+        db,
+        SYSTEM,
+        nursery,
+        code="2023-07",
+        species="Ulmus pumila",
+        collection_place="пойма р. Или, Капшагай",
+        seed_zone="Илийская долина",
+        collection_year=2023,
+        weight_kg=3,
+        germination_pct=78,
+        certificate_no="№ 88-23",
+        received_on=date(2023, 11, 1),
+    )
+    sown = services.sow(
+        db,
+        SYSTEM,
+        nursery,
+        section="sowing",
+        quantity=10_000,
+        on=date(2024, 4, 20),
+        seed_lot_id=lot.id,
+        seed_weight_kg=1,
+    )
+    services.count_batch(db, SYSTEM, sown.id, 7_600, date(2024, 6, 1), germination=True)
+    school = services.transplant(db, SYSTEM, sown.id, 2_000, "school", date(2025, 4, 10))
+    services.set_stage(db, SYSTEM, school.id, "ready", grade=1, standard="ГОСТ 24835-81")
+    shipment = services.dispatch(
+        db, SYSTEM, nursery, "KZ-75", [(school.id, quantity)], date(2025, 10, 1)
+    )
+    services.receive(db, SYSTEM, shipment.id, {school.id: quantity - 10}, date(2025, 10, 3))
+    line = services.shipment_lines(db, shipment.id)[0]
+    return nursery, lot, school, shipment, line
+
+
+def planting(db, quantity: int, region_id: int, species="Ulmus pumila", on=date(2025, 10, 20)):
+    event = PlantingEvent(
+        region_id=region_id,
+        species_id=get_species(db, species).id,
+        planting_form="group",
+        planted_on=on,
+        quantity=quantity,
+        unit="pieces",
+        performer_kind="akimat",
+        performer="ГКП «Алматы Жасыл Аймақ»",
+    )
+    db.add(event)
+    db.flush()
+    return event
+
+
+def test_planted_tree_leads_back_to_its_seed_lot(db) -> None:
+    nursery, lot, school, shipment, line = grow_and_ship(db)
+    almaty = forester(db, "KZ-75")
+    plant = make_plant(db, almaty, geom=point_near(ALMATY), planting_year=2025)
+    event = planting(db, 300, plant.region_id)
+    db.add(PlantingEventPlant(event_id=event.id, plant_id=plant.id))
+    db.flush()
+    unknown = provenance.provenance_of_plant(db, Actor.public(), plant.id)
+    assert unknown["known"] is False and "names no nursery stock" in unknown["reason"]
+
+    provenance.link_planting(db, almaty, event.id, line.id)
+    card = provenance.provenance_of_plant(db, Actor.public(), plant.id)
+    assert card["known"] and card["nursery"]["code"] == nursery.code
+    assert card["shipment"] == {
+        "number": shipment.number,
+        "dispatched_on": "2025-10-01",
+        "received_on": "2025-10-03",
+        "shipped": 400,
+        "received": 390,
+        "zoning_override": None,
+    }
+    assert [b["section_kind"] for b in card["batches"]] == ["school", "sowing"]
+    assert card["seed_lot"]["seed_zone"] == "Илийская долина"
+    assert card["seed_lot"]["certificate_no"] == "№ 88-23"
+
+
+def test_linking_refuses_what_the_shipment_cannot_explain(db) -> None:
+    _, _, _, shipment, line = grow_and_ship(db)
+    almaty, astana = forester(db, "KZ-75"), forester(db, "KZ-71")
+    region = shipment.region_id
+    first = planting(db, 300, region)
+    provenance.link_planting(db, almaty, first.id, line.id)
+    too_many = planting(db, 91, region)
+    with pytest.raises(InvalidValue, match="only 90 of the 390 received are not yet planted"):
+        provenance.link_planting(db, almaty, too_many.id, line.id)
+    other_species = planting(db, 5, region, "Pinus sylvestris")
+    with pytest.raises(InvalidValue, match="holds another species"):
+        provenance.link_planting(db, almaty, other_species.id, line.id)
+    early = planting(db, 5, region, on=date(2025, 10, 2))
+    with pytest.raises(InvalidValue, match="before the stock arrived"):
+        provenance.link_planting(db, almaty, early.id, line.id)
+    elsewhere = planting(db, 5, resolve_region(db, "KZ-71").id)
+    with pytest.raises(InvalidValue, match="went to another region"):
+        provenance.link_planting(db, astana, elsewhere.id, line.id)
+    with pytest.raises(AccessDenied):
+        provenance.link_planting(db, astana, planting(db, 5, region).id, line.id)
+
+
+def test_survival_per_nursery_species_and_seed_provenance(db) -> None:
+    nursery, _, _, shipment, line = grow_and_ship(db)
+    almaty = forester(db, "KZ-75")
+    for planted, alive_1, alive_3 in ((200, 180, 150), (100, 70, None)):
+        event = planting(db, planted, shipment.region_id)
+        provenance.link_planting(db, almaty, event.id, line.id)
+        db.add(
+            SurvivalCheck(
+                event_id=event.id,
+                season=1,
+                checked_on=date(2026, 9, 1),
+                alive=alive_1,
+                dead=planted - alive_1,
+                replaced=0,
+            )
+        )
+        if alive_3 is not None:
+            db.add(
+                SurvivalCheck(
+                    event_id=event.id,
+                    season=3,
+                    checked_on=date(2026, 10, 1),
+                    alive=alive_3,
+                    dead=planted - alive_3,
+                    replaced=0,
+                )
+            )
+    db.flush()
+    rows = provenance.survival_by_provenance(db, Actor(label="m", role="ministry"), nursery.code)
+    assert len(rows) == 1
+    row = rows[0]
+    assert (row["species"], row["seed_zone"], row["planted"]) == (
+        "Ulmus pumila",
+        "Илийская долина",
+        300,
+    )
+    assert (row["checked_1"], row["alive_1"], float(row["survival_1_pct"])) == (300, 250, 83.3)
+    assert (row["checked_3"], row["alive_3"], float(row["survival_3_pct"])) == (200, 150, 75.0)
+    with pytest.raises(AccessDenied):
+        provenance.survival_by_provenance(db, Actor.public())
+
+
+def test_provenance_card_over_http_and_cli(database_url, clean) -> None:
+    with unit_of_work() as session:
+        _, _, _, shipment, line = grow_and_ship(session)
+        almaty = forester(session, "KZ-75")
+        plant = make_plant(session, almaty, geom=point_near(ALMATY), planting_year=2025)
+        event = planting(session, 50, shipment.region_id)
+        session.add(PlantingEventPlant(event_id=event.id, plant_id=plant.id))
+        session.flush()
+        plant_id, event_id, line_id = plant.id, event.id, line.id
+    runner = CliRunner()
+    linked = runner.invoke(main, ["nursery", "link", str(event_id), "--line", str(line_id)])
+    assert linked.exit_code == 0, linked.output
+    client = create_app({"TESTING": True}).test_client()
+    card = client.get(f"/nurseries/api/provenance/plants/{plant_id}").get_json()
+    assert card["known"] and card["seed_lot"]["collection_place"] == "пойма р. Или, Капшагай"
+    page = client.get(f"/nurseries/provenance/plants/{plant_id}").get_data(as_text=True)
+    assert "Илийская долина" in page and "№ 88-23" in page
+    printed = runner.invoke(main, ["nursery", "provenance", str(plant_id)])
+    assert printed.exit_code == 0 and '"seed_zone": "Илийская долина"' in printed.output
+    missing = runner.invoke(main, ["nursery", "provenance", "999999"])
+    assert missing.exit_code == 1 and "plant 999999 does not exist" in missing.output
