@@ -52,7 +52,10 @@ def suggest(xs: np.ndarray, ys: np.ndarray, area: BaseGeometry | None) -> list[s
     x, y = float(np.nanmedian(xs)), float(np.nanmedian(ys))
     found = []
     for epsg in CANDIDATE_EPSG:
-        lon, lat = Transformer.from_crs(epsg, 4326, always_xy=True).transform(x, y)
+        try:
+            lon, lat = Transformer.from_crs(epsg, 4326, always_xy=True).transform(x, y)
+        except CRSError:
+            continue  # QazTRF-23 codes need PROJ data newer than some machines have
         if not (np.isfinite(lon) and np.isfinite(lat)):
             continue
         inside = (
