@@ -17,6 +17,7 @@ from registry.nursery.models import (
     Shipment,
     ShipmentLine,
 )
+from registry.opendata.models import GreenSpaceNdvi, NdviImage
 from registry.planting.models import (
     PlantingEvent,
     PlantingEventPlant,
@@ -30,6 +31,8 @@ from registry.reports.models import RegionReport
 from registry.species.models import Species
 
 __all__ = [
+    "GreenSpaceNdvi",
+    "NdviImage",
     "AuditEntry",
     "Base",
     "Batch",

@@ -17,9 +17,20 @@ from web.health.views import bp as health_bp
 from web.map.views import bp as map_bp
 from web.nursery.views import bp as nursery_bp
 from web.ogcapi.views import bp as ogcapi_bp
+from web.raster.views import bp as raster_bp
 from web.tiles.views import bp as tiles_bp
 
-BLUEPRINTS = (map_bp, tiles_bp, auth.bp, health_bp, ogcapi_bp, api_bp, editing_bp, nursery_bp)
+BLUEPRINTS = (
+    map_bp,
+    tiles_bp,
+    auth.bp,
+    health_bp,
+    ogcapi_bp,
+    raster_bp,
+    api_bp,
+    editing_bp,
+    nursery_bp,
+)
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:

@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "web.cli.serve",
     "web.cli.importing",
     "web.cli.export",
+    "web.cli.raster",
     "web.cli.nursery",
     "web.cli.backup",
     "web.cli.planting",

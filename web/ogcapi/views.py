@@ -280,7 +280,7 @@ def download(collection_id: str) -> Response:
     try:
         target = folder / f"{collection.id}.{fmt}"
         with read_session() as session:
-            made = services.export_layer(session, actor, collection, query, fmt, target)
+            services.export_layer(session, actor, collection, query, fmt, target)
         if fmt == "shp":
             target = folder / f"{collection.id}-shp.zip"
             with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:

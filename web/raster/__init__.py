@@ -1,0 +1,1 @@
+"""NDVI imagery for the map: overlays, legend and per-green-space history."""
