@@ -97,8 +97,7 @@ def start_replica(primary: PrivateCluster) -> PrivateCluster:
     """A hot standby of ``primary`` made by ``pg_basebackup -R``, streaming on its own port."""
     replica = PrivateCluster()
     data_dir = replica.cluster.data_dir
-    replica.cluster._prepare_dirs()
-    shutil.rmtree(data_dir)
+    replica.cluster._prepare_dirs()  # an empty data folder owned by the server's user
     command = [
         str(find_bindir() / "pg_basebackup"),
         "-h",
@@ -117,8 +116,9 @@ def start_replica(primary: PrivateCluster) -> PrivateCluster:
     ]
     if os.geteuid() == 0:
         command = ["runuser", "-u", "postgres", "--", *command]
-    subprocess.run(command, check=True, capture_output=True, cwd="/")
-    (data_dir / "postmaster.pid").unlink(missing_ok=True)
+    result = subprocess.run(command, capture_output=True, text=True, cwd="/")
+    if result.returncode != 0:
+        raise RuntimeError(f"pg_basebackup failed: {result.stderr.strip()}")
     replica.start()
     return replica
 
@@ -140,7 +140,8 @@ class ProductionServer:
             "JASYL_SECRET_KEY": "ops-test-secret-key-0123456789",
             **self.extra_env,
         }
-        self.log = tempfile.NamedTemporaryFile(prefix="jasyl-serve-", suffix=".log", delete=False)
+        handle, name = tempfile.mkstemp(prefix="jasyl-serve-", suffix=".log")
+        self.log_path = Path(name)
         self.process = subprocess.Popen(
             [
                 str(JASYL),
@@ -154,10 +155,11 @@ class ProductionServer:
                 str(self.threads),
             ],
             env=env,
-            stdout=self.log,
+            stdout=handle,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+        os.close(handle)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -174,7 +176,7 @@ class ProductionServer:
         return f"http://127.0.0.1:{self.port}{path}"
 
     def output(self) -> str:
-        return Path(self.log.name).read_text(errors="replace")
+        return self.log_path.read_text(errors="replace")
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
         """Signal the whole process group (the arbiter and its workers)."""
@@ -184,7 +186,7 @@ class ProductionServer:
 
     def stop(self) -> None:
         self.kill(signal.SIGTERM)
-        Path(self.log.name).unlink(missing_ok=True)
+        self.log_path.unlink(missing_ok=True)
 
 
 def python_process(code: str, env: dict[str, str]) -> subprocess.Popen:

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from registry.db import engine_for, unit_of_work
 
 WRITTEN_LSN = "jasyl_written_lsn"
-CURRENT_LSN = text("SELECT pg_current_wal_lsn()::text")
+CURRENT_LSN = text("SELECT pg_current_wal_insert_lsn()::text")
 WROTE = text("SELECT pg_current_xact_id_if_assigned() IS NOT NULL")
 REPLAYED_PAST = text("SELECT coalesce(pg_last_wal_replay_lsn() >= CAST(:lsn AS pg_lsn), false)")
 REPLICA_LAG = text(
