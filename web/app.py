@@ -17,7 +17,9 @@ from web.health.views import bp as health_bp
 from web.map.views import bp as map_bp
 from web.nursery.views import bp as nursery_bp
 from web.ogcapi.views import bp as ogcapi_bp
+from web.planting.views import bp as planting_bp
 from web.raster.views import bp as raster_bp
+from web.reports.views import bp as reports_bp
 from web.tiles.views import bp as tiles_bp
 
 BLUEPRINTS = (
@@ -30,7 +32,7 @@ BLUEPRINTS = (
     api_bp,
     editing_bp,
     nursery_bp,
-)
+, planting_bp, reports_bp)
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:

@@ -25,6 +25,7 @@ from registry.access import (
     require_region_write,
 )
 from registry.audit.services import record_changes, record_creation
+from registry.care.models import CareWork
 from registry.care.services import care_rows
 from registry.errors import InvalidValue, NotFound
 from registry.felling.services import obligation_rows
@@ -477,3 +478,54 @@ def list_reports(session: Session, actor: Actor, year: int | None = None) -> lis
             "status": report.status.value,
         }
     return sorted(latest.values(), key=lambda r: (r["year"], r["region"]))
+
+
+def national_dashboard(session: Session, actor: Actor, year: int) -> dict[str, Any]:
+    """The ministry's dashboard: every region's figures for ``year``, the national trend, species.
+
+    Planting and survival come from the tallies; care from an index range per region and year;
+    obligations from the permits. All 20 regions appear, zero-filled, so the map has no holes.
+    """
+    require_national_read(session, actor, "dashboard")
+    by_region = {r["region"]: r for r in national_planting(session, actor, year, ("region",))}
+    care = dict(
+        session.execute(
+            select(Region.iso_code, func.coalesce(func.sum(CareWork.done_cost), 0))
+            .join(CareWork, CareWork.region_id == Region.id)
+            .where(CareWork.year == year)
+            .group_by(Region.iso_code)
+        ).all()
+    )
+    overdue: dict[str, int] = {}
+    for row in obligation_rows(session, None, None, date.today()):
+        if row["status"] == "overdue":
+            overdue[row["region"]] = overdue.get(row["region"], 0) + 1
+    regions = []
+    for region in session.scalars(select(Region).order_by(Region.id)):
+        figures = by_region.get(region.iso_code, {})
+        regions.append(
+            {
+                "region": region.iso_code,
+                "name_en": region.name_en,
+                "name_ru": region.name_ru,
+                "name_kk": region.name_kk,
+                **{
+                    k: figures.get(k, 0.0)
+                    for k in ("planned", "planted", "replanted", "compensatory")
+                },
+                "rate_1": figures.get("rate_1"),
+                "rate_3": figures.get("rate_3"),
+                "care_cost": float(care.get(region.iso_code, 0)),
+                "overdue_obligations": overdue.get(region.iso_code, 0),
+            }
+        )
+    trend = national_planting(session, actor, None, ("year",))
+    species = sorted(
+        national_planting(session, actor, year, ("species",)),
+        key=lambda r: -r["planted"],
+    )[:10]
+    totals = {
+        k: sum(r[k] for r in regions)
+        for k in ("planned", "planted", "replanted", "care_cost", "overdue_obligations")
+    }
+    return {"year": year, "regions": regions, "trend": trend, "species": species, "totals": totals}

@@ -1,0 +1,1 @@
+"""Planting, care and felling over HTTP (JSON API)."""

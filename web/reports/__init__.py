@@ -1,0 +1,1 @@
+"""Yearly reports and the ministry dashboard over HTTP."""

@@ -1,0 +1,216 @@
+"""The ministry's dashboard, a printable report page, and ``/api/v1/reports`` (workflow, exports).
+
+Pages: ``/reports/dashboard?year=`` (choropleth of the 20 regions, trend chart, table, drill
+down to a region's report) and ``/reports/<region>/<year>`` (printable). API: build, submit,
+approve, return, show (json/csv/xlsx), national figures. Services decide access.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import folium
+from flask import Blueprint, Response, jsonify, render_template, request
+from flask_babel import gettext as _
+from sqlalchemy import text
+
+from registry.errors import InvalidValue
+from registry.reports import exports
+from registry.reports import services as reports
+from web.actors import current_actor
+from web.api.views import body
+from web.db import read_connection, request_session
+from web.i18n import language
+from web.planting.views import whole
+
+bp = Blueprint("reports", __name__)
+
+REGION_SHAPES = text(
+    """
+    SELECT iso_code, ST_AsGeoJSON(ST_SimplifyPreserveTopology(boundary_simple, 0.02), 3)::json
+    FROM regions ORDER BY id
+    """
+)
+SCALE = ["#f7fcf5", "#c7e9c0", "#74c476", "#31a354", "#006d2c"]  # planted, light → dark green
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _year(value: str | None) -> int:
+    if not value:
+        return date.today().year
+    if not value.isdigit():
+        raise InvalidValue("year", "must be a year like 2026", value)
+    return int(value)
+
+
+def shade(value: float, top: float) -> str:
+    if top <= 0 or value <= 0:
+        return SCALE[0]
+    return SCALE[min(len(SCALE) - 1, 1 + int(value * (len(SCALE) - 1) / (top + 1e-9)))]
+
+
+def choropleth(regions: list[dict[str, Any]]) -> folium.Map:
+    """The 20 regions shaded by trees planted (a GeoJson layer; no CDN-loaded colour legend)."""
+    figures = {r["region"]: r for r in regions}
+    top = max((r["planted"] for r in regions), default=0)
+    lang = language()
+    with read_connection() as connection:
+        shapes = connection.execute(REGION_SHAPES).all()
+    features = []
+    for iso, geometry in shapes:
+        row = figures[iso]
+        name = {"kk": row["name_kk"], "ru": row["name_ru"]}.get(lang, row["name_en"])
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": geometry,
+                "properties": {
+                    "iso": iso,
+                    "name": name,
+                    "planted": row["planted"],
+                    "colour": shade(row["planted"], top),
+                },
+            }
+        )
+    m = folium.Map(location=(48.0, 67.0), zoom_start=4, tiles=None, control_scale=True)
+    folium.GeoJson(
+        {"type": "FeatureCollection", "features": features},
+        name="regions",
+        style_function=lambda f: {
+            "fillColor": f["properties"]["colour"],
+            "color": "#455a64",
+            "weight": 1,
+            "fillOpacity": 0.85,
+        },
+        tooltip=folium.GeoJsonTooltip(
+            fields=["name", "planted"], aliases=[_("Region"), _("Planted")]
+        ),
+    ).add_to(m)
+    return m
+
+
+def trend_bars(trend: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Bars of an inline SVG chart: planted and replanted per year (no charting JS needed)."""
+    top = max((t["planted"] + t["replanted"] for t in trend), default=0) or 1
+    return [
+        {
+            "year": t["year"],
+            "planted": t["planted"],
+            "replanted": t["replanted"],
+            "h_planted": round(160 * t["planted"] / top, 1),
+            "h_replanted": round(160 * t["replanted"] / top, 1),
+        }
+        for t in trend
+    ]
+
+
+# -- pages ----------------------------------------------------------------------------------------
+@bp.get("/reports/dashboard")
+def dashboard() -> str:
+    year = _year(request.args.get("year"))
+    with request_session() as session:
+        data = reports.national_dashboard(session, current_actor(), year)
+    root = choropleth(data["regions"]).get_root()
+    root.render()
+    return render_template(
+        "reports/dashboard.html",
+        data=data,
+        year=year,
+        bars=trend_bars(data["trend"]),
+        map_header=root.header.render(),
+        map_html=root.html.render(),
+        map_script=root.script.render(),
+        scale=SCALE,
+    )
+
+
+@bp.get("/reports/<region>/<int:year>")
+def report_page(region: str, year: int) -> str:
+    with request_session() as session:
+        found = reports.get_report(
+            session, current_actor(), region, year, whole(dict(request.args), "edition")
+        )
+        return render_template("reports/report.html", report=reports.describe(found))
+
+
+# -- API ------------------------------------------------------------------------------------------
+def _answer(report) -> Response:
+    return jsonify(reports.describe(report))
+
+
+@bp.post("/api/v1/reports/<region>/<int:year>/build")
+def api_build(region: str, year: int):
+    with request_session() as session:
+        return _answer(reports.build_report(session, current_actor(), region, year)), 201
+
+
+@bp.post("/api/v1/reports/<region>/<int:year>/submit")
+def api_submit(region: str, year: int):
+    with request_session() as session:
+        return _answer(reports.submit_report(session, current_actor(), region, year))
+
+
+@bp.post("/api/v1/reports/<region>/<int:year>/approve")
+def api_approve(region: str, year: int):
+    with request_session() as session:
+        return _answer(reports.approve_report(session, current_actor(), region, year))
+
+
+@bp.post("/api/v1/reports/<region>/<int:year>/return")
+def api_return(region: str, year: int):
+    comment = str(body().get("comment", ""))
+    with request_session() as session:
+        return _answer(reports.return_report(session, current_actor(), region, year, comment))
+
+
+@bp.get("/api/v1/reports/<region>/<int:year>")
+def api_show(region: str, year: int):
+    fmt = request.args.get("format", "json")
+    if fmt not in ("json", "csv", "xlsx"):
+        raise InvalidValue("format", "must be one of json, csv, xlsx", fmt)
+    with request_session() as session:
+        found = reports.get_report(
+            session, current_actor(), region, year, whole(dict(request.args), "edition")
+        )
+        name = f"jasyl-{found.content['region']['iso']}-{year}-{found.edition}"
+        if fmt == "csv":
+            return Response(
+                exports.to_csv(found.content),
+                mimetype="text/csv",
+                headers={"Content-Disposition": f"attachment; filename={name}.csv"},
+            )
+        if fmt == "xlsx":
+            return Response(
+                exports.to_xlsx(found.content),
+                mimetype=XLSX,
+                headers={"Content-Disposition": f"attachment; filename={name}.xlsx"},
+            )
+        return _answer(found)
+
+
+@bp.get("/api/v1/reports")
+def api_list():
+    with request_session() as session:
+        return jsonify(
+            reports.list_reports(session, current_actor(), whole(dict(request.args), "year"))
+        )
+
+
+@bp.get("/api/v1/reports/national")
+def api_national():
+    groups = tuple(g for g in request.args.get("by", "region,year,species").split(",") if g)
+    with request_session() as session:
+        return jsonify(
+            reports.national_planting(
+                session, current_actor(), whole(dict(request.args), "year"), groups
+            )
+        )
+
+
+@bp.get("/api/v1/reports/dashboard")
+def api_dashboard():
+    with request_session() as session:
+        return jsonify(
+            reports.national_dashboard(session, current_actor(), _year(request.args.get("year")))
+        )
