@@ -32,7 +32,9 @@ BLUEPRINTS = (
     api_bp,
     editing_bp,
     nursery_bp,
-, planting_bp, reports_bp)
+    planting_bp,
+    reports_bp,
+)
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
