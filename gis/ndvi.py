@@ -151,10 +151,20 @@ def coverage(polygon: BaseGeometry, transform: Affine, shape: tuple[int, int]) -
     shapely.prepare(polygon)
     boundary = polygon.boundary
     shapely.prepare(boundary)
-    boxes = shapely.box(x0, y0 + e, x0 + a, y0)
-    edge = shapely.intersects(boundary, boxes)
-    weights = (shapely.contains_xy(polygon, x0 + a / 2, y0 + e / 2) & ~edge).astype(np.float64)
-    crossed = np.nonzero(edge)[0]
+    weights = shapely.contains_xy(polygon, x0 + a / 2, y0 + e / 2).astype(np.float64)
+    # Pixels near the boundary: those holding a point of it (sampled every half pixel) and their
+    # neighbours; GEOS then says exactly which of these the boundary touches.
+    points = shapely.get_coordinates(shapely.segmentize(boundary, abs(a) / 2))
+    near = np.zeros((height + 2, width + 2), dtype=bool)
+    pc = np.clip(np.floor((points[:, 0] - c) / a).astype(int), -1, width)
+    pr = np.clip(np.floor((points[:, 1] - f) / e).astype(int), -1, height)
+    for dr in (0, 1, 2):
+        for dc in (0, 1, 2):
+            near[np.clip(pr + dr, 0, height + 1), np.clip(pc + dc, 0, width + 1)] = True
+    candidates = np.flatnonzero(near[1:-1, 1:-1])
+    boxes = shapely.box(x0[candidates], y0[candidates] + e, x0[candidates] + a, y0[candidates])
+    touched = shapely.intersects(boundary, boxes)
+    crossed, boxes = candidates[touched], boxes[touched]
     if crossed.size:
         steps = (np.arange(SUBSAMPLES) + 0.5) / SUBSAMPLES
         dx, dy = np.meshgrid(steps * a, steps * e)
@@ -162,9 +172,8 @@ def coverage(polygon: BaseGeometry, transform: Affine, shape: tuple[int, int]) -
         ys = y0[crossed, None] + dy.ravel()[None, :]
         share = shapely.contains_xy(polygon, xs, ys).mean(axis=1)
         # a sliver smaller than one lattice cell still counts (for min/max), a mere touch does not
-        overlapping = ~shapely.touches(polygon, boxes[crossed])
-        share = np.where(overlapping, np.maximum(share, 0.5 / SUBSAMPLES**2), 0.0)
-        weights[crossed] = share
+        overlapping = ~shapely.touches(polygon, boxes)
+        weights[crossed] = np.where(overlapping, np.maximum(share, 0.5 / SUBSAMPLES**2), 0.0)
     return weights.reshape(shape)
 
 

@@ -236,3 +236,28 @@ def test_gdal_reads_the_service_like_qgis(live_server, inventory, clean, tmp_pat
             )
         ).all()
     assert [tuple(r) for r in rows] == [tuple(r) for r in expected]
+
+
+def test_nurseries_and_planting_events_are_collections_too(client, clean) -> None:
+    from geoalchemy2.shape import from_shape
+    from shapely.geometry import Point
+
+    from registry.nursery.models import Nursery
+
+    with unit_of_work(clean) as session:
+        session.add(
+            Nursery(
+                code="KZ-71-N1",
+                name="Питомник «Көктем»",
+                operator="ГКП «Астана Зеленстрой»",
+                region_id=71,
+                location=from_shape(Point(*ASTANA), srid=4326),
+                zones=["dry_steppe"],
+            )  # fmt: skip
+        )
+    ids = [c["id"] for c in client.get("/ogc/collections").get_json()["collections"]]
+    assert {"nurseries", "planting_events"} <= set(ids)
+    nurseries = _items(client, "/ogc/collections/nurseries/items?region=KZ-71")
+    assert [f["properties"]["name"] for f in nurseries["features"]] == ["Питомник «Көктем»"]
+    assert nurseries["features"][0]["properties"]["zones"] == "dry_steppe"
+    assert _items(client, "/ogc/collections/planting_events/items")["numberReturned"] == 0

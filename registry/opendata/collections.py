@@ -122,7 +122,56 @@ REGIONS = Collection(
     ),
 )
 
-COLLECTIONS: dict[str, Collection] = {c.id: c for c in (PLANTS, GREEN_SPACES, REGIONS)}
+NURSERIES = Collection(
+    id="nurseries",
+    title="Forest nurseries",
+    description="Forest nurseries: where they are and who runs them (stock is for staff only).",
+    source="nurseries t",
+    geometry="t.location",
+    published=None,
+    temporal="t.created_at",
+    keywords=("nurseries", "питомники", "көшетхана"),
+    properties=(
+        Property("code", "t.code"),
+        Property("name", "t.name"),
+        Property("operator", "t.operator"),
+        Property("zones", "array_to_string(t.zones, ',')"),
+        REGION_CODE,
+    ),
+)
+
+PLANTING_EVENTS = Collection(
+    id="planting_events",
+    title="Planting events",
+    description="Plantings done, located by their green space; public once the space is.",
+    source=(
+        "planting_events t JOIN species s ON s.id = t.species_id "
+        "LEFT JOIN green_spaces g ON g.id = t.green_space_id"
+    ),
+    geometry="g.geom",
+    published="coalesce(g.published, false)",
+    temporal="t.planted_on",
+    keywords=("planting", "посадка", "отырғызу"),
+    properties=(
+        Property("planted_on", "t.planted_on", "date-time"),
+        Property("year", "t.year", "integer"),
+        Property("species", "s.latin"),
+        Property("species_ru", "s.name_ru"),
+        Property("species_kk", "s.name_kk"),
+        Property("planting_form", "t.planting_form::text"),
+        Property("quantity", "t.quantity::float8", "number"),
+        Property("unit", "t.unit::text"),
+        Property("green_space_id", "t.green_space_id", "integer"),
+        Property("performer_kind", "t.performer_kind::text"),
+        Property("performer", "t.performer", internal=True),
+        REGION_CODE,
+        NOTES,
+    ),
+)
+
+COLLECTIONS: dict[str, Collection] = {
+    c.id: c for c in (PLANTS, GREEN_SPACES, REGIONS, NURSERIES, PLANTING_EVENTS)
+}
 
 
 def get_collection(collection_id: str) -> Collection:
