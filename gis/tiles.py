@@ -6,9 +6,11 @@ never carries more than a few thousand features, whatever the size of the invent
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
@@ -46,11 +48,41 @@ class TileAddress:
 LAYERS = ("plants", "green_spaces")
 
 
-def render_tile(connection: Connection, layer: str, tile: TileAddress, internal: bool) -> bytes:
-    """The tile's bytes (possibly empty) for ``layer``; ``internal`` includes unpublished rows."""
-    params = {"z": tile.z, "x": tile.x, "y": tile.y, "internal": internal}
-    if layer == "plants" and tile.z < RAW_PLANTS_FROM_ZOOM:
-        query, params["cell"] = load_sql("plants_grid_tile"), tile.cell_metres
+NO_FILTERS = {
+    "species": None,
+    "conditions": None,
+    "statuses": None,
+    "regions": None,
+    "year_from": None,
+    "year_to": None,
+}
+
+
+@cache
+def plant_sql(name: str) -> str:
+    """A plant tile query with the shared attribute filters spliced in."""
+    return load_sql(name).replace("/*filters*/", load_sql("plant_filters").split("\n", 1)[1])
+
+
+def render_tile(
+    connection: Connection,
+    layer: str,
+    tile: TileAddress,
+    internal: bool,
+    filters: Mapping[str, Any] | None = None,
+) -> bytes:
+    """The tile's bytes (possibly empty) for ``layer``; ``internal`` includes unpublished rows.
+
+    ``filters`` (plants only) narrows by species, condition, status, region and planting year;
+    each value is a list or ``None`` for "any" (see ``NO_FILTERS``).
+    """
+    params: dict[str, Any] = {"z": tile.z, "x": tile.x, "y": tile.y, "internal": internal}
+    if layer == "plants":
+        params.update({**NO_FILTERS, **(filters or {})})
+        if tile.z < RAW_PLANTS_FROM_ZOOM:
+            query, params["cell"] = plant_sql("plants_grid_tile"), tile.cell_metres
+        else:
+            query = plant_sql("plants_tile")
     elif layer in LAYERS:
         query = load_sql(f"{layer}_tile")
     else:

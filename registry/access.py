@@ -50,6 +50,11 @@ def sees_internal_fields(actor: Actor) -> bool:
     return actor.signed_in
 
 
+def may_edit_inventory(actor: Actor) -> bool:
+    """Whether the map offers adding plants and drawing green spaces (in the actor's region)."""
+    return actor.role in (Role.FORESTER, Role.ADMIN)
+
+
 def may_write_region(actor: Actor, region_id: int) -> bool:
     if actor.role is Role.ADMIN:
         return True

@@ -10,6 +10,7 @@ FROM (
            round(avg(p.condition), 2)::float AS condition
     FROM plants p, bounds
     WHERE p.geom_3857 && bounds.env AND (p.published OR :internal)
+    /*filters*/
     GROUP BY ST_SnapToGrid(ST_PointOnSurface(p.geom_3857), :cell), bounds.env
 ) AS tile
 WHERE tile.geom IS NOT NULL

@@ -12,6 +12,7 @@ FROM (
            p.hazardous, p.planting_form::text AS form
     FROM plants p, bounds
     WHERE p.geom_3857 && bounds.query AND (p.published OR :internal)
+    /*filters*/
     LIMIT 50000
 ) AS tile
 WHERE tile.geom IS NOT NULL

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from flask import Blueprint, redirect, render_template, request, url_for
@@ -99,10 +100,20 @@ def conflict_rows(exc: StaleVersion, mine: dict[str, Any]) -> list[tuple[str, An
     for name, value in mine.items():
         theirs = current.get(name)
         theirs = getattr(theirs, "value", theirs)
-        if name == "geom" or str(theirs if theirs is not None else "") == str(value or ""):
-            continue
-        rows.append((name, theirs, value))
+        if name != "geom" and not same_value(theirs, value):
+            rows.append((name, theirs, value))
     return rows
+
+
+def same_value(a: Any, b: Any) -> bool:
+    """Equal as a forester reads them: 12 and "12.0" are the same height, None and "" too."""
+    shown_a, shown_b = ("" if a is None else str(a)), ("" if b is None else str(b))
+    if shown_a == shown_b:
+        return True
+    try:
+        return Decimal(shown_a) == Decimal(shown_b)
+    except InvalidOperation:
+        return False
 
 
 def plant_form_context(session, plant: dict[str, Any] | None, form: dict[str, Any]) -> dict:

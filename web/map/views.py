@@ -1,93 +1,196 @@
-"""The map page: a Folium (Leaflet) map whose plants and green spaces come as vector tiles."""
+"""The map page and the region pages: a Folium (Leaflet) map whose plants and green spaces come
+as vector tiles, styled, filtered and clicked through ``web/static/jasyl-map.js``.
+
+The page never carries plants itself (it weighs the same with a thousand or millions of them):
+filters become tile query parameters, and a click asks ``/api/v1/plants/at`` what is there.
+"""
 
 from __future__ import annotations
 
 import json
 
 import folium
-from flask import Blueprint, render_template
+from flask import Blueprint, render_template, url_for
+from flask_babel import gettext as _
 from folium import JsCode
 from folium.plugins import VectorGridProtobuf
 from sqlalchemy import text
 
-from web.db import read_connection
+from registry.access import may_edit_inventory
+from registry.inventory import queries
+from registry.inventory.models import ROMAN
+from registry.regions.services import list_regions, resolve_region
+from registry.species.services import list_species
+from web.actors import current_actor
+from web.db import read_connection, request_session
+from web.i18n import language
+from web.labels import STATUS_NAMES, condition_names
 
 bp = Blueprint("map", __name__)
 
 KAZAKHSTAN_CENTRE = (48.0, 67.0)
 CONDITION_COLOURS = ["#1a9850", "#91cf60", "#d9ef8b", "#fee08b", "#fc8d59", "#d73027"]
+STATUS_COLOURS = {
+    "alive": "#2e7d32",
+    "dead": "#c62828",
+    "removed": "#757575",
+    "stump": "#8d6e63",
+    "vacant": "#90caf9",
+}
+YEAR_BANDS = [(None, 1979, "#4a148c"), (1980, 1999, "#1565c0"), (2000, 2009, "#00897b")]
+YEAR_BANDS += [(2010, 2019, "#7cb342"), (2020, None, "#fdd835")]
+SPECIES_COLOURS = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02"]
+SPECIES_COLOURS += ["#a6761d", "#1f78b4", "#b2df8a", "#fb9a99"]
 
 REGIONS_GEOJSON = text(
     """
     SELECT json_build_object('type', 'FeatureCollection', 'features', json_agg(json_build_object(
         'type', 'Feature',
         'geometry', ST_AsGeoJSON(ST_SimplifyPreserveTopology(boundary_simple, 0.01), 4)::json,
-        'properties', json_build_object('iso', iso_code, 'name_en', name_en, 'name_ru', name_ru,
-                                        'name_kk', name_kk))))
+        'properties', json_build_object('iso', iso_code, 'name', CASE :lang
+            WHEN 'kk' THEN name_kk WHEN 'en' THEN name_en ELSE name_ru END,
+            'name_en', name_en, 'name_ru', name_ru, 'name_kk', name_kk))))
     FROM regions
     """
 )
-
-PLANT_STYLE = JsCode(
-    "function(p, z) { var c = " + json.dumps(CONDITION_COLOURS) + ";"
-    " return {radius: z > 16 ? 5 : (z > 14 ? 3 : 2), fill: true, weight: 0,"
-    " fillColor: c[(p.condition || 1) - 1], fillOpacity: 0.85}; }"
+COMMON_SPECIES = text(
+    """
+    SELECT species_id FROM plants WHERE published
+    GROUP BY species_id ORDER BY count(*) DESC LIMIT :n
+    """
 )
-GRID_STYLE = JsCode(
-    "function(p, z) { var c = " + json.dumps(CONDITION_COLOURS) + ";"
-    " var r = Math.min(14, 2 + Math.log(p.plants + 1) * 1.6);"
-    " return {radius: r, fill: true, weight: 1, color: '#ffffff',"
-    " fillColor: c[Math.round(p.condition) - 1], fillOpacity: 0.75}; }"
-)
-SPACE_STYLE = JsCode(
-    "function(p, z) { return {fill: true, weight: 1, color: '#2e7d32',"
-    " fillColor: p.category === 'public' ? '#66bb6a' : '#a5d6a7', fillOpacity: 0.35}; }"
-)
+# Styles are looked up by MVT layer name; the dict is raw JS because folium would camel-case
+# the keys ("green_spaces" → "greenSpaces") and the styles would silently never apply.
+PLANT_STYLES = JsCode("{plants: Jasyl.plantStyle, plants_grid: Jasyl.gridStyle}")
+SPACE_STYLES = JsCode("{green_spaces: Jasyl.spaceStyle}")
 
 
-def build_map() -> folium.Map:
-    """The national map: region outlines from the database, plants and green spaces as tiles."""
+def build_map(lang: str, centre=KAZAKHSTAN_CENTRE, zoom: int = 5) -> tuple[folium.Map, dict]:
+    """The map with regions from the database, plants and green spaces as vector tiles."""
     with read_connection() as connection:
-        regions = connection.execute(REGIONS_GEOJSON).scalar()
-    m = folium.Map(
-        location=KAZAKHSTAN_CENTRE, zoom_start=5, tiles=None, prefer_canvas=True, control_scale=True
-    )
-    folium.GeoJson(
+        regions = connection.execute(REGIONS_GEOJSON, {"lang": lang}).scalar()
+    m = folium.Map(location=centre, zoom_start=zoom, tiles=None, prefer_canvas=True)
+    outlines = folium.GeoJson(
         regions,
-        name="Regions",
+        name=_("Regions"),
         style_function=lambda _: {"color": "#455a64", "weight": 1.2, "fillOpacity": 0.03},
-        tooltip=folium.GeoJsonTooltip(fields=["name_en", "name_ru", "name_kk"], labels=False),
+        tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False),
     ).add_to(m)
-    VectorGridProtobuf(
+    spaces = VectorGridProtobuf(
         "/tiles/green_spaces/{z}/{x}/{y}.pbf",
-        "Green spaces",
+        _("Green spaces"),
         {
-            "vectorTileLayerStyles": {"green_spaces": SPACE_STYLE},
+            "vectorTileLayerStyles": SPACE_STYLES,
             "maxNativeZoom": 18,
             "rendererFactory": JsCode("L.canvas.tile"),
         },
     ).add_to(m)
-    VectorGridProtobuf(
+    plants = VectorGridProtobuf(
         "/tiles/plants/{z}/{x}/{y}.pbf",
-        "Plants",
+        _("Plants"),
         {
-            "vectorTileLayerStyles": {"plants": PLANT_STYLE, "plants_grid": GRID_STYLE},
+            "vectorTileLayerStyles": PLANT_STYLES,
             "maxNativeZoom": 18,
             "rendererFactory": JsCode("L.canvas.tile"),
         },
     ).add_to(m)
-    folium.LayerControl(collapsed=False).add_to(m)
-    return m
+    folium.LayerControl(collapsed=False, position="bottomright").add_to(m)
+    names = {
+        "map": m.get_name(),
+        "plants": plants.get_name(),
+        "spaces": spaces.get_name(),
+        "regions": outlines.get_name(),
+    }
+    return m, names
+
+
+def map_settings(session, names: dict, lang: str) -> dict:
+    """What the page script needs: layer names, colours, legend labels in the reader's language."""
+    actor = current_actor()
+    with read_connection() as connection:
+        common = [r[0] for r in connection.execute(COMMON_SPECIES, {"n": len(SPECIES_COLOURS)})]
+    species = {s.id: s for s in list_species(session)}
+    return {
+        "layers": names,
+        "canEdit": may_edit_inventory(actor),
+        "newPlantUrl": url_for("editing.new_plant"),
+        "newGreenSpaceUrl": url_for("editing.new_green_space"),
+        "conditions": [
+            {"value": g, "colour": c, "label": f"{ROMAN[g]} · {name}"}
+            for (g, name), c in zip(condition_names().items(), CONDITION_COLOURS, strict=True)
+        ],
+        "statuses": [
+            {"value": s, "colour": c, "label": str(STATUS_NAMES[s])}
+            for s, c in STATUS_COLOURS.items()
+        ],
+        "years": [
+            {"from": lo, "to": hi, "colour": c, "label": f"{lo or '…'}–{hi or '…'}"}
+            for lo, hi, c in YEAR_BANDS
+        ],
+        "species": [
+            {"value": sid, "colour": c, "label": species[sid].name(lang)}
+            for sid, c in zip(common, SPECIES_COLOURS, strict=False)
+            if sid in species
+        ],
+        "text": {
+            "other": _("other or unknown"),
+            "cells": _("At low zoom: plants counted per cell, coloured by mean condition"),
+            "nothing": _("Nothing found"),
+            "addHint": _("Click the map where the new plant stands"),
+        },
+    }
+
+
+def page(template: str, centre=KAZAKHSTAN_CENTRE, zoom: int = 5, **context) -> str:
+    lang = language()
+    m, names = build_map(lang, centre, zoom)
+    root = m.get_root()
+    root.render()  # plugins add their JS/CSS links to the header during render
+    with request_session() as session:
+        settings = map_settings(session, names, lang)
+        species = sorted(list_species(session), key=lambda s: s.name(lang))
+        regions = list_regions(session)
+    return render_template(
+        template,
+        map_header=root.header.render(),
+        map_html=root.html.render(),
+        map_script=root.script.render(),
+        settings=json.dumps(settings, ensure_ascii=False),
+        species=species,
+        regions=regions,
+        lang=lang,
+        can_edit=settings["canEdit"],
+        **context,
+    )
 
 
 @bp.get("/")
 def index() -> str:
-    root = build_map().get_root()
-    root.render()  # plugins add their JS/CSS links to the header during render
-    return render_template(
-        "map/index.html",
-        map_header=root.header.render(),
-        map_html=root.html.render(),
-        map_script=root.script.render(),
-        legend=[(f"{grade}", colour) for grade, colour in enumerate(CONDITION_COLOURS, 1)],
+    return page("map/index.html")
+
+
+@bp.get("/regions")
+def regions() -> str:
+    with request_session() as session:
+        found = list_regions(session)
+    return render_template("map/regions.html", regions=found, lang=language())
+
+
+@bp.get("/regions/<reference>")
+def region(reference: str) -> str:
+    actor = current_actor()
+    with request_session() as session:
+        found = resolve_region(session, reference)
+        numbers = queries.region_numbers(session, actor, found.id)
+        with read_connection() as connection:
+            bounds = connection.execute(
+                text("SELECT ST_Extent(boundary_simple)::box2d::text FROM regions WHERE id = :r"),
+                {"r": found.id},
+            ).scalar()
+    return page(
+        "map/region.html",
+        region=found,
+        numbers=numbers,
+        bounds=bounds,
+        colours=CONDITION_COLOURS,
     )

@@ -6,6 +6,7 @@ from flask import Blueprint, Response, abort, request
 
 from gis.tiles import LAYERS, TileAddress, layer_version, render_tile
 from registry.access import sees_internal_fields
+from registry.inventory.queries import parse_filter
 from web.actors import current_actor
 from web.db import read_connection
 
@@ -23,13 +24,15 @@ def tile(layer: str, z: int, x: int, y: int) -> Response:
     except ValueError as exc:
         abort(404, str(exc))
     internal = sees_internal_fields(current_actor())
+    wanted = parse_filter(request.args.to_dict()) if layer == "plants" else None
+    filters = wanted.sql_params() if wanted is not None and not wanted.empty else None
     with read_connection() as connection:
         etag = f"{layer}-{layer_version(connection, layer)}-{int(internal)}"
         cache = f"{'private' if internal else 'public'}, max-age={MAX_AGE}"
         if request.if_none_match.contains(etag):
             response = Response(status=304, headers={"Cache-Control": cache})
         else:
-            body = render_tile(connection, layer, address, internal)
+            body = render_tile(connection, layer, address, internal, filters)
             response = Response(
                 body or None,
                 status=200 if body else 204,
@@ -37,4 +40,5 @@ def tile(layer: str, z: int, x: int, y: int) -> Response:
                 headers={"Cache-Control": cache},
             )
     response.set_etag(etag)
+    response.vary.add("Cookie")  # signed-in staff see unpublished rows
     return response

@@ -1,0 +1,193 @@
+/* Jasyl map page: styles, legend, filters (as tile query parameters), search, and the card a
+ * click opens. The map and its layers are built by Folium; their variable names come in
+ * the page's settings. Clicks ask the server what is there (VectorGrid's own click handling is
+ * broken with Leaflet >= 1.8). State-changing requests send the CSRF token from the meta tag. */
+(function () {
+  "use strict";
+  var Jasyl = (window.Jasyl = {mode: "condition", settings: null});
+
+  function colourOf(list, value, fallback) {
+    for (var i = 0; i < list.length; i++) if (list[i].value === value) return list[i].colour;
+    return fallback;
+  }
+  function yearColour(year) {
+    if (!year) return "#bdbdbd";
+    var bands = Jasyl.settings.years;
+    for (var i = 0; i < bands.length; i++) {
+      var b = bands[i];
+      if ((b.from === null || year >= b.from) && (b.to === null || year <= b.to)) return b.colour;
+    }
+    return "#bdbdbd";
+  }
+  function plantColour(p) {
+    var s = Jasyl.settings;
+    switch (Jasyl.mode) {
+      case "species": return colourOf(s.species, p.species_id, "#bdbdbd");
+      case "year": return yearColour(p.planting_year);
+      case "status": return colourOf(s.statuses, p.status, "#bdbdbd");
+      default: return colourOf(s.conditions, p.condition || 1, "#bdbdbd");
+    }
+  }
+
+  Jasyl.plantStyle = function (p, z) {
+    return {radius: z > 16 ? 5 : (z > 14 ? 3 : 2), fill: true, weight: p.hazardous ? 1 : 0,
+            color: "#b71c1c", fillColor: plantColour(p), fillOpacity: 0.85};
+  };
+  Jasyl.gridStyle = function (p, z) {
+    var r = Math.min(14, 2 + Math.log(p.plants + 1) * 1.6);
+    var colour = Jasyl.mode === "condition"
+      ? colourOf(Jasyl.settings.conditions, Math.round(p.condition), "#bdbdbd") : "#607d8b";
+    return {radius: r, fill: true, weight: 1, color: "#ffffff", fillColor: colour, fillOpacity: 0.75};
+  };
+  Jasyl.spaceStyle = function (p, z) {
+    return {fill: true, weight: 1.5, color: "#1b5e20",
+            fillColor: p.category === "public" ? "#66bb6a" : (p.category === "limited" ? "#aed581" : "#c5e1a5"),
+            fillOpacity: 0.35};
+  };
+
+  /* fetch() for state-changing requests: the session's CSRF token travels in a header. */
+  Jasyl.send = function (method, url, body) {
+    var token = document.querySelector('meta[name="csrf-token"]').content;
+    return fetch(url, {method: method, credentials: "same-origin",
+      headers: {"Content-Type": "application/json", "X-CSRFToken": token},
+      body: body === undefined ? undefined : JSON.stringify(body)});
+  };
+
+  function legendRows() {
+    var s = Jasyl.settings;
+    var rows = {condition: s.conditions, species: s.species, status: s.statuses, year: s.years}[Jasyl.mode];
+    var html = rows.map(function (r) {
+      return '<div><i style="background:' + r.colour + '"></i>' + escapeHtml(r.label) + "</div>";
+    }).join("");
+    if (Jasyl.mode !== "condition") html += '<div><i style="background:#bdbdbd"></i>' + escapeHtml(s.text.other) + "</div>";
+    return html + '<div class="note">' + escapeHtml(s.text.cells) + "</div>";
+  }
+  function escapeHtml(text) {
+    var d = document.createElement("div"); d.textContent = String(text); return d.innerHTML;
+  }
+  function drawLegend() {
+    var legend = document.getElementById("legend-rows");
+    if (legend) legend.innerHTML = legendRows();
+  }
+
+  function filterQuery() {
+    var form = document.getElementById("filters");
+    if (!form) return "";
+    var params = new URLSearchParams();
+    var conditions = Array.prototype.filter.call(form.querySelectorAll("input[name=condition]"), function (c) { return c.checked; });
+    if (conditions.length && conditions.length < 6) params.set("condition", conditions.map(function (c) { return c.value; }).join(","));
+    ["species", "status", "region", "year_from", "year_to"].forEach(function (name) {
+      var field = form.elements[name];
+      if (field && field.value) params.set(name, field.value);
+    });
+    return params.toString();
+  }
+  Jasyl.applyFilters = function () {
+    var query = filterQuery();
+    Jasyl.plants.setUrl("/tiles/plants/{z}/{x}/{y}.pbf" + (query ? "?" + query : ""));
+    Jasyl.filterQuery = query;
+  };
+  Jasyl.setMode = function (mode) {
+    Jasyl.mode = mode;
+    drawLegend();
+    Jasyl.plants.redraw();
+  };
+
+  Jasyl.openCardAt = function (latlng, zoom) {
+    var url = "/api/v1/plants/at?lat=" + latlng.lat + "&lon=" + latlng.lng + "&z=" + zoom;
+    return fetch(url, {credentials: "same-origin"}).then(function (r) { return r.json(); }).then(function (found) {
+      if (!found.html) return null;
+      L.popup({maxWidth: 380}).setLatLng(latlng).setContent(found.html).openOn(Jasyl.map);
+      return found;
+    });
+  };
+
+  function search(text) {
+    var list = document.getElementById("search-results");
+    fetch("/api/v1/search?q=" + encodeURIComponent(text), {credentials: "same-origin"})
+      .then(function (r) { return r.json(); })
+      .then(function (answer) {
+        var items = answer.items || [];
+        list.innerHTML = items.length ? "" : "<li>" + escapeHtml(Jasyl.settings.text.nothing) + "</li>";
+        items.forEach(function (item) {
+          var li = document.createElement("li");
+          li.textContent = item.label;
+          li.className = "search-hit";
+          li.onclick = function () { Jasyl.flyTo(item); list.innerHTML = ""; };
+          list.appendChild(li);
+        });
+        if (items.length === 1) { Jasyl.flyTo(items[0]); }
+      });
+  }
+  Jasyl.flyTo = function (item) {
+    var map = Jasyl.map;
+    if (item.bbox) {
+      map.flyToBounds([[item.bbox[1], item.bbox[0]], [item.bbox[3], item.bbox[2]]], {maxZoom: 17});
+    } else {
+      map.flyTo([item.lat, item.lon], 18);
+    }
+    map.once("moveend", function () {
+      Jasyl.openCardAt(L.latLng(item.lat, item.lon), map.getZoom());
+    });
+  };
+
+  function openFromAddress() {
+    var params = new URLSearchParams(window.location.search);
+    if (params.get("plant")) {
+      fetch("/api/v1/plants/" + encodeURIComponent(params.get("plant")), {credentials: "same-origin"})
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (plant) {
+          if (!plant) return;
+          var c = plant.geometry.type === "Point" ? plant.geometry.coordinates : null;
+          if (c) Jasyl.flyTo({lon: c[0], lat: c[1]});
+        });
+    } else if (params.get("green_space")) {
+      fetch("/api/v1/green_spaces/" + encodeURIComponent(params.get("green_space")), {credentials: "same-origin"})
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (space) {
+          if (!space) return;
+          var bounds = L.geoJSON(space.geometry).getBounds();
+          var c = bounds.getCenter();
+          var b = [bounds.getWest(), bounds.getSouth(), bounds.getEast(), bounds.getNorth()];
+          Jasyl.flyTo({lon: c.lng, lat: c.lat, bbox: b});
+        });
+    }
+  }
+
+  Jasyl.init = function (settings) {
+    Jasyl.settings = settings;
+    var map = (Jasyl.map = window[settings.layers.map]);
+    Jasyl.plants = window[settings.layers.plants];
+    Jasyl.spaces = window[settings.layers.spaces];
+    Jasyl.adding = false;
+    drawLegend();
+    map.on("click", function (e) {
+      if (Jasyl.adding) {
+        window.location = settings.newPlantUrl + "?lat=" + e.latlng.lat.toFixed(6) + "&lon=" + e.latlng.lng.toFixed(6);
+        return;
+      }
+      Jasyl.openCardAt(e.latlng, map.getZoom());
+    });
+    var style = document.getElementById("style-by");
+    if (style) style.addEventListener("change", function () { Jasyl.setMode(style.value); });
+    var filters = document.getElementById("filters");
+    if (filters) {
+      filters.addEventListener("change", Jasyl.applyFilters);
+      filters.addEventListener("submit", function (e) { e.preventDefault(); Jasyl.applyFilters(); });
+    }
+    var searchForm = document.getElementById("search");
+    if (searchForm) searchForm.addEventListener("submit", function (e) {
+      e.preventDefault();
+      var text = searchForm.elements.q.value.trim();
+      if (text.length >= 2) search(text);
+    });
+    var add = document.getElementById("add-plant");
+    if (add) add.addEventListener("click", function () {
+      Jasyl.adding = !Jasyl.adding;
+      add.classList.toggle("active", Jasyl.adding);
+      document.getElementById("add-hint").hidden = !Jasyl.adding;
+      map.getContainer().style.cursor = Jasyl.adding ? "crosshair" : "";
+    });
+    openFromAddress();
+  };
+})();
