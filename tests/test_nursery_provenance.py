@@ -11,7 +11,13 @@ from registry.access import Actor
 from registry.db import unit_of_work
 from registry.errors import AccessDenied, InvalidValue
 from registry.nursery import provenance, services
-from registry.planting.models import PlantingEvent, PlantingEventPlant, SurvivalCheck
+from registry.planting.models import (
+    PlantingEvent,
+    PlantingEventPlant,
+    PlantingPlan,
+    PlantingPlanLine,
+    SurvivalCheck,
+)
 from registry.regions.services import resolve_region
 from registry.species.services import get_species
 from tests.factories import ALMATY, forester, make_plant, point_near
@@ -185,3 +191,43 @@ def test_provenance_card_over_http_and_cli(database_url, clean) -> None:
     assert printed.exit_code == 0 and '"seed_zone": "Илийская долина"' in printed.output
     missing = runner.invoke(main, ["nursery", "provenance", "999999"])
     assert missing.exit_code == 1 and "plant 999999 does not exist" in missing.output
+
+
+def test_stock_against_approved_plans_and_expected_supplier(db) -> None:
+    nursery, _, school, shipment, _ = grow_and_ship(db)  # 390 elms reached Almaty in Oct 2025
+    almaty = resolve_region(db, "KZ-75")
+    elm, pine = get_species(db, "Ulmus pumila"), get_species(db, "Pinus sylvestris")
+    plan = PlantingPlan(region_id=almaty.id, year=2026, season="spring", status="approved")
+    draft = PlantingPlan(region_id=almaty.id, year=2026, season="autumn", status="draft")
+    db.add_all([plan, draft])
+    db.flush()
+    lines = [
+        PlantingPlanLine(
+            plan_id=plan.id, species_id=elm.id, planting_form="group", quantity=5_000, unit="pieces"
+        ),
+        PlantingPlanLine(
+            plan_id=plan.id, species_id=pine.id, planting_form="group", quantity=700, unit="pieces"
+        ),
+        PlantingPlanLine(
+            plan_id=draft.id,
+            species_id=pine.id,
+            planting_form="group",
+            quantity=99_999,
+            unit="pieces",
+        ),
+    ]
+    db.add_all(lines)
+    db.flush()
+    ministry = Actor(label="m", role="ministry")
+    rows = {r["species"]: r for r in services.stock_against_plans(db, ministry, 2026)}
+    assert set(rows) == {"Ulmus pumila", "Pinus sylvestris"}  # the draft plan does not count
+    ready_elms = school.quantity  # what is left ready in the nursery
+    assert rows["Ulmus pumila"]["shipped"] == 390
+    assert rows["Ulmus pumila"]["still_needed"] == 5_000 - 390
+    assert rows["Ulmus pumila"]["national_shortfall"] == max(5_000 - 390 - ready_elms, 0)
+    assert rows["Pinus sylvestris"]["national_shortfall"] == 700
+
+    with pytest.raises(AccessDenied):
+        provenance.set_plan_line_nursery(db, forester(db, "KZ-71"), lines[0].id, nursery.code)
+    chosen = provenance.set_plan_line_nursery(db, forester(db, "KZ-75"), lines[0].id, nursery.code)
+    assert chosen.nursery_id == nursery.id

@@ -19,7 +19,7 @@ from typing import Any
 from geoalchemy2.shape import from_shape
 from shapely.geometry import MultiPolygon, Point
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import func, select, text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from registry.access import (
@@ -342,9 +342,30 @@ def _move(
     return movement
 
 
-def _next_batch_code(session: Session, nursery: Nursery, on: date) -> str:
-    count = session.scalar(select(func.count()).where(Batch.nursery_id == nursery.id)) or 0
-    return f"{nursery.code}-{on.year}-{count + 1:04d}"
+def _next_id(session: Session, table: str) -> int:
+    """The record's id drawn before insert: codes built from it never clash, even concurrently."""
+    return session.scalar(text(f"SELECT nextval(pg_get_serial_sequence('{table}', 'id'))"))
+
+
+def _new_batch(
+    session: Session, nursery: Nursery, on: date, code: str = "", **values: Any
+) -> Batch:
+    if code.strip() and session.scalar(
+        select(Batch.id).where(Batch.nursery_id == nursery.id, Batch.code == code.strip())
+    ):
+        raise DuplicateRecord(f"code: batch {code.strip()} already exists in {nursery.code}")
+    batch_id = _next_id(session, "batches")
+    batch = Batch(
+        id=batch_id,
+        nursery_id=nursery.id,
+        code=code.strip() or f"{nursery.code}-{on.year}-{batch_id:05d}",
+        version=1,
+        **values,
+    )
+    session.add(batch)
+    session.flush()
+    session.refresh(batch, ["quantity"])
+    return batch
 
 
 def sow(
@@ -388,10 +409,12 @@ def sow(
             raise InvalidValue("species", "name the species received")
         chosen_species = get_species(session, species)
         day = rules.check_date("on", on)
-    batch = Batch(
-        nursery_id=nursery.id,
+    batch = _new_batch(
+        session,
+        nursery,
+        day,
+        code,
         section_id=place.id,
-        code=(code.strip() or _next_batch_code(session, nursery, day)),
         species_id=chosen_species.id,
         seed_lot_id=lot.id if lot else None,
         supplier=supplier.strip(),
@@ -399,11 +422,7 @@ def sow(
         age_at_start=rules.check_count("age_years", age_years, True),
         root_system=rules.check_choice("root_system", root_system, RootSystem),
         stage=rules.check_choice("stage", stage, Stage),
-        version=1,
     )
-    session.add(batch)
-    session.flush()
-    session.refresh(batch, ["quantity"])
     kind = MovementKind.SOWING if lot else MovementKind.RECEIPT
     _move(session, actor, batch, kind, count, day, supplier.strip() or f"seed lot {lot.code}")
     if lot is not None and seed_weight_kg not in (None, ""):
@@ -494,10 +513,11 @@ def transplant(
                 "into_batch", "must be a batch of the same species here", into_batch_id
             )
     else:
-        target = Batch(
-            nursery_id=source.nursery_id,
+        target = _new_batch(
+            session,
+            nursery,
+            day,
             section_id=section.id,
-            code=_next_batch_code(session, nursery, day),
             species_id=source.species_id,
             seed_lot_id=source.seed_lot_id,
             supplier=source.supplier,
@@ -506,11 +526,7 @@ def transplant(
             age_at_start=source.age_at_start,
             root_system=source.root_system,
             stage=Stage.TRANSPLANTED,
-            version=1,
         )
-        session.add(target)
-        session.flush()
-        session.refresh(target, ["quantity"])
     out = _move(
         session,
         actor,
@@ -699,10 +715,10 @@ def dispatch(
         )
     if unsuited:
         require_zoning_override(session, actor, nursery.id, destination.id)
-    number = (
-        f"{nursery.code}-S{day:%Y}-{(session.scalar(select(func.count(Shipment.id))) or 0) + 1:05d}"
-    )
+    shipment_id = _next_id(session, "shipments")
+    number = f"{nursery.code}-S{day:%Y}-{shipment_id:05d}"
     shipment = Shipment(
+        id=shipment_id,
         number=number,
         nursery_id=nursery.id,
         region_id=destination.id,
