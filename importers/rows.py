@@ -356,14 +356,23 @@ class Normaliser:
         )
 
     def _texts(self) -> None:
-        numbers = self.cells("inventory_number")
-        self.out.values["inventory_number"] = np.array(
-            [None if empty(v) else str(whole(v)).strip() for v in numbers], dtype=object
-        )
+        numbers = self._text_column("inventory_number")
+        self.out.values["inventory_number"] = numbers.where(numbers != "", None).to_numpy()
         for name in ("address", "notes"):
-            self.out.values[name] = np.array(
-                ["" if empty(v) else str(v).strip() for v in self.cells(name)], dtype=object
-            )
+            self.out.values[name] = self._text_column(name).to_numpy()
+
+    def _text_column(self, name: str) -> pd.Series:
+        """Stripped text, "" for empty cells; whole numbers from DBF number columns lose ".0"."""
+        cells = pd.Series(self.cells(name), dtype=object)
+        missing = cells.isna()
+        if pd.api.types.infer_dtype(cells, skipna=True) in {
+            "floating",
+            "integer",
+            "mixed-integer-float",
+        }:
+            cells = cells.map(whole, na_action="ignore")
+        text = cells.astype(str).str.strip()
+        return text.where(~missing, "")
 
 
 @dataclass(frozen=True)

@@ -191,7 +191,7 @@ def copy_rows(session: Session, rows: list[tuple]) -> None:
 def place(session: Session, region_id: int) -> list[Placement]:
     """Derive every staged row's region from its geometry; return those not in ``region_id``."""
     session.execute(text("CREATE INDEX ON import_staging USING gist (spot)"))
-    session.execute(text("ANALYZE import_staging"))
+    session.execute(text("ANALYZE import_staging (spot)"))
     session.execute(text(REGIONS))
     found = session.execute(text(OUTSIDE), {"region": region_id})
     return [Placement(*row) for row in found]
