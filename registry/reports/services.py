@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from registry.access import (
@@ -407,6 +407,50 @@ def describe(report: RegionReport) -> dict[str, Any]:
 
 
 # -- national -------------------------------------------------------------------------------------
+NATIONAL_KEYS = {
+    # group name: (tally column, plan column, label column once joined)
+    "region": ("t.region_id", "p.region_id", "r.iso_code"),
+    "year": ("t.year", "p.year", "year"),
+    "species": ("t.species_id", "l.species_id", "s.code"),
+    "form": ("t.planting_form::text", "l.planting_form::text", "form"),
+    "unit": ("t.unit::text", "l.unit::text", "unit"),
+}
+FIGURES = ("planted", "replanted", "compensatory", "checked_1", "alive_1", "checked_3", "alive_3")
+
+
+def national_sql(group_by: tuple[str, ...]) -> str:
+    """One statement: tallies and approved plan lines summed by the groups, fully joined.
+
+    A full join keeps groups that were planned but not planted (and planted without a plan).
+    Only names from ``NATIONAL_KEYS`` (checked by the caller) are put into the text; the year is
+    a bound parameter.
+    """
+    tally_keys = [f"{NATIONAL_KEYS[g][0]} AS {g}" for g in group_by]
+    plan_keys = [f"{NATIONAL_KEYS[g][1]} AS {g}" for g in group_by]
+    sums = ", ".join(f"sum(t.{f}) AS {f}" for f in FIGURES)
+    year_filter = " AND (CAST(:year AS integer) IS NULL OR {alias}.year = :year)"
+    join = f"FULL JOIN plan USING ({', '.join(group_by)})" if group_by else "CROSS JOIN plan"
+    labels = [f"{NATIONAL_KEYS[g][2]} AS {g}" for g in group_by]
+    return f"""
+        WITH tally AS (
+            SELECT {", ".join([*tally_keys, "sum(t.events) AS events", sums])}
+            FROM planting_tallies t WHERE true{year_filter.format(alias="t")}
+            {"GROUP BY " + ", ".join(str(i + 1) for i in range(len(group_by))) if group_by else ""}
+        ), plan AS (
+            SELECT {", ".join([*plan_keys, "sum(l.quantity) AS planned"])}
+            FROM planting_plan_lines l JOIN planting_plans p ON p.id = l.plan_id
+            WHERE p.status = 'approved'{year_filter.format(alias="p")}
+            {"GROUP BY " + ", ".join(str(i + 1) for i in range(len(group_by))) if group_by else ""}
+        ), joined AS (SELECT * FROM tally {join})
+        SELECT {", ".join([*labels, "coalesce(events, 0) AS events"])},
+               {", ".join(f"coalesce({f}, 0) AS {f}" for f in (*FIGURES, "planned"))}
+        FROM joined
+        {"LEFT JOIN regions r ON r.id = joined.region" if "region" in group_by else ""}
+        {"LEFT JOIN species s ON s.id = joined.species" if "species" in group_by else ""}
+        ORDER BY {", ".join(str(i + 1) for i in range(len(group_by))) or "1"}
+    """  # noqa: S608 (identifiers from NATIONAL_KEYS only)
+
+
 def national_planting(
     session: Session,
     actor: Actor,
@@ -415,52 +459,21 @@ def national_planting(
 ) -> list[dict[str, Any]]:
     """Planned vs planted, replanting and survival over the country, from the tallies."""
     require_national_read(session, actor, "planting figures")
-    unknown = set(group_by) - {"region", "year", "species", "form", "unit"}
-    if unknown:
+    unknown = set(group_by) - set(NATIONAL_KEYS)
+    if unknown or len(set(group_by)) != len(group_by):
         raise InvalidValue(
-            "group_by", "may name region, year, species, form, unit", sorted(unknown)
+            "group_by", "may name region, year, species, form, unit once each", sorted(unknown)
         )
-    rows = tally_rows(session, group_by, None, year)
-    regions = {r.id: r.iso_code for r in session.scalars(select(Region))}
-    codes = (
-        {s.id: s.code for s in session.scalars(select(Species))} if "species" in group_by else {}
-    )
-    planned = _planned_index(session, year, group_by)
-    for row in rows:
-        key = tuple(row[g] for g in group_by if g in ("region", "year", "species", "form", "unit"))
-        row["planned"] = planned.get(key, 0.0)
-        if "region" in group_by:
-            row["region"] = regions[row["region"]]
-        if "species" in group_by:
-            row["species"] = codes[row["species"]]
+    rows = []
+    for row in session.execute(text(national_sql(tuple(group_by))), {"year": year}):
+        item = dict(zip(group_by, row[: len(group_by)], strict=True))
+        values = [float(v) for v in row[len(group_by) + 1 :]]
+        item.update(zip((*FIGURES, "planned"), values, strict=True))
+        item["events"] = int(row[len(group_by)])
+        item["rate_1"] = rules.rate(item["alive_1"], item["checked_1"])
+        item["rate_3"] = rules.rate(item["alive_3"], item["checked_3"])
+        rows.append(item)
     return rows
-
-
-def _planned_index(session: Session, year: int | None, group_by: tuple[str, ...]) -> dict:
-    """Planned quantities keyed like the tally groups (region id, year, species id, ...)."""
-    line, plan = PlantingPlanLine, PlantingPlan
-    columns = {
-        "region": plan.region_id,
-        "year": plan.year,
-        "species": line.species_id,
-        "form": line.planting_form,
-        "unit": line.unit,
-    }
-    keys = [columns[g] for g in group_by]
-    query = (
-        select(*keys, func.sum(line.quantity))
-        .join(plan, plan.id == line.plan_id)
-        .where(plan.status == PlanStatus.APPROVED)
-    )
-    if year is not None:
-        query = query.where(plan.year == year)
-    if keys:
-        query = query.group_by(*keys)
-    index = {}
-    for row in session.execute(query):
-        key = tuple(v.value if hasattr(v, "value") else v for v in row[:-1])
-        index[key] = float(row[-1])
-    return index
 
 
 def list_reports(session: Session, actor: Actor, year: int | None = None) -> list[dict[str, Any]]:
@@ -501,7 +514,8 @@ def national_dashboard(session: Session, actor: Actor, year: int) -> dict[str, A
         if row["status"] == "overdue":
             overdue[row["region"]] = overdue.get(row["region"], 0) + 1
     regions = []
-    for region in session.scalars(select(Region).order_by(Region.id)):
+    names = select(Region.iso_code, Region.name_en, Region.name_ru, Region.name_kk)
+    for region in session.execute(names.order_by(Region.id)):
         figures = by_region.get(region.iso_code, {})
         regions.append(
             {

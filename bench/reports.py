@@ -1,0 +1,256 @@
+"""The national planting report and the ministry dashboard on a large generated registry.
+
+Generates (in its own database, ``<configured>_bench_reports``, created and migrated here, kept
+for re-runs unless ``--fresh``) N plants and M planting/care records across the 20 regions and
+5 years, then times, in the same run:
+
+- the national planting report (region × year × species, planned vs planted, replanting,
+  survival) read from ``planting_tallies``, which triggers keep current, against the naive
+  full scan over ``planting_events`` ⋈ ``survival_checks`` that computes the same figures;
+- the dashboard's data for one year against the same figures by full scans;
+- one region's yearly report (``build_content``), as a figure.
+
+Default sizes are the issue's (5,000,000 plants, 1,000,000 records): ``python -m bench.reports``;
+smaller: ``python -m bench.reports --plants 500000 --records 1000000``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import psycopg
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from bench.harness import measure, report
+from registry import migrate
+from registry.access import Actor
+from registry.config import load_settings
+from registry.db import engine_for
+from registry.regions.models import Region
+from registry.reports.services import build_content, national_dashboard, national_planting
+
+YEARS = (2021, 2022, 2023, 2024, 2025)
+GOAL_MS = 300.0
+
+# Bulk generation bypasses the row triggers (session_replication_role = replica): regions are
+# given, not looked up, and the tallies are rebuilt once at the end with the same SQL function
+# a repair would use.
+GENERATE = [
+    "SET session_replication_role = replica",
+    """
+    CREATE TEMP TABLE bench_regions AS
+    SELECT row_number() OVER (ORDER BY id) AS n, id,
+           ST_X(ST_PointOnSurface(boundary)) AS x, ST_Y(ST_PointOnSurface(boundary)) AS y
+    FROM regions
+    """,
+    """CREATE TEMP TABLE bench_species AS
+       SELECT row_number() OVER (ORDER BY id) AS n, id FROM species""",
+    """
+    INSERT INTO plants (region_id, inventory_number, species_id, planting_form, geom, quantity,
+                        condition, status, planting_year, address, notes, hazardous, published,
+                        version)
+    SELECT r.id, 'B-' || g, s.id, 'solitary',
+           ST_SetSRID(ST_MakePoint(r.x + random() * 0.05, r.y + random() * 0.05), 4326), 1,
+           1 + (g % 6), CASE WHEN g % 23 = 0 THEN 'dead'::plant_status ELSE 'alive' END,
+           1990 + g % 35, '', '', false, true, 1
+    FROM generate_series(1, :plants) g
+    JOIN bench_regions r ON r.n = 1 + g % 20
+    JOIN bench_species s ON s.n = 1 + (g * 7) % 60
+    """,
+    """
+    INSERT INTO planting_plans (region_id, district, year, season, title, funding_source,
+                                status, version)
+    SELECT r.id, '', yr, 'spring', 'bench', '', 'approved', 1
+    FROM bench_regions r CROSS JOIN unnest(CAST(:years AS int[])) yr
+    """,
+    """
+    INSERT INTO planting_plan_lines (plan_id, species_id, planting_form, quantity, unit,
+                                     funding_source, supplier, notes)
+    SELECT p.id, s.id, 'solitary', 100 + (p.id * s.n) % 900, 'pieces', '', '', ''
+    FROM planting_plans p JOIN bench_species s ON s.n <= 60
+    """,
+    """
+    INSERT INTO planting_events (region_id, species_id, planting_form, planted_on, quantity,
+                                 unit, performer_kind, performer, notes)
+    SELECT r.id, s.id, 'group', make_date(2021 + (g / 1200) % 5, 4 + g % 6, 1 + g % 28),
+           1 + g % 40, 'pieces', 'akimat', '', ''
+    FROM generate_series(1, :events) g
+    JOIN bench_regions r ON r.n = 1 + g % 20
+    JOIN bench_species s ON s.n = 1 + (g / 20) % 60
+    """,
+    """
+    INSERT INTO survival_checks (event_id, season, checked_on, alive, dead, replaced,
+                                 inspector, notes)
+    SELECT e.id, 1, e.planted_on + 150, a.alive, e.quantity - a.alive, 0, '', ''
+    FROM planting_events e
+    CROSS JOIN LATERAL (SELECT floor(e.quantity * (0.5 + random() * 0.5)) AS alive) a
+    WHERE e.id % 10 < 6
+    """,
+    """
+    INSERT INTO survival_checks (event_id, season, checked_on, alive, dead, replaced,
+                                 inspector, notes)
+    SELECT c.event_id, 3, c.checked_on + 730, floor(c.alive * 0.9), 0, 0, '', ''
+    FROM survival_checks c WHERE c.event_id % 10 < 3 AND c.checked_on + 730 <= current_date
+    """,
+    """
+    INSERT INTO planting_events (region_id, species_id, planting_form, planted_on, quantity,
+                                 unit, performer_kind, performer, notes, replaces_event_id)
+    SELECT e.region_id, e.species_id, e.planting_form, c.checked_on + 10, c.dead, e.unit,
+           'contractor', '', '', e.id
+    FROM planting_events e JOIN survival_checks c ON c.event_id = e.id AND c.season = 1
+    WHERE c.dead > 0 AND e.id % 20 = 0
+    """,
+    """
+    INSERT INTO care_works (region_id, year, kind, unit, planned_volume, planned_cost,
+                            done_volume, done_on, done_cost, area, performer, notes, version)
+    SELECT r.id, 2021 + g % 5,
+           (enum_range(NULL::care_kind))[1 + g % 11], 'm2', 10 + g % 500, 1000 + g % 90000,
+           CASE WHEN g % 4 = 0 THEN NULL ELSE 10 + g % 450 END,
+           CASE WHEN g % 4 = 0 THEN NULL ELSE make_date(2021 + g % 5, 6, 1) END,
+           CASE WHEN g % 4 = 0 THEN NULL ELSE 900 + g % 80000 END,
+           ST_SetSRID(ST_MakePoint(r.x, r.y), 4326), '', '', 1
+    FROM generate_series(1, :care) g JOIN bench_regions r ON r.n = 1 + (g * 17) % 20
+    """,
+    "SET session_replication_role = DEFAULT",
+    "SELECT jasyl_rebuild_planting_tallies()",
+    "ANALYZE",
+]
+
+# The naive way: every figure from a full scan of the events and their checks.
+NAIVE_NATIONAL = text(
+    """
+    SELECT r.iso_code, e.year, s.code,
+           sum(e.quantity) FILTER (WHERE e.replaces_event_id IS NULL) AS planted,
+           sum(e.quantity) FILTER (WHERE e.replaces_event_id IS NOT NULL) AS replanted,
+           sum(e.quantity) FILTER (WHERE e.felling_permit_id IS NOT NULL) AS compensatory,
+           sum(e.quantity) FILTER (WHERE c1.alive IS NOT NULL) AS checked_1, sum(c1.alive),
+           sum(e.quantity) FILTER (WHERE c3.alive IS NOT NULL) AS checked_3, sum(c3.alive),
+           (SELECT sum(l.quantity) FROM planting_plan_lines l
+              JOIN planting_plans p ON p.id = l.plan_id
+             WHERE p.status = 'approved' AND p.region_id = e.region_id AND p.year = e.year
+               AND l.species_id = e.species_id) AS planned
+    FROM planting_events e
+    JOIN regions r ON r.id = e.region_id JOIN species s ON s.id = e.species_id
+    LEFT JOIN survival_checks c1 ON c1.event_id = e.id AND c1.season = 1
+    LEFT JOIN survival_checks c3 ON c3.event_id = e.id AND c3.season = 3
+    GROUP BY r.iso_code, e.region_id, e.year, e.species_id, s.code
+    """
+)
+NAIVE_DASHBOARD = [
+    text(
+        """
+        SELECT e.region_id,
+               sum(e.quantity) FILTER (WHERE e.replaces_event_id IS NULL),
+               sum(e.quantity) FILTER (WHERE e.replaces_event_id IS NOT NULL),
+               sum(c1.alive), sum(e.quantity) FILTER (WHERE c1.alive IS NOT NULL)
+        FROM planting_events e
+        LEFT JOIN survival_checks c1 ON c1.event_id = e.id AND c1.season = 1
+        WHERE e.year = :year GROUP BY e.region_id
+        """
+    ),
+    text("SELECT year, sum(quantity) FROM planting_events GROUP BY year"),
+    text("SELECT region_id, sum(done_cost) FROM care_works WHERE year = :year GROUP BY region_id"),
+]
+
+
+def bench_database(fresh: bool) -> str:
+    base = load_settings().database_url
+    name = f"{make_url(base).database}_bench_reports"
+    admin = make_url(base).set(drivername="postgresql", database="postgres")
+    with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if exists and fresh:
+            conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        if not exists or fresh:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    url = make_url(base).set(database=name).render_as_string(hide_password=False)
+    migrate.upgrade(url)
+    return url
+
+
+def generate(url: str, plants: int, records: int) -> None:
+    engine = engine_for(url)
+    with engine.connect() as conn:
+        have = conn.execute(text("SELECT count(*) FROM planting_events")).scalar()
+    if have:
+        print(f"re-using the generated data set in {make_url(url).database}")
+        return
+    events, care = int(records * 0.6), int(records * 0.4)
+    params = {"plants": plants, "events": events, "care": care, "years": list(YEARS)}
+    start = time.perf_counter()
+    with engine.begin() as conn:
+        for statement in GENERATE:
+            conn.execute(text(statement) if isinstance(statement, str) else statement, params)
+    print(f"generated in {time.perf_counter() - start:.0f} s")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--plants", type=int, default=5_000_000)
+    parser.add_argument("--records", type=int, default=1_000_000, help="planting + care records")
+    parser.add_argument("--fresh", action="store_true", help="regenerate the data set")
+    parser.add_argument("--repeat", type=int, default=10)
+    args = parser.parse_args()
+    url = bench_database(args.fresh)
+    generate(url, args.plants, args.records)
+    engine = engine_for(url)
+    ministry = Actor.system("bench")
+    with engine.connect() as conn, Session(bind=conn) as session:
+        counts = conn.execute(
+            text(
+                "SELECT (SELECT count(*) FROM plants), (SELECT count(*) FROM planting_events),"
+                " (SELECT count(*) FROM survival_checks), (SELECT count(*) FROM care_works),"
+                " (SELECT count(*) FROM planting_tallies)"
+            )
+        ).one()
+        print(
+            "plants {:,} · planting events {:,} · survival checks {:,} · care works {:,} · "
+            "tally rows {:,}".format(*counts)
+        )
+        year = YEARS[-2]
+
+        national = measure(
+            "national report from tallies (ours)",
+            lambda: national_planting(session, ministry, None, ("region", "year", "species")),
+            repeat=args.repeat,
+        )
+        naive = measure(
+            "naive full scan of events ⋈ checks",
+            lambda: conn.execute(NAIVE_NATIONAL).all(),
+            repeat=max(3, args.repeat // 3),
+            warmup=1,
+        )
+        report("national planting report, region × year × species", national, naive)
+        print(
+            f"goal ≤ {GOAL_MS:.0f} ms: {'met' if national.median * 1000 <= GOAL_MS else 'NOT met'}"
+        )
+
+        dash = measure(
+            "dashboard data (ours)",
+            lambda: national_dashboard(session, ministry, year),
+            repeat=args.repeat,
+        )
+        naive_dash = measure(
+            "dashboard figures by full scans",
+            lambda: [conn.execute(q, {"year": year}).all() for q in NAIVE_DASHBOARD],
+            repeat=max(3, args.repeat // 3),
+            warmup=1,
+        )
+        report(f"ministry dashboard for {year}", dash, naive_dash)
+        print(f"goal ≤ {GOAL_MS:.0f} ms: {'met' if dash.median * 1000 <= GOAL_MS else 'NOT met'}")
+
+        region = session.get(Region, 71)
+        one = measure(
+            f"one region's yearly report ({region.iso_code})",
+            lambda: build_content(session, region, year),
+            repeat=3,
+            warmup=1,
+        )
+        print(one.line())
+
+
+if __name__ == "__main__":
+    main()
