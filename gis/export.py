@@ -169,11 +169,12 @@ class GeoJsonWriter:
 
 
 class TableWriter:
-    """CSV (UTF-8 with a BOM, so Excel reads Cyrillic) or XLSX; the geometry as WKT."""
+    """CSV (UTF-8 with a BOM, so Excel reads Cyrillic) or XLSX; the geometry as WKT, and points
+    also as ``lon``/``lat`` columns, which the importer (and Excel users) read directly."""
 
     def __init__(self, path: Path, layer: str, fields: list[Field], kind: str) -> None:
         self.path, self.fields, self.kind = path, fields, kind
-        header = ["id", *(f.name for f in fields), "wkt"]
+        header = ["id", *(f.name for f in fields), "lon", "lat", "wkt"]
         if kind == "csv":
             self.out = path.open("w", encoding="utf-8-sig", newline="")
             self.table = csv.writer(self.out)
@@ -184,9 +185,14 @@ class TableWriter:
             self.sheet.append(header)
 
     def write(self, rows: list[dict[str, Any]]) -> None:
-        wkts = shapely.to_wkt(shapely.from_wkb([r["wkb"] for r in rows]), rounding_precision=7)
-        for row, wkt in zip(rows, wkts, strict=True):
-            values = [row["fid"], *(_plain(row[f.name]) for f in self.fields), wkt]
+        shapes = shapely.from_wkb([bytes(r["wkb"]) for r in rows])
+        wkts = shapely.to_wkt(shapes, rounding_precision=-1)
+        points = shapely.get_type_id(shapes) == 0
+        xs = np.where(points, shapely.get_x(shapes), np.nan)
+        ys = np.where(points, shapely.get_y(shapes), np.nan)
+        for row, x, y, wkt in zip(rows, xs, ys, wkts, strict=True):
+            where = [None, None] if np.isnan(x) else [float(x), float(y)]
+            values = [row["fid"], *(_plain(row[f.name]) for f in self.fields), *where, wkt]
             if self.kind == "csv":
                 self.table.writerow(["" if v is None else v for v in values])
             else:

@@ -191,3 +191,39 @@ def test_download_button_endpoint_serves_the_filtered_layer(inventory) -> None:
     assert gpkg.mimetype == "application/geopackage+sqlite3"
     bad = client.get("/ogc/collections/plants/download?format=dwg")
     assert bad.status_code == 400 and "format" in bad.get_json()["description"]
+
+
+RECORD = (
+    "SELECT p.inventory_number, p.species_id, p.planting_form::text, p.quantity, p.planting_year, "
+    "p.height_m::float8, p.trunk_diameter_cm::float8, p.crown_diameter_m::float8, p.condition, "
+    "p.status::text, p.address, ST_AsText(ST_SnapToGrid(p.geom, 1e-7)) "
+    "FROM plants p WHERE p.region_id = 71 ORDER BY p.inventory_number"
+)
+
+
+@pytest.mark.parametrize("fmt", ["gpkg", "shp", "geojson", "csv", "xlsx"])
+def test_export_then_import_reproduces_the_same_records(clean, tmp_path, fmt) -> None:
+    """Export a region, empty it, import the file with the importer: the same plants return."""
+    from importers.services import ImportOptions, import_file
+    from registry.access import Actor
+
+    with unit_of_work(clean) as session:
+        for n in range(10):
+            make_plant(session, geom=point_near(ASTANA, n), inventory_number=f"71-RT{n:03}",
+                       address=ADDRESS if n == 0 else f"улица Сейфуллина, {n}",
+                       condition=1 + n % 5, planting_year=1990 + n)  # fmt: skip
+    engine = engine_for(clean)
+    with engine.connect() as conn:
+        before = [tuple(r) for r in conn.execute(text(RECORD))]
+    target = tmp_path / f"astana.{fmt}"
+    assert run("--layer", "plants", "--format", fmt, "--output", str(target),
+               "--region", "KZ-71").exit_code == 0  # fmt: skip
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM plants WHERE region_id = 71"))
+    with unit_of_work(clean) as session:
+        mapping = ImportOptions(mapping=target.with_suffix(".mapping.toml"))
+        report = import_file(session, Actor.system("test"), target, region="KZ-71", options=mapping)
+    assert report.status == "done", report
+    with engine.connect() as conn:
+        after = [tuple(r) for r in conn.execute(text(RECORD))]
+    assert after == before

@@ -22,6 +22,7 @@ class Property:
     type: str = "string"  # string | integer | number | boolean | date-time
     internal: bool = False
     title: str = ""
+    import_field: str = ""  # the importer's field this column fills on a re-import
 
 
 @dataclass(frozen=True)
@@ -58,25 +59,35 @@ PLANTS = Collection(
     geometry="t.geom",
     keywords=("trees", "shrubs", "inventory", "деревья", "ағаштар"),
     properties=(
-        Property("inventory_number", "t.inventory_number"),
-        Property("species", "s.latin"),
+        Property("inventory_number", "t.inventory_number", import_field="inventory_number"),
+        Property("species", "s.latin", import_field="species"),
         Property("species_ru", "s.name_ru"),
         Property("species_kk", "s.name_kk"),
-        Property("planting_form", "t.planting_form::text"),
-        Property("quantity", "t.quantity", "integer"),
-        Property("planting_year", "t.planting_year", "integer"),
-        Property("age_years", "t.age_years", "integer"),
-        Property("height_m", "t.height_m::float8", "number"),
-        Property("trunk_diameter_cm", "t.trunk_diameter_cm::float8", "number"),
-        Property("crown_diameter_m", "t.crown_diameter_m::float8", "number"),
-        Property("condition", "t.condition", "integer"),
-        Property("hazardous", "t.hazardous", "boolean"),
-        Property("status", "t.status::text"),
-        Property("address", "t.address"),
+        Property("planting_form", "t.planting_form::text", import_field="planting_form"),
+        Property("quantity", "t.quantity", "integer", import_field="quantity"),
+        Property("planting_year", "t.planting_year", "integer", import_field="planting_year"),
+        Property("age_years", "t.age_years", "integer", import_field="age_years"),
+        Property("height_m", "t.height_m::float8", "number", import_field="height"),
+        Property(
+            "trunk_diameter_cm",
+            "t.trunk_diameter_cm::float8",
+            "number",
+            import_field="trunk_diameter",
+        ),
+        Property(
+            "crown_diameter_m",
+            "t.crown_diameter_m::float8",
+            "number",
+            import_field="crown_diameter",
+        ),
+        Property("condition", "t.condition", "integer", import_field="condition"),
+        Property("hazardous", "t.hazardous", "boolean", import_field="hazardous"),
+        Property("status", "t.status::text", import_field="status"),
+        Property("address", "t.address", import_field="address"),
         Property("green_space_id", "t.green_space_id", "integer"),
         REGION_CODE,
         UPDATED,
-        NOTES,
+        Property("notes", "t.notes", internal=True, import_field="notes"),
         PUBLISHED,
     ),
 )

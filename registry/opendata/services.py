@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from gis import crs as crs_
 from gis import ndvi
-from gis.export import FORMATS, Field, write_batches
+from gis.export import FORMATS, Field, shorten_names, write_batches
 from registry.access import Actor, require_role, sees_internal_fields
 from registry.accounts.models import Role
 from registry.audit.services import record_creation
@@ -238,7 +238,32 @@ def export_layer(
 
     batches = feature_rows(session, actor, collection, query)
     files = write_batches(path, fmt, collection.id, fields, batches, counted)
+    mapping = import_mapping(collection, internal, fmt)
+    if mapping:
+        sidecar = path.with_suffix(".mapping.toml")
+        sidecar.write_text(mapping, encoding="utf-8")
+        files.append(sidecar)
     return Export(files, written)
+
+
+def import_mapping(collection: Collection, internal: bool, fmt: str) -> str:
+    """A mapping file for ``jasyl import --mapping``: which column refills which field.
+
+    Written beside every export of a layer the importer takes, so the file goes back in
+    unchanged whatever the importer's guesses from column names would have been.
+    """
+    props = [p for p in collection.visible(internal) if p.import_field]
+    if not props:
+        return ""
+    names = {p.name: p.name for p in props}
+    if fmt == "shp":
+        names = shorten_names(["id", *(p.name for p in collection.visible(internal))])
+    lines = [f"# Import mapping for this {collection.id} export (jasyl import --mapping).", "",
+             "[columns]"]  # fmt: skip
+    lines += [f'{p.import_field} = "{names[p.name]}"' for p in props]
+    if fmt in ("csv", "xlsx"):
+        lines += ['x = "lon"', 'y = "lat"']
+    return "\n".join(lines) + "\n"
 
 
 # -- NDVI -----------------------------------------------------------------------------------------
