@@ -28,8 +28,8 @@ from importers.report import ImportReport, Problem
 from importers.rows import Normaliser, whole
 from importers.sources import Batch, Source, open_source
 from registry.access import Actor, require_region_write
-from registry.audit.services import record_creation
-from registry.errors import InvalidValue
+from registry.audit.services import record_changes, record_creation
+from registry.errors import InvalidValue, NotFound
 from registry.imports.models import ImportBatch
 from registry.inventory import rules
 from registry.regions.models import Region
@@ -152,7 +152,7 @@ def _run(
     if progress:
         progress("writing", 0, report.rows_read)
     report.imported, report.updated, report.unchanged = staging.merge(
-        session, target.id, target.kato, batch.id, actor.user_id
+        session, target.id, target.kato, batch.id, actor.user_id, actor.label
     )
     _close_batch(session, actor, batch, target, report)
     savepoint.commit()
@@ -160,6 +160,41 @@ def _run(
         progress("writing", report.rows_read, report.rows_read)
     report.problems.sort(key=lambda p: (p.row or 0, p.field))
     return report
+
+
+def undo_batch(session: Session, actor: Actor, batch_id: int) -> tuple[int, int]:
+    """Take an import back: its new plants are deleted, the plants it updated get their values back.
+
+    Refused when a plant of the batch was changed in Jasyl after the import (that work would be
+    lost) or the batch is not a finished import. Returns (plants reverted, plants removed).
+    """
+    batch = session.get(ImportBatch, batch_id)
+    if batch is None or batch.source != "file":
+        raise NotFound(f"import batch {batch_id} does not exist", id=batch_id)
+    require_region_write(session, actor, batch.region_id, "undo", "import batch", batch_id)
+    if batch.status != "done":
+        raise InvalidValue("batch", f"only a finished import can be undone (it is {batch.status})")
+    changed = staging.changed_since(session, batch_id)
+    if changed:
+        listed = ", ".join(str(i) for i in changed[:10]) + (" …" if len(changed) > 10 else "")
+        raise InvalidValue(
+            "batch",
+            f"{len(changed)} plant(s) of batch {batch_id} were changed in Jasyl after the import "
+            f"(plants {listed}); undoing would lose that work",
+        )
+    reverted, removed = staging.undo(session, batch_id, actor.user_id)
+    batch.status = "undone"
+    session.flush()
+    record_changes(
+        session,
+        actor,
+        "import_batch",
+        batch_id,
+        batch.region_id,
+        {"status": ("done", "undone")},
+        action="undo",
+    )
+    return reverted, removed
 
 
 # -- reading --------------------------------------------------------------------------------------

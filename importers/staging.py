@@ -155,6 +155,35 @@ FROM (
     ORDER BY s.row_no
 ) n
 """  # noqa: S608
+# What the merge is about to overwrite, kept in the audit trail so the batch can be undone.
+KEEP_PREVIOUS = f"""
+INSERT INTO audit_log (user_id, actor, action, entity, entity_id, region_id, old_value, new_value)
+SELECT :user, :actor, 'import_update', 'plant', p.id, p.region_id,
+       to_jsonb(p) - 'geom_3857' || jsonb_build_object('geom', encode(ST_AsEWKB(p.geom), 'hex')),
+       jsonb_build_object('import_batch_id', :batch)
+FROM plants p JOIN import_staging s
+  ON p.region_id = :region AND p.inventory_number = s.inventory_number
+WHERE ({", ".join(f"p.{c}" for c in VALUE_COLUMNS)})
+      IS DISTINCT FROM ({", ".join(_source(c) for c in VALUE_COLUMNS)})
+"""  # noqa: S608
+UNDO_CHANGED = """
+SELECT p.id FROM plants p JOIN import_batches b ON b.id = p.import_batch_id
+WHERE b.id = :batch AND p.updated_at > b.finished_at ORDER BY p.id
+"""
+UNDO_UPDATES = f"""
+UPDATE plants p SET
+    {", ".join(f"{c} = r.{c}" for c in VALUE_COLUMNS)},
+    import_batch_id = r.import_batch_id, updated_at = r.updated_at,
+    version = p.version + 1, updated_by = :user
+FROM (
+    SELECT (jsonb_populate_record(NULL::plants, a.old_value)).*
+    FROM audit_log a
+    WHERE a.action = 'import_update' AND a.entity = 'plant'
+      AND (a.new_value ->> 'import_batch_id')::int = :batch
+) r
+WHERE p.id = r.id AND p.import_batch_id = :batch
+"""  # noqa: S608
+UNDO_INSERTS = "DELETE FROM plants WHERE import_batch_id = :batch"
 TRUST_STAGING = "SELECT set_config('jasyl.region_source', 'import_staging', true)"
 DISTRUST_STAGING = "SELECT set_config('jasyl.region_source', '', true)"
 
@@ -217,11 +246,12 @@ def staged_count(session: Session) -> int:
 
 
 def merge(
-    session: Session, region_id: int, kato: str, batch_id: int, user_id: int | None
+    session: Session, region_id: int, kato: str, batch_id: int, user_id: int | None, actor: str
 ) -> tuple[int, int, int]:
     """Update plants with the same inventory number, insert the rest: (inserted, updated, same)."""
     params = {"region": region_id, "kato": kato, "batch": batch_id, "user": user_id}
     matched = int(session.scalar(text(MATCHED), params))
+    session.execute(text(KEEP_PREVIOUS), {**params, "actor": actor})
     session.execute(text(TRUST_STAGING))
     try:
         updated = session.execute(text(UPDATE), params).rowcount
@@ -229,3 +259,16 @@ def merge(
     finally:
         session.execute(text(DISTRUST_STAGING))
     return inserted, updated, matched - updated
+
+
+def changed_since(session: Session, batch_id: int) -> list[int]:
+    """Plants of the batch a forester changed after it: an undo would destroy their work."""
+    return list(session.scalars(text(UNDO_CHANGED), {"batch": batch_id}))
+
+
+def undo(session: Session, batch_id: int, user_id: int | None) -> tuple[int, int]:
+    """Revert the batch's updates from the audit trail, delete its inserts: (reverted, removed)."""
+    params = {"batch": batch_id, "user": user_id}
+    reverted = session.execute(text(UNDO_UPDATES), params).rowcount
+    removed = session.execute(text(UNDO_INSERTS), params).rowcount
+    return reverted, removed

@@ -78,6 +78,16 @@ def test_dry_run_and_file_errors(run, tmp_path: Path) -> None:
     assert unknown.exit_code == 1 and "unknown region 'Atlantis'" in unknown.output
 
 
-def test_import_help(run) -> None:
-    result = run("import", "--help")
+def test_import_help_and_undo(run, tmp_path: Path) -> None:
+    result = run("import", "file", "--help")
     assert result.exit_code == 0 and "--allow-partial" in result.output
+    assert "jasyl import undo BATCH" in run("import", "--help").output
+    path = write_shapefile(tmp_path / "u.shp", survey_frame())
+    batch = json.loads(run("import", str(path), "--region", "KZ-71", "--json").output)["batch_id"]
+    undone = run("import", "undo", str(batch))
+    assert undone.exit_code == 0
+    assert undone.output == f"Batch {batch} undone: 3 plants removed, 0 reverted.\n"
+    assert plant_count() == 0
+    again = run("import", "undo", str(batch))
+    assert again.exit_code == 1
+    assert "only a finished import can be undone (it is undone)" in again.output

@@ -9,11 +9,13 @@ import pytest
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
-from importers.services import ImportOptions, import_file
+from importers.services import ImportOptions, import_file, undo_batch
 from registry.access import Actor
-from registry.errors import AccessDenied
+from registry.db import unit_of_work
+from registry.errors import AccessDenied, InvalidValue
 from registry.imports.models import ImportBatch
 from registry.inventory.models import Plant
+from registry.inventory.services import update_plant
 from registry.species.models import Species
 from tests.factories import forester
 from tests.import_files import ASTANA_LONLAT, points, survey_frame, write_shapefile
@@ -151,7 +153,9 @@ def test_xlsx_with_utm_columns_and_crs_option(db, tmp_path: Path) -> None:
 
 def test_reimport_updates_by_inventory_number(db, tmp_path: Path) -> None:
     first = write_shapefile(tmp_path / "a.shp", survey_frame())
-    assert import_file(db, ADMIN, first, region="KZ-71").imported == 3
+    initial = import_file(db, ADMIN, first, region="KZ-71")
+    assert initial.imported == 3
+    first_batch = initial.batch_id
     again = import_file(db, ADMIN, first, region="KZ-71")
     assert again.status == "unchanged"
     corrected = survey_frame(ВЫС_М=[9.5, 12.0, 9.0])
@@ -162,6 +166,25 @@ def test_reimport_updates_by_inventory_number(db, tmp_path: Path) -> None:
     plant = db.scalar(select(Plant).where(Plant.inventory_number == "A-1"))
     assert float(plant.height_m) == 9.5 and plant.version == 2
     assert plant.import_batch_id == report.batch_id
+    assert undo_batch(db, ADMIN, report.batch_id) == (1, 0)
+    db.expire_all()
+    restored = db.scalar(select(Plant).where(Plant.inventory_number == "A-1"))
+    assert float(restored.height_m) == 8.5 and restored.import_batch_id == first_batch
+    assert db.get(ImportBatch, report.batch_id).status == "undone"
+    assert undo_batch(db, ADMIN, first_batch) == (0, 3)
+    assert db.scalar(select(func.count()).select_from(Plant)) == 0
+
+
+def test_undo_refuses_to_lose_a_forester_edit(clean, tmp_path: Path) -> None:
+    path = write_shapefile(tmp_path / "a.shp", survey_frame())
+    with unit_of_work(clean) as session:
+        batch_id = import_file(session, ADMIN, path, region="71").batch_id
+    with unit_of_work(clean) as session:  # a later transaction: a later clock
+        plant = session.scalar(select(Plant).where(Plant.inventory_number == "A-2"))
+        update_plant(session, ADMIN, plant.id, plant.version, {"height_m": 11})
+    changed = rf"1 plant\(s\) of batch {batch_id} were changed"
+    with unit_of_work(clean) as session, pytest.raises(InvalidValue, match=changed):
+        undo_batch(session, ADMIN, batch_id)
 
 
 def test_forester_imports_only_into_own_region(db, tmp_path: Path) -> None:

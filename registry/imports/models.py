@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from registry.db import Base
 
-BATCH_STATUSES = ("running", "done", "failed", "rejected", "dry_run")
+BATCH_STATUSES = ("running", "done", "failed", "rejected", "dry_run", "undone")
 
 
 class ImportBatch(Base):

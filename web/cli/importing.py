@@ -10,7 +10,7 @@ import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from importers.report import ImportReport
-from importers.services import ImportOptions, import_file
+from importers.services import ImportOptions, import_file, undo_batch
 from registry.access import Actor
 from registry.db import unit_of_work
 
@@ -18,7 +18,22 @@ EXIT_REJECTED = 3
 SHOWN_PROBLEMS = 20
 
 
-@click.command("import")
+class ImportCommands(click.Group):
+    """``jasyl import PATH …`` imports a file; ``jasyl import undo BATCH`` takes one back."""
+
+    def resolve_command(self, ctx: click.Context, args: list[str]):
+        if args and args[0] not in self.commands and not args[0].startswith("-"):
+            args = ["file", *args]
+        return super().resolve_command(ctx, args)
+
+
+@click.group("import", cls=ImportCommands)
+def import_group() -> None:
+    """Import survey files: `jasyl import PATH --region CODE [options]` (see `import file --help`),
+    or take an import back with `jasyl import undo BATCH`."""
+
+
+@import_group.command("file")
 @click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--region", required=True, help="Region of the survey: KZ-71, 71, Astana or Астана.")
 @click.option(
@@ -40,7 +55,7 @@ SHOWN_PROBLEMS = 20
     type=click.Path(path_type=Path, dir_okay=False),
     help="Write every problem to this CSV (file,row,field,value,code,message).",
 )
-def import_command(
+def import_file_command(
     path: Path,
     region: str,
     mapping: Path | None,
@@ -130,4 +145,13 @@ def _print_summary(report: ImportReport) -> None:
         click.echo(f"… and {hidden:,} more; write them all with --report FILE")
 
 
-commands = [import_command]
+@import_group.command("undo")
+@click.argument("batch_id", type=int)
+def undo_command(batch_id: int) -> None:
+    """Remove the plants an import added and give the plants it updated their values back."""
+    with unit_of_work() as session:
+        reverted, removed = undo_batch(session, Actor.system("jasyl import undo"), batch_id)
+    click.echo(f"Batch {batch_id} undone: {removed:,} plants removed, {reverted:,} reverted.")
+
+
+commands = [import_group]
