@@ -69,6 +69,10 @@ def number_in(output: str) -> int:
         ["report", "show"],
         ["report", "national"],
         ["report", "list"],
+        ["report", "planting"],
+        ["report", "survival"],
+        ["report", "care"],
+        ["report", "compensation"],
     ],
 )
 def test_every_command_has_help(command) -> None:
@@ -416,3 +420,77 @@ def test_report_workflow_and_formats(run, people, tmp_path) -> None:
     assert run("report", "national", "--as", people["astana"]).exit_code == 1
     listed = run("report", "list", "--as", people["ministry"]).output
     assert "KZ-71   2024  2        approved" in listed
+
+
+def test_figures_commands_planting_survival_care_compensation(run, people, tmp_path) -> None:
+    as_astana = ("--as", people["astana"])
+    as_ministry = ("--as", people["ministry"])
+    event = run(
+        "planting",
+        "record",
+        "--species",
+        "Ulmus pumila",
+        "--on",
+        "2024-04-20",
+        "--point",
+        "71.4304,51.1282",
+        "--point",
+        "71.4310,51.1282",
+        *as_astana,
+    )
+    event_id = number_in(event.output)
+    run(
+        "planting",
+        "check",
+        str(event_id),
+        "--season",
+        "1",
+        "--on",
+        "2024-10-01",
+        "--alive",
+        "1",
+        "--dead",
+        "1",
+        *as_astana,
+    )
+    national = json.loads(
+        run("report", "planting", "--year", "2024", "--format", "json", *as_ministry).output
+    )
+    assert [(r["region"], r["species"], r["planted"]) for r in national] == [
+        ("KZ-71", "ulmus_pumila", 2.0)
+    ]
+    mine = run(
+        "report", "planting", "--year", "2024", "--region", "KZ-71", "--format", "csv", *as_astana
+    ).output
+    assert mine.splitlines()[1].startswith("Ulmus pumila,solitary,pieces,0.0,2.0")
+    survival = json.loads(
+        run(
+            "report",
+            "survival",
+            "--year",
+            "2024",
+            "--region",
+            "KZ-71",
+            "--format",
+            "json",
+            *as_astana,
+        ).output
+    )
+    assert survival[0]["species"] == "ulmus_pumila" and survival[0]["rate_1"] == 50.0
+    target = tmp_path / "survival.xlsx"
+    run(
+        "report",
+        "survival",
+        "--year",
+        "2024",
+        "--format",
+        "xlsx",
+        "--output",
+        str(target),
+        *as_ministry,
+    )
+    sheet = load_workbook(target)["figures"]
+    assert sheet["A3"].value == "total" and sheet["C3"].value == "=SUM(C2:C2)"
+    assert run("report", "care", "--year", "2024", *as_astana).exit_code == 1  # national
+    assert run("report", "care", "--year", "2024", *as_ministry).output.strip() == "(nothing)"
+    assert run("report", "compensation", "--region", "KZ-75", *as_astana).exit_code == 1

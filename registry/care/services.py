@@ -16,7 +16,12 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from registry.access import Actor, require_region_read, require_region_write
+from registry.access import (
+    Actor,
+    require_national_read,
+    require_region_read,
+    require_region_write,
+)
 from registry.audit.services import record_changes, record_creation
 from registry.care.models import CareKind, CarePlan, CareUnit, CareWork
 from registry.errors import InvalidValue
@@ -232,8 +237,12 @@ def care_rows(session: Session, region_id: int | None, year: int | None) -> list
 
 
 def care_summary(
-    session: Session, actor: Actor, region: str | int, year: int | None = None
+    session: Session, actor: Actor, region: str | int | None, year: int | None = None
 ) -> list[dict[str, Any]]:
+    """Planned vs done per kind of work: one region, or the country for the ministry."""
+    if region is None:
+        require_national_read(session, actor, "care works")
+        return care_rows(session, None, year)
     found = resolve_region(session, region)
     require_region_read(session, actor, found.id, "care works")
     return care_rows(session, found.id, year)

@@ -84,3 +84,24 @@ def to_xlsx(content: dict[str, Any]) -> bytes:
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def rows_to_xlsx(rows: list[dict[str, Any]], labels: list[str], measures: list[str]) -> bytes:
+    """Any table of figures as a one-sheet workbook with a ``=SUM`` totals row."""
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "figures"
+    sheet.append([*labels, *measures])
+    for row in rows:
+        sheet.append([row.get(k) for k in (*labels, *measures)])
+    last = len(rows) + 1
+    totals: list[Any] = ["total", *[""] * (len(labels) - 1)]
+    for offset in range(len(measures)):
+        column = get_column_letter(len(labels) + offset + 1)
+        totals.append(f"=SUM({column}2:{column}{last})" if rows else 0)
+    sheet.append(totals)
+    for cell in [*sheet[1], *sheet[sheet.max_row]]:
+        cell.font = Font(bold=True)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()

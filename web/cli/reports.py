@@ -12,11 +12,16 @@ from pathlib import Path
 
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from sqlalchemy import select
 
+from registry.care import services as care_services
 from registry.db import unit_of_work
+from registry.felling import services as felling_services
+from registry.planting import services as planting_services
 from registry.reports import exports
 from registry.reports import services as reports
 from registry.reports.services import Progress as StepCallback
+from registry.species.models import Species
 from web.cli.nursery import AS_USER, acting, emit
 
 REGION = click.option("--region", required=True, help="KZ-75, 75, Almaty or Алматы.")
@@ -175,3 +180,111 @@ def list_(year, as_user) -> None:
 
 
 commands = [report]
+
+
+# -- figures straight from the registry ----------------------------------------------------------
+FIGURE_FORMAT = click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "csv", "xlsx"]),
+    default="table",
+    show_default=True,
+    help="Output format (xlsx needs --output).",
+)
+OUTPUT = click.option(
+    "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write xlsx to this file."
+)
+
+
+def figures(
+    rows: list[dict], labels: list[str], measures: list[str], fmt: str, output: Path | None
+) -> None:
+    if fmt == "xlsx":
+        if output is None:
+            raise click.UsageError("--format xlsx needs --output FILE")
+        output.write_bytes(exports.rows_to_xlsx(rows, labels, measures))
+        click.echo(f"Wrote {output} ({len(rows)} rows).")
+        return
+    emit(rows, fmt, [*labels, *measures])
+
+
+@report.command("planting")
+@click.option("--year", required=True, type=int)
+@click.option("--region", help="One region (default: the country by region, for the ministry).")
+@FIGURE_FORMAT
+@OUTPUT
+@AS_USER
+def planting_figures(year, region, fmt, output, as_user) -> None:
+    """Planned vs planted and replanted by species (and region)."""
+    with unit_of_work() as session:
+        actor = acting(session, as_user)
+        if region:
+            content = reports.build_content(
+                session, reports.readable_region(session, actor, region), year
+            )
+            rows, labels = content["planting"], ["latin", "planting_form", "unit"]
+        else:
+            rows = reports.national_planting(session, actor, year, ("region", "species", "unit"))
+            labels = ["region", "species", "unit"]
+        figures(rows, labels, ["planned", "planted", "replanted", "compensatory"], fmt, output)
+
+
+@report.command("survival")
+@click.option("--year", required=True, type=int, help="Planting year.")
+@click.option("--region", help="One region (default: the country by region, for the ministry).")
+@FIGURE_FORMAT
+@OUTPUT
+@AS_USER
+def survival_figures(year, region, fmt, output, as_user) -> None:
+    """Survival after the 1st and 3rd season of the year's planting, by species (and region)."""
+    measures = ["planted", "checked_1", "alive_1", "rate_1", "checked_3", "alive_3", "rate_3"]
+    with unit_of_work() as session:
+        actor = acting(session, as_user)
+        if region:
+            rows = planting_services.survival_rates(session, actor, region, year, ("species",))
+            codes = dict(session.execute(select(Species.id, Species.code)).all())
+            rows = [{**r, "species": codes[r["species"]]} for r in rows]
+            labels = ["species"]
+        else:
+            rows = reports.national_planting(session, actor, year, ("region", "species"))
+            labels = ["region", "species"]
+        figures(rows, labels, measures, fmt, output)
+
+
+@report.command("care")
+@click.option("--year", required=True, type=int)
+@click.option("--region", help="One region (default: the country, for the ministry).")
+@FIGURE_FORMAT
+@OUTPUT
+@AS_USER
+def care_figures(year, region, fmt, output, as_user) -> None:
+    """Care works planned vs done: volume and cost per kind of work."""
+    with unit_of_work() as session:
+        rows = care_services.care_summary(session, acting(session, as_user), region, year)
+        figures(
+            rows,
+            ["kind", "unit"],
+            ["works", "planned_volume", "done_volume", "planned_cost", "done_cost"],
+            fmt,
+            output,
+        )
+
+
+@report.command("compensation")
+@click.option("--year", type=int, help="Year of felling (default: all).")
+@click.option("--region", help="One region (default: the country, for the ministry).")
+@click.option("--status", type=click.Choice(["open", "overdue", "fulfilled"]))
+@FIGURE_FORMAT
+@OUTPUT
+@AS_USER
+def compensation_figures(year, region, status, fmt, output, as_user) -> None:
+    """Compensatory planting owed after felling, done, surviving, and overdue."""
+    with unit_of_work() as session:
+        rows = felling_services.obligations(session, acting(session, as_user), region, year, status)
+        figures(
+            rows,
+            ["region", "number", "case", "due_on", "status"],
+            ["owed", "planted", "replanted", "surviving", "outstanding"],
+            fmt,
+            output,
+        )
