@@ -50,6 +50,7 @@ class ImportOptions:
     layer: str | None = None
     dry_run: bool = False
     allow_partial: bool = False
+    near_is_error: bool = False
 
 
 def import_file(
@@ -140,6 +141,7 @@ def _run(
         raise InvalidValue("file", f"{source.file_name} holds no records")
     _check_placement(session, source.file_name, target, report)
     _check_duplicates(session, source.file_name, report)
+    _check_near(session, source.file_name, target, options.near_is_error, report)
     report.rejected = len({p.row for p in report.errors})
     if report.errors and not options.allow_partial or options.dry_run:
         savepoint.rollback()
@@ -311,6 +313,24 @@ def _check_duplicates(session: Session, file_name: str, report: ImportReport) ->
                     f"the inventory number appears {len(rows)} times in this file (rows {listed})",
                 )
             )
+
+
+def _check_near(
+    session: Session, file_name: str, target: Region, as_error: bool, report: ImportReport
+) -> None:
+    for row, plant_id, number, distance in staging.near_existing(session, target.id):
+        report.problems.append(
+            Problem(
+                file_name,
+                row,
+                "geometry",
+                None,
+                "near_existing",
+                f"lies {distance} m from plant {plant_id} ({number}) of the same species; "
+                "the same tree surveyed again?",
+                "error" if as_error else "warning",
+            )
+        )
 
 
 def _drop_rejected(session: Session, report: ImportReport) -> None:

@@ -81,6 +81,18 @@ SELECT inventory_number, array_agg(row_no ORDER BY row_no)
 FROM import_staging WHERE inventory_number IS NOT NULL
 GROUP BY inventory_number HAVING count(*) > 1
 """
+# An existing plant of the same species within 1 m is probably this very tree, numbered anew.
+# 0.00002° is at least 1.26 m anywhere in Kazakhstan (lat ≤ 55.5°), so the index finds them all.
+NEAR = """
+SELECT s.row_no, p.id, p.inventory_number,
+       round(ST_Distance(p.geom::geography, s.spot::geography)::numeric, 2)
+FROM import_staging s
+JOIN plants p ON p.region_id = :region AND p.species_id = s.species_id
+ AND ST_DWithin(p.geom, s.spot, 0.00002)
+ AND p.inventory_number IS DISTINCT FROM s.inventory_number
+WHERE ST_Distance(p.geom::geography, s.spot::geography) < 1
+ORDER BY s.row_no
+"""
 # Existing plants a forester changed in Jasyl after they were last imported (or that were
 # entered by hand): a survey must not overwrite them.
 CONFLICTS = """
@@ -228,6 +240,10 @@ def place(session: Session, region_id: int) -> list[Placement]:
 
 def duplicates(session: Session) -> list[tuple[str, list[int]]]:
     return [(number, rows) for number, rows in session.execute(text(DUPLICATES))]
+
+
+def near_existing(session: Session, region_id: int) -> list[tuple[int, int, str, float]]:
+    return [tuple(r) for r in session.execute(text(NEAR), {"region": region_id})]
 
 
 def conflicts(session: Session, region_id: int) -> list[tuple[int, int, str]]:

@@ -312,3 +312,28 @@ def test_csv_without_coordinates_and_ragged_rows(unchanged, tmp_path: Path) -> N
     assert file_error(unchanged, path) == (
         "c.csv: record 1 has 3 cells, the header has 4 (delimiter ';')"
     )
+
+
+def test_plant_within_a_metre_of_the_same_species(db, tmp_path: Path) -> None:
+    existing = make_plant(db, inventory_number="OLD-1", geom=shapely.Point(ASTANA_LONLAT[0]))
+    near = [(ASTANA_LONLAT[0][0] + 0.000005, ASTANA_LONLAT[0][1]), *ASTANA_LONLAT[1:3]]
+    path = write_shapefile(tmp_path / "near.shp", survey_frame(), geometry=points(32642, near))
+    check = ImportOptions(dry_run=True)
+    report = import_file(db, ADMIN, path, region="KZ-71", options=check)
+    assert report.status == "dry_run" and not report.errors
+    assert [(p.row, p.code, p.message) for p in report.warnings] == [
+        (
+            1,
+            "near_existing",
+            f"lies 0.35 m from plant {existing.id} (OLD-1) of the same species; "
+            "the same tree surveyed again?",
+        ),
+    ]
+    strict = ImportOptions(near_is_error=True)
+    assert rejected_rows(db, path, strict) == [1]
+
+
+def rejected_rows(db, path: Path, options: ImportOptions) -> list[int]:
+    report = import_file(db, ADMIN, path, region="KZ-71", options=options)
+    assert report.status == "rejected"
+    return [p.row for p in report.errors]

@@ -48,6 +48,11 @@ def import_group() -> None:
 @click.option("--layer", help="Layer of a GeoPackage (or sheet of an XLSX workbook).")
 @click.option("--dry-run", is_flag=True, help="Check everything, write nothing.")
 @click.option("--allow-partial", is_flag=True, help="Write the valid rows even if others fail.")
+@click.option(
+    "--near-is-error",
+    is_flag=True,
+    help="Refuse rows within 1 m of an existing plant of the same species (else a warning).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
 @click.option(
     "--report",
@@ -64,6 +69,7 @@ def import_file_command(
     layer: str | None,
     dry_run: bool,
     allow_partial: bool,
+    near_is_error: bool,
     as_json: bool,
     report_path: Path | None,
 ) -> None:
@@ -72,7 +78,7 @@ def import_file_command(
     By default nothing is written when any row has an error (exit status 3); file-level
     problems (encoding, CRS, columns) exit with status 1.
     """
-    options = ImportOptions(mapping, crs, encoding, layer, dry_run, allow_partial)
+    options = ImportOptions(mapping, crs, encoding, layer, dry_run, allow_partial, near_is_error)
     with _progress(quiet=as_json) as bar, unit_of_work() as session:
         task = bar.add_task("reading", total=None) if bar else None
 
