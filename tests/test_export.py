@@ -227,3 +227,26 @@ def test_export_then_import_reproduces_the_same_records(clean, tmp_path, fmt) ->
     with engine.connect() as conn:
         after = [tuple(r) for r in conn.execute(text(RECORD))]
     assert after == before
+
+
+def test_map_download_links_follow_the_map_filters(inventory) -> None:
+    client = create_app({"TESTING": True}).test_client()
+    page = client.get("/").get_data(as_text=True)
+    assert "/ogc/collections/plants/download?format=shp" in page
+    with engine_for(inventory).connect() as conn:
+        pine = conn.execute(
+            text("SELECT id FROM species WHERE latin = 'Pinus sylvestris'")
+        ).scalar()
+        wanted = text(
+            "SELECT id FROM plants WHERE species_id = :s AND condition IN (1, 2) "
+            "AND region_id = 71 AND planting_year BETWEEN 2000 AND 2010"
+        )
+        truth = sorted(conn.execute(wanted, {"s": pine}).scalars())
+    query = f"species={pine}&condition=1,2&region=71&year_from=2000&year_to=2010&status="
+    response = client.get(f"/ogc/collections/plants/download?format=geojson&{query}")
+    assert response.status_code == 200, response.data
+    got = sorted(f["id"] for f in json.loads(response.data)["features"])
+    assert got == truth and truth
+    assert (
+        client.get("/ogc/collections/plants/download?format=csv&year_from=soon").status_code == 400
+    )

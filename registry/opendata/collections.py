@@ -61,6 +61,7 @@ PLANTS = Collection(
     properties=(
         Property("inventory_number", "t.inventory_number", import_field="inventory_number"),
         Property("species", "s.latin", import_field="species"),
+        Property("species_id", "t.species_id", "integer"),
         Property("species_ru", "s.name_ru"),
         Property("species_kk", "s.name_kk"),
         Property("planting_form", "t.planting_form::text", import_field="planting_form"),

@@ -33,6 +33,7 @@ class FeatureQuery:
     filters: dict[str, object] = field(default_factory=dict)
     after: int | None = None
     crs: crs_.Crs = crs_.DEFAULT
+    ranges: dict[str, tuple[float | None, float | None]] = field(default_factory=dict)
 
 
 def parse_limit(raw: str | None, maximum: int = MAX_LIMIT) -> int:
@@ -105,7 +106,9 @@ def parse_crs(raw: str | None, name: str) -> crs_.Crs:
 
 
 def parse_value(name: str, kind: str, raw: str) -> object:
-    """A property filter's value in the property's own type."""
+    """A property filter's value in the property's own type; ``1,2,3`` is any of (numbers)."""
+    if kind in ("integer", "number") and "," in raw:
+        return [parse_value(name, kind, part.strip()) for part in raw.split(",") if part.strip()]
     try:
         if kind == "integer":
             return int(raw)
@@ -152,3 +155,30 @@ def parse_query(
         after=int(after) if after is not None else None,
         crs=parse_crs(args.get("crs"), "crs"),
     )
+
+
+MAP_FILTERS = {
+    "species": "species_id",
+    "status": "status",
+    "region": "region",
+    "condition": "condition",
+}
+
+
+def parse_map_filters(
+    collection: Collection, args: Mapping[str, str], internal: bool
+) -> FeatureQuery:
+    """The map's filter form (species id, condition list, status, region, planted from/to) as a
+    ``FeatureQuery``, so "download what I see" exports exactly what the tiles show."""
+    renamed = {MAP_FILTERS.get(k, k): v for k, v in args.items() if v not in ("", None)}
+    lower, upper = renamed.pop("year_from", None), renamed.pop("year_to", None)
+    query = parse_query(collection, renamed, internal)
+    if lower is None and upper is None:
+        return query
+    if collection.prop("planting_year", internal) is None:
+        raise InvalidValue("year_from", f"{collection.id} has no planting year")
+    years = (
+        parse_value("year_from", "integer", lower) if lower else None,
+        parse_value("year_to", "integer", upper) if upper else None,
+    )
+    return FeatureQuery(**{**query.__dict__, "ranges": {"planting_year": years}})

@@ -87,8 +87,19 @@ def _conditions(
             params["region_id"] = resolve_region(session, str(value)).id
             continue
         prop = collection.prop(name, internal)
-        clauses.append(f"{prop.sql} = :f{number}")
+        if isinstance(value, list):
+            clauses.append(f"{prop.sql} = ANY(:f{number})")
+        else:
+            clauses.append(f"{prop.sql} = :f{number}")
         params[f"f{number}"] = value
+    for number, (name, (lower, upper)) in enumerate(query.ranges.items()):
+        prop = collection.prop(name, internal)
+        if lower is not None:
+            clauses.append(f"{prop.sql} >= :lo{number}")
+            params[f"lo{number}"] = lower
+        if upper is not None:
+            clauses.append(f"{prop.sql} <= :hi{number}")
+            params[f"hi{number}"] = upper
     if query.after is not None:
         clauses.append(f"{collection.key} > :after")
         params["after"] = query.after

@@ -25,7 +25,7 @@ from registry.access import sees_internal_fields
 from registry.errors import InvalidValue, JasylError
 from registry.opendata import services
 from registry.opendata.collections import COLLECTIONS, get_collection
-from registry.opendata.rules import parse_crs, parse_query
+from registry.opendata.rules import parse_crs, parse_map_filters, parse_query
 from web.actors import current_actor
 from web.db import read_connection
 from web.ogcapi.openapi import document
@@ -275,7 +275,7 @@ def download(collection_id: str) -> Response:
     args = request.args.to_dict()
     fmt = args.pop("format", "gpkg")
     args.pop("limit", None)
-    query = parse_query(collection, args, sees_internal_fields(actor))
+    query = parse_map_filters(collection, args, sees_internal_fields(actor))
     folder = Path(tempfile.mkdtemp(prefix="jasyl-export-"))
     try:
         target = folder / f"{collection.id}.{fmt}"
