@@ -14,11 +14,11 @@ from functools import cache
 
 from sqlalchemy import DateTime, MetaData, create_engine, func
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 from registry.config import load_settings
-from registry.errors import DatabaseUnavailable
+from registry.errors import DatabaseFull, DatabaseReadOnly, DatabaseUnavailable
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -69,14 +69,39 @@ def unit_of_work(url: str | None = None) -> Iterator[Session]:
     try:
         yield session
         session.commit()
-    except OperationalError as exc:
+    except DBAPIError as exc:
         session.rollback()
-        raise DatabaseUnavailable(unreachable_message(exc)) from exc
+        refusal = refusal_of(exc)
+        if refusal is not None:
+            raise refusal from exc
+        if isinstance(exc, OperationalError):
+            raise DatabaseUnavailable(unreachable_message(exc)) from exc
+        raise
     except BaseException:
         session.rollback()
         raise
     finally:
         session.close()
+
+
+# SQLSTATEs of a database that works but refuses to store anything more.
+READ_ONLY_STATES = {"25006"}  # read_only_sql_transaction
+DISK_FULL_STATES = {"53100"}  # disk_full
+
+
+def refusal_of(exc: DBAPIError) -> DatabaseUnavailable | None:
+    """A clear error for a read-only or full database; the unit of work was rolled back."""
+    state = getattr(exc.orig, "sqlstate", None)
+    if state in READ_ONLY_STATES:
+        return DatabaseReadOnly(
+            "the database is read-only (maintenance, or a replica); nothing was saved, "
+            "try again later"
+        )
+    if state in DISK_FULL_STATES:
+        return DatabaseFull(
+            "the database server's disk is full; nothing was saved; tell the administrator"
+        )
+    return None
 
 
 def unreachable_message(exc: OperationalError) -> str:

@@ -65,6 +65,19 @@ class DatabaseUnavailable(JasylError, ConnectionError):
     code = "database_unavailable"
 
 
+class DatabaseReadOnly(DatabaseUnavailable):
+    """The database accepts reads only (maintenance, a replica, a read-only role)."""
+
+    code = "database_read_only"
+
+
+class DatabaseFull(DatabaseUnavailable):
+    """The database server's disk is full."""
+
+    http_status = 507
+    code = "database_full"
+
+
 class ClusterError(JasylError, RuntimeError):
     """The local PostGIS cluster cannot be set up or started."""
 

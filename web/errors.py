@@ -7,9 +7,10 @@ JSON clients (``/api``, ``/tiles``, or ``Accept: application/json``) get ``{"err
 from __future__ import annotations
 
 from flask import Flask, jsonify, render_template_string, request
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
+from registry.db import refusal_of
 from registry.errors import AccessDenied, DatabaseUnavailable, JasylError
 from web.actors import current_actor
 
@@ -37,10 +38,14 @@ def init_app(app: Flask) -> None:
             return _answer(401, {**exc.as_dict(), "error": "sign_in_required"})
         return _answer(exc.http_status, exc.as_dict())
 
-    @app.errorhandler(OperationalError)
-    def database_down(exc: OperationalError):
+    @app.errorhandler(DBAPIError)
+    def database_refused(exc: DBAPIError):
+        """A database that is down, read-only or full: a clear 503/507, never a bare 500."""
+        refusal = refusal_of(exc)
+        if refusal is None and not isinstance(exc, OperationalError):
+            raise exc
         app.logger.error("database unavailable: %s", exc)
-        error = DatabaseUnavailable("the database is not reachable; try again shortly")
+        error = refusal or DatabaseUnavailable("the database is not reachable; try again shortly")
         return _answer(error.http_status, error.as_dict())
 
     @app.errorhandler(HTTPException)
