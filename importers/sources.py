@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import struct
 import zipfile
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -140,6 +141,7 @@ def _open_vector(path: Path, layer: str | None, encoding: str | None) -> Source:
     if kind == "shapefile":
         if not path.with_suffix(".shx").exists() and not path.with_suffix(".SHX").exists():
             raise SourceError(f"{path.name}: the .shx index file is missing next to the .shp")
+        _check_complete(path)
         decision = shapefile_encoding(path, encoding)
     else:
         decision = Decision("utf-8", f"{kind} (always UTF-8)")
@@ -165,6 +167,28 @@ def _open_vector(path: Path, layer: str | None, encoding: str | None) -> Source:
         total=int(info["features"]),
         layer=layer,
     )
+
+
+def _check_complete(shp: Path) -> None:
+    """A ``.shp`` cut short (an interrupted copy) loses geometries silently in GDAL: refuse it."""
+    shx = shp.with_suffix(".shx") if shp.with_suffix(".shx").exists() else shp.with_suffix(".SHX")
+    index = shx.read_bytes()
+    records = (len(index) - 100) // 8
+    if records <= 0:
+        return
+    offset, length = struct.unpack(">ii", index[-8:])
+    needed = (offset + 4 + length) * 2
+    size = shp.stat().st_size
+    if size < needed:
+        whole = sum(
+            1
+            for i in range(records)
+            if sum(struct.unpack(">ii", index[100 + 8 * i : 108 + 8 * i])) * 2 + 8 <= size
+        )
+        raise SourceError(
+            f"{shp.name}: the file is truncated ({size:,} of {needed:,} bytes; "
+            f"{whole} of {records} shapes complete)"
+        )
 
 
 def _choose_layer(path: Path, layer: str | None) -> str | None:

@@ -337,3 +337,11 @@ def rejected_rows(db, path: Path, options: ImportOptions) -> list[int]:
     report = import_file(db, ADMIN, path, region="KZ-71", options=options)
     assert report.status == "rejected"
     return [p.row for p in report.errors]
+
+
+def test_truncated_shp(unchanged, tmp_path: Path) -> None:
+    path = write_shapefile(tmp_path / "cut.shp", survey_frame())
+    path.write_bytes(path.read_bytes()[:150])
+    assert file_error(unchanged, path) == (
+        "cut.shp: the file is truncated (150 of 184 bytes; 1 of 3 shapes complete)"
+    )

@@ -193,3 +193,18 @@ def test_forester_imports_only_into_own_region(db, tmp_path: Path) -> None:
         import_file(db, forester(db, "KZ-71"), path, region="KZ-75")
     report = import_file(db, forester(db, "KZ-71"), path, region="KZ-71")
     assert report.imported == 3
+
+
+def test_geojson_lines_become_rows_of_trees(db, tmp_path: Path) -> None:
+    import geopandas
+    import shapely
+
+    frame = survey_frame(rows=2, ФОРМА=["живая изгородь", "рядовая"], ДЛИНА_М=[12.5, 40])
+    a, b, c = ASTANA_LONLAT[:3]
+    lines = [shapely.LineString([a, b]), shapely.LineString([b, c])]
+    path = tmp_path / "hedges.geojson"
+    geopandas.GeoDataFrame(frame, geometry=lines, crs=4326).to_file(path, driver="GeoJSON")
+    report = import_file(db, ADMIN, path, region="KZ-71")
+    assert report.status == "done" and report.crs == "EPSG:4326"
+    rows = db.execute(select(Plant.planting_form, Plant.length_m).order_by(Plant.inventory_number))
+    assert [(f.value, float(n)) for f, n in rows] == [("hedge", 12.5), ("row", 40.0)]
