@@ -20,6 +20,9 @@ WORLD_METRES = 40_075_016.685578488
 RAW_PLANTS_FROM_ZOOM = 13
 GRID_CELLS_PER_TILE = 64
 MAX_ZOOM = 22
+# Low zooms add up precomputed cells of the last aggregated zoom's grid (``gis.plant_grid``).
+BASE_ZOOM = RAW_PLANTS_FROM_ZOOM - 1
+BASE_CELL_METRES = WORLD_METRES / 2**BASE_ZOOM / GRID_CELLS_PER_TILE
 
 
 @cache
@@ -46,6 +49,7 @@ class TileAddress:
 
 
 LAYERS = ("plants", "green_spaces")
+DIRTY_REGIONS = "SELECT region_id FROM plant_grid_state WHERE dirty"
 
 
 NO_FILTERS = {
@@ -74,12 +78,17 @@ def render_tile(
     """The tile's bytes (possibly empty) for ``layer``; ``internal`` includes unpublished rows.
 
     ``filters`` (plants only) narrows by species, condition, status, region and planting year;
-    each value is a list or ``None`` for "any" (see ``NO_FILTERS``).
+    each value is a list or ``None`` for "any" (see ``NO_FILTERS``). Unfiltered low zooms come
+    from the precomputed grid cells; filtered ones are aggregated on the fly.
     """
     params: dict[str, Any] = {"z": tile.z, "x": tile.x, "y": tile.y, "internal": internal}
     if layer == "plants":
         params.update({**NO_FILTERS, **(filters or {})})
-        if tile.z < RAW_PLANTS_FROM_ZOOM:
+        if tile.z < RAW_PLANTS_FROM_ZOOM and not filters:
+            query = load_sql("plants_cells_tile")
+            params.update(base=BASE_CELL_METRES, factor=2 ** (BASE_ZOOM - tile.z))
+            params["dirty"] = list(connection.execute(text(DIRTY_REGIONS)).scalars())
+        elif tile.z < RAW_PLANTS_FROM_ZOOM:
             query, params["cell"] = plant_sql("plants_grid_tile"), tile.cell_metres
         else:
             query = plant_sql("plants_tile")

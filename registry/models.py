@@ -6,7 +6,7 @@ from registry.care.models import CarePlan, CareWork
 from registry.db import Base
 from registry.felling.models import CompensationRatio, FellingPermit, FellingPermitPlant
 from registry.imports.models import ImportBatch
-from registry.inventory.models import GreenSpace, Inspection, Plant
+from registry.inventory.models import GreenSpace, Inspection, Plant, PlantGridCell, PlantGridState
 from registry.nursery.models import (
     Batch,
     BatchMovement,
@@ -48,6 +48,8 @@ __all__ = [
     "Nursery",
     "NurserySection",
     "Plant",
+    "PlantGridCell",
+    "PlantGridState",
     "PlantingEvent",
     "PlantingEventPlant",
     "PlantingPlan",

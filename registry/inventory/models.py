@@ -19,6 +19,7 @@ from sqlalchemy import (
     Computed,
     Date,
     DateTime,
+    Double,
     Float,
     ForeignKey,
     Index,
@@ -173,3 +174,35 @@ class Inspection(Base):
     trunk_diameter_cm: Mapped[Decimal | None] = mapped_column(Numeric(5, 1))
     notes: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class PlantGridCell(Base):
+    """Plants counted per ~150 m cell (the z12 tile grid), per region: low-zoom tiles add these
+    up instead of aggregating millions of plants per request. Kept by ``gis.plant_grid``."""
+
+    __tablename__ = "plant_grid_cells"
+    __table_args__ = (Index("ix_plant_grid_cells_geom", "geom", postgresql_using="gist"),)
+
+    region_id: Mapped[int] = mapped_column(
+        SmallInteger, ForeignKey("regions.id", ondelete="CASCADE"), primary_key=True
+    )
+    published: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    cx: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    cy: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    plants: Mapped[int] = mapped_column(Integer)
+    condition_sum: Mapped[int] = mapped_column(Integer)
+    sum_x: Mapped[float] = mapped_column(Double)
+    sum_y: Mapped[float] = mapped_column(Double)
+    geom: Mapped[WKBElement] = mapped_column(Geometry("POINT", srid=3857, spatial_index=False))
+
+
+class PlantGridState(Base):
+    """Whether a region's grid cells are behind its plants; triggers on ``plants`` set ``dirty``."""
+
+    __tablename__ = "plant_grid_state"
+
+    region_id: Mapped[int] = mapped_column(
+        SmallInteger, ForeignKey("regions.id", ondelete="CASCADE"), primary_key=True
+    )
+    dirty: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
+    refreshed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

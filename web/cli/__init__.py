@@ -30,6 +30,7 @@ COMMAND_MODULES = (
     "web.cli.backup",
     "web.cli.planting",
     "web.cli.reports",
+    "web.cli.tiles",
 )
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, request
+from flask import Blueprint, Response, abort, current_app, request
 
-from gis.tiles import LAYERS, TileAddress, layer_version, render_tile
+from gis.plant_grid import refresh_dirty
+from gis.tiles import LAYERS, RAW_PLANTS_FROM_ZOOM, TileAddress, layer_version, render_tile
 from registry.access import sees_internal_fields
+from registry.db import engine_for
 from registry.inventory.queries import parse_filter
 from web.actors import current_actor
 from web.db import read_connection
@@ -26,6 +28,10 @@ def tile(layer: str, z: int, x: int, y: int) -> Response:
     internal = sees_internal_fields(current_actor())
     wanted = parse_filter(request.args.to_dict()) if layer == "plants" else None
     filters = wanted.sql_params() if wanted is not None and not wanted.empty else None
+    if layer == "plants" and z < RAW_PLANTS_FROM_ZOOM and not filters:
+        # Rebuild the grid of regions written since (on the primary; skipped if another worker
+        # is at it, and the tile then aggregates those regions on the fly).
+        refresh_dirty(engine_for(current_app.config["DATABASE_URL"]))
     with read_connection() as connection:
         etag = f"{layer}-{layer_version(connection, layer)}-{int(internal)}"
         cache = f"{'private' if internal else 'public'}, max-age={MAX_AGE}"

@@ -1,0 +1,34 @@
+-- One low-zoom tile (z < 13) from the precomputed grid cells: each tile cell adds up the ~153 m
+-- cells inside it (they nest exactly: a z-cell is 2^(12-z) base cells). Regions whose cells are
+-- behind their plants (:dirty, an int[]) are aggregated from the plants on the fly, so counts
+-- stay exact; with none dirty that branch is a one-time false filter and never runs.
+WITH bounds AS (
+    SELECT ST_TileEnvelope(:z, :x, :y) AS env
+), cells AS (
+    SELECT c.cx, c.cy, c.plants, c.condition_sum, c.sum_x, c.sum_y
+    FROM plant_grid_cells c, bounds
+    WHERE c.geom && bounds.env AND (c.published OR :internal)
+      AND c.region_id <> ALL (CAST(:dirty AS int[]))
+    UNION ALL
+    SELECT floor(ST_X(pt) / :base)::int, floor(ST_Y(pt) / :base)::int, 1, condition,
+           ST_X(pt), ST_Y(pt)
+    FROM (
+        SELECT p.condition, ST_PointOnSurface(p.geom_3857) AS pt
+        FROM plants p, bounds
+        WHERE cardinality(CAST(:dirty AS int[])) > 0
+          AND p.region_id = ANY (CAST(:dirty AS int[]))
+          AND p.geom_3857 && bounds.env AND (p.published OR :internal)
+    ) AS fresh
+    WHERE ST_Intersects(pt, (SELECT env FROM bounds))
+)
+SELECT ST_AsMVT(tile, 'plants_grid', 4096, 'geom')
+FROM (
+    SELECT ST_AsMVTGeom(
+               ST_SetSRID(ST_MakePoint(sum(sum_x) / sum(plants), sum(sum_y) / sum(plants)), 3857),
+               (SELECT env FROM bounds), 4096, 0, true) AS geom,
+           sum(plants)::int AS plants,
+           round(sum(condition_sum)::numeric / sum(plants), 2)::float AS condition
+    FROM cells
+    GROUP BY floor(cx / :factor), floor(cy / :factor)
+) AS tile
+WHERE tile.geom IS NOT NULL
