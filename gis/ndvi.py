@@ -155,13 +155,13 @@ def coverage(polygon: BaseGeometry, transform: Affine, shape: tuple[int, int]) -
     # Pixels near the boundary: those holding a point of it (sampled every half pixel) and their
     # neighbours; GEOS then says exactly which of these the boundary touches.
     points = shapely.get_coordinates(shapely.segmentize(boundary, abs(a) / 2))
-    near = np.zeros((height + 2, width + 2), dtype=bool)
-    pc = np.clip(np.floor((points[:, 0] - c) / a).astype(int), -1, width)
-    pr = np.clip(np.floor((points[:, 1] - f) / e).astype(int), -1, height)
+    near = np.zeros((height + 4, width + 4), dtype=bool)  # two pixels of margin on each side
+    pc = np.clip(np.floor((points[:, 0] - c) / a).astype(int), -1, width) + 1
+    pr = np.clip(np.floor((points[:, 1] - f) / e).astype(int), -1, height) + 1
     for dr in (0, 1, 2):
         for dc in (0, 1, 2):
-            near[np.clip(pr + dr, 0, height + 1), np.clip(pc + dc, 0, width + 1)] = True
-    candidates = np.flatnonzero(near[1:-1, 1:-1])
+            near[pr + dr, pc + dc] = True
+    candidates = np.flatnonzero(near[2:-2, 2:-2])
     boxes = shapely.box(x0[candidates], y0[candidates] + e, x0[candidates] + a, y0[candidates])
     touched = shapely.intersects(boundary, boxes)
     crossed, boxes = candidates[touched], boxes[touched]
@@ -172,8 +172,11 @@ def coverage(polygon: BaseGeometry, transform: Affine, shape: tuple[int, int]) -
         ys = y0[crossed, None] + dy.ravel()[None, :]
         share = shapely.contains_xy(polygon, xs, ys).mean(axis=1)
         # a sliver smaller than one lattice cell still counts (for min/max), a mere touch does not
-        overlapping = ~shapely.touches(polygon, boxes)
-        weights[crossed] = np.where(overlapping, np.maximum(share, 0.5 / SUBSAMPLES**2), 0.0)
+        empty = np.flatnonzero(share == 0)
+        if empty.size:
+            slivers = ~shapely.touches(polygon, boxes[empty])
+            share[empty[slivers]] = 0.5 / SUBSAMPLES**2
+        weights[crossed] = share
     return weights.reshape(shape)
 
 
