@@ -3,8 +3,10 @@ field, conflicts show both values, and every write is refused to those who may n
 
 from __future__ import annotations
 
+import io
 import json
 import math
+import re
 
 import mapbox_vector_tile
 import pytest
@@ -211,5 +213,65 @@ def test_drawing_a_green_space(site) -> None:
         signed(app, "almaty@test.jasyl.kz"),
         f"/green_spaces/{space}/edit",
         {"version": "1", "name": "X", "category": "public"},
+    )
+    assert refused.status_code == 403
+
+
+def survey_csv(rows: list[str]) -> bytes:
+    header = "Инв. №;Порода;Диаметр, см;Высота, м;Состояние;lon;lat"
+    return "\n".join([header, *rows]).encode("cp1251")
+
+
+def test_uploading_a_survey_shows_the_import_report(site) -> None:
+    app, _ = site
+    forester = signed(app, "les@test.jasyl.kz")
+    assert 'value="KZ-71" selected' in forester.get("/imports/upload").get_data(as_text=True)
+    good = survey_csv(
+        [
+            "U-1;Вяз приземистый;24,5;8,5;хорошее;71,4310;51,1290",
+            "U-2;Берёза повислая;18;9;II;71,4320;51,1295",
+        ]
+    )
+    answer = forester.post(
+        "/imports/upload",
+        data={
+            "survey": (io.BytesIO(good), "опись.csv"),
+            "region": "KZ-71",
+            "csrf_token": csrf_token(forester),
+        },
+        content_type="multipart/form-data",
+    )
+    html = answer.get_data(as_text=True)
+    assert answer.status_code == 200, html
+    assert 'data-status="done"' in html and '<td class="imported">2</td>' in html
+    assert "опись.csv" in html
+    assert forester.get("/api/v1/search?q=U-2").get_json()["items"][0]["kind"] == "plant"
+    bad = survey_csv(["U-3;Вяз приземистый;24,5;800;хорошее;71,4330;51,1290"])
+    rejected = forester.post(
+        "/imports/upload",
+        data={
+            "survey": (io.BytesIO(bad), "bad.csv"),
+            "region": "KZ-71",
+            "csrf_token": csrf_token(forester),
+        },
+        content_type="multipart/form-data",
+    )
+    html = rejected.get_data(as_text=True)
+    assert rejected.status_code == 422 and 'data-status="rejected"' in html
+    assert re.search(r'<tr class="error"><td>\d+</td><td>[^<]+</td><td>800</td>', html), html
+    assert forester.get("/api/v1/search?q=U-3").get_json()["items"] == []
+    missing = forester.post(
+        "/imports/upload", data={"region": "KZ-71", "csrf_token": csrf_token(forester)}
+    )
+    assert missing.status_code == 422 and 'data-field="survey"' in missing.get_data(as_text=True)
+    almaty = signed(app, "almaty@test.jasyl.kz")
+    refused = almaty.post(
+        "/imports/upload",
+        data={
+            "survey": (io.BytesIO(good), "опись.csv"),
+            "region": "KZ-71",
+            "csrf_token": csrf_token(almaty),
+        },
+        content_type="multipart/form-data",
     )
     assert refused.status_code == 403

@@ -8,15 +8,19 @@ the record and when, with their values beside yours, and nothing is overwritten.
 from __future__ import annotations
 
 import json
+import tempfile
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import login_required
 from shapely.geometry import Point, shape
 
-from registry.errors import InvalidValue, StaleVersion
+from importers.services import ImportOptions, import_file
+from registry.errors import AccessDenied, InvalidValue, JasylError, StaleVersion
 from registry.inventory import queries
 from registry.inventory.models import PlantStatus
 from registry.inventory.services import (
@@ -28,6 +32,7 @@ from registry.inventory.services import (
     update_green_space,
     update_plant,
 )
+from registry.regions.services import list_regions
 from registry.species.services import list_species
 from web.actors import current_actor
 from web.db import request_session
@@ -340,3 +345,54 @@ def _green_space_form(space_id: int | None):
     return render_template(
         "editing/green_space.html", space=view, form=form, errors=errors, conflict=conflict
     ), status
+
+
+# -- survey files ---------------------------------------------------------------------------------
+@bp.route("/imports/upload", methods=["GET", "POST"])
+@login_required
+def upload():
+    """A contractor's survey file through the importer; its report (row, field, why) is shown."""
+    actor = current_actor()
+    form = {"region": "", "encoding": "", "crs": "", **request.form.to_dict()}
+    errors: dict[str, str] = {}
+    report = None
+    with request_session() as session:
+        regions = list_regions(session)
+        if not form["region"] and actor.region_id:
+            form["region"] = next((r.iso_code for r in regions if r.id == actor.region_id), "")
+        if request.method == "POST":
+            upload_file = request.files.get("survey")
+            if upload_file is None or not upload_file.filename:
+                errors["survey"] = _("Choose a survey file.")
+            else:
+                try:
+                    report = run_import(session, actor, upload_file, form)
+                except AccessDenied:
+                    raise
+                except JasylError as exc:  # the file as a whole: encoding, CRS, columns
+                    session.rollback()
+                    errors[getattr(exc, "field", None) or "survey"] = exc.message
+    status = 422 if errors or (report is not None and not report.ok) else 200
+    return render_template(
+        "editing/upload.html",
+        form=form,
+        errors=errors,
+        report=report,
+        regions=regions,
+        lang=language(),
+    ), status
+
+
+def run_import(session, actor, upload_file, form: dict[str, str]):
+    """Keep the upload under its own name (reports cite it; Cyrillic names stay) and run it."""
+    name = Path(upload_file.filename.replace("\\", "/")).name.lstrip(".") or "survey"
+    options = ImportOptions(
+        crs=form.get("crs") or None,
+        encoding=form.get("encoding") or None,
+        dry_run="dry_run" in form,
+        allow_partial="allow_partial" in form,
+    )
+    with tempfile.TemporaryDirectory(prefix="jasyl-upload-") as folder:
+        path = Path(folder) / name
+        upload_file.save(path)
+        return import_file(session, actor, path, region=form["region"], options=options)
