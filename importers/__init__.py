@@ -1,1 +1,35 @@
-"""Survey files in, validated registry records out (shapefiles, GeoPackage, GeoJSON, CSV, XLSX)."""
+"""Survey files in, validated registry records out (shapefiles, GeoPackage, GeoJSON, CSV, XLSX).
+
+The entry point is ``importers.services.import_file`` (the CLI's ``jasyl import`` and the web
+upload page call it). The pipeline: ``sources`` opens the file and streams batches, ``encoding``
+and ``crs`` decide how to read it, ``fields`` says which column is which, ``rows`` validates
+each batch through ``registry.inventory.rules``, ``staging`` copies the valid rows into a
+temporary table, checks them set-wise and merges them into ``plants`` in one transaction.
+
+A mapping file (``--mapping``, TOML or YAML) overrides or completes what is recognised::
+
+    crs = 3003                     # optional, like --crs
+    encoding = "cp1251"            # optional, like --encoding
+    layer = "trees"                # optional, like --layer
+
+    [columns]                      # field = "column in the file" ("" ignores a column)
+    species = "Essenza"
+    inventory_number = "Identificativo"
+    height = "RangeAltezza"        # also: trunk_diameter, trunk_circumference, crown_diameter,
+                                   # planting_year, age_years, condition, planting_form, status,
+                                   # quantity, length_m, area_m2, notes, address, hazardous, x, y
+    [units]                        # when the column name does not say it
+    trunk_diameter = "mm"          # cm, mm, m; height/crown: m, cm; area: m2, ha
+
+    [values.condition]             # cell value → what the registry understands
+    Buono = 1
+    Morto = 6
+    [values.height]
+    "2) 10 - 16m" = 13
+
+    [defaults]                     # for empty cells or missing columns
+    condition = 1
+
+    [species]                      # alias → catalogue code or any catalogue name
+    "Tilia X Americana" = "tilia_sp"
+"""

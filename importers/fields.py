@@ -76,7 +76,7 @@ class Mapping:
 
 
 def load_mapping(path: Path | None) -> Mapping:
-    """Read a TOML or YAML mapping file (see ``docs`` in the module docstring of importers)."""
+    """Read a TOML or YAML mapping file (the format is in the docstring of ``importers``)."""
     if path is None:
         return Mapping()
     try:

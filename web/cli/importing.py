@@ -5,14 +5,16 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from importers.report import ImportReport
-from importers.services import ImportOptions, import_file, undo_batch
 from registry.access import Actor
 from registry.db import unit_of_work
+
+if TYPE_CHECKING:
+    from importers.report import ImportReport
 
 EXIT_REJECTED = 3
 SHOWN_PROBLEMS = 20
@@ -78,6 +80,8 @@ def import_file_command(
     By default nothing is written when any row has an error (exit status 3); file-level
     problems (encoding, CRS, columns) exit with status 1.
     """
+    from importers.services import ImportOptions, import_file  # heavy: only when importing
+
     options = ImportOptions(mapping, crs, encoding, layer, dry_run, allow_partial, near_is_error)
     with _progress(quiet=as_json) as bar, unit_of_work() as session:
         task = bar.add_task("reading", total=None) if bar else None
@@ -155,6 +159,8 @@ def _print_summary(report: ImportReport) -> None:
 @click.argument("batch_id", type=int)
 def undo_command(batch_id: int) -> None:
     """Remove the plants an import added and give the plants it updated their values back."""
+    from importers.services import undo_batch
+
     with unit_of_work() as session:
         reverted, removed = undo_batch(session, Actor.system("jasyl import undo"), batch_id)
     click.echo(f"Batch {batch_id} undone: {removed:,} plants removed, {reverted:,} reverted.")
