@@ -350,3 +350,20 @@ def test_seed_lot_rules(db) -> None:
     with pytest.raises(InvalidValue, match="only 12.000 kg left"):
         services.use_seed(db, SYSTEM, lot.id, "stocktake", "-13", date(2024, 1, 10), "пересчёт")
     assert db.get(SeedLot, lot.id).weight_kg == pytest.approx(12.0)
+
+
+def test_seed_movements_are_reversed_by_counter_rows(db) -> None:
+    nursery = make_nursery(db)
+    lot = register_lot(db, nursery, weight="10")
+    loss = services.use_seed(db, SYSTEM, lot.id, "loss", "2", date(2024, 1, 10), "мыши")
+    back = services.reverse_seed_movement(db, SYSTEM, loss.id, "нашли мешок", date(2024, 1, 11))
+    assert back.reverses_id == loss.id and db.get(SeedLot, lot.id).weight_kg == pytest.approx(10)
+    with pytest.raises(DuplicateRecord, match="already reversed"):
+        services.reverse_seed_movement(db, SYSTEM, loss.id, "ещё раз")
+    staff = nursery_staff(db, make_nursery(db))
+    with pytest.raises(AccessDenied):
+        services.reverse_seed_movement(db, staff, loss.id, "чужой")
+    rows = db.scalar(
+        text("SELECT count(*) FROM seed_lot_movements WHERE seed_lot_id = :l"), {"l": lot.id}
+    )
+    assert rows == 3

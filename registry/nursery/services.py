@@ -302,6 +302,37 @@ def use_seed(
     return _seed_move(session, actor, lot, chosen, weight, rules.check_date("on", on), reason)
 
 
+def reverse_seed_movement(
+    session: Session, actor: Actor, movement_id: int, reason: str, on: Any = None
+) -> SeedLotMovement:
+    """Undo a seed-lot ledger row (a mis-keyed receipt, loss or stock-take) by its counter-row."""
+    original = session.get(SeedLotMovement, int(movement_id))
+    if original is None:
+        raise NotFound(f"seed movement {movement_id} does not exist", id=movement_id)
+    if not reason.strip():
+        raise InvalidValue("reason", "say why the movement is reversed")
+    if original.kind in {SeedMovementKind.REVERSAL, SeedMovementKind.SOWING}:
+        raise InvalidValue("movement", f"a {original.kind.value} is not reversed here", original.id)
+    lot = _locked_seed_lot(session, original.seed_lot_id)
+    require_nursery_write(session, actor, lot.nursery_id, "reverse", "seed movement", original.id)
+    already = session.scalar(
+        select(SeedLotMovement.id).where(SeedLotMovement.reverses_id == original.id)
+    )
+    if already is not None:
+        raise DuplicateRecord(f"seed movement {original.id} was already reversed by {already}")
+    day = rules.check_date("on", on or date.today(), original.on_date, "the movement reversed")
+    return _seed_move(
+        session,
+        actor,
+        lot,
+        SeedMovementKind.REVERSAL,
+        -original.weight_kg,
+        day,
+        reason,
+        reverses_id=original.id,
+    )
+
+
 # -- batches and the ledger ----------------------------------------------------------------------
 def _move(
     session: Session,
