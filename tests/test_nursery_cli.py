@@ -41,6 +41,10 @@ def run(database_url):
         "dispatch",
         "receive",
         "ledger",
+        "link",
+        "supply",
+        "provenance",
+        "survival",
     ],
 )
 def test_every_nursery_command_has_help(run, command) -> None:

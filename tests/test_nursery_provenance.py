@@ -8,6 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from registry.access import Actor
+from registry.accounts.services import add_user
 from registry.db import unit_of_work
 from registry.errors import AccessDenied, InvalidValue
 from registry.nursery import provenance, services
@@ -22,6 +23,7 @@ from registry.regions.services import resolve_region
 from registry.species.services import get_species
 from tests.factories import ALMATY, forester, make_plant, point_near
 from tests.nursery_factories import SYSTEM, make_nursery
+from tests.web_client import PASSWORD, send, sign_in
 from web import create_app
 from web.cli import main
 
@@ -231,3 +233,66 @@ def test_stock_against_approved_plans_and_expected_supplier(db) -> None:
         provenance.set_plan_line_nursery(db, forester(db, "KZ-71"), lines[0].id, nursery.code)
     chosen = provenance.set_plan_line_nursery(db, forester(db, "KZ-75"), lines[0].id, nursery.code)
     assert chosen.nursery_id == nursery.id
+
+
+def test_linking_over_http_and_naming_the_supplier_in_the_cli(database_url, clean) -> None:
+    with unit_of_work() as session:
+        nursery, _, _, shipment, line = grow_and_ship(session)
+        event = planting(session, 20, shipment.region_id)
+        plan = PlantingPlan(region_id=shipment.region_id, year=2026, season="spring")
+        session.add(plan)
+        session.flush()
+        plan_line = PlantingPlanLine(
+            plan_id=plan.id,
+            species_id=event.species_id,
+            planting_form="group",
+            quantity=20,
+            unit="pieces",
+        )
+        session.add(plan_line)
+        session.flush()
+        add_user(session, SYSTEM, "les@almaty.kz", "forester", "KZ-75", PASSWORD)
+        add_user(session, SYSTEM, "les@astana.kz", "forester", "KZ-71", PASSWORD)
+        ids = {
+            "event": event.id,
+            "line": line.id,
+            "plan_line": plan_line.id,
+            "nursery": nursery.code,
+        }
+    client = create_app({"TESTING": True}).test_client()
+    sign_in(client, "les@astana.kz")
+    path = f"/nurseries/api/planting-events/{ids['event']}/source"
+    assert send(client, "POST", path, json={"shipment_line_id": ids["line"]}).status_code == 403
+    client = create_app({"TESTING": True}).test_client()
+    sign_in(client, "les@almaty.kz")
+    linked = send(client, "POST", path, json={"shipment_line_id": ids["line"]})
+    assert linked.status_code == 200 and linked.get_json()["shipment_line_id"] == ids["line"]
+    runner = CliRunner()
+    refused = runner.invoke(
+        main,
+        [
+            "nursery",
+            "supply",
+            str(ids["plan_line"]),
+            "--nursery",
+            ids["nursery"],
+            "--as",
+            "les@astana.kz",
+        ],
+    )
+    assert refused.exit_code == 1 and "may not choose the nursery of plan line" in refused.output
+    done = runner.invoke(
+        main,
+        [
+            "nursery",
+            "supply",
+            str(ids["plan_line"]),
+            "--nursery",
+            ids["nursery"],
+            "--as",
+            "les@almaty.kz",
+        ],
+    )
+    assert done.exit_code == 0, done.output
+    with unit_of_work() as session:
+        assert session.get(PlantingPlanLine, ids["plan_line"]).nursery_id is not None

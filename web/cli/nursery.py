@@ -390,6 +390,18 @@ def link_command(event_id: int, line_id: int, as_user: str | None) -> None:
         click.echo(f"Planting event {event.id} planted stock of batch {event.batch_id}.")
 
 
+@nursery.command("supply")
+@click.argument("plan_line_id", metavar="PLAN_LINE", type=int)
+@click.option("--nursery", "nursery_ref", required=True, help="Nursery expected to supply it.")
+@AS_USER
+def supply_command(plan_line_id: int, nursery_ref: str, as_user: str | None) -> None:
+    """Name the nursery expected to supply a planting plan line."""
+    with unit_of_work() as session:
+        actor = acting(session, as_user)
+        line = provenance.set_plan_line_nursery(session, actor, plan_line_id, nursery_ref)
+        click.echo(f"Plan line {line.id} is to be supplied by nursery {nursery_ref}.")
+
+
 @nursery.command("provenance")
 @click.argument("plant_id", metavar="PLANT", type=int)
 @AS_USER
