@@ -10,7 +10,7 @@ APT_PACKAGES := postgresql postgis postgresql-postgis gdal-bin chromium python3-
                 libpq-dev
 PYTEST_ARGS ?=
 
-.PHONY: run test setup system-packages serve bench lint format clean db-up translations
+.PHONY: run test setup system-packages serve serve-production bench lint format clean db-up translations
 
 run: setup db-up
 	$(JASYL) demo
@@ -53,6 +53,10 @@ translations: $(VENV)/.installed
 
 serve: setup db-up
 	$(JASYL) serve --host 127.0.0.1 --port 5000
+
+# gunicorn, workers from the cores; needs JASYL_SECRET_KEY (see README, "Deploying").
+serve-production: setup db-up
+	$(JASYL) serve --production --host 127.0.0.1 --port 8000
 
 bench: setup db-up
 	$(JASYL) demo

@@ -57,6 +57,7 @@ class Results:
     lock: threading.Lock = field(default_factory=threading.Lock)
     sent: int = 0
     elapsed: float = 0.0
+    revalidation: tuple[float, float] = (0.0, 0.0)
 
     def record(self, kind: str, seconds: float, error: str | None) -> None:
         with self.lock:
@@ -279,9 +280,32 @@ def drive(production: bool, work: Workload, seconds: float, clients: int, budget
         for thread in threads:
             thread.join()
         results.elapsed = time.monotonic() - started
+        results.revalidation = revalidation(port, work)
     finally:
         stop_server(server)
     return results
+
+
+def revalidation(port: int, work: Workload, tiles: int = 200) -> tuple[float, float]:
+    """Median ms of a full tile answer and of its revalidation (ETag → 304), one client, idle.
+
+    What an HTTP cache in front saves: a fresh hit never reaches the app; a stale one only asks
+    for the layer's version.
+    """
+    rng = random.Random(7)
+    client = Client(port)
+    full, revalidated = [], []
+    for _ in range(tiles):
+        path = work.tile_path(rng)
+        start = time.perf_counter()
+        status, _, answer = client.request("GET", path)
+        full.append(time.perf_counter() - start)
+        etag = answer.headers.get("ETag")
+        if status == 200 and etag:
+            start = time.perf_counter()
+            client.request("GET", path, headers={"If-None-Match": etag})
+            revalidated.append(time.perf_counter() - start)
+    return statistics.median(full) * 1000, statistics.median(revalidated or [0.0]) * 1000
 
 
 def report(title: str, results: Results) -> dict[str, float]:
@@ -307,6 +331,8 @@ def report(title: str, results: Results) -> dict[str, float]:
     for kind, messages in results.errors.items():
         for message in sorted(set(messages))[:3]:
             print(f"   error ({kind}): {message}")
+    full, revalidated = results.revalidation
+    print(f"   idle tile: {full:.1f} ms full, {revalidated:.1f} ms revalidated by ETag (304)")
     tiles = results.latencies.get("tile", [0.0])
     return {
         "rps": total / results.elapsed,
