@@ -4,6 +4,8 @@ database and a full disk. Each ends by checking that no edit was half-written.""
 
 from __future__ import annotations
 
+import http.client
+import json
 import os
 import secrets
 import signal
@@ -19,17 +21,19 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select, text
 
+from bench.load import Client
 from bench.tiles import tile_of
 from registry.access import Actor
 from registry.db import engine_for, unit_of_work
 from registry.errors import DatabaseFull, DatabaseReadOnly
 from registry.inventory.models import Plant
 from registry.inventory.services import update_plant
-from tests.factories import ASTANA, make_plant
+from tests.factories import ASTANA, make_plant, make_user
 from tests.serving import PrivateCluster, ProductionServer, http_get, python_process
 from web.cli import main
 
 PLANTS_PER_EDIT = 8
+PASSWORD = "fault-test-password-1"
 _T = tile_of(*ASTANA, 10)
 TILE = f"/tiles/plants/{_T.z}/{_T.x}/{_T.y}.pbf"
 
@@ -142,6 +146,70 @@ def test_kill_9_of_the_server_loses_nothing_and_a_new_server_serves(cluster, pla
         assert http_get(again.url(TILE))[0] == 200
     finally:
         again.stop()
+
+
+def test_kill_9_of_the_server_during_http_edits_leaves_no_partial_write(cluster, plants) -> None:
+    """Foresters edit through the JSON API (signed in, CSRF) while the server is SIGKILLed."""
+    _, url = cluster
+    with unit_of_work(url) as session:
+        email = make_user(session, "forester", "KZ-71", password=PASSWORD).email
+    server = ProductionServer(url, workers=2, threads=4).start()
+    confirmed: dict[int, int] = {}  # plant → highest version the server confirmed with 200
+    refused: list[str] = []
+    stop = threading.Event()
+
+    def edit(plant_id: int) -> None:
+        client = Client(server.port)
+        token = client.sign_in(email, PASSWORD)
+        headers = {"Content-Type": "application/json", "X-CSRFToken": token}
+        n = 0
+        while not stop.is_set():
+            n += 1
+            try:
+                status, body, _ = client.request("GET", f"/api/v1/plants/{plant_id}")
+                version = json.loads(body)["version"]
+                change = json.dumps({"version": version, "notes": f"http {n}"}).encode()
+                status, body, _ = client.request(
+                    "PATCH", f"/api/v1/plants/{plant_id}", change, headers
+                )
+            except (OSError, http.client.HTTPException, ValueError):
+                return  # the server is gone
+            if status != 200:
+                refused.append(f"{status} {body[:200]!r}")
+                return
+            confirmed[plant_id] = json.loads(body)["version"]
+
+    editors = [threading.Thread(target=edit, args=(p,)) for p in plants[:4]]
+    for thread in editors:
+        thread.start()
+    try:
+        deadline = time.monotonic() + 60
+        while sum(confirmed.values()) < 4 * 6 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert confirmed, f"no edit went through: {refused}"
+        server.kill(signal.SIGKILL)
+    finally:
+        stop.set()
+        for thread in editors:
+            thread.join()
+        server.stop()
+    assert not refused, refused
+    with engine_for(url).connect() as connection:
+        rows = connection.execute(
+            text("SELECT id, version FROM plants WHERE id = ANY(:ids)"), {"ids": plants[:4]}
+        ).all()
+        audited = Counter(
+            connection.execute(
+                text(
+                    "SELECT entity_id FROM audit_log WHERE entity = 'plant' AND field = 'notes' "
+                    "AND entity_id = ANY(:ids)"
+                ),
+                {"ids": plants[:4]},
+            ).scalars()
+        )
+    for plant_id, version in rows:
+        assert version - 1 == audited[plant_id], f"plant {plant_id}: version and audit disagree"
+        assert version >= confirmed.get(plant_id, 1)  # every confirmed edit was kept
 
 
 def test_the_server_recovers_from_a_database_restart_without_restarting(cluster, plants) -> None:
