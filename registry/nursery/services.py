@@ -812,6 +812,14 @@ def dispatch(
     return shipment
 
 
+def get_shipment(session: Session, actor: Actor, shipment_id: int) -> Shipment:
+    require_nursery_read(session, actor)
+    shipment = session.get(Shipment, shipment_id)
+    if shipment is None:
+        raise NotFound(f"shipment {shipment_id} does not exist", id=shipment_id)
+    return shipment
+
+
 def shipment_lines(session: Session, shipment_id: int) -> list[ShipmentLine]:
     query = select(ShipmentLine).where(ShipmentLine.shipment_id == shipment_id)
     return list(session.scalars(query.order_by(ShipmentLine.id)))

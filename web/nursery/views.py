@@ -9,17 +9,17 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import folium
 from flask import Blueprint, Response, jsonify, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from geoalchemy2.shape import to_shape
 from shapely.geometry import mapping
 
-from registry.errors import InvalidValue, JasylError, NotFound
+from registry.errors import InvalidValue, JasylError
 from registry.nursery import provenance, services
-from registry.nursery.models import Batch, Nursery, Shipment
+from registry.nursery.models import Batch, Nursery
 from registry.regions.services import list_regions
 from registry.species.models import Species
 from web.actors import current_actor
@@ -56,12 +56,9 @@ def _body() -> dict[str, Any]:
 
 
 def _plain(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Report rows as JSON numbers (percentages come from SQL as Decimal)."""
     return [
-        {
-            k: (float(v) if hasattr(v, "as_integer_ratio") and not isinstance(v, int) else v)
-            for k, v in row.items()
-        }
-        for row in rows
+        {k: (float(v) if isinstance(v, Decimal) else v) for k, v in row.items()} for row in rows
     ]
 
 
@@ -213,7 +210,7 @@ def shipment_page(shipment_id: int):
                 raise
             error = exc.message
     with request_session() as session:
-        shipment = _shipment(session, actor, shipment_id)
+        shipment = services.get_shipment(session, actor, shipment_id)
         lines = services.shipment_lines(session, shipment.id)
         batches = {
             b.id: b
@@ -237,14 +234,6 @@ def shipment_page(shipment_id: int):
             form=request.form,
             today=date.today().isoformat(),
         ), (422 if error else 200)
-
-
-def _shipment(session, actor, shipment_id: int) -> Shipment:
-    services.require_nursery_read(session, actor)
-    shipment = session.get(Shipment, shipment_id)
-    if shipment is None:
-        raise NotFound(_("shipment %(id)s does not exist", id=shipment_id))
-    return shipment
 
 
 # -- JSON -----------------------------------------------------------------------------------------
