@@ -7,7 +7,7 @@ JSON clients (``/api``, ``/tiles``, or ``Accept: application/json``) get ``{"err
 from __future__ import annotations
 
 from flask import Flask, jsonify, render_template_string, request
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from registry.db import refusal_of
@@ -42,6 +42,10 @@ def init_app(app: Flask) -> None:
     def database_refused(exc: DBAPIError):
         """A database that is down, read-only or full: a clear 503/507, never a bare 500."""
         refusal = refusal_of(exc)
+        if refusal is None and isinstance(exc, DataError):
+            # A value no rule caught but the column cannot hold (an id beyond int4, say).
+            reason = str(exc.orig or exc).strip().splitlines()[0]
+            return _answer(422, {"error": "invalid_value", "message": f"out of range: {reason}"})
         if refusal is None and not isinstance(exc, OperationalError):
             raise exc
         app.logger.error("database unavailable: %s", exc)

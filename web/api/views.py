@@ -16,7 +16,7 @@ from shapely.geometry.base import BaseGeometry
 
 from registry.access import may_write_region, sees_internal_fields
 from registry.errors import InvalidValue
-from registry.inventory import queries
+from registry.inventory import queries, rules
 from registry.inventory.services import (
     create_green_space,
     create_plant,
@@ -29,6 +29,7 @@ from registry.inventory.services import (
 from registry.regions.services import list_regions, resolve_region
 from registry.species.services import get_species, list_species
 from web.actors import current_actor
+from web.api.openapi import document
 from web.db import request_session
 from web.i18n import language
 
@@ -87,6 +88,14 @@ def plant_input(session, data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+def after_id() -> int:
+    """The keyset cursor: the last id of the previous page."""
+    raw = request.args.get("after") or "0"
+    if not raw.isdigit() or int(raw) > 2**62:
+        raise InvalidValue("after", "must be the id of the last record of the previous page", raw)
+    return int(raw)
+
+
 def next_link(endpoint: str, rows: list, limit: int) -> str | None:
     if len(rows) < limit:
         return None
@@ -100,7 +109,7 @@ def plants():
     actor = current_actor()
     wanted = queries.parse_filter(request.args.to_dict())
     limit = queries.page_size(request.args.get("limit"))
-    after = int(request.args.get("after") or 0)
+    after = after_id()
     with request_session() as session:
         rows = queries.list_plants(session, actor, wanted, after, limit)
         items = [queries.plant_view(p, actor) for p in rows]
@@ -137,11 +146,14 @@ def change_plant(plant_id: int):
 def delete_plant(plant_id: int):
     """Plants are never erased: "delete" marks them removed (or dead, a stump…), keeping history."""
     actor = current_actor()
-    data = request.get_json(silent=True) or dict(request.args)
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        data = request.args.to_dict()
     version = required_version({"version": _int_or_raw(data.get("version"))})
-    status = data.get("status") or "removed"
+    status = rules.check_status(data.get("status") or "removed")
+    reason = str(data.get("reason") or "")
     with request_session() as session:
-        removed = remove_plant(session, actor, plant_id, version, status, data.get("reason") or "")
+        removed = remove_plant(session, actor, plant_id, version, status, reason)
         return jsonify(queries.plant_view(removed, actor))
 
 
@@ -271,7 +283,7 @@ def green_spaces():
             actor,
             wanted.region_ids,
             request.args.get("name", ""),
-            int(request.args.get("after") or 0),
+            after_id(),
             limit,
         )
         items = [queries.green_space_view(s, actor) for s in rows]
@@ -368,3 +380,8 @@ def species():
             for s in list_species(session, request.args.get("search"))
         ]
     return jsonify({"items": items})
+
+
+@bp.get("/openapi.json")
+def openapi():
+    return jsonify(document())
