@@ -235,3 +235,39 @@ def test_real_image_through_the_cli(shared_data, clean) -> None:
     )
     assert done.exit_code == 0, done.output
     assert "0 green space(s) measured" in done.output  # Haiti holds no Kazakh green space
+
+
+def _signed_in(database_url: str, role: str):
+    from tests.factories import make_user
+
+    with unit_of_work(database_url) as session:
+        email = make_user(session, role, "KZ-71" if role == "forester" else None).email
+    client = create_app({"TESTING": True, "WTF_CSRF_ENABLED": False}).test_client()
+    signed = client.post("/login", data={"email": email, "password": "correct horse battery"})
+    assert signed.status_code == 302, signed.data
+    return client
+
+
+def test_web_upload_by_a_forester_and_refusals(spaces, tmp_path) -> None:
+    client = _signed_in(spaces["url"], "forester")
+    assert client.get("/raster/ndvi/upload").status_code == 200
+    image = write_image(tmp_path / "july.tif")
+    with image.open("rb") as handle:
+        answer = client.post("/raster/ndvi/upload", data={"image": (handle, "июль.tif"), "red": "1",
+                             "nir": "4", "threshold": "0.3", "date": ""},
+                             content_type="multipart/form-data")  # fmt: skip
+    assert answer.status_code == 200, answer.data
+    assert "2 green spaces measured" in answer.get_data(as_text=True)
+    one_band = write_image(tmp_path / "one.tif", bands=1)
+    form = {"red": "1", "nir": "4", "threshold": "0.3"}
+    with one_band.open("rb") as handle:
+        answer = client.post("/raster/ndvi/upload", data={"image": (handle, "one.tif"), **form},
+                             content_type="multipart/form-data")  # fmt: skip
+    assert answer.status_code == 422 and "band 4 does not exist" in answer.get_data(as_text=True)
+    nursery = _signed_in(spaces["url"], "nursery")
+    with image.open("rb") as handle:
+        answer = nursery.post("/raster/ndvi/upload", data={"image": (handle, "x.tif"), **form},
+                              content_type="multipart/form-data")  # fmt: skip
+    assert answer.status_code == 403
+    with engine_for(spaces["url"]).connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM ndvi_images")).scalar() == 1

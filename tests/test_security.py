@@ -7,7 +7,10 @@ remembering to: it is protected unless it is named in the public allow-lists bel
 from __future__ import annotations
 
 import ast
+import inspect
+import io
 import re
+import uuid
 from pathlib import Path
 
 import pytest
@@ -40,6 +43,9 @@ PUBLIC_READS = {
     "api.region",
     "api.regions",
     "api.species",
+    "raster.images",  # NDVI overlays and per-green-space history: open environmental data
+    "raster.overlay",
+    "raster.history",
 }
 PUBLIC_READ_BLUEPRINTS = {"ogcapi"}  # open data for QGIS and the public
 # Writes the public may make: signing in and out, choosing the interface language.
@@ -106,14 +112,16 @@ def test_every_non_public_route_needs_a_sign_in(database_url, endpoint, method, 
 
 @pytest.fixture
 def signed_in(clean):
-    """A client signed in as an administrator (through Flask-Login's session keys)."""
+    """A client signed in as an administrator through the real sign-in form."""
     with unit_of_work(clean) as session:
-        user_id = make_user(session, "admin", None).id
-    app = _app()
+        email = make_user(session, "admin", None, password="security-test-pass").email
+    app = _app(JASYL_LOGIN_LIMIT="1000 per minute")
     client = app.test_client()
-    with client.session_transaction() as flask_session:
-        flask_session["_user_id"] = str(user_id)
-        flask_session["_fresh"] = True
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+    form = {"email": email, "password": "security-test-pass", "csrf_token": token}
+    assert client.post("/login", data=form).status_code == 302
+    assert client.get("/plants/new").status_code == 200  # really signed in
     return app, client
 
 
@@ -131,7 +139,7 @@ def test_request_bodies_are_limited_in_size(signed_in, endpoint, method, url) ->
     """Every write refuses a body over ``MAX_CONTENT_LENGTH`` with 413 before looking at it."""
     app, client = signed_in
     app.config["MAX_CONTENT_LENGTH"] = 4096
-    body = {"file": (__import__("io").BytesIO(b"x" * 10_000), "survey.zip")}
+    body = {"file": (io.BytesIO(b"x" * 10_000), "survey.zip")}
     answer = client.open(url, method=method, data=body, content_type="multipart/form-data")
     assert answer.status_code == 413, f"{method} {url} took a body over the limit"
 
@@ -282,3 +290,61 @@ def test_the_sql_check_catches_concatenation(source) -> None:
 )
 def test_the_sql_check_passes_parameters_and_constants(source) -> None:
     assert not sql_built_from_input(source, "example.py")
+
+
+# -- uploads --------------------------------------------------------------------------------------
+def _upload_routes() -> list[tuple[str, str, str]]:
+    """Every POST view that reads ``request.files``, with the form field it reads."""
+    app = _app()
+    found = []
+    for rule in app.url_map.iter_rules():
+        if "POST" not in rule.methods:
+            continue
+        source = inspect.getsource(app.view_functions[rule.endpoint])
+        for field_name in re.findall(r"request\.files\.get\(\"(\w+)\"\)", source):
+            found.append((rule.endpoint, sample_url(rule), field_name))
+    return sorted(found)
+
+
+UPLOADS = _upload_routes()
+ESCAPES = [
+    "../../../../../../tmp/{marker}.csv",
+    "..\\..\\..\\..\\tmp\\{marker}.csv",
+    "/tmp/{marker}",
+]
+
+
+def test_upload_routes_are_found() -> None:
+    assert UPLOADS, "no upload route found; the checks below would be empty"
+
+
+@pytest.mark.parametrize(("endpoint", "url", "field_name"), UPLOADS)
+@pytest.mark.parametrize("escape", [*ESCAPES, ".."])
+def test_path_traversal_in_upload_names_is_refused(
+    signed_in, endpoint, url, field_name, escape
+) -> None:
+    app, client = signed_in
+    app.config["WTF_CSRF_ENABLED"] = False
+    marker = f"jasyl-escape-{uuid.uuid4().hex}"
+    name = escape.format(marker=marker)
+    data = {field_name: (io.BytesIO(b"id;species\n1;Ulmus pumila\n"), name), "region": "KZ-71"}
+    answer = client.post(url, data=data, content_type="multipart/form-data")
+    assert answer.status_code in (200, 400, 413, 415, 422), (
+        f"{endpoint} answered {answer.status_code} to an upload named {name!r}"
+    )
+    assert not list(Path("/tmp").glob(f"{marker}*")), f"{endpoint} wrote outside its folder"
+    assert not (Path("/tmp") / "..").joinpath(marker).exists()
+
+
+@pytest.mark.parametrize(("endpoint", "url", "field_name"), UPLOADS)
+def test_uploads_of_the_wrong_type_are_refused_clearly(
+    signed_in, endpoint, url, field_name
+) -> None:
+    app, client = signed_in
+    app.config["WTF_CSRF_ENABLED"] = False
+    program = io.BytesIO(b"MZ\x90\x00" + bytes(range(256)) * 8)
+    data = {field_name: (program, "setup.exe"), "region": "KZ-71"}
+    answer = client.post(url, data=data, content_type="multipart/form-data")
+    assert answer.status_code in (400, 415, 422), (
+        f"{endpoint} answered {answer.status_code} to a Windows program"
+    )

@@ -2,14 +2,22 @@
 
 ``GET /raster/ndvi`` lists the images with their overlay URL, corner coordinates and legend;
 ``GET /raster/ndvi/<id>.png`` is the coloured overlay (Web Mercator, transparent where unknown);
-``GET /raster/ndvi/green_spaces/<id>`` is a green space's NDVI over time.
+``GET /raster/ndvi/green_spaces/<id>`` is a green space's NDVI over time;
+``/raster/ndvi/upload`` takes a new image from signed-in foresters and planners.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify, url_for
+import tempfile
+from datetime import date
+from pathlib import Path
+
+from flask import Blueprint, Response, jsonify, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import login_required
 
 from gis.ndvi import LEGEND
+from registry.errors import AccessDenied, InvalidValue
 from registry.opendata import services
 from web.actors import current_actor
 from web.db import request_session
@@ -70,3 +78,42 @@ def history(green_space_id: int) -> Response:
             for r in rows
         ]
     return jsonify({"green_space_id": green_space_id, "ndvi": series})
+
+
+@bp.route("/ndvi/upload", methods=["GET", "POST"])
+@login_required
+def upload() -> tuple[str, int]:
+    """A satellite image through ``record_ndvi``; the result or the reason it was refused."""
+    form = {"red": "", "nir": "", "date": "", "threshold": str(services.DEFAULT_THRESHOLD),
+            **request.form.to_dict()}  # fmt: skip
+    errors: dict[str, str] = {}
+    record = None
+    if request.method == "POST":
+        image = request.files.get("image")
+        try:
+            if image is None or not image.filename:
+                raise InvalidValue("image", _("Choose a GeoTIFF image."))
+            red, nir = _number(form, "red", int), _number(form, "nir", int)
+            threshold = _number(form, "threshold", float)
+            when = date.fromisoformat(form["date"]) if form["date"] else None
+            with tempfile.TemporaryDirectory(prefix="jasyl-ndvi-") as folder:
+                path = Path(folder) / (Path(image.filename.replace("\\", "/")).name or "image.tif")
+                image.save(path)
+                with request_session() as session:
+                    record = services.record_ndvi(
+                        session, current_actor(), path, red, nir, when, threshold
+                    )
+        except AccessDenied:
+            raise
+        except ValueError as exc:  # InvalidValue (a JasylError) or a malformed date
+            field = getattr(exc, "field", "date").lstrip("-")
+            errors[field] = getattr(exc, "message", str(exc))
+    status = 422 if errors else 200
+    return render_template("raster/upload.html", form=form, errors=errors, record=record), status
+
+
+def _number(form: dict[str, str], name: str, kind: type) -> int | float:
+    try:
+        return kind(form.get(name, ""))
+    except ValueError:
+        raise InvalidValue(name, _("must be a number"), form.get(name)) from None
