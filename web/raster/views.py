@@ -97,7 +97,8 @@ def upload() -> tuple[str, int]:
             threshold = _number(form, "threshold", float)
             when = date.fromisoformat(form["date"]) if form["date"] else None
             with tempfile.TemporaryDirectory(prefix="jasyl-ndvi-") as folder:
-                path = Path(folder) / (Path(image.filename.replace("\\", "/")).name or "image.tif")
+                name = Path(image.filename.replace("\\", "/")).name.lstrip(".") or "image.tif"
+                path = Path(folder) / name  # never outside the folder: no "..", no directories
                 image.save(path)
                 with request_session() as session:
                     record = services.record_ndvi(
