@@ -160,12 +160,22 @@ def dbf_sample(dbf: Path, max_records: int = 5000) -> DbfSample:
             offset += length
         handle.seek(header_size)
         body = handle.read(record_size * min(records, max_records))
-    # Field names are left out: a 10-byte cut can split a UTF-8 letter, and GDAL copes with it.
-    chunks = []
+    chunks = [b" ".join(_whole_utf8(name) for name in names)]
     for index in range(0, len(body) - record_size + 1, record_size):
         record = body[index : index + record_size]
         chunks.extend(record[a:b].strip(b" \0") for a, b in text_slices)
     return DbfSample(ldid=header[29], text=b" ".join(c for c in chunks if c))
+
+
+def _whole_utf8(name: bytes) -> bytes:
+    """A field name without the half UTF-8 letter a 10-byte cut may leave at its end."""
+    for cut in range(4):
+        try:
+            (name[: len(name) - cut] if cut else name).decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+        return name[: len(name) - cut] if cut else name
+    return name
 
 
 def shapefile_encoding(shp: Path, override: str | None) -> Decision:

@@ -270,7 +270,9 @@ class Normaliser:
                 return match.species
         return self.species.require(strip_authority(name))
 
-    def _measure(self, name: str, target: str, limit: Callable[[Species], Decimal]) -> None:
+    def _measure(
+        self, name: str, target: str, limit: Callable[[Species | None], Decimal]
+    ) -> np.ndarray:
         factor = self.columns[name].factor if name in self.columns else 1.0
 
         def rule(value: Any, species: Species | None) -> float | None:

@@ -26,7 +26,7 @@ from importers.crs import looks_geographic, missing_crs_error, parse_crs
 from importers.fields import Column, Mapping, load_mapping, resolve_columns
 from importers.report import ImportReport, Problem
 from importers.rows import Normaliser, whole
-from importers.sources import Batch, Source, open_source
+from importers.sources import Batch, Source, SourceError, open_source
 from registry.access import Actor, require_region_write
 from registry.audit.services import record_changes, record_creation
 from registry.errors import InvalidValue, NotFound
@@ -138,7 +138,7 @@ def _run(
             progress("reading", report.rows_read, source.total)
     if report.rows_read == 0:
         savepoint.rollback()
-        raise InvalidValue("file", f"{source.file_name} holds no records")
+        raise SourceError(f"{source.file_name}: the file holds no records")
     _check_placement(session, source.file_name, target, report)
     _check_duplicates(session, source.file_name, report)
     _check_near(session, source.file_name, target, options.near_is_error, report)
@@ -207,9 +207,8 @@ def _geometry_of(
         return batch.geometry
     if "x" not in columns or "y" not in columns:
         seen = ", ".join(source.columns)
-        raise InvalidValue(
-            "file",
-            f"{source.file_name} has no coordinate columns (X/Y or lon/lat); columns seen: {seen}",
+        raise SourceError(
+            f"{source.file_name}: no coordinate columns (X/Y or lon/lat); columns seen: {seen}"
         )
     xs = _coordinates(batch, columns["x"], source.file_name, report)
     ys = _coordinates(batch, columns["y"], source.file_name, report)

@@ -257,10 +257,6 @@ def drop_rows(session: Session, rows: list[int]) -> None:
         )
 
 
-def staged_count(session: Session) -> int:
-    return int(session.scalar(text("SELECT count(*) FROM import_staging")))
-
-
 def merge(
     session: Session, region_id: int, kato: str, batch_id: int, user_id: int | None, actor: str
 ) -> tuple[int, int, int]:

@@ -306,7 +306,7 @@ def test_csv_without_coordinates_and_ragged_rows(unchanged, tmp_path: Path) -> N
     path = tmp_path / "c.csv"
     path.write_text("Порода;Высота\nВяз;5\n", encoding="utf-8")
     assert file_error(unchanged, path) == (
-        "file: c.csv has no coordinate columns (X/Y or lon/lat); columns seen: Порода, Высота"
+        "c.csv: no coordinate columns (X/Y or lon/lat); columns seen: Порода, Высота"
     )
     path.write_text("Порода;Высота;lon;lat\nВяз;5;71.4\n", encoding="utf-8")
     assert file_error(unchanged, path) == (
@@ -345,3 +345,8 @@ def test_truncated_shp(unchanged, tmp_path: Path) -> None:
     assert file_error(unchanged, path) == (
         "cut.shp: the file is truncated (150 of 184 bytes; 1 of 3 shapes complete)"
     )
+
+
+def test_shapefile_without_records(unchanged, tmp_path: Path) -> None:
+    path = write_shapefile(tmp_path / "none.shp", survey_frame().iloc[:0], geometry=[])
+    assert file_error(unchanged, path) == "none.shp: the file holds no records"
