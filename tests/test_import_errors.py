@@ -350,3 +350,13 @@ def test_truncated_shp(unchanged, tmp_path: Path) -> None:
 def test_shapefile_without_records(unchanged, tmp_path: Path) -> None:
     path = write_shapefile(tmp_path / "none.shp", survey_frame().iloc[:0], geometry=[])
     assert file_error(unchanged, path) == "none.shp: the file holds no records"
+
+
+def test_utf8_text_under_a_cp1251_cpg_is_refused(unchanged, tmp_path: Path) -> None:
+    frame = survey_frame()
+    frame.columns = ["INV", "SPECIES", "DBH_CM", "H_M", "COND", "AGE", "NOTES"]
+    path = write_shapefile(tmp_path / "m.shp", frame, encoding="UTF-8")
+    path.with_suffix(".cpg").write_text("CP1251")
+    message = file_error(unchanged, path)
+    assert message.startswith("m.dbf: the text reads only ")
+    assert "as text in cp1251 (from .cpg 'CP1251')" in message

@@ -208,3 +208,23 @@ def test_geojson_lines_become_rows_of_trees(db, tmp_path: Path) -> None:
     assert report.status == "done" and report.crs == "EPSG:4326"
     rows = db.execute(select(Plant.planting_form, Plant.length_m).order_by(Plant.inventory_number))
     assert [(f.value, float(n)) for f, n in rows] == [("hedge", 12.5), ("row", 40.0)]
+
+
+@pytest.mark.parametrize(
+    ("encoding", "ldid", "expected"),
+    [
+        ("RK1048", None, "kz1048 (detected)"),
+        ("cp866", None, "cp866 (detected)"),
+        ("UTF-8", None, "utf-8 (detected)"),
+        ("cp1251", 0xC9, "cp1251 (DBF language byte 0xC9)"),
+    ],
+)
+def test_encoding_without_cpg(db, tmp_path: Path, encoding, ldid, expected) -> None:
+    frame = survey_frame(ПРИМ=["Қабанбай батыр даңғылы", "", "Ұлы Дала"])
+    if encoding != "RK1048":
+        frame["ПРИМ"] = ["Кабанбай батыра проспект", "", "двор"]
+    frame.columns = ["INV", "SPECIES", "DBH_CM", "H_M", "COND", "AGE", "NOTES"]
+    path = write_shapefile(tmp_path / "e.shp", frame, encoding=encoding, ldid=ldid)
+    report = import_file(db, ADMIN, path, region="KZ-71")
+    assert report.status == "done" and report.encoding == expected
+    assert stored(db)["A-1"][6] == frame["NOTES"][0]
