@@ -360,3 +360,21 @@ def test_utf8_text_under_a_cp1251_cpg_is_refused(unchanged, tmp_path: Path) -> N
     message = file_error(unchanged, path)
     assert message.startswith("m.dbf: the text reads only ")
     assert "as text in cp1251 (from .cpg 'CP1251')" in message
+
+
+def test_self_touching_ring_is_repaired_and_said_so(db, tmp_path: Path) -> None:
+    x, y = points(32642, ASTANA_LONLAT[:1])[0].coords[0]
+    ring = [(0, 0), (10, 0), (10, 10), (5, 10), (7, 5), (3, 5), (5, 10), (0, 10)]
+    pinched = shapely.Polygon([(x + a, y + b) for a, b in ring])
+    frame = survey_frame(rows=1, ФОРМА=["группа"])
+    path = write_shapefile(tmp_path / "pinch.shp", frame, geometry=[pinched])
+    report = import_file(db, ADMIN, path, region="KZ-71")
+    assert report.status == "done" and report.imported == 1
+    assert [(p.row, p.code, p.message) for p in report.warnings] == [
+        (
+            1,
+            "repaired_geometry",
+            "the geometry was not valid and was repaired without changing its shape type",
+        ),
+    ]
+    assert db.scalar(select(func.ST_IsValid(Plant.geom))) is True
