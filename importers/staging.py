@@ -93,6 +93,11 @@ JOIN plants p ON p.region_id = :region AND p.species_id = s.species_id
 WHERE ST_Distance(p.geom::geography, s.spot::geography) < 1
 ORDER BY s.row_no
 """
+LOCK_MATCHED = """
+SELECT p.id FROM plants p JOIN import_staging s
+  ON p.region_id = :region AND p.inventory_number = s.inventory_number
+FOR UPDATE OF p
+"""
 # Existing plants a forester changed in Jasyl after they were last imported (or that were
 # entered by hand): a survey must not overwrite them.
 CONFLICTS = """
@@ -247,6 +252,9 @@ def near_existing(session: Session, region_id: int) -> list[tuple[int, int, str,
 
 
 def conflicts(session: Session, region_id: int) -> list[tuple[int, int, str]]:
+    """Lock the plants this survey matches (no edit may slip in before the merge), then list
+    those a forester changed after their last import."""
+    session.execute(text(LOCK_MATCHED), {"region": region_id})
     return [tuple(r) for r in session.execute(text(CONFLICTS), {"region": region_id})]
 
 
@@ -264,12 +272,11 @@ def merge(
     params = {"region": region_id, "kato": kato, "batch": batch_id, "user": user_id}
     matched = int(session.scalar(text(MATCHED), params))
     session.execute(text(KEEP_PREVIOUS), {**params, "actor": actor})
+    # Transaction-local: a failure rolls the setting back along with everything else.
     session.execute(text(TRUST_STAGING))
-    try:
-        updated = session.execute(text(UPDATE), params).rowcount
-        inserted = session.execute(text(INSERT), params).rowcount
-    finally:
-        session.execute(text(DISTRUST_STAGING))
+    updated = session.execute(text(UPDATE), params).rowcount
+    inserted = session.execute(text(INSERT), params).rowcount
+    session.execute(text(DISTRUST_STAGING))
     return inserted, updated, matched - updated
 
 
