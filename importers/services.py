@@ -56,7 +56,7 @@ class ImportOptions:
 def import_file(
     session: Session,
     actor: Actor,
-    path: Path,
+    path: Path | str,
     *,
     region: str,
     options: ImportOptions | None = None,
@@ -71,8 +71,16 @@ def import_file(
     access) raise a ``JasylError`` naming the file. Never commits: the caller's unit of work
     does, and a rollback (or a killed process) leaves the registry as it was.
     ``progress(stage, done, total)`` is called as records are read and written.
+
+    The web upload page calls it like the CLI does::
+
+        with unit_of_work() as session:
+            report = import_file(session, current_actor(), saved_path, region="KZ-71",
+                                 options=ImportOptions(dry_run=True))
+        report.summary(), report.problems  # counts; (file, row, field, value, code, message)
     """
     options = options or ImportOptions()
+    path = Path(path)
     target = resolve_region(session, region)
     require_region_write(session, actor, target.id, "import", "plants")
     mapping = load_mapping(options.mapping)
