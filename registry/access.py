@@ -254,3 +254,11 @@ def require_ministry(
 ) -> None:
     """Approving or returning a region's report, and setting compensation ratios."""
     require_role(session, actor, {Role.MINISTRY}, action, entity, entity_id, region_id)
+
+
+def require_signed_in(session: Session, actor: Actor, action: str, entity: str) -> None:
+    """Planting, care, felling and report pages and API are for signed-in staff only; the
+    narrower rules (region, ministry) follow in each service."""
+    if actor.signed_in:
+        return
+    deny(session, actor, action, entity, None, None, f"sign in to {action} {entity}")

@@ -215,6 +215,7 @@ def test_report_workflow_exports_and_pages_over_http(client, people) -> None:
     assert send(client, "POST", "/api/v1/reports/KZ-71/2024/approve").status_code == 403
     page = client.get("/reports/KZ-71/2024")
     assert page.status_code == 200 and "Ulmus pumila" in page.get_data(as_text=True)
+    assert 'id="green-spaces"' in page.get_data(as_text=True)
     book = load_workbook(io.BytesIO(client.get("/api/v1/reports/KZ-71/2024?format=xlsx").data))
     assert book["planting"]["A2"].value == "Ulmus pumila"
     csv_text = client.get("/api/v1/reports/KZ-71/2024?format=csv").get_data(as_text=True)

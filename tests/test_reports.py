@@ -198,3 +198,26 @@ def test_exports_carry_the_figures_and_totals_formulas(db) -> None:
         "KZ-71,2024,planting,Ulmus pumila / вяз приземистый / solitary / pieces,planted,3.0"
         in csv_text
     )
+
+
+def test_the_report_drills_down_to_the_green_spaces_planted(db) -> None:
+    from tests.factories import make_green_space
+
+    astana = forester(db)
+    square = make_green_space(db, astana, name="Сквер «Жасыл»")
+    record_planting(
+        db, astana, "Ulmus pumila", date(2024, 5, 2), quantity=25, green_space_id=square.id
+    )
+    record_planting(
+        db, astana, "Ulmus pumila", date(2023, 5, 2), quantity=7, green_space_id=square.id
+    )
+    content = build_report(db, astana, "KZ-71", 2024).content
+    assert content["green_spaces"] == [
+        {
+            "green_space_id": square.id,
+            "name": "Сквер «Жасыл»",
+            "unit": "pieces",
+            "events": 1,
+            "quantity": 25.0,
+        }
+    ]

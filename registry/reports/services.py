@@ -29,9 +29,9 @@ from registry.care.models import CareWork
 from registry.care.services import care_rows
 from registry.errors import InvalidValue, NotFound
 from registry.felling.services import obligation_rows
-from registry.inventory.models import Plant
+from registry.inventory.models import GreenSpace, Plant
 from registry.planting import rules
-from registry.planting.models import PlanStatus, PlantingPlan, PlantingPlanLine
+from registry.planting.models import PlanStatus, PlantingEvent, PlantingPlan, PlantingPlanLine
 from registry.planting.services import tally_rows
 from registry.regions.models import Region
 from registry.regions.services import resolve_region
@@ -159,6 +159,28 @@ def felling_section(session: Session, region_id: int, year: int, today: date) ->
     }
 
 
+def green_space_section(session: Session, region_id: int, year: int) -> list[dict[str, Any]]:
+    """Where the year's planting went: the drill-down from a region to its green spaces."""
+    e = PlantingEvent
+    query = (
+        select(GreenSpace.id, GreenSpace.name, e.unit, func.count(), func.sum(e.quantity))
+        .join(e, e.green_space_id == GreenSpace.id)
+        .where(e.region_id == region_id, e.year == year)
+        .group_by(GreenSpace.id, GreenSpace.name, e.unit)
+        .order_by(func.sum(e.quantity).desc(), GreenSpace.id)
+    )
+    return [
+        {
+            "green_space_id": gid,
+            "name": name,
+            "unit": unit.value,
+            "events": n,
+            "quantity": float(quantity),
+        }
+        for gid, name, unit, n, quantity in session.execute(query)
+    ]
+
+
 def inventory_section(session: Session, region_id: int) -> dict[str, Any]:
     by_condition = session.execute(
         select(Plant.condition, func.sum(Plant.quantity))
@@ -194,6 +216,7 @@ def build_content(
     felling = felling_section(session, region.id, year, today)
     step("inventory")
     inventory = inventory_section(session, region.id)
+    green_spaces = green_space_section(session, region.id, year)
     totals = {
         key: sum(r[key] for r in planting if r["unit"] == "pieces")
         for key in ("planned", "planted", "replanted", "compensatory")
@@ -214,6 +237,7 @@ def build_content(
         "care": care,
         "felling": felling,
         "inventory": inventory,
+        "green_spaces": green_spaces,
     }
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from flask import Blueprint, jsonify, request
 from shapely.geometry import Point
 
+from registry.access import require_signed_in
 from registry.care import services as care
 from registry.errors import InvalidValue
 from registry.felling import services as felling
@@ -24,6 +25,14 @@ from web.api.views import body, coordinate, geometry_from
 from web.db import request_session
 
 bp = Blueprint("planting", __name__, url_prefix="/api/v1")
+
+
+@bp.before_request
+def signed_in_only() -> None:
+    """Anonymous requests get 401 before any input is read (``web.errors`` turns the refusal
+    into 401 for the public)."""
+    with request_session() as session:
+        require_signed_in(session, current_actor(), request.method.lower(), "planting records")
 
 
 # -- input and output -----------------------------------------------------------------------------

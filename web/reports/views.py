@@ -15,6 +15,7 @@ from flask import Blueprint, Response, jsonify, render_template, request
 from flask_babel import gettext as _
 from sqlalchemy import text
 
+from registry.access import require_signed_in
 from registry.errors import InvalidValue
 from registry.reports import exports
 from registry.reports import services as reports
@@ -25,6 +26,15 @@ from web.i18n import language
 from web.planting.views import whole
 
 bp = Blueprint("reports", __name__)
+
+
+@bp.before_request
+def signed_in_only() -> None:
+    """Anonymous requests get 401 before any input is read (``web.errors`` turns the refusal
+    into 401 for the public)."""
+    with request_session() as session:
+        require_signed_in(session, current_actor(), request.method.lower(), "reports")
+
 
 REGION_SHAPES = text(
     """
