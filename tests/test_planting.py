@@ -10,7 +10,13 @@ from sqlalchemy import select, text
 
 from registry.access import Actor
 from registry.accounts.services import actor_for
-from registry.care.services import add_care_work, care_summary, record_care_done
+from registry.care.services import (
+    add_care_work,
+    approve_care_plan,
+    care_summary,
+    create_care_plan,
+    record_care_done,
+)
 from registry.errors import AccessDenied, DuplicateRecord, InvalidValue, StaleVersion
 from registry.felling.services import obligations, ratios, record_felling, set_ratio
 from registry.inventory.models import Plant, PlantStatus
@@ -489,3 +495,37 @@ def test_almaty_events_count_in_almaty(db) -> None:
     almaty = forester(db, "KZ-75")
     record_planting(db, almaty, "Ulmus pumila", SPRING, geometries=points(2, ALMATY))
     assert survival_rates(db, almaty, "KZ-75", 2024, ())[0]["planted"] == 2
+
+
+def test_care_plans_go_from_draft_to_approved_in_their_region(db) -> None:
+    astana = forester(db)
+    plan = create_care_plan(db, astana, "KZ-71", 2025, "Уход 2025")
+    work = add_care_work(
+        db,
+        astana,
+        "winter_protection",
+        "pieces",
+        plan_id=plan.id,
+        planned_volume=40,
+        plant_id=make_plant(db, astana).id,
+    )
+    assert work.year == 2025 and work.region_id == 71
+    with pytest.raises(AccessDenied):
+        approve_care_plan(db, forester(db, "KZ-75"), plan.id)
+    with pytest.raises(StaleVersion):
+        approve_care_plan(db, astana, plan.id, 7)
+    approve_care_plan(db, astana, plan.id, 1)
+    assert (plan.status.value, plan.version) == ("approved", 2)
+    with pytest.raises(InvalidValue, match="already approved"):
+        approve_care_plan(db, astana, plan.id)
+    almaty_plan = create_care_plan(db, forester(db, "KZ-75"), "KZ-75", 2025)
+    with pytest.raises(InvalidValue, match="plan_id: no such care plan in the work's region"):
+        add_care_work(
+            db,
+            astana,
+            "mowing",
+            "m2",
+            plan_id=almaty_plan.id,
+            planned_volume=5,
+            plant_id=make_plant(db, astana).id,
+        )

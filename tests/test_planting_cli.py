@@ -494,3 +494,14 @@ def test_figures_commands_planting_survival_care_compensation(run, people, tmp_p
     assert run("report", "care", "--year", "2024", *as_astana).exit_code == 1  # national
     assert run("report", "care", "--year", "2024", *as_ministry).output.strip() == "(nothing)"
     assert run("report", "compensation", "--region", "KZ-75", *as_astana).exit_code == 1
+
+
+def test_care_plan_create_and_approve(run, people) -> None:
+    as_astana = ("--as", people["astana"])
+    missing = run("care", "plan", *as_astana)
+    assert missing.exit_code == 2 and "--region and --year are needed" in missing.output
+    created = run("care", "plan", "--region", "KZ-71", "--year", "2025", *as_astana)
+    plan_id = number_in(created.output)
+    refused = run("care", "plan", "--approve", str(plan_id), "--as", people["almaty"])
+    assert refused.exit_code == 1 and "may not approve care plan" in refused.output
+    assert "approved" in run("care", "plan", "--approve", str(plan_id), *as_astana).output

@@ -304,19 +304,21 @@ def care_group() -> None:
 
 
 @care_group.command("plan")
-@REGION
-@click.option("--year", required=True, type=int)
+@click.option("--region", help="KZ-75, 75, Almaty or Алматы (to create).")
+@click.option("--year", type=int, help="Year of the plan (to create).")
 @click.option("--title", default="")
 @click.option("--approve", "approve_id", type=int, help="Approve this care plan instead.")
 @AS_USER
 def care_plan(region, year, title, approve_id, as_user) -> None:
-    """Create a draft care plan (or approve one with --approve ID)."""
+    """Create a draft care plan (--region, --year), or approve one (--approve ID)."""
     with unit_of_work() as session:
         actor = acting(session, as_user)
         if approve_id:
             found = care.approve_care_plan(session, actor, approve_id)
             click.echo(f"Care plan {found.id} approved.")
             return
+        if not region or year is None:
+            raise click.UsageError("--region and --year are needed to create a care plan")
         found = care.create_care_plan(session, actor, region, year, title)
         click.echo(f"Created draft care plan {found.id} for {year}.")
 

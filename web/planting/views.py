@@ -301,6 +301,14 @@ def create_care_plan():
         return jsonify(row_of(plan, ("id", "region_id", "year", "title", "status", "version"))), 201
 
 
+@bp.post("/care/plans/<int:plan_id>/approve")
+def approve_care_plan(plan_id: int):
+    data = body()
+    with request_session() as session:
+        plan = care.approve_care_plan(session, current_actor(), plan_id, whole(data, "version"))
+        return jsonify(row_of(plan, ("id", "region_id", "year", "title", "status", "version")))
+
+
 @bp.post("/care/works")
 def add_care_work():
     data = body()
