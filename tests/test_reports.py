@@ -9,6 +9,7 @@ from datetime import date
 
 import pytest
 from openpyxl import load_workbook
+from sqlalchemy import text
 
 from registry.access import Actor
 from registry.accounts.services import actor_for
@@ -129,6 +130,10 @@ def test_a_submitted_report_is_a_snapshot_later_edits_do_not_change(db) -> None:
     db.expire_all()
     again = get_report(db, astana, "KZ-71", 2024)
     assert again.content == frozen and again.status.value == "submitted"
+    with pytest.raises(Exception, match="its figures are locked"), db.begin_nested():
+        db.execute(
+            text("UPDATE region_reports SET content = '{}' WHERE id = :id"), {"id": again.id}
+        )
     with pytest.raises(InvalidValue, match="awaits the ministry's review"):
         build_report(db, astana, "KZ-71", 2024)
 

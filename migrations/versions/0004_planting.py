@@ -57,7 +57,7 @@ ENUMS = {
 # or survival checks (services, bulk loads, SQL console) moves the national figures the same
 # way, and the ministry's report reads a few thousand tally rows instead of a million events.
 # Events are immutable in their counted columns; deleting one takes its checks out with it.
-TALLY_LOGIC = [
+DATABASE_LOGIC = [
     """
     CREATE FUNCTION jasyl_tally_add(
         r smallint, y smallint, s integer, f planting_form, u planting_unit, d_events integer,
@@ -167,13 +167,28 @@ TALLY_LOGIC = [
        ON planting_events FOR EACH ROW EXECUTE FUNCTION jasyl_refuse_event_recount()""",
     """CREATE TRIGGER survival_checks_tally AFTER INSERT OR UPDATE OR DELETE ON survival_checks
        FOR EACH ROW EXECUTE FUNCTION jasyl_tally_survival()""",
+    # A submitted report is a snapshot: its figures never change, whoever tries.
+    """
+    CREATE FUNCTION jasyl_lock_submitted_report() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        IF OLD.status <> 'draft' AND NEW.content IS DISTINCT FROM OLD.content THEN
+            RAISE EXCEPTION USING ERRCODE = 'check_violation',
+                MESSAGE = format('report %s edition %s is %s; its figures are locked',
+                                 OLD.id, OLD.edition, OLD.status);
+        END IF;
+        RETURN NEW;
+    END $$
+    """,
+    """CREATE TRIGGER region_reports_locked BEFORE UPDATE OF content ON region_reports
+       FOR EACH ROW EXECUTE FUNCTION jasyl_lock_submitted_report()""",
 ]
-TALLY_FUNCTIONS = (
+DATABASE_FUNCTIONS = (
     "jasyl_tally_event()",
     "jasyl_tally_survival()",
     "jasyl_tally_check(bigint, smallint, numeric, integer)",
     "jasyl_refuse_event_recount()",
     "jasyl_rebuild_planting_tallies()",
+    "jasyl_lock_submitted_report()",
     "jasyl_tally_add(smallint, smallint, integer, planting_form, planting_unit, integer, "
     "numeric, numeric, numeric, numeric, numeric, numeric, numeric)",
 )
@@ -806,12 +821,12 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_survival_checks")),
         sa.UniqueConstraint("event_id", "season", name=op.f("uq_survival_checks_event_id_season")),
     )
-    for statement in TALLY_LOGIC:
+    for statement in DATABASE_LOGIC:
         op.execute(statement)
 
 
 def downgrade() -> None:
-    for function in TALLY_FUNCTIONS:
+    for function in DATABASE_FUNCTIONS:
         op.execute(f"DROP FUNCTION IF EXISTS {function} CASCADE")
     op.drop_table("survival_checks")
     op.drop_table("planting_event_plants")
