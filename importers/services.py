@@ -157,12 +157,14 @@ def _run(
         report.problems.sort(key=lambda p: (p.row or 0, p.field))
         return report
     _drop_rejected(session, report)
-    _skip_conflicts(session, source.file_name, target, report)
+    known = staging.any_known(session, target.id)
+    if known:
+        _skip_conflicts(session, source.file_name, target, report)
     batch = _open_batch(session, actor, source, target, digest, options, report)
     if progress:
         progress("writing", 0, report.rows_read)
     report.imported, report.updated, report.unchanged = staging.merge(
-        session, target.id, target.kato, batch.id, actor.user_id, actor.label
+        session, target.id, target.kato, batch.id, actor.user_id, actor.label, known
     )
     _close_batch(session, actor, batch, target, report)
     savepoint.commit()

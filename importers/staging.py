@@ -157,7 +157,14 @@ MATCHED = """
 SELECT count(*) FROM import_staging s
 JOIN plants p ON p.region_id = :region AND p.inventory_number = s.inventory_number
 """
-INSERT = f"""
+NEW_ONLY = """
+    WHERE NOT EXISTS (
+        SELECT 1 FROM plants p
+        WHERE p.region_id = :region AND p.inventory_number = s.inventory_number)"""
+
+
+def _insert(where: str) -> str:
+    return f"""
 INSERT INTO plants (id, region_id, inventory_number, {", ".join(VALUE_COLUMNS)},
                     version, updated_by, import_batch_id, published)
 SELECT n.id, :region, coalesce(n.inventory_number, :kato || '-' || lpad(n.id::text, 8, '0')),
@@ -165,13 +172,19 @@ SELECT n.id, :region, coalesce(n.inventory_number, :kato || '-' || lpad(n.id::te
        1, :user, :batch, true
 FROM (
     SELECT nextval(pg_get_serial_sequence('plants', 'id')) AS id, s.*
-    FROM import_staging s
-    WHERE NOT EXISTS (
-        SELECT 1 FROM plants p
-        WHERE p.region_id = :region AND p.inventory_number = s.inventory_number)
+    FROM import_staging s{where}
     ORDER BY s.row_no
 ) n
 """  # noqa: S608
+
+
+INSERT = _insert(NEW_ONLY)
+INSERT_ALL = _insert("")  # when no staged number exists yet: no per-row existence probe
+KNOWN = """
+SELECT EXISTS (
+    SELECT 1 FROM import_staging s JOIN plants p
+      ON p.region_id = :region AND p.inventory_number = s.inventory_number)
+"""
 # What the merge is about to overwrite, kept in the audit trail so the batch can be undone.
 KEEP_PREVIOUS = f"""
 INSERT INTO audit_log (user_id, actor, action, entity, entity_id, region_id, old_value, new_value)
@@ -265,17 +278,32 @@ def drop_rows(session: Session, rows: list[int]) -> None:
         )
 
 
+def any_known(session: Session, region_id: int) -> bool:
+    """Does any staged inventory number already exist in the region? (A new survey: no.)"""
+    return bool(session.scalar(text(KNOWN), {"region": region_id}))
+
+
 def merge(
-    session: Session, region_id: int, kato: str, batch_id: int, user_id: int | None, actor: str
+    session: Session,
+    region_id: int,
+    kato: str,
+    batch_id: int,
+    user_id: int | None,
+    actor: str,
+    known: bool = True,
 ) -> tuple[int, int, int]:
-    """Update plants with the same inventory number, insert the rest: (inserted, updated, same)."""
+    """Update plants with the same inventory number, insert the rest: (inserted, updated, same).
+
+    ``known=False`` (no staged number exists in the region) skips the matching statements.
+    """
     params = {"region": region_id, "kato": kato, "batch": batch_id, "user": user_id}
-    matched = int(session.scalar(text(MATCHED), params))
-    session.execute(text(KEEP_PREVIOUS), {**params, "actor": actor})
+    matched = int(session.scalar(text(MATCHED), params)) if known else 0
+    if known:
+        session.execute(text(KEEP_PREVIOUS), {**params, "actor": actor})
     # Transaction-local: a failure rolls the setting back along with everything else.
     session.execute(text(TRUST_STAGING))
-    updated = session.execute(text(UPDATE), params).rowcount
-    inserted = session.execute(text(INSERT), params).rowcount
+    updated = session.execute(text(UPDATE), params).rowcount if known else 0
+    inserted = session.execute(text(INSERT if known else INSERT_ALL), params).rowcount
     session.execute(text(DISTRUST_STAGING))
     return inserted, updated, matched - updated
 
