@@ -19,7 +19,7 @@ import shapely
 from geoalchemy2.shape import to_shape
 from pyproj import CRS
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from importers import staging
 from importers.crs import looks_geographic, missing_crs_error, parse_crs
@@ -130,6 +130,41 @@ def _run(
     progress: Progress | None,
 ) -> ImportReport:
     savepoint = session.begin_nested()
+    try:
+        return _stage_and_merge(
+            session,
+            actor,
+            source,
+            columns,
+            mapping,
+            aliases,
+            target,
+            options,
+            report,
+            digest,
+            progress,
+            savepoint,
+        )
+    except BaseException:
+        if savepoint.is_active:
+            savepoint.rollback()  # the caller's session stays usable after a refused file
+        raise
+
+
+def _stage_and_merge(
+    session: Session,
+    actor: Actor,
+    source: Source,
+    columns: dict[str, Column],
+    mapping: Mapping,
+    aliases: dict[str, str],
+    target: Region,
+    options: ImportOptions,
+    report: ImportReport,
+    digest: str,
+    progress: Progress | None,
+    savepoint: SessionTransaction,
+) -> ImportReport:
     staging.create(session)
     species = SpeciesIndex.load(session, aliases)
     normaliser: Normaliser | None = None
@@ -145,7 +180,6 @@ def _run(
         if progress:
             progress("reading", report.rows_read, source.total)
     if report.rows_read == 0:
-        savepoint.rollback()
         raise SourceError(f"{source.file_name}: the file holds no records")
     _check_placement(session, source.file_name, target, report)
     _check_duplicates(session, source.file_name, report)

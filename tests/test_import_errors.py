@@ -378,3 +378,11 @@ def test_self_touching_ring_is_repaired_and_said_so(db, tmp_path: Path) -> None:
         ),
     ]
     assert db.scalar(select(func.ST_IsValid(Plant.geom))) is True
+
+
+def test_session_stays_usable_after_a_refused_file(db, tmp_path: Path) -> None:
+    path = write_shapefile(tmp_path / "n.shp", survey_frame(), prj=False)
+    with pytest.raises(JasylError):
+        import_file(db, ADMIN, path, region="KZ-71")
+    report = import_file(db, ADMIN, path, region="KZ-71", options=ImportOptions(crs="32642"))
+    assert report.status == "done" and report.imported == 3
