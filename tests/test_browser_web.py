@@ -151,3 +151,40 @@ def test_a_planner_sees_cards_but_no_edit_button(page, site) -> None:
     assert plant["number"] in card.inner_text()
     assert page.locator(".leaflet-popup-content .history").count() == 1, "staff see history"
     assert page.locator(".leaflet-popup-content .edit-plant").count() == 0
+
+
+def test_a_forester_draws_a_green_space(page, site) -> None:
+    base, _ = site
+    sign_in(page, base, "les@test.jasyl.kz")
+    lon, lat = ASTANA[0] + 0.01, ASTANA[1] + 0.005
+    page.goto(f"{base}/green_spaces/new?lat={lat}&lon={lon}", wait_until="networkidle")
+    page.fill("#f-name", "Сквер «Жаңа»")
+    page.click(".leaflet-pm-icon-polygon")
+    box = page.locator("#outline-map").bounding_box()
+    corners = [(-80, -60), (80, -60), (80, 60), (-80, 60), (-80, -60)]
+    for dx, dy in corners:
+        page.mouse.click(box["x"] + box["width"] / 2 + dx, box["y"] + box["height"] / 2 + dy)
+    assert '"Polygon"' in page.input_value("#f-geometry")
+    page.click("#save")
+    page.wait_for_url(re.compile(r"/\?green_space=\d+"))
+    card = page.locator(".leaflet-popup-content .card")
+    card.wait_for()
+    assert "Сквер «Жаңа»" in card.inner_text()
+    assert page.locator(".leaflet-popup-content .edit-green-space").count() == 1
+    assert page.errors == []
+
+
+def test_search_by_inventory_number_flies_to_the_plant(page, site) -> None:
+    base, plant = site
+    page.goto(base + "/", wait_until="networkidle")
+    page.fill("#search input[name=q]", plant["number"])
+    page.click("#search button")
+    card = page.locator(".leaflet-popup-content .card")
+    card.wait_for(timeout=60_000)
+    assert plant["number"] in card.inner_text()
+    assert page.evaluate("() => Jasyl.map.getZoom()") == 18
+    page.fill("#search input[name=q]", "нет такого")
+    page.click("#search button")
+    page.wait_for_function(
+        "() => document.querySelector('#search-results li').textContent === 'Ничего не найдено'"
+    )

@@ -119,16 +119,21 @@
         if (items.length === 1) { Jasyl.flyTo(items[0]); }
       });
   }
-  Jasyl.flyTo = function (item) {
+  /* Search hits fly; pages opened for a record (?plant=, ?green_space=) jump, so the card
+   * opens at once even on a slow machine. */
+  Jasyl.flyTo = function (item, jump) {
     var map = Jasyl.map;
-    if (item.bbox) {
-      map.flyToBounds([[item.bbox[1], item.bbox[0]], [item.bbox[3], item.bbox[2]]], {maxZoom: 17});
-    } else {
-      map.flyTo([item.lat, item.lon], 18);
+    var open = function () { Jasyl.openCardAt(L.latLng(item.lat, item.lon), map.getZoom()); };
+    var bounds = item.bbox ? [[item.bbox[1], item.bbox[0]], [item.bbox[3], item.bbox[2]]] : null;
+    if (jump) {
+      if (bounds) map.fitBounds(bounds, {maxZoom: 17, animate: false});
+      else map.setView([item.lat, item.lon], 18, {animate: false});
+      open();
+      return;
     }
-    map.once("moveend", function () {
-      Jasyl.openCardAt(L.latLng(item.lat, item.lon), map.getZoom());
-    });
+    map.once("moveend", open);
+    if (bounds) map.flyToBounds(bounds, {maxZoom: 17});
+    else map.flyTo([item.lat, item.lon], 18);
   };
 
   function openFromAddress() {
@@ -139,7 +144,7 @@
         .then(function (plant) {
           if (!plant) return;
           var c = plant.geometry.type === "Point" ? plant.geometry.coordinates : null;
-          if (c) Jasyl.flyTo({lon: c[0], lat: c[1]});
+          if (c) Jasyl.flyTo({lon: c[0], lat: c[1]}, true);
         });
     } else if (params.get("green_space")) {
       fetch("/api/v1/green_spaces/" + encodeURIComponent(params.get("green_space")), {credentials: "same-origin"})
@@ -149,7 +154,7 @@
           var bounds = L.geoJSON(space.geometry).getBounds();
           var c = bounds.getCenter();
           var b = [bounds.getWest(), bounds.getSouth(), bounds.getEast(), bounds.getNorth()];
-          Jasyl.flyTo({lon: c.lng, lat: c.lat, bbox: b});
+          Jasyl.flyTo({lon: c.lng, lat: c.lat, bbox: b}, true);
         });
     }
   }
