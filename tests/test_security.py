@@ -43,6 +43,9 @@ PUBLIC_READS = {
     "api.region",
     "api.regions",
     "api.species",
+    "api.openapi",  # the API's description
+    "map.regions",  # the public region pages of the map
+    "map.region",
     "raster.images",  # NDVI overlays and per-green-space history: open environmental data
     "raster.overlay",
     "raster.history",

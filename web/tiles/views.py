@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, current_app, request
+from sqlalchemy.exc import DBAPIError
 
 from gis.plant_grid import refresh_dirty
 from gis.tiles import LAYERS, RAW_PLANTS_FROM_ZOOM, TileAddress, layer_version, render_tile
@@ -31,7 +32,12 @@ def tile(layer: str, z: int, x: int, y: int) -> Response:
     if layer == "plants" and z < RAW_PLANTS_FROM_ZOOM and not filters:
         # Rebuild the grid of regions written since (on the primary; skipped if another worker
         # is at it, and the tile then aggregates those regions on the fly).
-        refresh_dirty(engine_for(current_app.config["DATABASE_URL"]))
+        # Best effort: with the primary read-only or down (tiles then come from a replica),
+        # the tile still aggregates the dirty regions on the fly.
+        try:
+            refresh_dirty(engine_for(current_app.config["DATABASE_URL"]))
+        except DBAPIError as exc:
+            current_app.logger.warning("grid refresh skipped: %s", str(exc).splitlines()[0])
     with read_connection() as connection:
         etag = f"{layer}-{layer_version(connection, layer)}-{int(internal)}"
         cache = f"{'private' if internal else 'public'}, max-age={MAX_AGE}"
