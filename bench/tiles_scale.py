@@ -34,7 +34,7 @@ LOAD = text(
            ST_SetSRID(ST_MakePoint(:lon + (random() - 0.5) * 0.3 * sqrt(random()),
                                    :lat + (random() - 0.5) * 0.15 * sqrt(random())), 4326),
            1, 1960 + (n % 64), 1 + (n % 6), 'alive', n % 50 <> 0, '', ''
-    FROM generate_series(:first, :last) AS n
+    FROM generate_series(CAST(:first AS int), CAST(:last AS int)) AS n
     """
 )
 
@@ -53,16 +53,16 @@ def drop_database(base_url: str, name: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def load_plants(url: str, count: int, batch: int = 200_000) -> float:
+def load_plants(url: str, count: int, batch: int = 200_000, offset: int = 0) -> float:
     """Random points over Astana, all filed under the city (the scratch database skips the
     per-row region lookup trigger, which would dominate the load and is not what is measured)."""
     engine = engine_for(url)
     with engine.begin() as conn:
         conn.execute(text("ALTER TABLE plants DISABLE TRIGGER plants_region"))
     start = time.perf_counter()
-    for first in range(1, count + 1, batch):
+    for first in range(offset + 1, offset + count + 1, batch):
         with engine.begin() as conn:
-            last = min(count, first + batch - 1)
+            last = min(offset + count, first + batch - 1)
             conn.execute(LOAD, {"lon": ASTANA[0], "lat": ASTANA[1], "first": first, "last": last})
     with engine.begin() as conn:
         conn.execute(text("ANALYZE plants"))

@@ -46,7 +46,7 @@ REGIONS_GEOJSON = text(
     """
     SELECT json_build_object('type', 'FeatureCollection', 'features', json_agg(json_build_object(
         'type', 'Feature',
-        'geometry', ST_AsGeoJSON(ST_SimplifyPreserveTopology(boundary_simple, 0.01), 4)::json,
+        'geometry', ST_AsGeoJSON(ST_SimplifyPreserveTopology(boundary_simple, 0.03), 3)::json,
         'properties', json_build_object('iso', iso_code, 'name', CASE :lang
             WHEN 'kk' THEN name_kk WHEN 'en' THEN name_en ELSE name_ru END,
             'name_en', name_en, 'name_ru', name_ru, 'name_kk', name_kk))))
