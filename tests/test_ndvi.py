@@ -257,7 +257,9 @@ def test_web_upload_by_a_forester_and_refusals(spaces, tmp_path) -> None:
                              "nir": "4", "threshold": "0.3", "date": ""},
                              content_type="multipart/form-data")  # fmt: skip
     assert answer.status_code == 200, answer.data
-    assert "2 green spaces measured" in answer.get_data(as_text=True)
+    assert 'id="ndvi-result"' in answer.get_data(as_text=True)
+    with engine_for(spaces["url"]).connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM green_space_ndvi")).scalar() == 2
     one_band = write_image(tmp_path / "one.tif", bands=1)
     form = {"red": "1", "nir": "4", "threshold": "0.3"}
     with one_band.open("rb") as handle:
