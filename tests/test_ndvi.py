@@ -151,6 +151,9 @@ def test_cli_stores_ndvi_per_green_space_over_time(spaces, tmp_path) -> None:
     assert [h["acquired_on"] for h in history] == ["2024-07-15", "2024-10-01"]
     assert history[0]["vegetated_share"] == pytest.approx(123 / 410, rel=0.01)
     assert history[1]["vegetated_share"] == pytest.approx(0, abs=1e-9)  # all bare by October
+    latest = client.get(f"/ogc/collections/green_spaces/items/{spaces['edge']}").get_json()
+    assert latest["properties"]["ndvi_date"] == "2024-10-01"
+    assert latest["properties"]["vegetated_share"] == 0
     listing = client.get("/raster/ndvi").get_json()
     assert len(listing["images"]) == 2 and len(listing["legend"]) >= 5
     (south, west), (north, east) = listing["images"][0]["bounds"]

@@ -46,6 +46,14 @@ class Collection:
         return next((p for p in self.visible(internal) if p.name == name), None)
 
 
+def _latest_ndvi(column: str) -> str:
+    """SQL for one figure of a green space's newest NDVI measurement (NULL before any)."""
+    return (
+        f"(SELECT {column} FROM green_space_ndvi n WHERE n.green_space_id = t.id "  # noqa: S608
+        "ORDER BY n.acquired_on DESC, n.id DESC LIMIT 1)"
+    )
+
+
 REGION_CODE = Property("region", "(SELECT iso_code FROM regions r WHERE r.id = t.region_id)")
 UPDATED = Property("updated_at", "t.updated_at", "date-time")
 PUBLISHED = Property("published", "t.published", "boolean", internal=True)
@@ -106,6 +114,13 @@ GREEN_SPACES = Collection(
         Property("kind", "t.kind"),
         Property("balance_holder", "t.balance_holder"),
         Property("area_m2", "round(t.area_m2::numeric, 1)::float8", "number"),
+        Property("ndvi_date", _latest_ndvi("n.acquired_on"), "date-time"),
+        Property("ndvi_mean", _latest_ndvi("round(n.ndvi_mean::numeric, 3)::float8"), "number"),
+        Property(
+            "vegetated_share",
+            _latest_ndvi("round(n.vegetated_share::numeric, 3)::float8"),
+            "number",
+        ),
         REGION_CODE,
         UPDATED,
         NOTES,
