@@ -357,9 +357,10 @@ def upload():
     errors: dict[str, str] = {}
     report = None
     with request_session() as session:
-        regions = list_regions(session)
+        # Plain pairs: a failed import rolls the session back, which detaches ORM rows.
+        regions = [(r.iso_code, r.name(language()), r.id) for r in list_regions(session)]
         if not form["region"] and actor.region_id:
-            form["region"] = next((r.iso_code for r in regions if r.id == actor.region_id), "")
+            form["region"] = next((iso for iso, _, rid in regions if rid == actor.region_id), "")
         if request.method == "POST":
             upload_file = request.files.get("survey")
             if upload_file is None or not upload_file.filename:
