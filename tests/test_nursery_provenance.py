@@ -89,11 +89,13 @@ def test_planted_tree_leads_back_to_its_seed_lot(db) -> None:
     event = planting(db, 300, plant.region_id)
     db.add(PlantingEventPlant(event_id=event.id, plant_id=plant.id))
     db.flush()
-    unknown = provenance.provenance_of_plant(db, Actor.public(), plant.id)
+    with pytest.raises(AccessDenied):
+        provenance.provenance_of_plant(db, Actor.public(), plant.id)
+    unknown = provenance.provenance_of_plant(db, almaty, plant.id)
     assert unknown["known"] is False and "names no nursery stock" in unknown["reason"]
 
     provenance.link_planting(db, almaty, event.id, line.id)
-    card = provenance.provenance_of_plant(db, Actor.public(), plant.id)
+    card = provenance.provenance_of_plant(db, almaty, plant.id)
     assert card["known"] and card["nursery"]["code"] == nursery.code
     assert card["shipment"] == {
         "number": shipment.number,
@@ -176,6 +178,7 @@ def test_provenance_card_over_http_and_cli(database_url, clean) -> None:
     with unit_of_work() as session:
         _, _, _, shipment, line = grow_and_ship(session)
         almaty = forester(session, "KZ-75")
+        add_user(session, SYSTEM, "les@almaty.kz", "forester", "KZ-75", PASSWORD)
         plant = make_plant(session, almaty, geom=point_near(ALMATY), planting_year=2025)
         event = planting(session, 50, shipment.region_id)
         session.add(PlantingEventPlant(event_id=event.id, plant_id=plant.id))
@@ -185,7 +188,9 @@ def test_provenance_card_over_http_and_cli(database_url, clean) -> None:
     linked = runner.invoke(main, ["nursery", "link", str(event_id), "--line", str(line_id)])
     assert linked.exit_code == 0, linked.output
     client = create_app({"TESTING": True}).test_client()
-    card = client.get(f"/nurseries/api/provenance/plants/{plant_id}").get_json()
+    assert client.get(f"/api/v1/nurseries/provenance/plants/{plant_id}").status_code == 401
+    sign_in(client, "les@almaty.kz")
+    card = client.get(f"/api/v1/nurseries/provenance/plants/{plant_id}").get_json()
     assert card["known"] and card["seed_lot"]["collection_place"] == "пойма р. Или, Капшагай"
     page = client.get(f"/nurseries/provenance/plants/{plant_id}").get_data(as_text=True)
     assert "Илийская долина" in page and "№ 88-23" in page
@@ -261,7 +266,7 @@ def test_linking_over_http_and_naming_the_supplier_in_the_cli(database_url, clea
         }
     client = create_app({"TESTING": True}).test_client()
     sign_in(client, "les@astana.kz")
-    path = f"/nurseries/api/planting-events/{ids['event']}/source"
+    path = f"/api/v1/nurseries/planting-events/{ids['event']}/source"
     assert send(client, "POST", path, json={"shipment_line_id": ids["line"]}).status_code == 403
     client = create_app({"TESTING": True}).test_client()
     sign_in(client, "les@almaty.kz")

@@ -48,12 +48,13 @@ def world(clean):
 
 def dispatch(client, code, lines, region="KZ-75", **extra):
     body = {"region": region, "on": "2025-10-01", "lines": lines, **extra}
-    return send(client, "POST", f"/nurseries/api/{code}/dispatch", json=body)
+    return send(client, "POST", f"/api/v1/nurseries/{code}/dispatch", json=body)
 
 
 def test_public_sees_no_stock(client, world) -> None:
-    assert client.get("/nurseries/api/stock").status_code == 403
-    assert client.get("/nurseries/").status_code == 403
+    answer = client.get("/api/v1/nurseries/stock")
+    assert answer.status_code == 401 and answer.get_json()["error"] == "sign_in_required"
+    assert client.get("/nurseries/").status_code == 401
 
 
 def test_ministry_dashboard_lists_every_nursery(client, world) -> None:
@@ -61,8 +62,8 @@ def test_ministry_dashboard_lists_every_nursery(client, world) -> None:
     page = client.get("/nurseries/?year=2025", headers={"Accept-Language": "en"})
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and world["mine"] in html and world["other"] in html
-    assert "National stock by species, stage and grade" in html and "Picea schrenkiana" in html
-    report = client.get("/nurseries/api/report?year=2025").get_json()
+    assert "Picea schrenkiana" in html.split('id="national-stock"')[1]
+    report = client.get("/api/v1/nurseries/report?year=2025").get_json()
     assert {n["nursery"] for n in report["nurseries"]} == {world["mine"], world["other"]}
     assert (
         dispatch(client, world["mine"], [{"batch_id": world["elm"], "quantity": 1}]).status_code
@@ -82,7 +83,7 @@ def test_nursery_staff_dispatch_own_stock_only_and_forester_receives(client, wor
     denied_receipt = send(
         client,
         "POST",
-        f"/nurseries/api/shipments/{shipment_id}/receive",
+        f"/api/v1/nurseries/shipments/{shipment_id}/receive",
         json={"received": {str(world["elm"]): 60}, "on": "2025-10-02"},
     )
     assert denied_receipt.status_code == 403
@@ -92,7 +93,7 @@ def test_nursery_staff_dispatch_own_stock_only_and_forester_receives(client, wor
     wrong_region = send(
         astana,
         "POST",
-        f"/nurseries/api/shipments/{shipment_id}/receive",
+        f"/api/v1/nurseries/shipments/{shipment_id}/receive",
         json={"received": {str(world["elm"]): 60}, "on": "2025-10-02"},
     )
     assert wrong_region.status_code == 403
@@ -102,14 +103,14 @@ def test_nursery_staff_dispatch_own_stock_only_and_forester_receives(client, wor
     too_many = send(
         almaty,
         "POST",
-        f"/nurseries/api/shipments/{shipment_id}/receive",
+        f"/api/v1/nurseries/shipments/{shipment_id}/receive",
         json={"received": {str(world["elm"]): 61}, "on": "2025-10-02"},
     )
     assert too_many.status_code == 422 and "exceeds 60 shipped" in too_many.get_json()["message"]
     done = send(
         almaty,
         "POST",
-        f"/nurseries/api/shipments/{shipment_id}/receive",
+        f"/api/v1/nurseries/shipments/{shipment_id}/receive",
         json={"received": {str(world["elm"]): 57}, "on": "2025-10-02"},
     )
     assert done.status_code == 200
@@ -152,7 +153,7 @@ def test_zoning_refusal_and_admin_override_over_http(client, world) -> None:
 
 def test_movements_and_counter_movements_over_http(client, world) -> None:
     sign_in(client, "staff@mine.kz")
-    path = f"/nurseries/api/batches/{world['elm']}/movements"
+    path = f"/api/v1/nurseries/batches/{world['elm']}/movements"
     loss = send(
         client,
         "POST",
@@ -169,7 +170,7 @@ def test_movements_and_counter_movements_over_http(client, world) -> None:
     assert (
         bad.status_code == 422 and "cannot precede the batch's sowing" in bad.get_json()["message"]
     )
-    ledger = client.get(f"/nurseries/api/{world['mine']}/ledger?batch={world['elm']}&kind=loss")
+    ledger = client.get(f"/api/v1/nurseries/{world['mine']}/ledger?batch={world['elm']}&kind=loss")
     loss_id = ledger.get_json()[0]["id"]
     back = send(
         client,

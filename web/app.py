@@ -15,6 +15,7 @@ from web.auth import views as auth
 from web.editing.views import bp as editing_bp
 from web.health.views import bp as health_bp
 from web.map.views import bp as map_bp
+from web.nursery.views import api as nursery_api_bp
 from web.nursery.views import bp as nursery_bp
 from web.ogcapi.views import bp as ogcapi_bp
 from web.planting.views import bp as planting_bp
@@ -32,6 +33,7 @@ BLUEPRINTS = (
     api_bp,
     editing_bp,
     nursery_bp,
+    nursery_api_bp,
     planting_bp,
     reports_bp,
 )

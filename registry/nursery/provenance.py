@@ -132,7 +132,8 @@ def _lineage(session: Session, batch: Batch) -> list[dict[str, Any]]:
 
 
 def provenance_of_plant(session: Session, actor: Actor, plant_id: int) -> dict[str, Any]:
-    """The provenance card of a planted tree, as far back as the records reach."""
+    """The provenance card of a planted tree, as far back as the records reach (staff only)."""
+    require_nursery_read(session, actor)
     plant = get_plant(session, actor, plant_id)
     event = session.scalar(
         select(PlantingEvent)

@@ -1,8 +1,8 @@
 """``/nurseries``: the national dashboard, each nursery's map and stock, ledger, dispatch, receipt.
 
-Pages for people and ``/nurseries/api/…`` JSON for programs. Every view passes
-``current_actor()`` to the nursery services, which decide access; refusals and bad input become
-JSON (API) or the form shown again with the message (pages), and change nothing.
+Pages for people under ``/nurseries`` and JSON for programs under ``/api/v1/nurseries``. Every
+view passes ``current_actor()`` to the nursery services, which decide access; refusals and bad
+input become JSON (API) or the form shown again with the message (pages), and change nothing.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from flask import Blueprint, Response, jsonify, redirect, render_template, reque
 from geoalchemy2.shape import to_shape
 from shapely.geometry import mapping
 
+from registry.access import require_nursery_read
 from registry.errors import InvalidValue, JasylError
 from registry.nursery import provenance, services
 from registry.nursery.models import Batch, Nursery
@@ -26,17 +27,18 @@ from web.actors import current_actor
 from web.db import request_session
 
 bp = Blueprint("nursery", __name__, url_prefix="/nurseries")
+# JSON lives with the rest of the API, so errors answer as JSON (``web.errors.wants_json``).
+api = Blueprint("nursery_api", __name__, url_prefix="/api/v1/nurseries")
 
 
-@bp.errorhandler(JasylError)
-def nursery_error(exc: JasylError):
-    """JSON for the API; pages show the message in their own layout."""
-    if (
-        request.path.startswith("/nurseries/api/")
-        or request.accept_mimetypes.best == "application/json"
-    ):
-        return jsonify(exc.as_dict()), exc.http_status
-    return render_template("nursery/error.html", message=exc.message), exc.http_status
+@bp.before_request
+@api.before_request
+def staff_only() -> None:
+    """Nursery stock is for signed-in staff: refuse strangers before looking anything up, so an
+    anonymous client learns nothing (not even which codes or ids exist); the services then apply
+    the narrower rules (own nursery, own region, administrators)."""
+    with request_session() as session:
+        require_nursery_read(session, current_actor())
 
 
 def _year() -> int:
@@ -237,7 +239,7 @@ def shipment_page(shipment_id: int):
 
 
 # -- JSON -----------------------------------------------------------------------------------------
-@bp.get("/api/stock")
+@api.get("/stock")
 def api_stock() -> Response:
     with request_session() as session:
         rows = services.stock(
@@ -249,7 +251,7 @@ def api_stock() -> Response:
     return jsonify(_plain(rows))
 
 
-@bp.get("/api/report")
+@api.get("/report")
 def api_report() -> Response:
     year = _year()
     with request_session() as session:
@@ -258,7 +260,7 @@ def api_report() -> Response:
     return jsonify({"year": year, "nurseries": _plain(summary), "plans": _plain(plans)})
 
 
-@bp.get("/api/<code>/ledger")
+@api.get("/<code>/ledger")
 def api_ledger(code: str) -> Response:
     args = request.args
     with request_session() as session:
@@ -275,7 +277,7 @@ def api_ledger(code: str) -> Response:
     return jsonify(rows)
 
 
-@bp.post("/api/<code>/dispatch")
+@api.post("/<code>/dispatch")
 def api_dispatch(code: str):
     data = _body()
     lines = [
@@ -303,7 +305,7 @@ def api_dispatch(code: str):
     return jsonify(answer), 201
 
 
-@bp.post("/api/shipments/<int:shipment_id>/receive")
+@api.post("/shipments/<int:shipment_id>/receive")
 def api_receive(shipment_id: int):
     data = _body()
     received = data.get("received")
@@ -328,7 +330,7 @@ def api_receive(shipment_id: int):
     return jsonify(answer)
 
 
-@bp.post("/api/batches/<int:batch_id>/movements")
+@api.post("/batches/<int:batch_id>/movements")
 def api_movement(batch_id: int):
     data = _body()
     kind, on, reason = data.get("kind"), data.get("on", ""), data.get("reason", "")
@@ -374,7 +376,7 @@ def api_movement(batch_id: int):
     return jsonify(answer), 201
 
 
-@bp.get("/api/provenance/plants/<int:plant_id>")
+@api.get("/provenance/plants/<int:plant_id>")
 def api_provenance(plant_id: int) -> Response:
     """A planted tree's provenance card (for the map's plant popup)."""
     with request_session() as session:
@@ -389,7 +391,7 @@ def provenance_page(plant_id: int) -> str:
     return render_template("nursery/provenance.html", card=card)
 
 
-@bp.get("/api/survival")
+@api.get("/survival")
 def api_survival() -> Response:
     with request_session() as session:
         rows = provenance.survival_by_provenance(
@@ -398,7 +400,7 @@ def api_survival() -> Response:
     return jsonify(_plain(rows))
 
 
-@bp.post("/api/planting-events/<int:event_id>/source")
+@api.post("/planting-events/<int:event_id>/source")
 def api_link(event_id: int):
     data = _body()
     with request_session() as session:
