@@ -14,7 +14,7 @@ from flask import Blueprint, jsonify, render_template, request, url_for
 from shapely.geometry import Point, shape
 from shapely.geometry.base import BaseGeometry
 
-from registry.access import may_write_region, sees_internal_fields
+from registry.access import may_write_region, require_signed_in, sees_internal_fields
 from registry.errors import InvalidValue
 from registry.inventory import queries, rules
 from registry.inventory.services import (
@@ -34,6 +34,15 @@ from web.db import request_session
 from web.i18n import language
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+@bp.before_request
+def writers_sign_in_first() -> None:
+    """The public learns it must sign in (401) before anything about its request is judged."""
+    if request.method in WRITES:
+        with request_session() as session:
+            require_signed_in(session, current_actor(), request.method.lower(), "inventory records")
 
 
 # -- input ----------------------------------------------------------------------------------------
