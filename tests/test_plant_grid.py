@@ -39,9 +39,12 @@ def total(cells: list[dict]) -> int:
 def city(clean):
     refresh_dirty(engine_for(clean))  # a fresh database starts with every region dirty
     with unit_of_work(clean) as session:
-        ids = [make_plant(session, condition=1 + n % 6).id for n in range(30)]
-        make_plant(session, geom=point_near(ALMATY))
-        make_plant(session, published=False)
+        ids = [
+            make_plant(session, condition=1 + n % 6, geom=point_near(ASTANA, n)).id
+            for n in range(30)
+        ]
+        make_plant(session, geom=point_near(ALMATY, 0))
+        make_plant(session, published=False, geom=point_near(ASTANA, 30))
     return clean, ids
 
 

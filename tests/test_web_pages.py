@@ -15,7 +15,7 @@ from sqlalchemy import text
 from registry.access import Actor
 from registry.db import engine_for, unit_of_work
 from registry.inventory.services import update_plant
-from tests.factories import ASTANA, make_plant, square
+from tests.factories import ASTANA, make_plant, point_near, square
 from tests.web_client import csrf_token, new_user, sign_in
 from web import create_app
 
@@ -30,8 +30,12 @@ def tile_of(lon: float, lat: float, z: int) -> str:
 @pytest.fixture
 def site(clean):
     with unit_of_work(clean) as session:
-        plants = [make_plant(session, condition=grade) for grade in (1, 2, 5, 5)]
-        hidden = make_plant(session, published=False, condition=6)
+        # Fixed steps: the factories' running counter would drift across tile edges.
+        plants = [
+            make_plant(session, condition=grade, geom=point_near(ASTANA, step))
+            for step, grade in enumerate((1, 2, 5, 5))
+        ]
+        hidden = make_plant(session, published=False, condition=6, geom=point_near(ASTANA, 4))
         ids = {"plants": [p.id for p in plants], "hidden": hidden.id}
     new_user(clean, "les@test.jasyl.kz", "forester", "KZ-71")
     new_user(clean, "almaty@test.jasyl.kz", "forester", "KZ-75")
