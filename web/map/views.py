@@ -8,9 +8,10 @@ filters become tile query parameters, and a click asks ``/api/v1/plants/at`` wha
 from __future__ import annotations
 
 import json
+import time
 
 import folium
-from flask import Blueprint, render_template, url_for
+from flask import Blueprint, current_app, render_template, url_for
 from flask_babel import gettext as _
 from folium import JsCode
 from folium.plugins import VectorGridProtobuf
@@ -104,11 +105,27 @@ def build_map(lang: str, centre=KAZAKHSTAN_CENTRE, zoom: int = 5) -> tuple[foliu
     return m, names
 
 
+_common: dict[str, tuple[float, list[int]]] = {}
+COMMON_SPECIES_SECONDS = 600
+
+
+def common_species() -> list[int]:
+    """The species the legend names when colouring by species: the most planted, counted at
+    most every ten minutes per process (a full count of millions of plants per page is not)."""
+    key = current_app.config["DATABASE_URL"]
+    counted_at, species = _common.get(key, (0.0, []))
+    if time.monotonic() - counted_at > COMMON_SPECIES_SECONDS:
+        with read_connection() as connection:
+            rows = connection.execute(COMMON_SPECIES, {"n": len(SPECIES_COLOURS)})
+            species = [row[0] for row in rows]
+        _common[key] = (time.monotonic(), species)
+    return species
+
+
 def map_settings(session, names: dict, lang: str) -> dict:
     """What the page script needs: layer names, colours, legend labels in the reader's language."""
     actor = current_actor()
-    with read_connection() as connection:
-        common = [r[0] for r in connection.execute(COMMON_SPECIES, {"n": len(SPECIES_COLOURS)})]
+    common = common_species()
     species = {s.id: s for s in list_species(session)}
     return {
         "layers": names,
