@@ -83,7 +83,10 @@ def compile_catalogues(directory: Path = TRANSLATIONS) -> list[Path]:
 
 def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS))
-    compile_catalogues(Path(app.config["BABEL_TRANSLATION_DIRECTORIES"]))
+    try:
+        compile_catalogues(Path(app.config["BABEL_TRANSLATION_DIRECTORIES"]))
+    except OSError as exc:  # a read-only install: the .mo files `make` compiled are used
+        app.logger.warning("translations not recompiled: %s", exc)
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LANGUAGE)
     Babel(app, locale_selector=select_locale)
     app.register_blueprint(bp)
