@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pyproj import Geod, Transformer
 from shapely import wkb
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from registry.errors import NotFound
 from registry.regions.models import Region
@@ -109,3 +109,35 @@ def test_region_lookup_reprojects_from_utm(db) -> None:
     x, y = Transformer.from_crs(4326, 32642, always_xy=True).transform(71.4304, 51.1282)
     assert x > 100_000 and y > 5_000_000  # metres, not degrees
     assert region_at(db, f"SRID=32642;POINT({x} {y})") == 71
+
+
+@pytest.mark.parametrize("city, oblast", [(71, 11), (75, 19)])
+def test_where_outlines_overlap_the_city_wins(db, city, oblast) -> None:
+    overlap = db.scalar(
+        select(
+            func.ST_AsEWKT(
+                func.ST_PointOnSurface(
+                    func.ST_Intersection(
+                        select(Region.boundary).where(Region.id == city).scalar_subquery(),
+                        select(Region.boundary).where(Region.id == oblast).scalar_subquery(),
+                    )
+                )
+            )
+        )
+    )
+    assert overlap is not None and "POINT" in overlap
+    assert region_at(db, overlap) == city
+
+
+def test_no_two_regions_claim_the_same_ground(db) -> None:
+    """Only border slivers of the packaged outlines (well under a hectare) may be shared."""
+    shared_m2 = db.execute(
+        text(
+            "SELECT a.region_id, b.region_id,"
+            " sum(ST_Area(ST_Intersection(a.geom, b.geom)::geography))"
+            " FROM region_parts a JOIN region_parts b"
+            " ON a.region_id < b.region_id AND ST_Overlaps(a.geom, b.geom)"
+            " GROUP BY 1, 2"
+        )
+    ).all()
+    assert all(area < 1_000 for _, _, area in shared_m2), shared_m2

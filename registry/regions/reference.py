@@ -59,14 +59,34 @@ def load_regions(connection: Connection) -> int:
             {**row, "id": int(row["kato"]), "geometry": geometry, "tolerance": SIMPLIFY_DEGREES},
         )
         count += 1
-    connection.execute(text("DELETE FROM region_parts"))
-    connection.execute(
-        text(
-            "INSERT INTO region_parts (region_id, geom) "
-            "SELECT id, ST_Subdivide(boundary, 256) FROM regions"
-        )
-    )
+    rebuild_region_parts(connection)
     return count
+
+
+def rebuild_region_parts(connection: Connection) -> None:
+    """Cut the boundaries into small pieces for point lookups, cities carved out of oblasts.
+
+    Astana and Almaty are enclaves in Akmola and Almaty regions, and the packaged outlines overlap
+    them by a few km². A city of republican significance is its own region, so where outlines
+    overlap the city wins: every point then lies in exactly one region's pieces.
+    """
+    connection.execute(text("DELETE FROM region_parts"))
+    connection.execute(REGION_PARTS)
+
+
+REGION_PARTS = text(
+    """
+    INSERT INTO region_parts (region_id, geom)
+    SELECT r.id, ST_Subdivide(ST_CollectionExtract(ST_MakeValid(CASE
+        WHEN r.kind = 'city' OR cities.geom IS NULL THEN r.boundary
+        ELSE ST_Difference(r.boundary, cities.geom) END), 3), 256)
+    FROM regions r
+    LEFT JOIN LATERAL (
+        SELECT ST_Union(c.boundary) AS geom FROM regions c
+        WHERE c.kind = 'city' AND c.id <> r.id AND ST_Intersects(c.boundary, r.boundary)
+    ) cities ON true
+    """
+)
 
 
 UPSERT_REGION = text(
