@@ -6,6 +6,7 @@ from datetime import date
 
 import pytest
 from click.testing import CliRunner
+from geoalchemy2.shape import to_shape
 
 from registry.access import Actor
 from registry.accounts.services import add_user
@@ -184,6 +185,7 @@ def test_provenance_card_over_http_and_cli(database_url, clean) -> None:
         session.add(PlantingEventPlant(event_id=event.id, plant_id=plant.id))
         session.flush()
         plant_id, event_id, line_id = plant.id, event.id, line.id
+        spot = to_shape(plant.geom)
     runner = CliRunner()
     linked = runner.invoke(main, ["nursery", "link", str(event_id), "--line", str(line_id)])
     assert linked.exit_code == 0, linked.output
@@ -194,6 +196,13 @@ def test_provenance_card_over_http_and_cli(database_url, clean) -> None:
     assert card["known"] and card["seed_lot"]["collection_place"] == "пойма р. Или, Капшагай"
     page = client.get(f"/nurseries/provenance/plants/{plant_id}").get_data(as_text=True)
     assert "Илийская долина" in page and "№ 88-23" in page
+    # The map's plant card leads staff to the provenance card; the public card does not.
+    at_spot = f"/api/v1/plants/at?lon={spot.x}&lat={spot.y}&z=18"
+    staff_card = client.get(at_spot).get_json()
+    assert staff_card["id"] == plant_id
+    assert f"/nurseries/provenance/plants/{plant_id}" in staff_card["html"]
+    public_card = create_app({"TESTING": True}).test_client().get(at_spot).get_json()
+    assert public_card["id"] == plant_id and "/provenance/" not in public_card["html"]
     printed = runner.invoke(main, ["nursery", "provenance", str(plant_id)])
     assert printed.exit_code == 0 and '"seed_zone": "Илийская долина"' in printed.output
     missing = runner.invoke(main, ["nursery", "provenance", "999999"])

@@ -258,6 +258,7 @@ def plant_card(session, plant) -> str:
         inspections=queries.plant_inspections(session, actor, plant.id) if internal else [],
         history=queries.record_history(session, actor, "plant", plant.id) if internal else [],
         may_edit=may_write_region(actor, plant.region_id),
+        internal=internal,
         lang=language(),
     )
 
