@@ -7,12 +7,14 @@ or rolls back together, so nothing is ever half-written.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from functools import cache
 
 from sqlalchemy import DateTime, MetaData, create_engine, func
+from sqlalchemy import Enum as SAEnum
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
@@ -31,6 +33,11 @@ NAMING = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
+
+
+def pg_enum(kind: type[enum.Enum], name: str) -> SAEnum:
+    """A PostgreSQL enum type storing the members' values (``"alive"``), not their names."""
+    return SAEnum(kind, name=name, values_callable=lambda e: [m.value for m in e])
 
 
 class Timestamped:

@@ -25,8 +25,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from registry.db import Base, Timestamped
-from registry.inventory.models import Versioned, _enum
+from registry.db import Base, Timestamped, pg_enum
+from registry.inventory.models import Versioned
 from registry.planting.models import PlanStatus
 
 
@@ -61,7 +61,7 @@ class CarePlan(Timestamped, Versioned, Base):
     year: Mapped[int] = mapped_column(SmallInteger)
     title: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[PlanStatus] = mapped_column(
-        _enum(PlanStatus, "plan_status"), default=PlanStatus.DRAFT
+        pg_enum(PlanStatus, "plan_status"), default=PlanStatus.DRAFT
     )
     approved_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     approved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -92,8 +92,8 @@ class CareWork(Timestamped, Versioned, Base):
         ForeignKey("care_plans.id", ondelete="CASCADE"), index=True
     )
     year: Mapped[int] = mapped_column(SmallInteger)
-    kind: Mapped[CareKind] = mapped_column(_enum(CareKind, "care_kind"))
-    unit: Mapped[CareUnit] = mapped_column(_enum(CareUnit, "care_unit"))
+    kind: Mapped[CareKind] = mapped_column(pg_enum(CareKind, "care_kind"))
+    unit: Mapped[CareUnit] = mapped_column(pg_enum(CareUnit, "care_unit"))
     planned_volume: Mapped[Decimal | None] = mapped_column(Numeric(14, 1))
     planned_on: Mapped[date | None] = mapped_column(Date)
     planned_cost: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))

@@ -25,8 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from registry.db import Base
-from registry.inventory.models import _enum
+from registry.db import Base, pg_enum
 
 
 class FellingReason(enum.StrEnum):
@@ -63,10 +62,10 @@ class FellingPermit(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     region_id: Mapped[int] = mapped_column(SmallInteger, ForeignKey("regions.id"), index=True)
     number: Mapped[str] = mapped_column(Text)
-    reason: Mapped[FellingReason] = mapped_column(_enum(FellingReason, "felling_reason"))
+    reason: Mapped[FellingReason] = mapped_column(pg_enum(FellingReason, "felling_reason"))
     legal: Mapped[bool] = mapped_column(Boolean)
-    protection: Mapped[Protection] = mapped_column(_enum(Protection, "species_protection"))
-    case: Mapped[CompensationCase] = mapped_column(_enum(CompensationCase, "compensation_case"))
+    protection: Mapped[Protection] = mapped_column(pg_enum(Protection, "species_protection"))
+    case: Mapped[CompensationCase] = mapped_column(pg_enum(CompensationCase, "compensation_case"))
     felled_on: Mapped[date] = mapped_column(Date)
     holder: Mapped[str] = mapped_column(Text, default="")
     trees: Mapped[int] = mapped_column(Integer)
@@ -99,7 +98,7 @@ class CompensationRatio(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     region_id: Mapped[int] = mapped_column(SmallInteger, ForeignKey("regions.id"))
-    case: Mapped[CompensationCase] = mapped_column(_enum(CompensationCase, "compensation_case"))
+    case: Mapped[CompensationCase] = mapped_column(pg_enum(CompensationCase, "compensation_case"))
     ratio: Mapped[int] = mapped_column(Integer)
     updated_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -30,14 +30,9 @@ from sqlalchemy import (
     UniqueConstraint,
     func,
 )
-from sqlalchemy import Enum as SAEnum
 from sqlalchemy.orm import Mapped, mapped_column
 
-from registry.db import Base, Timestamped
-
-
-def _enum(cls: type[enum.Enum], name: str) -> SAEnum:
-    return SAEnum(cls, name=name, values_callable=lambda e: [m.value for m in e])
+from registry.db import Base, Timestamped, pg_enum
 
 
 class GreenSpaceCategory(enum.StrEnum):
@@ -90,7 +85,7 @@ class GreenSpace(Timestamped, Versioned, Base):
     region_id: Mapped[int] = mapped_column(SmallInteger, ForeignKey("regions.id"), index=True)
     name: Mapped[str] = mapped_column(Text)
     category: Mapped[GreenSpaceCategory] = mapped_column(
-        _enum(GreenSpaceCategory, "green_space_category")
+        pg_enum(GreenSpaceCategory, "green_space_category")
     )
     kind: Mapped[str] = mapped_column(Text, default="park")
     balance_holder: Mapped[str] = mapped_column(Text, default="")
@@ -132,7 +127,7 @@ class Plant(Timestamped, Versioned, Base):
     )
     inventory_number: Mapped[str] = mapped_column(Text)
     species_id: Mapped[int] = mapped_column(ForeignKey("species.id"), index=True)
-    planting_form: Mapped[PlantingForm] = mapped_column(_enum(PlantingForm, "planting_form"))
+    planting_form: Mapped[PlantingForm] = mapped_column(pg_enum(PlantingForm, "planting_form"))
     geom: Mapped[WKBElement] = mapped_column(Geometry("GEOMETRY", srid=4326, spatial_index=True))
     geom_3857: Mapped[WKBElement] = mapped_column(
         Geometry("GEOMETRY", srid=3857, spatial_index=False),
@@ -149,7 +144,7 @@ class Plant(Timestamped, Versioned, Base):
     condition: Mapped[int] = mapped_column(SmallInteger, default=1)
     hazardous: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     status: Mapped[PlantStatus] = mapped_column(
-        _enum(PlantStatus, "plant_status"), default=PlantStatus.ALIVE
+        pg_enum(PlantStatus, "plant_status"), default=PlantStatus.ALIVE
     )
     address: Mapped[str] = mapped_column(Text, default="")
     notes: Mapped[str] = mapped_column(Text, default="")

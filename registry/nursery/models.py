@@ -31,14 +31,9 @@ from sqlalchemy import (
     UniqueConstraint,
     func,
 )
-from sqlalchemy import Enum as SAEnum
 from sqlalchemy.orm import Mapped, mapped_column
 
-from registry.db import Base
-
-
-def _enum(kind: type[enum.Enum], name: str) -> SAEnum:
-    return SAEnum(kind, name=name, values_callable=lambda e: [m.value for m in e])
+from registry.db import Base, pg_enum
 
 
 class SectionKind(enum.StrEnum):
@@ -101,13 +96,13 @@ class ShipmentStatus(enum.StrEnum):
     RECEIVED = "received"
 
 
-SECTION_KIND = _enum(SectionKind, "nursery_section_kind")
-ROOT_SYSTEM = _enum(RootSystem, "root_system")
-STAGE = _enum(Stage, "batch_stage")
-MOVEMENT_KIND = _enum(MovementKind, "batch_movement_kind")
-LOSS_CAUSE = _enum(LossCause, "loss_cause")
-SEED_MOVEMENT_KIND = _enum(SeedMovementKind, "seed_movement_kind")
-SHIPMENT_STATUS = _enum(ShipmentStatus, "shipment_status")
+SECTION_KIND = pg_enum(SectionKind, "nursery_section_kind")
+ROOT_SYSTEM = pg_enum(RootSystem, "root_system")
+STAGE = pg_enum(Stage, "batch_stage")
+MOVEMENT_KIND = pg_enum(MovementKind, "batch_movement_kind")
+LOSS_CAUSE = pg_enum(LossCause, "loss_cause")
+SEED_MOVEMENT_KIND = pg_enum(SeedMovementKind, "seed_movement_kind")
+SHIPMENT_STATUS = pg_enum(ShipmentStatus, "shipment_status")
 NURSERY_ENUMS = (
     "nursery_section_kind",
     "root_system",

@@ -34,8 +34,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from registry.db import Base, Timestamped
-from registry.inventory.models import PlantingForm, Versioned, _enum
+from registry.db import Base, Timestamped, pg_enum
+from registry.inventory.models import PlantingForm, Versioned
 
 
 class Season(enum.StrEnum):
@@ -73,11 +73,11 @@ class PlantingPlan(Timestamped, Versioned, Base):
     region_id: Mapped[int] = mapped_column(SmallInteger, ForeignKey("regions.id"), index=True)
     district: Mapped[str] = mapped_column(Text, default="")
     year: Mapped[int] = mapped_column(SmallInteger)
-    season: Mapped[Season] = mapped_column(_enum(Season, "planting_season"))
+    season: Mapped[Season] = mapped_column(pg_enum(Season, "planting_season"))
     title: Mapped[str] = mapped_column(Text, default="")
     funding_source: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[PlanStatus] = mapped_column(
-        _enum(PlanStatus, "plan_status"), default=PlanStatus.DRAFT
+        pg_enum(PlanStatus, "plan_status"), default=PlanStatus.DRAFT
     )
     approved_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     approved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -94,9 +94,9 @@ class PlantingPlanLine(Base):
         ForeignKey("planting_plans.id", ondelete="CASCADE"), index=True
     )
     species_id: Mapped[int] = mapped_column(ForeignKey("species.id"))
-    planting_form: Mapped[PlantingForm] = mapped_column(_enum(PlantingForm, "planting_form"))
+    planting_form: Mapped[PlantingForm] = mapped_column(pg_enum(PlantingForm, "planting_form"))
     quantity: Mapped[Decimal] = mapped_column(Numeric(12, 1))
-    unit: Mapped[PlantingUnit] = mapped_column(_enum(PlantingUnit, "planting_unit"))
+    unit: Mapped[PlantingUnit] = mapped_column(pg_enum(PlantingUnit, "planting_unit"))
     green_space_id: Mapped[int | None] = mapped_column(ForeignKey("green_spaces.id"))
     area: Mapped[WKBElement | None] = mapped_column(
         Geometry("GEOMETRY", srid=4326, spatial_index=False), nullable=True
@@ -128,15 +128,15 @@ class PlantingEvent(Base):
         ForeignKey("planting_plan_lines.id"), index=True
     )
     species_id: Mapped[int] = mapped_column(ForeignKey("species.id"))
-    planting_form: Mapped[PlantingForm] = mapped_column(_enum(PlantingForm, "planting_form"))
+    planting_form: Mapped[PlantingForm] = mapped_column(pg_enum(PlantingForm, "planting_form"))
     planted_on: Mapped[date] = mapped_column(Date)
     year: Mapped[int] = mapped_column(
         SmallInteger, Computed("(EXTRACT(year FROM planted_on))::smallint", persisted=True)
     )
     quantity: Mapped[Decimal] = mapped_column(Numeric(12, 1))
-    unit: Mapped[PlantingUnit] = mapped_column(_enum(PlantingUnit, "planting_unit"))
+    unit: Mapped[PlantingUnit] = mapped_column(pg_enum(PlantingUnit, "planting_unit"))
     green_space_id: Mapped[int | None] = mapped_column(ForeignKey("green_spaces.id"))
-    performer_kind: Mapped[Performer] = mapped_column(_enum(Performer, "planting_performer"))
+    performer_kind: Mapped[Performer] = mapped_column(pg_enum(Performer, "planting_performer"))
     performer: Mapped[str] = mapped_column(Text, default="")
     replaces_event_id: Mapped[int | None] = mapped_column(
         ForeignKey("planting_events.id"), index=True
@@ -200,10 +200,10 @@ class PlantingTally(Base):
     year: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     species_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     planting_form: Mapped[PlantingForm] = mapped_column(
-        _enum(PlantingForm, "planting_form"), primary_key=True
+        pg_enum(PlantingForm, "planting_form"), primary_key=True
     )
     unit: Mapped[PlantingUnit] = mapped_column(
-        _enum(PlantingUnit, "planting_unit"), primary_key=True
+        pg_enum(PlantingUnit, "planting_unit"), primary_key=True
     )
     events: Mapped[int] = mapped_column(Integer, default=0)
     planted: Mapped[Decimal] = mapped_column(Numeric(14, 1), default=0)

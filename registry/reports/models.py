@@ -23,8 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from registry.db import Base
-from registry.inventory.models import _enum
+from registry.db import Base, pg_enum
 
 
 class ReportStatus(enum.StrEnum):
@@ -46,7 +45,7 @@ class RegionReport(Base):
     year: Mapped[int] = mapped_column(SmallInteger)
     edition: Mapped[int] = mapped_column(SmallInteger, default=1)
     status: Mapped[ReportStatus] = mapped_column(
-        _enum(ReportStatus, "report_status"), default=ReportStatus.DRAFT
+        pg_enum(ReportStatus, "report_status"), default=ReportStatus.DRAFT
     )
     content: Mapped[dict[str, Any]] = mapped_column(JSONB)
     built_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
