@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from registry.db import unit_of_work
 from tests.factories import ASTANA, make_plant
@@ -57,6 +58,23 @@ def click_at(page, lon: float, lat: float, zoom: int = 18) -> None:
     page.mouse.click(box["x"] + spot["x"], box["y"] + spot["y"])
 
 
+def open_editor(page) -> None:
+    """Click the card's Edit link, once the map has settled after opening the card.
+
+    Opening a card by URL pans the map and may redraw the popup; a click that lands on the
+    popup being replaced is lost (seen under a loaded CI run), so click again until it opens.
+    """
+    page.wait_for_load_state("networkidle")
+    for _ in range(3):
+        page.locator(".leaflet-popup-content .edit-plant").click()
+        try:
+            page.wait_for_url(re.compile(r"/plants/\d+/edit"), timeout=10_000)
+            return
+        except PlaywrightTimeout:
+            continue
+    raise AssertionError("the card's Edit link never opened the editor")
+
+
 def test_clicking_a_plant_opens_its_card_without_internal_fields(page, site) -> None:
     base, plant = site
     page.goto(base + "/", wait_until="networkidle")
@@ -91,7 +109,7 @@ def test_a_forester_adds_a_plant_by_clicking_and_then_edits_it(page, site) -> No
     card = page.locator(".leaflet-popup-content .card")
     card.wait_for()
     assert "Betula pendula" in card.inner_text() and "12.0" in card.inner_text()
-    page.click(".leaflet-popup-content .edit-plant")
+    open_editor(page)
     page.fill("#f-height_m", "13.5")
     page.click("#save")
     page.wait_for_url(re.compile(r"/\?plant=\d+"))
