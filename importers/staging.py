@@ -108,24 +108,8 @@ LEFT JOIN import_batches b ON b.id = p.import_batch_id
 WHERE b.id IS NULL OR p.updated_at > b.finished_at
 ORDER BY s.row_no
 """
-VALUE_COLUMNS = (
-    "species_id",
-    "planting_form",
-    "geom",
-    "quantity",
-    "length_m",
-    "area_m2",
-    "planting_year",
-    "age_years",
-    "height_m",
-    "trunk_diameter_cm",
-    "crown_diameter_m",
-    "condition",
-    "hazardous",
-    "status",
-    "address",
-    "notes",
-)
+# Everything staged but the row number and the key it is matched on, in the same order.
+VALUE_COLUMNS = tuple(c for c in STAGING_COLUMNS if c not in {"row_no", "inventory_number"})
 CASTS = {
     "planting_form": "::planting_form",
     "status": "::plant_status",
