@@ -27,9 +27,10 @@ from registry.care.models import CareKind, CarePlan, CareUnit, CareWork
 from registry.errors import InvalidValue
 from registry.inventory.models import Plant
 from registry.inventory.rules import to_decimal
+from registry.inventory.services import get_locked, stamp
 from registry.planting import rules as planting_rules
 from registry.planting.models import PlanStatus
-from registry.planting.services import check_version, get_locked, region_of_target, stamp
+from registry.planting.services import check_version, region_of_target
 from registry.regions.models import Region
 from registry.regions.services import resolve_region
 

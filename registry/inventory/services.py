@@ -67,12 +67,11 @@ def locate(session: Session, geometry: BaseGeometry) -> Region:
     return session.get(Region, region_id)
 
 
-def _locked(session: Session, model: type, record_id: int) -> Any:
+def get_locked(session: Session, model: type, record_id: Any, entity: str) -> Any:
+    """The record, row-locked until the unit of work ends, so concurrent savers queue up."""
     record = session.scalar(select(model).where(model.id == record_id).with_for_update())
     if record is None:
-        raise NotFound(
-            f"{model.__tablename__[:-1].replace('_', ' ')} {record_id} does not exist", id=record_id
-        )
+        raise NotFound(f"{entity} {record_id} does not exist", id=record_id)
     return record
 
 
@@ -101,7 +100,8 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _stamp(record: Any, actor: Actor) -> None:
+def stamp(record: Any, actor: Actor) -> None:
+    """A saved change: next version, who made it, when."""
     record.version += 1
     record.updated_by = actor.user_id
     record.updated_at = func.now()
@@ -208,7 +208,7 @@ def update_plant(
     session: Session, actor: Actor, plant_id: int, expected_version: int, changes: dict[str, Any]
 ) -> Plant:
     """Change some fields of a plant that the caller read at ``expected_version``."""
-    plant = _locked(session, Plant, plant_id)
+    plant = get_locked(session, Plant, plant_id, "plant")
     require_region_write(session, actor, plant.region_id, "edit", "plant", plant_id)
     _check_version(session, plant, expected_version, "plant")
     current = {f: getattr(plant, f) for f in PLANT_FIELDS}
@@ -225,7 +225,7 @@ def update_plant(
         _check_unique_number(session, plant.region_id, values["inventory_number"], plant.id)
     if diff:
         _apply(plant, diff, values)
-        _stamp(plant, actor)
+        stamp(plant, actor)
         session.flush()
         record_changes(session, actor, "plant", plant.id, plant.region_id, diff)
     return plant
@@ -263,7 +263,7 @@ def record_inspection(
     notes: str = "",
 ) -> Inspection:
     """Record an observation; the newest inspection sets the plant's current condition."""
-    plant = _locked(session, Plant, plant_id)
+    plant = get_locked(session, Plant, plant_id, "plant")
     require_region_write(session, actor, plant.region_id, "inspect", "plant", plant_id)
     if inspected_on > date.today():
         raise InvalidValue("inspected_on", "cannot be in the future", inspected_on.isoformat())
@@ -373,7 +373,7 @@ def create_green_space(session: Session, actor: Actor, data: dict[str, Any]) -> 
 def update_green_space(
     session: Session, actor: Actor, space_id: int, expected_version: int, changes: dict[str, Any]
 ) -> GreenSpace:
-    space = _locked(session, GreenSpace, space_id)
+    space = get_locked(session, GreenSpace, space_id, "green space")
     require_region_write(session, actor, space.region_id, "edit", "green space", space_id)
     _check_version(session, space, expected_version, "green space")
     current = {f: getattr(space, f) for f in GREEN_SPACE_FIELDS}
@@ -386,7 +386,7 @@ def update_green_space(
         space.region_id = region.id
     if diff:
         _apply(space, diff, values)
-        _stamp(space, actor)
+        stamp(space, actor)
         session.flush()
         record_changes(session, actor, "green_space", space.id, space.region_id, diff)
     return space

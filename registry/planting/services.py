@@ -23,7 +23,7 @@ from registry.audit.services import record_changes, record_creation
 from registry.errors import DuplicateRecord, InvalidValue, NotFound, StaleVersion
 from registry.felling.models import FellingPermit
 from registry.inventory.models import GreenSpace, Plant, PlantingForm
-from registry.inventory.services import create_plant, locate
+from registry.inventory.services import create_plant, get_locked, locate, stamp
 from registry.planting import rules
 from registry.planting.models import (
     PlanStatus,
@@ -42,13 +42,6 @@ from registry.species.services import get_species
 
 
 # -- shared steps ---------------------------------------------------------------------------------
-def get_locked(session: Session, model: type, record_id: Any, entity: str) -> Any:
-    record = session.scalar(select(model).where(model.id == record_id).with_for_update())
-    if record is None:
-        raise NotFound(f"{entity} {record_id} does not exist", id=record_id)
-    return record
-
-
 def check_version(record: Any, expected: int | None, entity: str) -> None:
     """Optimistic locking as in the inventory: a save names the version it read."""
     if expected is None or record.version == expected:
@@ -58,12 +51,6 @@ def check_version(record: Any, expected: int | None, entity: str) -> None:
         f"you read version {expected}); reload and try again",
         current_version=record.version,
     )
-
-
-def stamp(record: Any, actor: Actor) -> None:
-    record.version += 1
-    record.updated_by = actor.user_id
-    record.updated_at = func.now()
 
 
 def region_of_target(
