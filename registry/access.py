@@ -45,6 +45,11 @@ class Actor:
         return self.role is not None
 
 
+def who(actor: Actor) -> str:
+    """How a refusal names the actor: label and role, e.g. ``aigerim (forester)``."""
+    return f"{actor.label} ({actor.role or 'public'})"
+
+
 def sees_internal_fields(actor: Actor) -> bool:
     """Inspector names, notes and unpublished records are for signed-in staff only."""
     return actor.signed_in
@@ -70,17 +75,9 @@ def require_region_write(
     entity_id: int | None = None,
 ) -> None:
     """Refuse (and audit the refusal) unless ``actor`` may write in ``region_id``."""
-    if may_write_region(actor, region_id):
-        return
-    deny(
-        session,
-        actor,
-        action,
-        entity,
-        entity_id,
-        region_id,
-        f"{actor.label} ({actor.role or 'public'}) may not {action} {entity} in region {region_id}",
-    )
+    if not may_write_region(actor, region_id):
+        message = f"{who(actor)} may not {action} {entity} in region {region_id}"
+        deny(session, actor, action, entity, entity_id, region_id, message)
 
 
 def require_role(
@@ -92,17 +89,9 @@ def require_role(
     entity_id: int | None = None,
     region_id: int | None = None,
 ) -> None:
-    if actor.role is Role.ADMIN or actor.role in roles:
-        return
-    deny(
-        session,
-        actor,
-        action,
-        entity,
-        entity_id,
-        region_id,
-        f"{actor.label} ({actor.role or 'public'}) may not {action} {entity}",
-    )
+    if actor.role is not Role.ADMIN and actor.role not in roles:
+        message = f"{who(actor)} may not {action} {entity}"
+        deny(session, actor, action, entity, entity_id, region_id, message)
 
 
 def deny(
@@ -150,18 +139,9 @@ def require_nursery_write(
     region_id: int | None = None,
 ) -> None:
     """Refuse (and audit the refusal) unless ``actor`` may write ``nursery_id``'s ledger."""
-    if may_write_nursery(actor, nursery_id):
-        return
-    deny(
-        session,
-        actor,
-        action,
-        entity,
-        entity_id,
-        region_id,
-        f"{actor.label} ({actor.role or 'public'}) may not {action} {entity} "
-        f"of nursery {nursery_id}",
-    )
+    if not may_write_nursery(actor, nursery_id):
+        message = f"{who(actor)} may not {action} {entity} of nursery {nursery_id}"
+        deny(session, actor, action, entity, entity_id, region_id, message)
 
 
 def may_read_nurseries(actor: Actor) -> bool:
@@ -183,18 +163,9 @@ def may_override_zoning(actor: Actor) -> bool:
 def require_zoning_override(
     session: Session, actor: Actor, nursery_id: int, region_id: int
 ) -> None:
-    if may_override_zoning(actor):
-        return
-    deny(
-        session,
-        actor,
-        "override zoning",
-        "shipment",
-        None,
-        region_id,
-        f"{actor.label} ({actor.role or 'public'}) may not override the zoning rule; "
-        f"ask an administrator",
-    )
+    if not may_override_zoning(actor):
+        message = f"{who(actor)} may not override the zoning rule; ask an administrator"
+        deny(session, actor, "override zoning", "shipment", None, region_id, message)
 
 
 # -- planting, care, felling and the ministry's reports --------------------------------------------
@@ -216,32 +187,16 @@ def require_region_read(
     entity: str,
     entity_id: int | None = None,
 ) -> None:
-    if may_read_region(actor, region_id):
-        return
-    deny(
-        session,
-        actor,
-        "read",
-        entity,
-        entity_id,
-        region_id,
-        f"{actor.label} ({actor.role or 'public'}) may not read {entity} of region {region_id}",
-    )
+    if not may_read_region(actor, region_id):
+        message = f"{who(actor)} may not read {entity} of region {region_id}"
+        deny(session, actor, "read", entity, entity_id, region_id, message)
 
 
 def require_national_read(session: Session, actor: Actor, entity: str) -> None:
     """National aggregates and the list of overdue obligations: ministry, planners, admins."""
-    if actor.role in NATIONAL_READERS:
-        return
-    deny(
-        session,
-        actor,
-        "read",
-        entity,
-        None,
-        None,
-        f"{actor.label} ({actor.role or 'public'}) may not read national {entity}",
-    )
+    if actor.role not in NATIONAL_READERS:
+        message = f"{who(actor)} may not read national {entity}"
+        deny(session, actor, "read", entity, None, None, message)
 
 
 def require_ministry(
