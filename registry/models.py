@@ -6,7 +6,14 @@ from registry.care.models import CarePlan, CareWork
 from registry.db import Base
 from registry.felling.models import CompensationRatio, FellingPermit, FellingPermitPlant
 from registry.imports.models import ImportBatch
-from registry.inventory.models import GreenSpace, Inspection, Plant, PlantGridCell, PlantGridState
+from registry.inventory.models import (
+    GreenSpace,
+    Inspection,
+    Plant,
+    PlantGridCell,
+    PlantGridState,
+    TileVersion,
+)
 from registry.nursery.models import (
     Batch,
     BatchMovement,
@@ -27,7 +34,7 @@ from registry.planting.models import (
     SurvivalCheck,
 )
 from registry.regions.models import Region, RegionPart
-from registry.reports.models import RegionReport
+from registry.reports.models import CareTally, InventoryTally, RegionReport
 from registry.species.models import Species
 
 __all__ = [
@@ -38,6 +45,7 @@ __all__ = [
     "Batch",
     "BatchMovement",
     "CarePlan",
+    "CareTally",
     "CareWork",
     "CompensationRatio",
     "FellingPermit",
@@ -45,6 +53,7 @@ __all__ = [
     "GreenSpace",
     "ImportBatch",
     "Inspection",
+    "InventoryTally",
     "Nursery",
     "NurserySection",
     "Plant",
@@ -65,5 +74,6 @@ __all__ = [
     "ShipmentLine",
     "Species",
     "SurvivalCheck",
+    "TileVersion",
     "User",
 ]

@@ -33,6 +33,7 @@ from registry.planting.models import PlanStatus
 from registry.planting.services import check_version, region_of_target
 from registry.regions.models import Region
 from registry.regions.services import resolve_region
+from registry.reports.models import CareTally
 
 
 def _amount(field: str, value: Any, strictly_positive: bool = True) -> Decimal | None:
@@ -207,27 +208,33 @@ def record_care_done(
 
 
 def care_rows(session: Session, region_id: int | None, year: int | None) -> list[dict[str, Any]]:
-    """Planned vs done volume and cost per kind and unit (callers check access)."""
-    w = CareWork
+    """Planned vs done volume and cost per kind and unit (callers check access).
+
+    Summed at query time from ``care_tallies``, which the database moves with every write to
+    ``care_works`` in the same transaction: the registry's figures now, without a full scan.
+    """
+    t = CareTally
     query = select(
-        w.kind,
-        w.unit,
-        func.count().label("works"),
-        func.coalesce(func.sum(w.planned_volume), 0).label("planned_volume"),
-        func.coalesce(func.sum(w.done_volume), 0).label("done_volume"),
-        func.coalesce(func.sum(w.planned_cost), 0).label("planned_cost"),
-        func.coalesce(func.sum(w.done_cost), 0).label("done_cost"),
+        t.kind,
+        t.unit,
+        func.sum(t.works).label("works"),
+        func.sum(t.done_works).label("done_works"),
+        func.sum(t.planned_volume).label("planned_volume"),
+        func.sum(t.done_volume).label("done_volume"),
+        func.sum(t.planned_cost).label("planned_cost"),
+        func.sum(t.done_cost).label("done_cost"),
     )
     if region_id is not None:
-        query = query.where(w.region_id == region_id)
+        query = query.where(t.region_id == region_id)
     if year is not None:
-        query = query.where(w.year == year)
-    query = query.group_by(w.kind, w.unit).order_by(w.kind, w.unit)
+        query = query.where(t.year == year)
+    query = query.group_by(t.kind, t.unit).having(func.sum(t.works) > 0).order_by(t.kind, t.unit)
     return [
         {
             "kind": row.kind.value,
             "unit": row.unit.value,
-            "works": row.works,
+            "works": int(row.works),
+            "done_works": int(row.done_works),
             "planned_volume": float(row.planned_volume),
             "done_volume": float(row.done_volume),
             "planned_cost": float(row.planned_cost),

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     CheckConstraint,
     DateTime,
     ForeignKey,
+    Integer,
+    Numeric,
     SmallInteger,
     Text,
     UniqueConstraint,
@@ -23,7 +27,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
+from registry.care.models import CareKind, CareUnit
 from registry.db import Base, pg_enum
+from registry.inventory.models import PlantStatus
 
 
 class ReportStatus(enum.StrEnum):
@@ -55,3 +61,44 @@ class RegionReport(Base):
     reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     reviewed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     review_comment: Mapped[str] = mapped_column(Text, default="")
+
+
+class InventoryTally(Base):
+    """Plants and their quantity per region, species, status and condition grade.
+
+    Kept current by statement-level triggers on ``plants`` (migration 0012), in the writing
+    transaction, so a report's inventory figures add up a few hundred rows, never millions,
+    and are never stale. Services never write it.
+    """
+
+    __tablename__ = "inventory_tallies"
+
+    region_id: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    species_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    status: Mapped[PlantStatus] = mapped_column(
+        pg_enum(PlantStatus, "plant_status"), primary_key=True
+    )
+    condition: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    plants: Mapped[int] = mapped_column(Integer, default=0)
+    quantity: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class CareTally(Base):
+    """Care works per region, year, kind and unit: planned vs done volume and cost.
+
+    Kept current by statement-level triggers on ``care_works`` (migration 0012), so the care
+    figures of a report are the registry's at query time without summing every work.
+    """
+
+    __tablename__ = "care_tallies"
+
+    region_id: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    year: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    kind: Mapped[CareKind] = mapped_column(pg_enum(CareKind, "care_kind"), primary_key=True)
+    unit: Mapped[CareUnit] = mapped_column(pg_enum(CareUnit, "care_unit"), primary_key=True)
+    works: Mapped[int] = mapped_column(Integer, default=0)
+    done_works: Mapped[int] = mapped_column(Integer, default=0)
+    planned_volume: Mapped[Decimal] = mapped_column(Numeric(16, 1), default=0)
+    done_volume: Mapped[Decimal] = mapped_column(Numeric(16, 1), default=0)
+    planned_cost: Mapped[Decimal] = mapped_column(Numeric(18, 2), default=0)
+    done_cost: Mapped[Decimal] = mapped_column(Numeric(18, 2), default=0)

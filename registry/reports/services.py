@@ -25,17 +25,16 @@ from registry.access import (
     require_region_write,
 )
 from registry.audit.services import record_changes, record_creation
-from registry.care.models import CareWork
 from registry.care.services import care_rows
 from registry.errors import InvalidValue, NotFound
 from registry.felling.services import obligation_rows
-from registry.inventory.models import GreenSpace, Plant
+from registry.inventory.models import GreenSpace, PlantStatus
 from registry.planting import rules
 from registry.planting.models import PlanStatus, PlantingEvent, PlantingPlan, PlantingPlanLine
 from registry.planting.services import tally_rows
 from registry.regions.models import Region
 from registry.regions.services import resolve_region
-from registry.reports.models import RegionReport, ReportStatus
+from registry.reports.models import CareTally, InventoryTally, RegionReport, ReportStatus
 from registry.species.models import Species
 
 SURVIVAL_COHORTS = 4  # the report year and the three before: 1st- and 3rd-season checks fall in it
@@ -182,15 +181,20 @@ def green_space_section(session: Session, region_id: int, year: int) -> list[dic
 
 
 def inventory_section(session: Session, region_id: int) -> dict[str, Any]:
+    """Plants by condition (alive) and by status, from ``inventory_tallies`` (kept current by
+    the database with every write to ``plants``): a few hundred rows, not the whole region."""
+    t = InventoryTally
     by_condition = session.execute(
-        select(Plant.condition, func.sum(Plant.quantity))
-        .where(Plant.region_id == region_id, Plant.status == "alive")
-        .group_by(Plant.condition)
+        select(t.condition, func.sum(t.quantity))
+        .where(t.region_id == region_id, t.status == PlantStatus.ALIVE)
+        .group_by(t.condition)
+        .having(func.sum(t.plants) > 0)
     ).all()
     by_status = session.execute(
-        select(Plant.status, func.sum(Plant.quantity))
-        .where(Plant.region_id == region_id)
-        .group_by(Plant.status)
+        select(t.status, func.sum(t.quantity))
+        .where(t.region_id == region_id)
+        .group_by(t.status)
+        .having(func.sum(t.plants) > 0)
     ).all()
     return {
         "alive_by_condition": {str(c): int(n) for c, n in sorted(by_condition)},
@@ -527,16 +531,17 @@ def list_reports(session: Session, actor: Actor, year: int | None = None) -> lis
 def national_dashboard(session: Session, actor: Actor, year: int) -> dict[str, Any]:
     """The ministry's dashboard: every region's figures for ``year``, the national trend, species.
 
-    Planting and survival come from the tallies; care from an index range per region and year;
-    obligations from the permits. All 20 regions appear, zero-filled, so the map has no holes.
+    Planting and survival come from ``planting_tallies``, care from ``care_tallies`` (both kept
+    current by triggers in the writing transaction); obligations from the permits. All 20
+    regions appear, zero-filled, so the map has no holes.
     """
     require_national_read(session, actor, "dashboard")
     by_region = {r["region"]: r for r in national_planting(session, actor, year, ("region",))}
     care = dict(
         session.execute(
-            select(Region.iso_code, func.coalesce(func.sum(CareWork.done_cost), 0))
-            .join(CareWork, CareWork.region_id == Region.id)
-            .where(CareWork.year == year)
+            select(Region.iso_code, func.sum(CareTally.done_cost))
+            .join(CareTally, CareTally.region_id == Region.id)
+            .where(CareTally.year == year)
             .group_by(Region.iso_code)
         ).all()
     )
