@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import itertools
 import re
+from datetime import date
 
 import pytest
+from shapely.geometry import Point
 
+from registry.care import services as care
 from registry.db import unit_of_work
-from tests.factories import make_green_space, make_plant
+from registry.planting import services as planting
+from tests.factories import forester, make_green_space, make_plant
+from tests.nursery_factories import make_nursery, ready_batch
 from tests.web_client import csrf_token, new_user, sign_in
 from web import create_app
 
@@ -48,23 +53,67 @@ NASTY_BODIES = [
     {"name": "", "category": "forest", "geometry": {"type": "MultiPolygon", "coordinates": []}},
 ]
 
+# Values for every documented body field in turn: wrong types, huge numbers, odd text.
+NASTY_FIELD_VALUES = [*NASTY, 0, -1, 2**63, 1e308, True, None, [], {}, [[1, 2]], {"1": "x"}]
+
+
+def documented_bodies(document: dict, operation: dict, count: int = 4) -> list[dict]:
+    """Bodies filling each field the operation's schema names with nasty values."""
+    schema = operation["requestBody"]["content"]["application/json"]["schema"]
+    if "$ref" in schema:
+        schema = document["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
+    fields = list(schema.get("properties", {}))
+    values = itertools.cycle(NASTY_FIELD_VALUES)
+    return [{f: next(values) for f in fields} for _ in range(count)] if fields else []
+
 
 @pytest.fixture
 def api(clean):
+    """A record behind every path parameter of the document, so the fuzz reaches the services."""
     with unit_of_work(clean) as session:
         plant = make_plant(session).id
         space = make_green_space(session).id
+        staff = forester(session)
+        plan = planting.create_plan(session, staff, "KZ-71", 2025, "spring", "Весна")
+        event = planting.record_planting(
+            session, staff, "Ulmus pumila", date(2025, 4, 20), geometries=[Point(71.43, 51.128)]
+        )
+        work = care.add_care_work(
+            session, staff, "watering", "m3", year=2025, planned_volume=5, plant_id=plant
+        )
+        nursery = make_nursery(session)
+        batch = ready_batch(session, nursery)
+        ids = {
+            "plant_id": plant,
+            "space_id": space,
+            "reference": "KZ-71",
+            "plan_id": plan.id,
+            "event_id": event.id,
+            "work_id": work.id,
+            "code": nursery.code,
+            "batch_id": batch.id,
+            "shipment_id": 1,
+            "region": "KZ-71",
+            "year": 2025,
+        }
     new_user(clean, "les@test.jasyl.kz", "forester", "KZ-71")
-    app = create_app({"TESTING": True})
-    return app, {"plant_id": plant, "space_id": space, "reference": "KZ-71"}
+    return create_app({"TESTING": True}), ids
 
 
-def test_every_route_of_the_api_blueprint_is_documented(api) -> None:
+def test_every_json_api_route_is_documented(api) -> None:
+    """Every /api/v1 route of every blueprint (planting, care, felling, nurseries, reports too)."""
     app, _ = api
     paths = app.test_client().get("/api/v1/openapi.json").get_json()["paths"]
-    for rule in app.url_map.iter_rules():
-        if not rule.endpoint.startswith("api.") or rule.rule.endswith("openapi.json"):
-            continue  # other areas' blueprints (planting, nurseries) document their own routes
+    routes = [r for r in app.url_map.iter_rules() if r.rule.startswith("/api/v1/")]
+    assert {r.endpoint.split(".")[0] for r in routes} >= {
+        "api",
+        "planting",
+        "nursery_api",
+        "reports",
+    }
+    for rule in routes:
+        if rule.rule.endswith("openapi.json"):
+            continue
         path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule[len("/api/v1") :])
         assert path in paths, f"{rule.rule} is not in the OpenAPI document"
         for method in rule.methods - {"HEAD", "OPTIONS"}:
@@ -88,7 +137,8 @@ def test_a_fuzz_pass_over_the_documented_api_finds_no_server_error(api) -> None:
             runs = [(public, args, None) for args in cases]
             if writes:  # the public is refused whatever it sends; a forester's bodies are parsed
                 runs = [(public, {}, body) for body in NASTY_BODIES[:3]]
-                runs += [(forester, cases[0], body) for body in NASTY_BODIES]
+                bodies = NASTY_BODIES + documented_bodies(document, operation)
+                runs += [(forester, cases[0], body) for body in bodies]
             else:
                 runs += [(forester, args, None) for args in cases]
             for client, args, body in runs:

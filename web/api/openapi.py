@@ -6,7 +6,12 @@ fuzz pass drives the API from this document), so clients and the fuzzer see the 
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import Any
+
+from registry.care.models import CareKind, CareUnit
+from registry.felling.models import CompensationCase, FellingReason, Protection
+from registry.planting.models import Performer, PlantingUnit, Season
 
 JSON = "application/json"
 
@@ -242,6 +247,300 @@ SCHEMAS: dict[str, Any] = {
 }
 
 
+# -- planting, care, felling, nurseries, reports (their own blueprints, one document) ------------
+def choice_of(kind: type[Enum]) -> dict[str, Any]:
+    return {"type": "string", "enum": [member.value for member in kind]}
+
+
+def obj(description: str = "", **properties: Any) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "object", "properties": properties}
+    if description:
+        schema["description"] = description
+    return schema
+
+
+def read(summary: str, parameters: list[dict], schema: dict | None = None) -> dict:
+    """A signed-in read: 401 for the public, 403 for a role that may not see it."""
+    return {
+        "summary": summary,
+        "parameters": parameters,
+        "responses": {
+            "200": answer(schema or {"type": "object"}),
+            "401": ERRORS["401"],
+            "403": ERRORS["403"],
+            "404": ERRORS["404"],
+            "422": ERRORS["422"],
+        },
+    }
+
+
+def action(summary: str, parameters: list[dict], body: dict | None, ok: str = "200") -> dict:
+    """A state-changing request with a JSON body (``body`` None: no body needed)."""
+    operation = {
+        "summary": summary,
+        "parameters": [CSRF, *parameters],
+        "responses": {ok: answer({"type": "object"}), **ERRORS},
+    }
+    if body is not None:
+        operation["requestBody"] = {"required": True, "content": {JSON: {"schema": body}}}
+    return operation
+
+
+INTEGER, NUMBER, TEXT = {"type": "integer"}, {"type": "number"}, {"type": "string"}
+DAY = {"type": "string", "format": "date"}
+VERSION = {"type": "integer", "description": "The version you read (optimistic locking)"}
+REGION = query("region", "Region: ISO code (KZ-75), KATO prefix or name")
+YEAR = query("year", "Year", INTEGER)
+AREA_SCHEMAS: dict[str, Any] = {
+    "PlanInput": obj(
+        "A draft planting plan of a region for one year and season",
+        region=TEXT,
+        year=INTEGER,
+        season=choice_of(Season),
+        title=TEXT,
+        district=TEXT,
+        funding_source=TEXT,
+    ),
+    "PlanLineInput": obj(
+        "Species × quantity; where: a green space or a drawn area (geometry)",
+        species=TEXT,
+        quantity=NUMBER,
+        unit=choice_of(PlantingUnit),
+        planting_form=TEXT,
+        green_space_id=INTEGER,
+        geometry=ref("Geometry"),
+        funding_source=TEXT,
+        supplier=TEXT,
+        notes=TEXT,
+    ),
+    "Approval": obj("Approve what you read", version=VERSION),
+    "PlantingInput": obj(
+        "What was planted: points ([[lon, lat], …]) and/or a geometry, or a green space",
+        species=TEXT,
+        planted_on=DAY,
+        quantity=NUMBER,
+        unit=choice_of(PlantingUnit),
+        points={"type": "array", "items": {"type": "array", "items": NUMBER}},
+        geometry=ref("Geometry"),
+        green_space_id=INTEGER,
+        plan_line_id=INTEGER,
+        planting_form=TEXT,
+        performer_kind=choice_of(Performer),
+        performer=TEXT,
+        replaces_event_id=INTEGER,
+        felling_permit_id=INTEGER,
+        notes=TEXT,
+    ),
+    "SurvivalCheckInput": obj(
+        "A re-count after the 1st or 3rd growing season",
+        season={"type": "integer", "enum": [1, 3]},
+        checked_on=DAY,
+        alive=INTEGER,
+        dead=INTEGER,
+        replaced=INTEGER,
+        inspector=TEXT,
+        notes=TEXT,
+    ),
+    "CarePlanInput": obj("A region's care plan for a year", region=TEXT, year=INTEGER, title=TEXT),
+    "CareWorkInput": obj(
+        "A care work, planned and/or done, on a plant, a green space or a drawn area",
+        kind=choice_of(CareKind),
+        unit=choice_of(CareUnit),
+        plan_id=INTEGER,
+        year=INTEGER,
+        planned_volume=NUMBER,
+        planned_on=DAY,
+        planned_cost=NUMBER,
+        done_volume=NUMBER,
+        done_on=DAY,
+        done_cost=NUMBER,
+        plant_id=INTEGER,
+        green_space_id=INTEGER,
+        geometry=ref("Geometry"),
+        performer=TEXT,
+        notes=TEXT,
+    ),
+    "CareDoneInput": obj(
+        "Record the work done", version=VERSION, done_volume=NUMBER, done_on=DAY, done_cost=NUMBER
+    ),
+    "FellingInput": obj(
+        "A felling permit (or an illegal felling) of plants in the registry",
+        number=TEXT,
+        plant_ids={"type": "array", "items": INTEGER},
+        reason=choice_of(FellingReason),
+        felled_on=DAY,
+        legal={"type": "boolean"},
+        protection=choice_of(Protection),
+        due_on=DAY,
+        holder=TEXT,
+        notes=TEXT,
+    ),
+    "RatioInput": obj(
+        "A region's compensation ratio for a case",
+        region=TEXT,
+        case=choice_of(CompensationCase),
+        ratio=NUMBER,
+    ),
+    "DispatchInput": obj(
+        "A shipment from a nursery to a region's akimat",
+        region=TEXT,
+        lines={
+            "type": "array",
+            "items": obj(batch_id=INTEGER, quantity=INTEGER),
+        },
+        on=DAY,
+        consignee=TEXT,
+        override_reason=TEXT,
+    ),
+    "ReceiptInput": obj(
+        "Counts received per batch id (differences are losses in transit)",
+        received={"type": "object", "additionalProperties": INTEGER},
+        on=DAY,
+    ),
+    "MovementInput": obj(
+        "A ledger movement of a batch",
+        kind={
+            "type": "string",
+            "enum": ["germination", "stocktake", "loss", "transplant", "reversal"],
+        },
+        on=DAY,
+        reason=TEXT,
+        counted=INTEGER,
+        quantity=INTEGER,
+        cause=TEXT,
+        to_section=TEXT,
+        movement_id=INTEGER,
+    ),
+    "SourceInput": obj("The shipment line a planting came from", shipment_line_id=INTEGER),
+    "ReturnInput": obj("Why the report goes back to the region", comment=TEXT),
+}
+
+
+def area_paths() -> dict[str, Any]:
+    """Planting, care, felling, nursery and report routes (signed-in staff only)."""
+    plan, event = [path_id("plan_id")], [path_id("event_id")]
+    work, batch = [path_id("work_id")], [path_id("batch_id")]
+    code = [{"name": "code", "in": "path", "required": True, "schema": TEXT}]
+    report = [
+        {"name": "region", "in": "path", "required": True, "schema": TEXT},
+        {"name": "year", "in": "path", "required": True, "schema": INTEGER},
+    ]
+    by = query("by", "Group by, comma-separated")
+    nursery = query("nursery", "Nursery code")
+    return {
+        "/planting/plans": {
+            "post": action("Draft a planting plan", [], ref("PlanInput"), "201"),
+        },
+        "/planting/plans/{plan_id}": {"get": read("A planting plan and its lines", plan)},
+        "/planting/plans/{plan_id}/lines": {
+            "post": action("Add a line to a draft plan", plan, ref("PlanLineInput"), "201"),
+        },
+        "/planting/plans/{plan_id}/approve": {
+            "post": action("Approve a plan", plan, ref("Approval")),
+        },
+        "/planting/events": {
+            "post": action(
+                "Record a planting (creates its plants)", [], ref("PlantingInput"), "201"
+            ),
+        },
+        "/planting/events/{event_id}/checks": {
+            "post": action("Record a survival check", event, ref("SurvivalCheckInput"), "201"),
+        },
+        "/planting/events/{event_id}/survival": {"get": read("An event's survival", event)},
+        "/planting/survival": {
+            "get": read("Survival rates", [REGION, YEAR, by], {"type": "array", "items": {}}),
+        },
+        "/care/plans": {"post": action("Draft a care plan", [], ref("CarePlanInput"), "201")},
+        "/care/plans/{plan_id}/approve": {
+            "post": action("Approve a care plan", plan, ref("Approval")),
+        },
+        "/care/works": {
+            "post": action("Plan or record a care work", [], ref("CareWorkInput"), "201")
+        },
+        "/care/works/{work_id}/done": {
+            "post": action("Record a care work as done", work, ref("CareDoneInput")),
+        },
+        "/care/summary": {"get": read("Planned against done volume and cost", [REGION, YEAR])},
+        "/felling/permits": {
+            "post": action("Record a felling permit", [], ref("FellingInput"), "201"),
+        },
+        "/felling/ratios": {
+            "get": read("A region's compensation ratios", [REGION]),
+            "put": action("Set a region's ratio for a case", [], ref("RatioInput")),
+        },
+        "/felling/obligations": {
+            "get": read(
+                "Compensation obligations and their fulfilment",
+                [REGION, YEAR, query("status", "open, fulfilled or overdue")],
+                {"type": "array", "items": {}},
+            )
+        },
+        "/nurseries/stock": {
+            "get": read(
+                "Stock by species, stage and grade",
+                [nursery, query("species", "Species")],
+                {"type": "array", "items": {}},
+            )
+        },
+        "/nurseries/report": {"get": read("National nursery summary", [YEAR])},
+        "/nurseries/{code}/ledger": {
+            "get": read(
+                "A nursery's stock ledger",
+                [
+                    *code,
+                    query("batch", "Batch id", INTEGER),
+                    query("kind", "Movement kind"),
+                    query("since", "From (YYYY-MM-DD)"),
+                    query("until", "Until (YYYY-MM-DD)"),
+                ],
+                {"type": "array", "items": {}},
+            )
+        },
+        "/nurseries/{code}/dispatch": {
+            "post": action("Dispatch seedlings", code, ref("DispatchInput"), "201"),
+        },
+        "/nurseries/shipments/{shipment_id}/receive": {
+            "post": action("Receive a shipment", [path_id("shipment_id")], ref("ReceiptInput")),
+        },
+        "/nurseries/batches/{batch_id}/movements": {
+            "post": action("Record a batch movement", batch, ref("MovementInput"), "201"),
+        },
+        "/nurseries/provenance/plants/{plant_id}": {
+            "get": read("Where a planted tree came from", [path_id("plant_id")]),
+        },
+        "/nurseries/survival": {
+            "get": read("Survival per seed provenance", [nursery], {"type": "array", "items": {}}),
+        },
+        "/nurseries/planting-events/{event_id}/source": {
+            "post": action("Link a planting to its shipment line", event, ref("SourceInput")),
+        },
+        "/reports": {"get": read("Yearly reports", [YEAR], {"type": "array", "items": {}})},
+        "/reports/national": {"get": read("National planting figures", [YEAR, by])},
+        "/reports/dashboard": {"get": read("The ministry's dashboard figures", [YEAR])},
+        "/reports/dashboard/{region}": {
+            "get": read("One region's dashboard: figures, trend, green spaces", [report[0], YEAR]),
+        },
+        "/reports/{region}/{year}": {
+            "get": read(
+                "A region's yearly report (json; csv or xlsx with format=)",
+                [*report, query("edition", "Edition", INTEGER), query("format", "json, csv, xlsx")],
+            )
+        },
+        "/reports/{region}/{year}/build": {
+            "post": action("Build (or rebuild) the draft report", report, None, "201"),
+        },
+        "/reports/{region}/{year}/submit": {
+            "post": action("Submit the report (locks a snapshot)", report, None),
+        },
+        "/reports/{region}/{year}/approve": {
+            "post": action("Approve a submitted report", report, None),
+        },
+        "/reports/{region}/{year}/return": {
+            "post": action("Return a report to the region", report, ref("ReturnInput")),
+        },
+    }
+
+
 def document() -> dict[str, Any]:
     plant, space = [path_id("plant_id")], [path_id("space_id")]
     lang = query("lang", "Language of names: kk, ru or en")
@@ -336,6 +635,7 @@ def document() -> dict[str, Any]:
             "/species": {
                 "get": listing("Species", [query("search", "Part of any name"), lang], "Species")
             },
+            **area_paths(),
         },
-        "components": {"schemas": SCHEMAS},
+        "components": {"schemas": {**SCHEMAS, **AREA_SCHEMAS}},
     }

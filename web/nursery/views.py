@@ -403,10 +403,11 @@ def api_survival() -> Response:
 @api.post("/planting-events/<int:event_id>/source")
 def api_link(event_id: int):
     data = _body()
+    line = data.get("shipment_line_id")
+    if isinstance(line, bool) or not isinstance(line, int):
+        raise InvalidValue("shipment_line_id", "must be a shipment line id", line)
     with request_session() as session:
-        event = provenance.link_planting(
-            session, current_actor(), event_id, int(data.get("shipment_line_id") or 0)
-        )
+        event = provenance.link_planting(session, current_actor(), event_id, line)
         answer = {
             "id": event.id,
             "shipment_line_id": event.shipment_line_id,
