@@ -55,13 +55,19 @@ def _species_names(session: Session) -> dict[int, dict[str, str]]:
 
 
 def planned_rows(
-    session: Session, region_id: int | None, year: int | None, by_region: bool = False
+    session: Session,
+    region_id: int | None,
+    year: int | None,
+    by_region: bool = False,
+    by_year: bool = False,
 ) -> list[dict[str, Any]]:
-    """Quantities of approved plans' lines per species, form and unit (and region)."""
+    """Quantities of approved plans' lines per species, form and unit (and region, year)."""
     line, plan = PlantingPlanLine, PlantingPlan
     keys = [line.species_id, line.planting_form, line.unit]
     if by_region:
         keys.insert(0, plan.region_id)
+    if by_year:
+        keys.insert(0, plan.year)
     query = (
         select(*keys, func.sum(line.quantity).label("planned"))
         .join(plan, plan.id == line.plan_id)
@@ -579,3 +585,107 @@ def national_dashboard(session: Session, actor: Actor, year: int) -> dict[str, A
         for k in ("planned", "planted", "replanted", "care_cost", "overdue_obligations")
     }
     return {"year": year, "regions": regions, "trend": trend, "species": species, "totals": totals}
+
+
+# -- a region's view on the dashboard ---------------------------------------------------------
+GREEN_SPACE_FIGURES = text(
+    """
+    WITH planting AS (
+        SELECT e.green_space_id AS id, count(*) AS events,
+               sum(e.quantity) FILTER (WHERE e.replaces_event_id IS NULL) AS planted,
+               sum(e.quantity) FILTER (WHERE e.replaces_event_id IS NOT NULL) AS replanted,
+               sum(e.quantity) FILTER (WHERE c.alive IS NOT NULL) AS checked_1,
+               sum(c.alive) AS alive_1
+        FROM planting_events e
+        LEFT JOIN survival_checks c ON c.event_id = e.id AND c.season = 1
+        WHERE e.region_id = :region AND e.year = :year AND e.green_space_id IS NOT NULL
+          AND e.unit = 'pieces'
+        GROUP BY 1
+    ), care AS (
+        SELECT coalesce(w.green_space_id, p.green_space_id) AS id, count(*) AS care_works,
+               count(w.done_volume) AS care_done, sum(w.done_cost) AS care_cost
+        FROM care_works w LEFT JOIN plants p ON p.id = w.plant_id
+        WHERE w.region_id = :region AND w.year = :year
+        GROUP BY 1
+    )
+    SELECT g.id, g.name, g.kind, round(g.area_m2::numeric, 0)::float8 AS area_m2,
+           coalesce(planting.events, 0) AS events,
+           coalesce(planting.planted, 0)::float8 AS planted,
+           coalesce(planting.replanted, 0)::float8 AS replanted,
+           round(100 * planting.alive_1 / nullif(planting.checked_1, 0), 1)::float8 AS rate_1,
+           coalesce(care.care_works, 0) AS care_works,
+           coalesce(care.care_done, 0) AS care_done,
+           coalesce(care.care_cost, 0)::float8 AS care_cost
+    FROM green_spaces g
+    LEFT JOIN planting ON planting.id = g.id
+    LEFT JOIN care ON care.id = g.id
+    WHERE g.region_id = :region
+    ORDER BY coalesce(planting.planted, 0) + coalesce(care.care_works, 0) DESC, g.name, g.id
+    LIMIT :limit
+    """
+)
+
+
+def region_trend(session: Session, region_id: int) -> list[dict[str, Any]]:
+    """Plan vs actual and survival per year (trees, in pieces) for one region, from tallies."""
+    planned: dict[int, float] = {}
+    for item in planned_rows(session, region_id, None, by_year=True):
+        if item["unit"].value == "pieces":
+            planned[item["year"]] = planned.get(item["year"], 0.0) + float(item["planned"])
+    actual = {
+        row["year"]: row
+        for row in tally_rows(session, ("year", "unit"), region_id)
+        if row["unit"] == "pieces"
+    }
+    trend = []
+    for year in sorted(set(planned) | set(actual)):
+        row = actual.get(year, {})
+        trend.append(
+            {
+                "year": year,
+                "planned": planned.get(year, 0.0),
+                "planted": row.get("planted", 0.0),
+                "replanted": row.get("replanted", 0.0),
+                "done_pct": rules.rate(row.get("planted", 0.0), planned.get(year, 0.0)),
+                "rate_1": row.get("rate_1"),
+                "rate_3": row.get("rate_3"),
+            }
+        )
+    return trend
+
+
+def region_dashboard(
+    session: Session, actor: Actor, region: str | int, year: int, limit: int = 200
+) -> dict[str, Any]:
+    """One region on the ministry's dashboard: its figures for ``year``, its trend per year, and
+    its green spaces with what was planted, survived and cared for in each (the drill down)."""
+    found = readable_region(session, actor, region)
+    trend = region_trend(session, found.id)
+    this_year = next(
+        (t for t in trend if t["year"] == year),
+        {"planned": 0.0, "planted": 0.0, "replanted": 0.0, "rate_1": None, "rate_3": None},
+    )
+    care = care_rows(session, found.id, year)
+    spaces = session.execute(
+        GREEN_SPACE_FIGURES, {"region": found.id, "year": year, "limit": limit}
+    ).mappings()
+    return {
+        "region": {
+            "iso": found.iso_code,
+            "name_en": found.name_en,
+            "name_ru": found.name_ru,
+            "name_kk": found.name_kk,
+        },
+        "year": year,
+        "figures": {
+            **{k: this_year[k] for k in ("planned", "planted", "replanted", "rate_1", "rate_3")},
+            "care_works": sum(r["works"] for r in care),
+            "care_done": sum(r["done_works"] for r in care),
+            "care_planned_cost": sum(r["planned_cost"] for r in care),
+            "care_cost": sum(r["done_cost"] for r in care),
+        },
+        "care": care,
+        "inventory": inventory_section(session, found.id),
+        "trend": trend,
+        "green_spaces": [dict(row) for row in spaces],
+    }

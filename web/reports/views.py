@@ -1,7 +1,9 @@
 """The ministry's dashboard, a printable report page, and ``/api/v1/reports`` (workflow, exports).
 
-Pages: ``/reports/dashboard?year=`` (choropleth of the 20 regions, trend chart, table, drill
-down to a region's report) and ``/reports/<region>/<year>`` (printable). API: build, submit,
+Pages: ``/reports/dashboard?year=`` (choropleth of the 20 regions, trend chart, table; a click
+on a region drills down to ``/reports/dashboard/<region>?year=``: its figures, its trend per
+year, its green spaces, each opening its card on the map) and ``/reports/<region>/<year>``
+(printable). API: build, submit,
 approve, return, show (json/csv/xlsx), national figures. Services decide access.
 """
 
@@ -60,8 +62,9 @@ def shade(value: float, top: float) -> str:
     return SCALE[min(len(SCALE) - 1, 1 + int(value * (len(SCALE) - 1) / (top + 1e-9)))]
 
 
-def choropleth(regions: list[dict[str, Any]]) -> folium.Map:
-    """The 20 regions shaded by trees planted (a GeoJson layer; no CDN-loaded colour legend)."""
+def choropleth(regions: list[dict[str, Any]]) -> tuple[folium.Map, str]:
+    """The 20 regions shaded by trees planted (a GeoJson layer; no CDN-loaded colour legend),
+    and the JavaScript name of that layer, so the page can open a region on a click."""
     figures = {r["region"]: r for r in regions}
     top = max((r["planted"] for r in regions), default=0)
     lang = language()
@@ -84,7 +87,7 @@ def choropleth(regions: list[dict[str, Any]]) -> folium.Map:
             }
         )
     m = folium.Map(location=(48.0, 67.0), zoom_start=4, tiles=None, control_scale=True)
-    folium.GeoJson(
+    layer = folium.GeoJson(
         {"type": "FeatureCollection", "features": features},
         name="regions",
         style_function=lambda f: {
@@ -97,7 +100,23 @@ def choropleth(regions: list[dict[str, Any]]) -> folium.Map:
             fields=["name", "planted"], aliases=[_("Region"), _("Planted")]
         ),
     ).add_to(m)
-    return m
+    return m, layer.get_name()
+
+
+def plan_bars(trend: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """An inline SVG chart of a region: planned vs planted bars per year, survival as dots on a
+    0–100 % scale (no charting JS needed)."""
+    top = max((max(t["planned"], t["planted"]) for t in trend), default=0) or 1
+    return [
+        {
+            **t,
+            "h_planned": round(160 * t["planned"] / top, 1),
+            "h_planted": round(160 * t["planted"] / top, 1),
+            "y_rate_1": None if t["rate_1"] is None else round(175 - 1.6 * t["rate_1"], 1),
+            "y_rate_3": None if t["rate_3"] is None else round(175 - 1.6 * t["rate_3"], 1),
+        }
+        for t in trend
+    ]
 
 
 def trend_bars(trend: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -121,17 +140,30 @@ def dashboard() -> str:
     year = _year(request.args.get("year"))
     with request_session() as session:
         data = reports.national_dashboard(session, current_actor(), year)
-    root = choropleth(data["regions"]).get_root()
+    chart, layer = choropleth(data["regions"])
+    root = chart.get_root()
     root.render()
     return render_template(
         "reports/dashboard.html",
         data=data,
         year=year,
+        layer=layer,
         bars=trend_bars(data["trend"]),
         map_header=root.header.render(),
         map_html=root.html.render(),
         map_script=root.script.render(),
         scale=SCALE,
+    )
+
+
+@bp.get("/reports/dashboard/<region>")
+def region_page(region: str) -> str:
+    """The drill down from the country: one region's figures, trend and green spaces."""
+    year = _year(request.args.get("year"))
+    with request_session() as session:
+        data = reports.region_dashboard(session, current_actor(), region, year)
+    return render_template(
+        "reports/region.html", data=data, year=year, bars=plan_bars(data["trend"])
     )
 
 
@@ -216,6 +248,13 @@ def api_national():
                 session, current_actor(), whole(dict(request.args), "year"), groups
             )
         )
+
+
+@bp.get("/api/v1/reports/dashboard/<region>")
+def api_region_dashboard(region: str):
+    year = _year(request.args.get("year"))
+    with request_session() as session:
+        return jsonify(reports.region_dashboard(session, current_actor(), region, year))
 
 
 @bp.get("/api/v1/reports/dashboard")
