@@ -6,6 +6,7 @@ never carries more than a few thousand features, whatever the size of the invent
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -49,6 +50,7 @@ class TileAddress:
 
 
 LAYERS = ("plants", "green_spaces")
+PLANT_QUERIES = ("plants_tile", "plants_grid_tile", "plants_cells_tile", "plant_filters")
 DIRTY_REGIONS = "SELECT region_id FROM plant_grid_state WHERE dirty"
 
 
@@ -100,8 +102,36 @@ def render_tile(
     return bytes(data or b"")
 
 
-def layer_version(connection: Connection, layer: str) -> int:
-    """A number that changes whenever the layer's table is written: the tiles' ETag."""
+@dataclass(frozen=True)
+class TileVersion:
+    """What a tile's bytes depend on: its data's version where it was read, and the query."""
+
+    layer: str
+    holder: str
+    version: int
+
+    @property
+    def key(self) -> str:
+        """Short, never reused for other bytes: holder, query text and data version."""
+        origin = f"{self.holder}|{tile_sql_fingerprint(self.layer)}".encode()
+        return f"{hashlib.sha1(origin).hexdigest()[:12]}-{self.version}"  # noqa: S324 - a name
+
+
+def tile_version(connection: Connection, layer: str, tile: TileAddress) -> TileVersion:
+    """The version of ``tile``'s data, changed by the transaction of any write inside it.
+
+    Read it in the same snapshot (transaction, REPEATABLE READ) as the tile it names.
+    """
     if layer not in LAYERS:
         raise KeyError(layer)
-    return int(connection.execute(text(f"SELECT last_value FROM layer_version_{layer}")).scalar())  # noqa: S608
+    params = {"z": tile.z, "x": tile.x, "y": tile.y, "layer": layer}
+    holder, version = connection.execute(text(load_sql("tile_version")), params).one()
+    return TileVersion(layer, holder, int(version))
+
+
+@cache
+def tile_sql_fingerprint(layer: str) -> str:
+    """A digest of the queries that draw ``layer``: new code never reads old cached tiles."""
+    names = [f"{layer}_tile"] if layer != "plants" else list(PLANT_QUERIES)
+    sql = "".join(load_sql(name) for name in names)
+    return hashlib.sha1(sql.encode()).hexdigest()[:12]  # noqa: S324 - a name, not a secret

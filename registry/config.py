@@ -14,6 +14,8 @@ import time), so tests and deployments can point one process at another database
 - ``JASYL_WORKERS``: gunicorn worker processes in production (``2 × cores + 1``).
 - ``JASYL_THREADS``: threads per worker; each worker's connection pool holds as many (``4``).
 - ``JASYL_ACCESS_LOG``: where gunicorn writes one line per request (``-``: standard output).
+- ``JASYL_TILE_CACHE``: folder of rendered tiles kept under their data version
+  (``JASYL_HOME/tile-cache``); ``off`` renders every tile.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ class Settings:
     workers: int = 3
     threads: int = 4
     access_log: str = "-"
+    tile_cache: Path | None = None
 
     @property
     def uses_local_cluster(self) -> bool:
@@ -101,9 +104,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Read the settings from ``environ`` (the process environment by default)."""
     env = os.environ if environ is None else environ
     production = _flag(env.get("JASYL_PRODUCTION"))
+    home = Path(env.get("JASYL_HOME") or PROJECT_ROOT / ".jasyl")
     return Settings(
         external_database_url=env.get("DATABASE_URL") or None,
-        home=Path(env.get("JASYL_HOME") or PROJECT_ROOT / ".jasyl"),
+        home=home,
         pg_port=int(env.get("JASYL_PG_PORT") or DEFAULT_PG_PORT),
         pg_fast=_flag(env.get("JASYL_PG_FAST")),
         secret_key=env.get("JASYL_SECRET_KEY") or ("" if production else DEV_SECRET_KEY),
@@ -115,4 +119,12 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         workers=_positive(env, "JASYL_WORKERS", default_workers()),
         threads=_positive(env, "JASYL_THREADS", 4),
         access_log=env.get("JASYL_ACCESS_LOG") or "-",
+        tile_cache=_tile_cache(env, home),
     )
+
+
+def _tile_cache(env: Mapping[str, str], home: Path) -> Path | None:
+    raw = (env.get("JASYL_TILE_CACHE") or "").strip()
+    if raw.lower() in {"off", "0", "no", "false"}:
+        return None
+    return Path(raw) if raw else home / "tile-cache"

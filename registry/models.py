@@ -6,7 +6,14 @@ from registry.care.models import CarePlan, CareWork
 from registry.db import Base
 from registry.felling.models import CompensationRatio, FellingPermit, FellingPermitPlant
 from registry.imports.models import ImportBatch
-from registry.inventory.models import GreenSpace, Inspection, Plant, PlantGridCell, PlantGridState
+from registry.inventory.models import (
+    GreenSpace,
+    Inspection,
+    Plant,
+    PlantGridCell,
+    PlantGridState,
+    TileVersion,
+)
 from registry.nursery.models import (
     Batch,
     BatchMovement,
@@ -67,5 +74,6 @@ __all__ = [
     "ShipmentLine",
     "Species",
     "SurvivalCheck",
+    "TileVersion",
     "User",
 ]

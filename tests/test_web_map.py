@@ -77,16 +77,26 @@ def test_low_zoom_tiles_carry_counts_not_points(client, demo_city) -> None:
     assert sum(c["properties"]["plants"] for c in cells) == astana
 
 
-def test_tiles_are_cached_by_etag_until_the_layer_changes(client, demo_city) -> None:
-    url = "/tiles/green_spaces/{}/{}/{}.pbf".format(*tile_of(71.4304, 51.1282, 13))
+def test_tiles_are_cached_by_etag_until_their_data_change(client, demo_city) -> None:
+    z, x, y = tile_of(71.4304, 51.1282, 13)
+    url = f"/tiles/green_spaces/{z}/{x}/{y}.pbf"
     first = client.get(url)
     etag = first.headers["ETag"]
     assert "max-age=300" in first.headers["Cache-Control"]
     assert client.get(url, headers={"If-None-Match": etag}).status_code == 304
+    inside = "ST_Intersects(geom_3857, ST_TileEnvelope(:z, :x, :y))"
     with engine_for(demo_city).begin() as conn:
-        conn.execute(text("UPDATE green_spaces SET notes = notes WHERE id = 1"))
+        # Green spaces 10 km and more away from this tile change: its ETag stays.
+        far = "NOT ST_DWithin(geom_3857, ST_TileEnvelope(:z, :x, :y), 10000)"
+        moved = conn.execute(text(f"UPDATE green_spaces SET notes = notes WHERE {far}"), locals())
+    assert moved.rowcount > 0
+    assert client.get(url, headers={"If-None-Match": etag}).status_code == 304
+    with engine_for(demo_city).begin() as conn:
+        changed = conn.execute(
+            text(f"UPDATE green_spaces SET notes = notes WHERE {inside}"), locals()
+        ).rowcount
     again = client.get(url, headers={"If-None-Match": etag})
-    assert again.status_code == 200 and again.headers["ETag"] != etag
+    assert changed > 0 and again.status_code == 200 and again.headers["ETag"] != etag
 
 
 def test_empty_and_impossible_tiles(client) -> None:

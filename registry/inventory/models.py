@@ -201,3 +201,19 @@ class PlantGridState(Base):
     )
     dirty: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
     refreshed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class TileVersion(Base):
+    """How often a map layer's data changed inside one z14 cell (~2.4 km at the equator).
+
+    Triggers on ``plants`` and ``green_spaces`` (revision 0014) bump every cell a statement's old
+    and new rows touch, in the writing transaction, so a tile's cache key (the sum over the cells
+    it covers, ``gis.tiles.tile_version``) changes exactly when, and as soon as, its data do.
+    """
+
+    __tablename__ = "tile_versions"
+
+    layer: Mapped[str] = mapped_column(Text, primary_key=True)
+    cx: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    cy: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    version: Mapped[int] = mapped_column(BigInteger, default=1, server_default="1")

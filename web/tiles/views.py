@@ -1,12 +1,20 @@
-"""``/tiles/<layer>/<z>/<x>/<y>.pbf``: vector tiles with ETags and cache headers."""
+"""``/tiles/<layer>/<z>/<x>/<y>.pbf``: vector tiles with ETags, cache headers and a disk cache.
+
+A tile and its version (``gis.tiles.tile_version``: the data's change counters where the tile
+lies, bumped by each write's own transaction) are read in one snapshot, so the ETag and the
+cached file named by that version always hold the bytes of that version: a 304 or a cache hit
+is never stale, and an edit only renews the tiles around it.
+"""
 
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, current_app, request
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
 from gis.plant_grid import refresh_dirty
-from gis.tiles import LAYERS, RAW_PLANTS_FROM_ZOOM, TileAddress, layer_version, render_tile
+from gis.tile_cache import TileCache
+from gis.tiles import LAYERS, RAW_PLANTS_FROM_ZOOM, TileAddress, render_tile, tile_version
 from registry.access import sees_internal_fields
 from registry.db import engine_for
 from registry.inventory.queries import parse_filter
@@ -29,28 +37,42 @@ def tile(layer: str, z: int, x: int, y: int) -> Response:
     internal = sees_internal_fields(current_actor())
     wanted = parse_filter(request.args.to_dict()) if layer == "plants" else None
     filters = wanted.sql_params() if wanted is not None and not wanted.empty else None
-    if layer == "plants" and z < RAW_PLANTS_FROM_ZOOM and not filters:
-        # Rebuild the grid of regions written since (on the primary; skipped if another worker
-        # is at it, and the tile then aggregates those regions on the fly).
-        # Best effort: with the primary read-only or down (tiles then come from a replica),
-        # the tile still aggregates the dirty regions on the fly.
-        try:
-            refresh_dirty(engine_for(current_app.config["DATABASE_URL"]))
-        except DBAPIError as exc:
-            current_app.logger.warning("grid refresh skipped: %s", str(exc).splitlines()[0])
+    folder = current_app.config.get("TILE_CACHE")
+    cache = TileCache(folder) if folder and not filters else None
     with read_connection() as connection:
-        etag = f"{layer}-{layer_version(connection, layer)}-{int(internal)}"
-        cache = f"{'private' if internal else 'public'}, max-age={MAX_AGE}"
+        # One snapshot for the version and the bytes it names.
+        connection = connection.execution_options(isolation_level="REPEATABLE READ")
+        version = tile_version(connection, layer, address)
+        etag = f"{layer}-{version.key}-{int(internal)}"
         if request.if_none_match.contains(etag):
-            response = Response(status=304, headers={"Cache-Control": cache})
-        else:
+            return _answer(Response(status=304), etag, internal)
+        body = cache.get(version, address, internal) if cache else None
+        if body is None:
+            if layer == "plants" and z < RAW_PLANTS_FROM_ZOOM and not filters:
+                version = _refresh_grid(connection, layer, address)
+                etag = f"{layer}-{version.key}-{int(internal)}"
             body = render_tile(connection, layer, address, internal, filters)
-            response = Response(
-                body or None,
-                status=200 if body else 204,
-                mimetype=MVT,
-                headers={"Cache-Control": cache},
-            )
+            if cache:
+                cache.put(version, address, internal, body)
+    response = Response(body or None, status=200 if body else 204, mimetype=MVT)
+    return _answer(response, etag, internal)
+
+
+def _refresh_grid(connection: Connection, layer: str, address: TileAddress):
+    """Rebuild the plant grid of regions written since (on the primary; skipped if another
+    worker is at it, and the tile then aggregates those regions on the fly), then start a fresh
+    snapshot that sees it. Best effort: with the primary read-only or down (tiles then come from
+    a replica), the tile still aggregates the dirty regions on the fly."""
+    try:
+        refresh_dirty(engine_for(current_app.config["DATABASE_URL"]))
+    except DBAPIError as exc:
+        current_app.logger.warning("grid refresh skipped: %s", str(exc).splitlines()[0])
+    connection.rollback()
+    return tile_version(connection, layer, address)
+
+
+def _answer(response: Response, etag: str, internal: bool) -> Response:
+    response.headers["Cache-Control"] = f"{'private' if internal else 'public'}, max-age={MAX_AGE}"
     response.set_etag(etag)
     response.vary.add("Cookie")  # signed-in staff see unpublished rows
     return response
