@@ -14,6 +14,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
+from psycopg.rows import dict_row
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
@@ -457,10 +458,14 @@ NATIONAL_KEYS = {
     "unit": ("t.unit::text", "l.unit::text", "unit"),
 }
 FIGURES = ("planted", "replanted", "compensatory", "checked_1", "alive_1", "checked_3", "alive_3")
+VALUES = (*FIGURES, "planned")
 # Survival in per cent, one decimal, as ``planting.rules.rate`` computes it.
 RATES = ", ".join(
-    f"round(100 * alive_{n} / nullif(checked_{n}, 0), 1)::float8 AS rate_{n}" for n in (1, 3)
+    f"round(100.0 * alive_{n} / nullif(checked_{n}, 0), 1)::float8 AS rate_{n}" for n in (1, 3)
 )
+# Quantities have one decimal: summed as whole tenths (exact, and far cheaper than numeric sums
+# of thousands of groups), then returned as float8.
+TENTHS = "sum(({column} * 10)::bigint)"
 
 
 def national_sql(group_by: tuple[str, ...]) -> str:
@@ -468,12 +473,12 @@ def national_sql(group_by: tuple[str, ...]) -> str:
 
     A full join keeps groups that were planned but not planted (and planted without a plan).
     Only names from ``NATIONAL_KEYS`` (checked by the caller) are put into the text; the year is
-    a bound parameter.
+    a bound parameter (psycopg's ``%(year)s``: the statement runs on the driver's cursor).
     """
     tally_keys = [f"{NATIONAL_KEYS[g][0]} AS {g}" for g in group_by]
     plan_keys = [f"{NATIONAL_KEYS[g][1]} AS {g}" for g in group_by]
-    sums = ", ".join(f"sum(t.{f}) AS {f}" for f in FIGURES)
-    year_filter = " AND (CAST(:year AS integer) IS NULL OR {alias}.year = :year)"
+    sums = ", ".join(f"{TENTHS.format(column='t.' + f)} AS {f}" for f in FIGURES)
+    year_filter = " AND (CAST(%(year)s AS integer) IS NULL OR {alias}.year = %(year)s)"
     join = f"FULL JOIN plan USING ({', '.join(group_by)})" if group_by else "CROSS JOIN plan"
     labels = [f"{NATIONAL_KEYS[g][2]} AS {g}" for g in group_by]
     order = ", ".join(f"x.{g}" for g in group_by) or "true"
@@ -483,19 +488,19 @@ def national_sql(group_by: tuple[str, ...]) -> str:
             FROM planting_tallies t WHERE true{year_filter.format(alias="t")}
             {"GROUP BY " + ", ".join(str(i + 1) for i in range(len(group_by))) if group_by else ""}
         ), plan AS (
-            SELECT {", ".join([*plan_keys, "sum(l.quantity) AS planned"])}
+            SELECT {", ".join([*plan_keys, TENTHS.format(column="l.quantity") + " AS planned"])}
             FROM planting_plan_lines l JOIN planting_plans p ON p.id = l.plan_id
             WHERE p.status = 'approved'{year_filter.format(alias="p")}
             {"GROUP BY " + ", ".join(str(i + 1) for i in range(len(group_by))) if group_by else ""}
         ), joined AS (SELECT * FROM tally {join})
-        SELECT coalesce(json_agg(x ORDER BY {order}), '[]') FROM (
-            SELECT {", ".join([*labels, "coalesce(events, 0) AS events"])},
-                   {", ".join(f"coalesce({f}, 0)::float8 AS {f}" for f in (*FIGURES, "planned"))},
+        SELECT * FROM (
+            SELECT {", ".join([*labels, "coalesce(events, 0)::int AS events"])},
+                   {", ".join(f"coalesce({f}, 0)::float8 / 10 AS {f}" for f in VALUES)},
                    {RATES}
             FROM joined
             {"LEFT JOIN regions r ON r.id = joined.region" if "region" in group_by else ""}
             {"LEFT JOIN species s ON s.id = joined.species" if "species" in group_by else ""}
-        ) x
+        ) x ORDER BY {order}
     """  # noqa: S608 (identifiers from NATIONAL_KEYS only)
 
 
@@ -512,9 +517,13 @@ def national_planting(
         raise InvalidValue(
             "group_by", "may name region, year, species, form, unit once each", sorted(unknown)
         )
-    # The rows arrive as one JSON document built by the database: parsing it is far cheaper
-    # than converting thousands of rows of numerics one value at a time.
-    return session.execute(text(national_sql(tuple(group_by))), {"year": year}).scalar_one()
+    # Thousands of rows of plain ints and float8s in the binary protocol, straight into dicts:
+    # several times cheaper than building JSON in the database or numerics through the ORM.
+    session.flush()
+    driver = session.connection().connection.driver_connection
+    with driver.cursor(binary=True, row_factory=dict_row) as cursor:
+        cursor.execute(national_sql(tuple(group_by)), {"year": year})
+        return cursor.fetchall()
 
 
 def list_reports(session: Session, actor: Actor, year: int | None = None) -> list[dict[str, Any]]:
