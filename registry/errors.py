@@ -43,6 +43,13 @@ class InvalidValue(JasylError, ValueError):
         self.value = value
 
 
+class TooLarge(InvalidValue):
+    """A value (an uploaded file) over its size limit."""
+
+    http_status = 413
+    code = "too_large"
+
+
 class DuplicateRecord(JasylError, ValueError):
     http_status = 409
     code = "duplicate"

@@ -25,6 +25,7 @@ from registry.nursery.models import (
     ShipmentLine,
 )
 from registry.opendata.models import GreenSpaceNdvi, NdviImage
+from registry.photos.models import PlantPhoto
 from registry.planting.models import (
     PlantingEvent,
     PlantingEventPlant,
@@ -64,6 +65,7 @@ __all__ = [
     "PlantingPlan",
     "PlantingPlanLine",
     "PlantingTally",
+    "PlantPhoto",
     "Region",
     "RegionPart",
     "RegionReport",

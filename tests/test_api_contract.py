@@ -59,7 +59,10 @@ NASTY_FIELD_VALUES = [*NASTY, 0, -1, 2**63, 1e308, True, None, [], {}, [[1, 2]],
 
 def documented_bodies(document: dict, operation: dict, count: int = 4) -> list[dict]:
     """Bodies filling each field the operation's schema names with nasty values."""
-    schema = operation["requestBody"]["content"]["application/json"]["schema"]
+    content = operation["requestBody"]["content"]
+    if "application/json" not in content:
+        return []  # a file upload: the JSON bodies above must be refused without a 5xx
+    schema = content["application/json"]["schema"]
     if "$ref" in schema:
         schema = document["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
     fields = list(schema.get("properties", {}))

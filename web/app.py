@@ -18,6 +18,8 @@ from web.map.views import bp as map_bp
 from web.nursery.views import api as nursery_api_bp
 from web.nursery.views import bp as nursery_bp
 from web.ogcapi.views import bp as ogcapi_bp
+from web.photos.views import api as photos_api_bp
+from web.photos.views import bp as photos_bp
 from web.planting.views import bp as planting_bp
 from web.raster.views import bp as raster_bp
 from web.reports.views import bp as reports_bp
@@ -36,6 +38,8 @@ BLUEPRINTS = (
     nursery_api_bp,
     planting_bp,
     reports_bp,
+    photos_bp,
+    photos_api_bp,
 )
 
 

@@ -216,6 +216,21 @@ SCHEMAS: dict[str, Any] = {
             "new": {},
         },
     },
+    "Photo": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"},
+            "plant_id": {"type": "integer"},
+            "content_type": {"type": "string", "enum": ["image/jpeg", "image/png"]},
+            "file_name": {"type": "string"},
+            "size_bytes": {"type": "integer"},
+            "width": {"type": "integer"},
+            "height": {"type": "integer"},
+            "created_at": {"type": "string", "format": "date-time"},
+            "url": {"type": "string", "description": "The image (not JSON)"},
+            "thumbnail_url": {"type": "string", "description": "A JPEG at most 320 px a side"},
+        },
+    },
     "Region": {
         "type": "object",
         "properties": {
@@ -577,6 +592,31 @@ def document() -> dict[str, Any]:
                 ),
             },
             "/plants/{plant_id}/history": {"get": history},
+            "/plants/{plant_id}/photos": {
+                "get": listing("Photo", plant, "The plant's photos, newest first"),
+                "post": {
+                    "summary": "Add a photo (JPEG or PNG by content, up to 10 MB): the forester "
+                    "of the plant's region",
+                    "parameters": [CSRF, *plant],
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "multipart/form-data": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["photo"],
+                                    "properties": {"photo": {"type": "string", "format": "binary"}},
+                                }
+                            }
+                        },
+                    },
+                    "responses": {
+                        "201": answer(ref("Photo")),
+                        "413": answer(ref("Error"), "Larger than 10 MB or 50 megapixels"),
+                        **ERRORS,
+                    },
+                },
+            },
             "/plants/at": {
                 "get": {
                     "summary": "What is at a clicked point (nearest plant within a few pixels)",

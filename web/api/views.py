@@ -26,6 +26,7 @@ from registry.inventory.services import (
     update_green_space,
     update_plant,
 )
+from registry.photos.services import photos_of
 from registry.regions.services import list_regions, resolve_region
 from registry.species.services import get_species, list_species
 from web.actors import current_actor
@@ -257,6 +258,7 @@ def plant_card(session, plant) -> str:
         species=get_species(session, plant.species_id),
         inspections=queries.plant_inspections(session, actor, plant.id) if internal else [],
         history=queries.record_history(session, actor, "plant", plant.id) if internal else [],
+        photos=photos_of(session, actor, plant.id),
         may_edit=may_write_region(actor, plant.region_id),
         internal=internal,
         lang=language(),

@@ -1,0 +1,1 @@
+"""Plant photos: pictures foresters take in the field, kept on disk beside the registry."""

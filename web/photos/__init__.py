@@ -1,0 +1,1 @@
+"""Plant photos over HTTP."""
