@@ -2,14 +2,15 @@
 
 NDVI = (NIR − red) / (NIR + red), computed in float64 so that 8/16-bit integers cannot wrap
 around (200 + 100 in uint8 is 44). Pixels that are nodata in either band, or where both bands
-are zero, are NaN and count for nothing. Zonal figures weight each pixel by the share of it the
-polygon covers, as exactextract does: interior pixels weigh 1; pixels the boundary crosses weigh
-their covered share (see ``coverage``), so small green spaces on 5–10 m pixels get honest means.
+are zero, are NaN and count for nothing. Zonal figures come from exactextract (a maintained C++
+library): each pixel weighs the exact share of it the polygon covers, so small green spaces on
+5–10 m pixels get honest means; the NDVI stays in memory and is handed over as a numpy raster.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -17,17 +18,19 @@ from pathlib import Path
 import numpy as np
 import rasterio
 import shapely
+from exactextract import Feature, FeatureSource, Operation, exact_extract
+from exactextract.raster import NumPyRasterSource
+from pyproj import Transformer
 from rasterio.crs import CRS
 from rasterio.errors import RasterioIOError
 from rasterio.transform import Affine, array_bounds
 from rasterio.warp import Resampling, calculate_default_transform, reproject, transform_geom
-from rasterio.windows import Window, from_bounds
 from shapely.geometry.base import BaseGeometry
 
 from registry.errors import InvalidValue
 
 WEB_MERCATOR = CRS.from_epsg(3857)
-SUBSAMPLES = 8
+NODATA_BYTE = 255  # the vegetated-flag raster's nodata
 WGS84 = CRS.from_epsg(4326)
 # Brown (bare, built-up) → yellow → greens (vegetation), for NDVI −0.2 … 0.8.
 LEGEND = (
@@ -125,88 +128,111 @@ def read_ndvi(path: Path, red: int, nir: int) -> NdviImage:
         return NdviImage(values, source.transform, source.crs, _image_date(source.tags()))
 
 
-def _window_of(image: NdviImage, bounds: tuple[float, float, float, float]) -> Window | None:
-    rows, cols = image.values.shape
-    window = from_bounds(*bounds, transform=image.transform)
-    col0, row0 = max(0, math.floor(window.col_off)), max(0, math.floor(window.row_off))
-    col1 = min(cols, math.ceil(window.col_off + window.width))
-    row1 = min(rows, math.ceil(window.row_off + window.height))
-    if col1 <= col0 or row1 <= row0:
-        return None
-    return Window(col0, row0, col1 - col0, row1 - row0)
+class _WkbFeature(Feature):
+    """One polygon handed to exactextract as WKB (no GeoJSON text round trip per feature)."""
+
+    def __init__(self, wkb: bytes, number: int) -> None:
+        Feature.__init__(self)
+        self.wkb = wkb
+        self.properties: dict[str, object] = {"id": number}
+
+    def geometry(self) -> bytes:
+        return self.wkb
+
+    def set_geometry_format(self) -> str:
+        return "wkb"
+
+    def get(self, name: str) -> object:
+        return self.properties[name]
+
+    def set(self, name: str, value: object) -> None:
+        self.properties[name] = value
+
+    def fields(self) -> list[str]:
+        return list(self.properties)
 
 
-def coverage(polygon: BaseGeometry, transform: Affine, shape: tuple[int, int]) -> np.ndarray:
-    """Share of each pixel of a grid covered by ``polygon`` (in the grid's CRS), 0…1.
+class WkbPolygons(FeatureSource):
+    """Polygons (already in the raster's CRS) for ``exact_extract``, encoded to WKB at once."""
 
-    Pixels the boundary touches are found exactly (GEOS ``intersects`` on prepared geometry);
-    those the polygon holds entirely weigh 1; boundary pixels weigh the share of a
-    ``SUBSAMPLES``² lattice of points inside the polygon (within 1/64 of the exact area each,
-    and errors of opposite sign cancel along a boundary).
+    def __init__(self, polygons: Sequence[BaseGeometry], crs: CRS) -> None:
+        super().__init__()
+        self.wkbs = shapely.to_wkb(np.asarray(polygons, dtype=object))
+        self.wkt = crs.to_wkt()
+
+    def count(self) -> int:
+        return len(self.wkbs)
+
+    def __iter__(self) -> Iterator[_WkbFeature]:
+        for number, wkb in enumerate(self.wkbs):
+            yield _WkbFeature(wkb, number)
+
+    def srs_wkt(self) -> str:
+        return self.wkt
+
+
+def vegetated(values: np.ndarray, threshold: float) -> np.ndarray:
+    """0/1 (uint8) where NDVI is at most / above ``threshold``, ``NODATA_BYTE`` where unknown.
+
+    One byte a pixel, so the second raster costs an eighth of the NDVI itself; its
+    coverage-weighted mean over a polygon is the vegetated share of the polygon's valid area.
     """
-    a, _, c, _, e, f = transform[:6]
-    height, width = shape
-    rows, cols = np.divmod(np.arange(height * width), width)
-    x0, y0 = c + cols * a, f + rows * e
-    shapely.prepare(polygon)
-    boundary = polygon.boundary
-    shapely.prepare(boundary)
-    weights = shapely.contains_xy(polygon, x0 + a / 2, y0 + e / 2).astype(np.float64)
-    # Pixels near the boundary: those holding a point of it (sampled every half pixel) and their
-    # neighbours; GEOS then says exactly which of these the boundary touches.
-    points = shapely.get_coordinates(shapely.segmentize(boundary, abs(a) / 2))
-    near = np.zeros((height + 4, width + 4), dtype=bool)  # two pixels of margin on each side
-    pc = np.clip(np.floor((points[:, 0] - c) / a).astype(int), -1, width) + 1
-    pr = np.clip(np.floor((points[:, 1] - f) / e).astype(int), -1, height) + 1
-    for dr in (0, 1, 2):
-        for dc in (0, 1, 2):
-            near[pr + dr, pc + dc] = True
-    candidates = np.flatnonzero(near[2:-2, 2:-2])
-    boxes = shapely.box(x0[candidates], y0[candidates] + e, x0[candidates] + a, y0[candidates])
-    touched = shapely.intersects(boundary, boxes)
-    crossed, boxes = candidates[touched], boxes[touched]
-    if crossed.size:
-        steps = (np.arange(SUBSAMPLES) + 0.5) / SUBSAMPLES
-        dx, dy = np.meshgrid(steps * a, steps * e)
-        xs = x0[crossed, None] + dx.ravel()[None, :]
-        ys = y0[crossed, None] + dy.ravel()[None, :]
-        share = shapely.contains_xy(polygon, xs, ys).mean(axis=1)
-        # a sliver smaller than one lattice cell still counts (for min/max), a mere touch does not
-        empty = np.flatnonzero(share == 0)
-        if empty.size:
-            slivers = ~shapely.touches(polygon, boxes[empty])
-            share[empty[slivers]] = 0.5 / SUBSAMPLES**2
-        weights[crossed] = share
-    return weights.reshape(shape)
+    flags = (values > threshold).view(np.uint8)
+    flags[np.isnan(values)] = NODATA_BYTE
+    return flags
+
+
+def zonal_figures(
+    image: NdviImage,
+    polygons: Sequence[BaseGeometry],
+    threshold: float,
+    crs: CRS | str = WGS84,
+) -> list[ZoneFigures | None]:
+    """NDVI over each polygon (given in ``crs``), in one exactextract pass over the image.
+
+    exactextract weighs every pixel by the exact share of it the polygon covers and skips NaN
+    (nodata, 0/0) pixels; mean, min, max and the covered valid pixels come from the NDVI, the
+    vegetated share from the 0/1 raster of ``vegetated``. ``None`` where a polygon covers no
+    valid pixel (outside the image, or only nodata).
+    """
+    if not len(polygons):
+        return []
+    shapes = reproject_polygons(polygons, crs, image.crs)
+    extent = image.bounds
+    wkt = image.crs.to_wkt()
+    ndvi = NumPyRasterSource(image.values, *extent, nodata=None, srs_wkt=wkt, name="ndvi")
+    flags = NumPyRasterSource(vegetated(image.values, threshold), *extent, nodata=NODATA_BYTE,
+                              srs_wkt=wkt, name="vegetated")  # fmt: skip
+    operations = [Operation(stat, stat, ndvi) for stat in ("mean", "min", "max", "count")]
+    operations.append(Operation("mean", "share", flags))
+    table = exact_extract([ndvi, flags], WkbPolygons(shapes, image.crs), operations,
+                          output="pandas")  # fmt: skip
+    columns = [table[name].to_numpy(dtype=np.float64) for name in
+               ("mean", "min", "max", "share", "count")]  # fmt: skip
+    return [
+        ZoneFigures(*(float(v) for v in row)) if row[4] > 0 and not math.isnan(row[0]) else None
+        for row in zip(*columns, strict=True)
+    ]
 
 
 def zone_figures(image: NdviImage, polygon: BaseGeometry, threshold: float) -> ZoneFigures | None:
-    """NDVI over ``polygon`` (in the image's CRS); ``None`` when no valid pixel is covered."""
-    window = _window_of(image, polygon.bounds)
-    if window is None:
-        return None
-    r0, c0 = int(window.row_off), int(window.col_off)
-    values = image.values[r0 : r0 + int(window.height), c0 : c0 + int(window.width)]
-    transform = rasterio.windows.transform(window, image.transform)
-    weights = coverage(polygon, transform, values.shape)
-    valid = (weights > 0) & ~np.isnan(values)
-    if not valid.any():
-        return None
-    w, v = weights[valid], values[valid]
-    total = float(w.sum())
-    return ZoneFigures(
-        mean=float((w * v).sum() / total),
-        minimum=float(v.min()),
-        maximum=float(v.max()),
-        vegetated_share=float(w[v > threshold].sum() / total),
-        pixels=total,
-    )
+    """NDVI over one ``polygon`` already in the image's CRS (see ``zonal_figures``)."""
+    return zonal_figures(image, [polygon], threshold, crs=image.crs)[0]
+
+
+def reproject_polygons(
+    polygons: Sequence[BaseGeometry], source: CRS | str, target: CRS
+) -> np.ndarray:
+    """``polygons`` from ``source`` to ``target``, every vertex in one PROJ call."""
+    shapes = np.asarray(polygons, dtype=object)
+    if CRS.from_user_input(source) == target:
+        return shapes
+    transformer = Transformer.from_crs(source, target, always_xy=True)
+    return shapely.transform(shapes, lambda xy: np.column_stack(transformer.transform(*xy.T)))
 
 
 def to_image_crs(image: NdviImage, geometry_wgs84: BaseGeometry) -> BaseGeometry:
-    return shapely.geometry.shape(
-        transform_geom(WGS84, image.crs, geometry_wgs84.__geo_interface__)
-    )
+    return reproject_polygons([geometry_wgs84], WGS84, image.crs)[0]
 
 
 def colour(values: np.ndarray) -> np.ndarray:

@@ -18,7 +18,19 @@ from rasterio.transform import from_origin
 from shapely.ops import transform as reshape
 from sqlalchemy import text
 
-from gis.ndvi import compute_ndvi, overlay_png, read_ndvi, to_image_crs, zone_figures
+from gis.ndvi import (
+    NODATA_BYTE,
+    WGS84,
+    NdviImage,
+    compute_ndvi,
+    overlay_png,
+    read_ndvi,
+    reproject_polygons,
+    to_image_crs,
+    vegetated,
+    zonal_figures,
+    zone_figures,
+)
 from registry.db import engine_for, unit_of_work
 from registry.errors import InvalidValue
 from tests.factories import ASTANA, make_green_space
@@ -184,10 +196,22 @@ def test_cli_refusals_store_nothing(spaces, tmp_path, args, message) -> None:
         assert conn.execute(text("SELECT count(*) FROM ndvi_images")).scalar() == 0
 
 
-def _exactextract(image, polygons: list) -> gpd.GeoDataFrame:
+def _vegetated_share(threshold: float):
+    """exactextract's own per-pixel values and coverage, summed here: an independent reference."""
+
+    def share(values, coverage) -> float:
+        valid = ~np.ma.getmaskarray(values) & ~np.isnan(np.ma.getdata(values))
+        above = valid & (np.ma.getdata(values) > threshold)
+        return float(coverage[above].sum() / coverage[valid].sum())
+
+    return share
+
+
+def _exactextract(image, polygons: list, threshold: float = 0.3) -> gpd.GeoDataFrame:
     source = NumPyRasterSource(image.values, *image.bounds, nodata=None, srs_wkt=image.crs.to_wkt())
     frame = gpd.GeoDataFrame(geometry=polygons, crs=image.crs)
-    return exact_extract(source, frame, ["mean", "min", "max"], output="pandas")
+    operations = ["mean", "min", "max", "count", _vegetated_share(threshold)]
+    return exact_extract(source, frame, operations, output="pandas")
 
 
 def _agree(ours: float, reference: float) -> bool:
@@ -216,9 +240,10 @@ def test_real_4_band_image_against_exactextract(shared_data) -> None:
         utm = shapely.affinity.rotate(centre.buffer(rng.uniform(15, 120), 6), rng.uniform(0, 90))
         polygons.append(to_image_crs(image, reshape(to_wgs.transform, utm)))
     ours = [zone_figures(image, p, threshold=0.2) for p in polygons]
-    reference = _exactextract(image, polygons)
+    reference = _exactextract(image, polygons, threshold=0.2)
     for mine, (_, ref) in zip(ours, reference.iterrows(), strict=True):
         assert _agree(mine.mean, ref["mean"]), (mine.mean, ref["mean"])
+        assert _agree(mine.vegetated_share, ref["share"]), (mine.vegetated_share, ref["share"])
         assert mine.minimum == pytest.approx(ref["min"]) and mine.maximum == pytest.approx(
             ref["max"]
         )
@@ -276,3 +301,52 @@ def test_web_upload_by_a_forester_and_refusals(spaces, tmp_path) -> None:
     assert answer.status_code == 403
     with engine_for(spaces["url"]).connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM ndvi_images")).scalar() == 1
+
+
+def _noisy_image(rng: np.random.Generator) -> NdviImage:
+    """A 400 × 400 px NDVI field (5 m pixels, UTM 42N) with noise, NaN holes and a NaN block."""
+    y, x = np.mgrid[0:400, 0:400] / 400
+    values = 0.3 + 0.3 * np.sin(9 * x) * np.cos(7 * y) + rng.normal(0, 0.1, (400, 400))
+    values[rng.random((400, 400)) < 0.01] = np.nan
+    values[:40, :40] = np.nan
+    return NdviImage(
+        values, from_origin(*ORIGIN, 5.0, 5.0), rasterio.crs.CRS.from_epsg(32642), None
+    )
+
+
+def test_zonal_figures_agree_with_exactextract_from_any_crs() -> None:
+    rng = np.random.default_rng(13)
+    image = _noisy_image(rng)
+    x0, y0 = ORIGIN
+    utm = [
+        shapely.affinity.rotate(
+            shapely.Point(x0 + rng.uniform(150, 1850), y0 - rng.uniform(150, 1850)).buffer(
+                rng.uniform(10, 140), 5
+            ),
+            rng.uniform(0, 90),
+        )
+        for _ in range(40)
+    ]
+    on_nodata = utm_square(x0 + 20, y0 - 20, 100)  # inside the NaN block only
+    outside = utm_square(x0 - 5000, y0, 100)
+    stored = reproject_polygons([*utm, on_nodata, outside], image.crs, WGS84)
+    ours = zonal_figures(image, stored, threshold=0.35)
+    assert ours[-2:] == [None, None]
+    mercator = reproject_polygons(stored, WGS84, rasterio.crs.CRS.from_epsg(3857))
+    from_mercator = zonal_figures(image, mercator, threshold=0.35, crs="EPSG:3857")
+    reference = _exactextract(image, utm, threshold=0.35)
+    for mine, again, (_, ref) in zip(ours, from_mercator, reference.iterrows(), strict=False):
+        assert _agree(mine.mean, ref["mean"]) and _agree(mine.vegetated_share, ref["share"])
+        assert mine.pixels == pytest.approx(ref["count"], rel=0.01)
+        assert (mine.minimum, mine.maximum) == (
+            pytest.approx(ref["min"]),
+            pytest.approx(ref["max"]),
+        )
+        assert again.mean == pytest.approx(mine.mean, rel=1e-6)
+        assert again.vegetated_share == pytest.approx(mine.vegetated_share, abs=1e-6)
+    assert zonal_figures(image, [], threshold=0.3) == []
+
+
+def test_vegetated_flags_keep_nodata_apart() -> None:
+    flags = vegetated(np.array([[0.1, 0.5, np.nan, 0.3]]), threshold=0.3)
+    assert flags.dtype == np.uint8 and flags.tolist() == [[0, 1, NODATA_BYTE, 0]]

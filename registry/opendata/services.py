@@ -338,10 +338,9 @@ def record_ndvi(
         ),
         {"footprint": shapely.to_wkb(shapely.set_srid(footprint, 4326), include_srid=True)},
     ).all()
+    polygons = shapely.from_wkb([bytes(space.wkb) for space in spaces])
     measured = 0
-    for space in spaces:
-        polygon = ndvi.to_image_crs(image, shapely.from_wkb(bytes(space.wkb)))
-        figures = ndvi.zone_figures(image, polygon, threshold)
+    for space, figures in zip(spaces, ndvi.zonal_figures(image, polygons, threshold), strict=True):
         if figures is None:
             continue
         session.add(
