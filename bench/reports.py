@@ -8,7 +8,11 @@ for re-runs unless ``--fresh``) N plants and M planting/care records across the 
   survival) read from ``planting_tallies``, which triggers keep current, against the naive
   full scan over ``planting_events`` ⋈ ``survival_checks`` that computes the same figures;
 - the dashboard's data for one year against the same figures by full scans;
-- one region's yearly report (``build_content``), as a figure.
+- one region's yearly report (``build_content``) and its dashboard view (the drill down), as
+  figures;
+- what the tally triggers cost a bulk insert: 100,000 plants inserted in one statement (as the
+  importer's merge does) with the statement-level tally triggers, and with them disabled, each
+  rolled back.
 
 Default sizes are the issue's (5,000,000 plants, 1,000,000 records): ``python -m bench.reports``;
 smaller: ``python -m bench.reports --plants 500000 --records 1000000``.
@@ -24,19 +28,24 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from bench.harness import measure, report
+from bench.harness import Timing, measure, report
 from registry import migrate
 from registry.access import Actor
 from registry.config import load_settings
 from registry.db import engine_for
 from registry.regions.models import Region
-from registry.reports.services import build_content, national_dashboard, national_planting
+from registry.reports.services import (
+    build_content,
+    national_dashboard,
+    national_planting,
+    region_dashboard,
+)
 
 YEARS = (2021, 2022, 2023, 2024, 2025)
 GOAL_MS = 300.0
 
-# Bulk generation bypasses the row triggers (session_replication_role = replica): regions are
-# given, not looked up, and the tallies are rebuilt once at the end with the same SQL function
+# Bulk generation bypasses the triggers (session_replication_role = replica): regions are
+# given, not looked up, and the tallies are rebuilt once at the end with the same SQL functions
 # a repair would use.
 GENERATE = [
     "SET session_replication_role = replica",
@@ -116,6 +125,8 @@ GENERATE = [
     """,
     "SET session_replication_role = DEFAULT",
     "SELECT jasyl_rebuild_planting_tallies()",
+    "SELECT jasyl_rebuild_inventory_tallies()",
+    "SELECT jasyl_rebuild_care_tallies()",
     "ANALYZE",
 ]
 
@@ -156,6 +167,67 @@ NAIVE_DASHBOARD = [
 ]
 
 
+# An importer-like bulk insert: one INSERT … SELECT of new plants into one region.
+BULK_INSERT = text(
+    """
+    INSERT INTO plants (region_id, inventory_number, species_id, planting_form, geom, quantity,
+                        condition, status, planting_year, address, notes, hazardous, published,
+                        version)
+    SELECT r.id, 'T-' || g, s.id, 'solitary',
+           ST_SetSRID(ST_MakePoint(ST_X(c) + random() * 0.02, ST_Y(c) + random() * 0.02), 4326),
+           1, 1 + g % 6, 'alive', 2024, '', '', false, true, 1
+    FROM generate_series(1, :n) g
+    CROSS JOIN (SELECT id, ST_PointOnSurface(boundary) AS c FROM regions WHERE id = 71) r
+    JOIN (SELECT row_number() OVER (ORDER BY id) AS n, id FROM species) s ON s.n = 1 + g % 60
+    """
+)
+TALLY_TRIGGERS = "ALTER TABLE plants {} TRIGGER plants_tally_insert"
+
+
+def bulk_insert(engine, n: int, with_tallies: bool) -> float:
+    """Seconds to insert ``n`` plants in one statement, rolled back; optionally without the
+    tally trigger (disabled inside the same rolled-back transaction)."""
+    with engine.connect() as conn, conn.begin() as transaction:
+        if not with_tallies:
+            conn.execute(text(TALLY_TRIGGERS.format("DISABLE")))
+        start = time.perf_counter()
+        conn.execute(BULK_INSERT, {"n": n})
+        elapsed = time.perf_counter() - start
+        transaction.rollback()
+    return elapsed
+
+
+def trigger_times(engine, n: int) -> tuple[float, dict[str, float]]:
+    """The insert's total and each trigger's own time (ms), as EXPLAIN ANALYZE measures them."""
+    with engine.connect() as conn, conn.begin() as transaction:
+        plan = conn.execute(
+            text("EXPLAIN (ANALYZE, FORMAT JSON) " + BULK_INSERT.text), {"n": n}
+        ).scalar_one()[0]
+        transaction.rollback()
+    triggers = {t["Trigger Name"]: t["Time"] for t in plan.get("Triggers", [])}
+    return plan["Execution Time"], triggers
+
+
+def bulk_cost(engine, n: int, rounds: int) -> None:
+    """The tally triggers' share of an importer-like bulk insert, measured two ways."""
+    on, off = [], []
+    for _ in range(rounds):  # interleaved, so the machine's load drifts over both alike
+        on.append(bulk_insert(engine, n, True))
+        off.append(bulk_insert(engine, n, False))
+    report(
+        f"bulk insert of {n:,} plants (importer-like), tally triggers on vs off",
+        Timing(f"insert {n:,} plants, tally triggers on", on),
+        Timing(f"insert {n:,} plants, tally triggers off", off),
+    )
+    total, triggers = trigger_times(engine, n)
+    tally = triggers.get("plants_tally_insert", 0.0)
+    others = ", ".join(f"{name} {ms:.0f} ms" for name, ms in triggers.items())
+    print(
+        f"EXPLAIN ANALYZE: insert {total:.0f} ms; tally trigger {tally:.0f} ms "
+        f"({100 * tally / total:.1f} %); all triggers: {others}"
+    )
+
+
 def bench_database(fresh: bool) -> str:
     base = load_settings().database_url
     name = f"{make_url(base).database}_bench_reports"
@@ -193,6 +265,8 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=1_000_000, help="planting + care records")
     parser.add_argument("--fresh", action="store_true", help="regenerate the data set")
     parser.add_argument("--repeat", type=int, default=10)
+    parser.add_argument("--bulk", type=int, default=100_000, help="plants in the bulk insert")
+    parser.add_argument("--bulk-rounds", type=int, default=2)
     args = parser.parse_args()
     url = bench_database(args.fresh)
     generate(url, args.plants, args.records)
@@ -250,6 +324,14 @@ def main() -> None:
             warmup=1,
         )
         print(one.line())
+        view = measure(
+            f"one region's dashboard view ({region.iso_code})",
+            lambda: region_dashboard(session, ministry, region.id, year),
+            repeat=args.repeat,
+        )
+        print(view.line())
+
+    bulk_cost(engine, args.bulk, args.bulk_rounds)
 
 
 if __name__ == "__main__":
