@@ -17,6 +17,7 @@ import argparse
 import os
 import resource
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -114,7 +115,8 @@ def main() -> None:
             f"generated {args.rows:,} points ({size:.0f} MB) in {time.perf_counter() - start:.1f} s"
         )
         remove_import(path.name)
-        command = ["jasyl", "import", str(path), "--region", "KZ-71", "--json"]
+        jasyl = str(Path(sys.executable).with_name("jasyl"))  # this venv's, not whatever is on PATH
+        command = [jasyl, "import", str(path), "--region", "KZ-71", "--json"]
         checked = timed([*command, "--dry-run"], env)
         try:
             ours = timed(command, env)

@@ -27,6 +27,8 @@ from importers.sources import Batch
 from importers.vocabulary import condition_of, form_of, status_of
 from registry.errors import InvalidValue, NotFound
 from registry.inventory import rules
+from registry.regions.models import Region
+from registry.regions.services import RegionPieces
 from registry.species.models import Species
 from registry.species.services import SpeciesIndex
 
@@ -107,12 +109,14 @@ class Normaliser:
         source_crs: CRS,
         mapping: Mapping,
         species: SpeciesIndex,
+        region: tuple[Region, RegionPieces],
     ) -> None:
         self.file_name = file_name
         self.columns = columns
         self.source_crs = source_crs
         self.mapping = mapping
         self.species = species
+        self.target, self.pieces = region
         self.by_id: dict[int, Species] = {s.id: s for s in species.by_code.values()}
 
     # -- entry ------------------------------------------------------------------------------------
@@ -128,6 +132,7 @@ class Normaliser:
         self._counts()
         self._condition()
         self._texts()
+        self._placement()
         return out
 
     # -- helpers ----------------------------------------------------------------------------------
@@ -356,6 +361,25 @@ class Normaliser:
         self.out.values["status"] = np.array(
             [s.value if s is not None else None for s in status], dtype=object
         )
+
+    def _placement(self) -> None:
+        """Refuse rows outside the survey's region, by the rule the database's trigger follows."""
+        usable = np.flatnonzero(self.out.good)
+        spots = shapely.point_on_surface(self.geometry[usable])
+        found = self.pieces.regions_at(spots)
+        astray = found != self.target.id
+        for i, region_id, spot in zip(usable[astray], found[astray], spots[astray], strict=True):
+            where = f"lon {spot.x:.5f}, lat {spot.y:.5f}"
+            if region_id == 0:
+                code, message = "outside_kazakhstan", f"lies outside Kazakhstan's regions ({where})"
+            else:
+                other, target = self.pieces.regions[int(region_id)], self.target
+                code = "outside_region"
+                message = (
+                    f"lies in {other.name_en} ({other.iso_code}), not in {target.name_en} "
+                    f"({target.iso_code}) ({where})"
+                )
+            self.reject(np.array([i]), "geometry", None, code, message)
 
     def _texts(self) -> None:
         numbers = self._text_column("inventory_number")

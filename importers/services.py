@@ -13,13 +13,14 @@ from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import shapely
 from geoalchemy2.shape import to_shape
 from pyproj import CRS
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.orm import Session
 
 from importers import staging
 from importers.crs import looks_geographic, missing_crs_error, parse_crs
@@ -33,7 +34,7 @@ from registry.errors import InvalidValue, NotFound
 from registry.imports.models import ImportBatch
 from registry.inventory import rules
 from registry.regions.models import Region
-from registry.regions.services import resolve_region
+from registry.regions.services import RegionPieces, resolve_region
 from registry.species.services import SpeciesIndex
 
 Progress = Callable[[str, int, int], None]
@@ -51,6 +52,47 @@ class ImportOptions:
     dry_run: bool = False
     allow_partial: bool = False
     near_is_error: bool = False
+
+
+@dataclass
+class ImportRun:
+    """One import under way: what was asked, what the file turned out to be, what happened.
+
+    The steps of an import read and write this one record instead of passing a dozen
+    arguments along; ``report`` is what the caller gets back.
+    """
+
+    session: Session
+    actor: Actor
+    source: Source
+    columns: dict[str, Column]
+    mapping: Mapping
+    target: Region
+    options: ImportOptions
+    report: ImportReport
+    digest: str
+    progress: Progress | None = None
+
+    @property
+    def file_name(self) -> str:
+        return self.source.file_name
+
+    def tell(self, stage: str, done: int, total: int) -> None:
+        if self.progress:
+            self.progress(stage, done, total)
+
+    def problem(
+        self,
+        row: int | None,
+        field: str,
+        value: Any,
+        code: str,
+        message: str,
+        severity: str = "error",
+    ) -> None:
+        self.report.problems.append(
+            Problem(self.file_name, row, field, value, code, message, severity)
+        )
 
 
 def import_file(
@@ -100,112 +142,74 @@ def import_file(
             return report
         report.encoding = f"{source.encoding.codec} ({source.encoding.source})"
         columns = resolve_columns(source.columns, mapping, source.file_name)
-        aliases = _species_aliases(session, mapping)
-        return _run(
-            session,
-            actor,
-            source,
-            columns,
-            mapping,
-            aliases,
-            target,
-            options,
-            report,
-            digest,
-            progress,
+        run = ImportRun(
+            session, actor, source, columns, mapping, target, options, report, digest, progress
         )
+        return _in_savepoint(run)
 
 
-def _run(
-    session: Session,
-    actor: Actor,
-    source: Source,
-    columns: dict[str, Column],
-    mapping: Mapping,
-    aliases: dict[str, str],
-    target: Region,
-    options: ImportOptions,
-    report: ImportReport,
-    digest: str,
-    progress: Progress | None,
-) -> ImportReport:
-    savepoint = session.begin_nested()
+def _in_savepoint(run: ImportRun) -> ImportReport:
+    """Everything an import writes sits in one savepoint: a refused file leaves no trace."""
+    savepoint = run.session.begin_nested()
     try:
-        return _stage_and_merge(
-            session,
-            actor,
-            source,
-            columns,
-            mapping,
-            aliases,
-            target,
-            options,
-            report,
-            digest,
-            progress,
-            savepoint,
-        )
+        _stage(run)
+        _check(run)
+        if run.report.errors and not run.options.allow_partial or run.options.dry_run:
+            savepoint.rollback()
+            run.report.status = "dry_run" if run.options.dry_run else "rejected"
+        else:
+            _merge(run)
+            savepoint.commit()
     except BaseException:
         if savepoint.is_active:
             savepoint.rollback()  # the caller's session stays usable after a refused file
         raise
+    run.report.problems.sort(key=lambda p: (p.row or 0, p.field))
+    return run.report
 
 
-def _stage_and_merge(
-    session: Session,
-    actor: Actor,
-    source: Source,
-    columns: dict[str, Column],
-    mapping: Mapping,
-    aliases: dict[str, str],
-    target: Region,
-    options: ImportOptions,
-    report: ImportReport,
-    digest: str,
-    progress: Progress | None,
-    savepoint: SessionTransaction,
-) -> ImportReport:
-    staging.create(session)
-    species = SpeciesIndex.load(session, aliases)
+def _stage(run: ImportRun) -> None:
+    """Read, validate and COPY every batch of the file into the staging table."""
+    staging.create(run.session)
+    species = SpeciesIndex.load(run.session, _species_aliases(run.session, run.mapping))
+    pieces = RegionPieces.load(run.session)
     normaliser: Normaliser | None = None
-    for batch in source.batches():
-        geometry = _geometry_of(batch, columns, source, report)
+    for batch in run.source.batches():
+        geometry = _geometry_of(batch, run)
         if normaliser is None:
-            source_crs = _source_crs(source, options, mapping, geometry, target, report)
-            normaliser = Normaliser(source.file_name, columns, source_crs, mapping, species)
+            source_crs = _source_crs(run, geometry)
+            normaliser = Normaliser(
+                run.file_name, run.columns, source_crs, run.mapping, species, (run.target, pieces)
+            )
         clean = normaliser.normalise(batch, geometry)
-        report.problems.extend(clean.problems)
-        report.rows_read += len(batch.frame)
-        staging.copy_rows(session, clean.rows())
-        if progress:
-            progress("reading", report.rows_read, source.total)
-    if report.rows_read == 0:
-        raise SourceError(f"{source.file_name}: the file holds no records")
-    _check_placement(session, source.file_name, target, report)
-    _check_duplicates(session, source.file_name, report)
-    _check_near(session, source.file_name, target, options.near_is_error, report)
-    report.rejected = len({p.row for p in report.errors})
-    if report.errors and not options.allow_partial or options.dry_run:
-        savepoint.rollback()
-        report.status = "dry_run" if options.dry_run else "rejected"
-        report.problems.sort(key=lambda p: (p.row or 0, p.field))
-        return report
-    _drop_rejected(session, report)
+        run.report.problems.extend(clean.problems)
+        run.report.rows_read += len(batch.frame)
+        staging.copy_rows(run.session, clean.rows())
+        run.tell("reading", run.report.rows_read, run.source.total)
+    if run.report.rows_read == 0:
+        raise SourceError(f"{run.file_name}: the file holds no records")
+
+
+def _check(run: ImportRun) -> None:
+    """The checks that need the whole file (and the registry) at once."""
+    _check_duplicates(run)
+    _check_near(run)
+    run.report.rejected = len({p.row for p in run.report.errors})
+
+
+def _merge(run: ImportRun) -> None:
+    session, report, target, actor = run.session, run.report, run.target, run.actor
+    staging.drop_rows(session, sorted({p.row for p in report.errors if p.row is not None}))
     known = staging.any_known(session, target.id)
     if known:
-        _skip_conflicts(session, source.file_name, target, report)
-    batch = _open_batch(session, actor, source, target, digest, options, report)
-    if progress:
-        progress("writing", 0, report.rows_read)
+        _skip_conflicts(run)
+    batch = _open_batch(run)
+    run.tell("writing", 0, report.rows_read)
     report.imported, report.updated, report.unchanged = staging.merge(
         session, target.id, target.kato, batch.id, actor.user_id, actor.label, known
     )
-    _close_batch(session, actor, batch, target, report)
-    savepoint.commit()
-    if progress:
-        progress("writing", report.rows_read, report.rows_read)
-    report.problems.sort(key=lambda p: (p.row or 0, p.field))
-    return report
+    _close_batch(run, batch)
+    run.tell("writing", report.rows_read, report.rows_read)
 
 
 def undo_batch(session: Session, actor: Actor, batch_id: int) -> tuple[int, int]:
@@ -244,78 +248,57 @@ def undo_batch(session: Session, actor: Actor, batch_id: int) -> tuple[int, int]
 
 
 # -- reading --------------------------------------------------------------------------------------
-def _geometry_of(
-    batch: Batch, columns: dict[str, Column], source: Source, report: ImportReport
-) -> np.ndarray:
+def _geometry_of(batch: Batch, run: ImportRun) -> np.ndarray:
     if batch.geometry is not None:
         return batch.geometry
-    if "x" not in columns or "y" not in columns:
-        seen = ", ".join(source.columns)
+    if "x" not in run.columns or "y" not in run.columns:
+        seen = ", ".join(run.source.columns)
         raise SourceError(
-            f"{source.file_name}: no coordinate columns (X/Y or lon/lat); columns seen: {seen}"
+            f"{run.file_name}: no coordinate columns (X/Y or lon/lat); columns seen: {seen}"
         )
-    xs = _coordinates(batch, columns["x"], source.file_name, report)
-    ys = _coordinates(batch, columns["y"], source.file_name, report)
+    xs = _coordinates(batch, run.columns["x"], run)
+    ys = _coordinates(batch, run.columns["y"], run)
     points = shapely.points(xs, ys)
     points[~(np.isfinite(xs) & np.isfinite(ys))] = None
     return points
 
 
-def _coordinates(batch: Batch, column: Column, file_name: str, report: ImportReport) -> np.ndarray:
+def _coordinates(batch: Batch, column: Column, run: ImportRun) -> np.ndarray:
     values = batch.frame[column.source].to_numpy(dtype=object)
     out = np.full(len(values), np.nan)
     for i, value in enumerate(values):
         try:
             number = rules.to_decimal(column.source, whole(value))
         except InvalidValue as exc:
-            report.problems.append(
-                Problem(
-                    file_name,
-                    batch.first_row + i,
-                    column.source,
-                    value,
-                    "invalid_value",
-                    exc.reason,
-                )
-            )
+            run.problem(batch.first_row + i, column.source, value, "invalid_value", exc.reason)
             continue
         if number is not None:
             out[i] = float(number)
     return out
 
 
-def _source_crs(
-    source: Source,
-    options: ImportOptions,
-    mapping: Mapping,
-    geometry: np.ndarray,
-    target: Region,
-    report: ImportReport,
-) -> CRS:
-    given = options.crs or mapping.crs
+def _source_crs(run: ImportRun, geometry: np.ndarray) -> CRS:
+    given = run.options.crs or run.mapping.crs
     if given:
-        chosen = parse_crs(given, "--crs" if options.crs else "mapping file")
-    elif source.crs:
-        chosen = parse_crs(source.crs, source.file_name)
+        chosen = parse_crs(given, "--crs" if run.options.crs else "mapping file")
+    elif run.source.crs:
+        chosen = parse_crs(run.source.crs, run.file_name)
     else:
         points = shapely.point_on_surface(geometry[~shapely.is_missing(geometry)])
         xs, ys = shapely.get_x(points), shapely.get_y(points)
         if not looks_geographic(xs, ys):
-            area = to_shape(target.boundary)
-            raise missing_crs_error(source.file_name, xs, ys, area, target.name_en)
+            area = to_shape(run.target.boundary)
+            raise missing_crs_error(run.file_name, xs, ys, area, run.target.name_en)
         chosen = CRS.from_epsg(4326)
-        report.problems.append(
-            Problem(
-                source.file_name,
-                None,
-                "crs",
-                None,
-                "assumed_crs",
-                "the file names no coordinate system; read as WGS 84 longitude/latitude",
-                "warning",
-            )
+        run.problem(
+            None,
+            "crs",
+            None,
+            "assumed_crs",
+            "the file names no coordinate system; read as WGS 84 longitude/latitude",
+            "warning",
         )
-    report.crs = f"EPSG:{chosen.to_epsg()}" if chosen.to_epsg() else chosen.name
+    run.report.crs = f"EPSG:{chosen.to_epsg()}" if chosen.to_epsg() else chosen.name
     return chosen
 
 
@@ -328,113 +311,72 @@ def _species_aliases(session: Session, mapping: Mapping) -> dict[str, str]:
 
 
 # -- set-wise checks ------------------------------------------------------------------------------
-def _check_placement(session: Session, file_name: str, target: Region, report: ImportReport):
-    for spot in staging.place(session, target.id):
-        where = f"lon {spot.lon:.5f}, lat {spot.lat:.5f}"
-        if spot.region_id is None:
-            code, message = "outside_kazakhstan", f"lies outside Kazakhstan's regions ({where})"
-        else:
-            code = "outside_region"
-            message = (
-                f"lies in {spot.name_en} ({spot.iso_code}), not in {target.name_en} "
-                f"({target.iso_code}) ({where})"
-            )
-        report.problems.append(Problem(file_name, spot.row, "geometry", None, code, message))
-
-
-def _check_duplicates(session: Session, file_name: str, report: ImportReport) -> None:
-    for number, rows in staging.duplicates(session):
+def _check_duplicates(run: ImportRun) -> None:
+    for number, rows in staging.duplicates(run.session):
         listed = ", ".join(str(r) for r in rows)
+        message = f"the inventory number appears {len(rows)} times in this file (rows {listed})"
         for row in rows:
-            report.problems.append(
-                Problem(
-                    file_name,
-                    row,
-                    "inventory_number",
-                    number,
-                    "duplicate_number",
-                    f"the inventory number appears {len(rows)} times in this file (rows {listed})",
-                )
-            )
+            run.problem(row, "inventory_number", number, "duplicate_number", message)
 
 
-def _check_near(
-    session: Session, file_name: str, target: Region, as_error: bool, report: ImportReport
-) -> None:
-    for row, plant_id, number, distance in staging.near_existing(session, target.id):
-        report.problems.append(
-            Problem(
-                file_name,
-                row,
-                "geometry",
-                None,
-                "near_existing",
-                f"lies {distance} m from plant {plant_id} ({number}) of the same species; "
-                "the same tree surveyed again?",
-                "error" if as_error else "warning",
-            )
+def _check_near(run: ImportRun) -> None:
+    severity = "error" if run.options.near_is_error else "warning"
+    for row, plant_id, number, distance in staging.near_existing(run.session, run.target.id):
+        run.problem(
+            row,
+            "geometry",
+            None,
+            "near_existing",
+            f"lies {distance} m from plant {plant_id} ({number}) of the same species; "
+            "the same tree surveyed again?",
+            severity,
         )
 
 
-def _drop_rejected(session: Session, report: ImportReport) -> None:
-    staging.drop_rows(session, sorted({p.row for p in report.errors if p.row is not None}))
-
-
-def _skip_conflicts(session: Session, file_name: str, target: Region, report: ImportReport) -> None:
-    found = staging.conflicts(session, target.id)
+def _skip_conflicts(run: ImportRun) -> None:
+    found = staging.conflicts(run.session, run.target.id)
     for row, plant_id, number in found:
-        report.problems.append(
-            Problem(
-                file_name,
-                row,
-                "inventory_number",
-                number,
-                "conflict",
-                f"plant {plant_id} was changed in Jasyl after its last import; "
-                "kept as it is, this row was not applied",
-                "warning",
-            )
+        run.problem(
+            row,
+            "inventory_number",
+            number,
+            "conflict",
+            f"plant {plant_id} was changed in Jasyl after its last import; "
+            "kept as it is, this row was not applied",
+            "warning",
         )
-    staging.drop_rows(session, [row for row, _, _ in found])
-    report.conflicts = len(found)
+    staging.drop_rows(run.session, [row for row, _, _ in found])
+    run.report.conflicts = len(found)
 
 
 # -- the batch record -----------------------------------------------------------------------------
-def _open_batch(
-    session: Session,
-    actor: Actor,
-    source: Source,
-    target: Region,
-    digest: str,
-    options: ImportOptions,
-    report: ImportReport,
-) -> ImportBatch:
+def _open_batch(run: ImportRun) -> ImportBatch:
+    report, options = run.report, run.options
     batch = ImportBatch(
-        file_name=source.file_name,
-        file_sha256=digest,
+        file_name=run.file_name,
+        file_sha256=run.digest,
         source="file",
-        region_id=target.id,
-        user_id=actor.user_id,
+        region_id=run.target.id,
+        user_id=run.actor.user_id,
         status="running",
         encoding=report.encoding,
         crs=report.crs,
         details={
-            "format": source.kind,
-            "layer": source.layer,
-            "actor": actor.label,
+            "format": run.source.kind,
+            "layer": run.source.layer,
+            "actor": run.actor.label,
             "allow_partial": options.allow_partial,
             "mapping": options.mapping.name if options.mapping else None,
         },
     )
-    session.add(batch)
-    session.flush()
+    run.session.add(batch)
+    run.session.flush()
     report.batch_id = batch.id
     return batch
 
 
-def _close_batch(
-    session: Session, actor: Actor, batch: ImportBatch, target: Region, report: ImportReport
-) -> None:
+def _close_batch(run: ImportRun, batch: ImportBatch) -> None:
+    report = run.report
     report.status = "done"
     batch.status = "done"
     batch.finished_at = func.now()
@@ -449,8 +391,10 @@ def _close_batch(
         "unchanged": report.unchanged,
         "problems": [p.__dict__ for p in report.problems[:1000]],
     }
-    session.flush()
-    record_creation(session, actor, "import_batch", batch.id, target.id, report.summary())
+    run.session.flush()
+    record_creation(
+        run.session, run.actor, "import_batch", batch.id, run.target.id, report.summary()
+    )
 
 
 def _earlier_batch(session: Session, digest: str, region_id: int) -> ImportBatch | None:

@@ -1,16 +1,17 @@
 """The SQL half of an import: binary COPY into a staging table, set-wise checks, one merge.
 
 The staging table is temporary and dropped at commit or rollback, so an interrupted import
-(even ``kill -9``) leaves nothing behind. Regions are derived from the geometry here, in one
-spatial join with the region boundaries as the outer side (each boundary piece prepared once,
-points found through the staging table's index), several times faster than the per-row lookup
-of the ``jasyl_set_region`` trigger. The merge then tells the trigger, for its own statement
-only, that ``region_id`` was derived from the geometry by this join (see migration 0002).
+(even ``kill -9``) leaves nothing behind. Every staged row already lies in the survey's region:
+the importer checked that with the database's own pieces and rule (``RegionPieces``), so the
+merge tells the ``jasyl_set_region`` trigger, for its own statements only, that ``region_id``
+is the derived one (see migration 0002) instead of looking each row up again.
+
+The merge inserts in geohash order of the rows' locations: neighbours in the file's space are
+then neighbours in the two GiST indexes of ``plants``, which keeps their pages in the buffer
+cache (measured at 200,000 points: 13 s against 22 s in file order).
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 from psycopg import Cursor
 from sqlalchemy import text
@@ -62,20 +63,6 @@ CREATE TEMP TABLE import_staging (
     notes text NOT NULL
 ) ON COMMIT DROP
 """
-REGIONS = """
-CREATE TEMP TABLE import_regions ON COMMIT DROP AS
-SELECT s.row_no, min(p.region_id)::smallint AS region_id
-FROM region_parts p JOIN import_staging s ON ST_Intersects(p.geom, s.spot)
-GROUP BY s.row_no
-"""
-OUTSIDE = """
-SELECT s.row_no, ST_X(s.spot), ST_Y(s.spot), r.region_id, g.iso_code, g.name_en
-FROM import_staging s
-LEFT JOIN import_regions r USING (row_no)
-LEFT JOIN regions g ON g.id = r.region_id
-WHERE r.region_id IS DISTINCT FROM :region
-ORDER BY s.row_no
-"""
 DUPLICATES = """
 SELECT inventory_number, array_agg(row_no ORDER BY row_no)
 FROM import_staging WHERE inventory_number IS NOT NULL
@@ -93,6 +80,7 @@ JOIN plants p ON p.region_id = :region AND p.species_id = s.species_id
 WHERE ST_Distance(p.geom::geography, s.spot::geography) < 1
 ORDER BY s.row_no
 """
+REGION_HAS_PLANTS = "SELECT EXISTS (SELECT 1 FROM plants WHERE region_id = :region)"
 LOCK_MATCHED = """
 SELECT p.id FROM plants p JOIN import_staging s
   ON p.region_id = :region AND p.inventory_number = s.inventory_number
@@ -148,6 +136,7 @@ NEW_ONLY = """
 
 
 def _insert(where: str) -> str:
+    # The sequence is looked up once (an InitPlan), not once per row.
     return f"""
 INSERT INTO plants (id, region_id, inventory_number, {", ".join(VALUE_COLUMNS)},
                     version, updated_by, import_batch_id, published)
@@ -155,9 +144,8 @@ SELECT n.id, :region, coalesce(n.inventory_number, :kato || '-' || lpad(n.id::te
        {", ".join(_source(c).replace("s.", "n.", 1) for c in VALUE_COLUMNS)},
        1, :user, :batch, true
 FROM (
-    SELECT nextval(pg_get_serial_sequence('plants', 'id')) AS id, s.*
-    FROM import_staging s{where}
-    ORDER BY s.row_no
+    SELECT nextval((SELECT pg_get_serial_sequence('plants', 'id')::regclass)) AS id, s.*
+    FROM (SELECT * FROM import_staging s{where} ORDER BY ST_GeoHash(s.spot, 12)) s
 ) n
 """  # noqa: S608
 
@@ -198,25 +186,15 @@ FROM (
 WHERE p.id = r.id AND p.import_batch_id = :batch
 """  # noqa: S608
 UNDO_INSERTS = "DELETE FROM plants WHERE import_batch_id = :batch"
+SORT_IN_MEMORY = "SET LOCAL work_mem = '256MB'"  # the geohash order of a million rows
+SORT_AS_BEFORE = "SET LOCAL work_mem TO DEFAULT"
 TRUST_STAGING = "SELECT set_config('jasyl.region_source', 'import_staging', true)"
 DISTRUST_STAGING = "SELECT set_config('jasyl.region_source', '', true)"
 
 
-@dataclass(frozen=True)
-class Placement:
-    """A staged row that is outside Kazakhstan (``region_id`` None) or in another region."""
-
-    row: int
-    lon: float
-    lat: float
-    region_id: int | None
-    iso_code: str | None
-    name_en: str | None
-
-
 def create(session: Session) -> None:
     session.execute(text("SET LOCAL jit = off"))
-    session.execute(text("DROP TABLE IF EXISTS import_staging, import_regions"))
+    session.execute(text("DROP TABLE IF EXISTS import_staging"))
     session.execute(text(CREATE_STAGING))
 
 
@@ -231,13 +209,10 @@ def copy_rows(session: Session, rows: list[tuple]) -> None:
             copy.write_row(row)
 
 
-def place(session: Session, region_id: int) -> list[Placement]:
-    """Derive every staged row's region from its geometry; return those not in ``region_id``."""
+def _index_locations(session: Session) -> None:
+    """A spatial index on the staged locations, for the checks against existing plants."""
     session.execute(text("CREATE INDEX ON import_staging USING gist (spot)"))
-    session.execute(text("ANALYZE import_staging (spot)"))
-    session.execute(text(REGIONS))
-    found = session.execute(text(OUTSIDE), {"region": region_id})
-    return [Placement(*row) for row in found]
+    session.execute(text("ANALYZE import_staging"))
 
 
 def duplicates(session: Session) -> list[tuple[str, list[int]]]:
@@ -245,6 +220,10 @@ def duplicates(session: Session) -> list[tuple[str, list[int]]]:
 
 
 def near_existing(session: Session, region_id: int) -> list[tuple[int, int, str, float]]:
+    """Staged rows within 1 m of an existing plant of the same species (none in a new region)."""
+    if not session.scalar(text(REGION_HAS_PLANTS), {"region": region_id}):
+        return []
+    _index_locations(session)
     return [tuple(r) for r in session.execute(text(NEAR), {"region": region_id})]
 
 
@@ -284,11 +263,13 @@ def merge(
     matched = int(session.scalar(text(MATCHED), params)) if known else 0
     if known:
         session.execute(text(KEEP_PREVIOUS), {**params, "actor": actor})
-    # Transaction-local: a failure rolls the setting back along with everything else.
+    # Transaction-local: a failure rolls the settings back along with everything else.
     session.execute(text(TRUST_STAGING))
+    session.execute(text(SORT_IN_MEMORY))
     updated = session.execute(text(UPDATE), params).rowcount if known else 0
     inserted = session.execute(text(INSERT if known else INSERT_ALL), params).rowcount
     session.execute(text(DISTRUST_STAGING))
+    session.execute(text(SORT_AS_BEFORE))
     return inserted, updated, matched - updated
 
 

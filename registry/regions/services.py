@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+import numpy as np
+import shapely
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from registry.errors import NotFound
@@ -37,3 +39,34 @@ def region_at(session: Session, ewkt: str) -> int | None:
     """The region a geometry (EWKT, any SRID) lies in, as the database trigger decides it."""
     geometry = func.ST_Transform(func.ST_GeomFromEWKT(ewkt), 4326)
     return session.scalar(select(func.jasyl_region_at(geometry)))
+
+
+class RegionPieces:
+    """The lookup pieces of ``region_parts`` in memory: ``jasyl_region_at`` for many points at once.
+
+    A bulk import asks where a million points lie; the database answers one row at a time (its
+    trigger) or through a spatial join. This answers with the same pieces and the same rule
+    (the lowest region id among the pieces a point touches, boundary included) vectorised with
+    GEOS, so the importer can check and supply ``region_id`` itself.
+    """
+
+    def __init__(self, region_ids: np.ndarray, pieces: np.ndarray, regions: list[Region]) -> None:
+        self.region_ids = region_ids
+        self.tree = shapely.STRtree(pieces)
+        self.regions = {r.id: r for r in regions}
+
+    @classmethod
+    def load(cls, session: Session) -> RegionPieces:
+        """All pieces (a few hundred polygons of at most 256 vertices: a fraction of a second)."""
+        rows = session.execute(text("SELECT region_id, ST_AsBinary(geom) FROM region_parts")).all()
+        ids = np.array([r[0] for r in rows], dtype=np.int64)
+        pieces = shapely.from_wkb(np.array([bytes(r[1]) for r in rows], dtype=object))
+        return cls(ids, pieces, list_regions(session))
+
+    def regions_at(self, points: np.ndarray) -> np.ndarray:
+        """Region id per point (0 where it lies outside every region)."""
+        found = np.full(len(points), np.iinfo(np.int64).max, dtype=np.int64)
+        where, piece = self.tree.query(points, predicate="intersects")
+        np.minimum.at(found, where, self.region_ids[piece])
+        found[found == np.iinfo(np.int64).max] = 0
+        return found
