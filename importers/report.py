@@ -49,6 +49,7 @@ class ImportReport:
     encoding: str | None = None
     crs: str | None = None
     problems: list[Problem] = field(default_factory=list)
+    kept_aliases: list[str] = field(default_factory=list)
 
     @property
     def errors(self) -> list[Problem]:
@@ -83,7 +84,8 @@ class ImportReport:
         }
 
     def as_dict(self, limit: int = 1000) -> dict[str, Any]:
-        return {**self.summary(), "problems": [asdict(p) for p in self.problems[:limit]]}
+        problems = [asdict(p) for p in self.problems[:limit]]
+        return {**self.summary(), "kept_aliases": self.kept_aliases, "problems": problems}
 
     def write_csv(self, path: Path) -> None:
         """The per-row problems as CSV (UTF-8 with BOM, so spreadsheet programs read Cyrillic)."""

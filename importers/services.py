@@ -35,7 +35,7 @@ from registry.imports.models import ImportBatch
 from registry.inventory import rules
 from registry.regions.models import Region
 from registry.regions.services import RegionPieces, resolve_region
-from registry.species.services import SpeciesIndex
+from registry.species.services import SpeciesIndex, keep_aliases
 
 Progress = Callable[[str, int, int], None]
 SIDECARS = {".dbf", ".shx", ".prj", ".cpg"}
@@ -52,6 +52,7 @@ class ImportOptions:
     dry_run: bool = False
     allow_partial: bool = False
     near_is_error: bool = False
+    keep_aliases: bool = False  # the mapping's [species] aliases into the catalogue, once written
 
 
 @dataclass
@@ -159,6 +160,8 @@ def _in_savepoint(run: ImportRun) -> ImportReport:
             run.report.status = "dry_run" if run.options.dry_run else "rejected"
         else:
             _merge(run)
+            if run.options.keep_aliases:
+                _keep_aliases(run)
             savepoint.commit()
     except BaseException:
         if savepoint.is_active:
@@ -300,6 +303,11 @@ def _source_crs(run: ImportRun, geometry: np.ndarray) -> CRS:
         )
     run.report.crs = f"EPSG:{chosen.to_epsg()}" if chosen.to_epsg() else chosen.name
     return chosen
+
+
+def _keep_aliases(run: ImportRun) -> None:
+    kept = keep_aliases(run.session, run.actor, run.mapping.species)
+    run.report.kept_aliases = [f"{alias} → {species.code}" for alias, species in kept]
 
 
 def _species_aliases(session: Session, mapping: Mapping) -> dict[str, str]:

@@ -121,6 +121,22 @@ def deny(
     raise AccessDenied(message, action=action, entity=entity, entity_id=entity_id)
 
 
+# -- the species catalogue ------------------------------------------------------------------------
+def may_keep_species_alias(actor: Actor) -> bool:
+    """Those who import surveys (foresters, admins) may keep a survey's spelling of a species.
+
+    An alias only adds a name by which an existing species is found; it never changes the
+    species, and the audit trail says who added it.
+    """
+    return actor.role in (Role.FORESTER, Role.ADMIN)
+
+
+def require_species_alias_write(session: Session, actor: Actor, species_id: int | None) -> None:
+    if not may_keep_species_alias(actor):
+        message = f"{who(actor)} may not add aliases to the species catalogue"
+        deny(session, actor, "keep_alias", "species", species_id, None, message)
+
+
 # -- forest nurseries -----------------------------------------------------------------------------
 def may_write_nursery(actor: Actor, nursery_id: int) -> bool:
     """Nursery staff keep their own nursery's ledger only; an admin may keep any."""

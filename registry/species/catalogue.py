@@ -45,6 +45,9 @@ UPSERT_SPECIES = text(
         life_form = EXCLUDED.life_form, leaf_type = EXCLUDED.leaf_type,
         max_height_m = EXCLUDED.max_height_m,
         max_trunk_diameter_cm = EXCLUDED.max_trunk_diameter_cm,
-        zones = EXCLUDED.zones, aliases = EXCLUDED.aliases
+        zones = EXCLUDED.zones,
+        -- aliases users kept (jasyl species alias keep) survive a later sync
+        aliases = EXCLUDED.aliases
+            || ARRAY(SELECT a FROM unnest(species.aliases) a WHERE a <> ALL(EXCLUDED.aliases))
     """
 )

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from registry.errors import NotFound
+from registry.access import Actor, require_species_alias_write
+from registry.audit.services import record_changes
+from registry.errors import InvalidValue, NotFound
 from registry.species.models import Species
 from registry.text import fold
 
@@ -95,3 +98,45 @@ def get_species(session: Session, reference: int | str) -> Species:
         if found:
             return found
     return SpeciesIndex.load(session).require(str(reference))
+
+
+def keep_aliases(
+    session: Session, actor: Actor, aliases: Mapping[str, str]
+) -> list[tuple[str, Species]]:
+    """Keep a mapping file's ``[species]`` aliases (alias → any catalogue name) in the catalogue.
+
+    Later surveys then match these spellings without the mapping file. An alias that already
+    names the same species is skipped; one that names another species is refused (matching
+    would become ambiguous), and so is a name the catalogue does not know. Returns the aliases
+    added, each audited on its species.
+    """
+    require_species_alias_write(session, actor, None)
+    index = SpeciesIndex.load(session)
+    kept: list[tuple[str, Species]] = []
+    for alias, name in aliases.items():
+        species = index.require(name)
+        spelling = " ".join(alias.split())
+        owner = index.by_name.get(fold(spelling))
+        if owner is not None and owner.id != species.id:
+            raise InvalidValue(
+                "alias",
+                f"already names {owner.name_ru} ({owner.latin}), not {species.latin}",
+                alias,
+            )
+        if owner is not None or not spelling:
+            continue
+        before = list(species.aliases)
+        species.aliases = [*before, spelling]
+        index.by_name[fold(spelling)] = species
+        record_changes(
+            session,
+            actor,
+            "species",
+            species.id,
+            None,
+            {"aliases": (before, species.aliases)},
+            action="keep_alias",
+        )
+        kept.append((spelling, species))
+    session.flush()
+    return kept

@@ -55,6 +55,11 @@ def import_group() -> None:
     is_flag=True,
     help="Refuse rows within 1 m of an existing plant of the same species (else a warning).",
 )
+@click.option(
+    "--keep-aliases",
+    is_flag=True,
+    help="After a successful import, keep the mapping file's [species] aliases in the catalogue.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
 @click.option(
     "--report",
@@ -72,6 +77,7 @@ def import_file_command(
     dry_run: bool,
     allow_partial: bool,
     near_is_error: bool,
+    keep_aliases: bool,
     as_json: bool,
     report_path: Path | None,
 ) -> None:
@@ -82,7 +88,9 @@ def import_file_command(
     """
     from importers.services import ImportOptions, import_file  # heavy: only when importing
 
-    options = ImportOptions(mapping, crs, encoding, layer, dry_run, allow_partial, near_is_error)
+    options = ImportOptions(
+        mapping, crs, encoding, layer, dry_run, allow_partial, near_is_error, keep_aliases
+    )
     with _progress(quiet=as_json) as bar, unit_of_work() as session:
         task = bar.add_task("reading", total=None) if bar else None
 
@@ -148,6 +156,8 @@ def _print_summary(report: ImportReport) -> None:
     )
     if report.encoding or report.crs:
         click.echo(f"encoding {report.encoding or '-'}, CRS {report.crs or '-'}")
+    for kept in report.kept_aliases:
+        click.echo(f"species alias kept in the catalogue: {kept}")
     for problem in report.problems[:SHOWN_PROBLEMS]:
         click.echo(("error: " if problem.severity == "error" else "warning: ") + problem.line())
     hidden = len(report.problems) - SHOWN_PROBLEMS

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import click
 
+from registry.access import Actor
 from registry.db import unit_of_work
 from registry.regions.services import list_regions
-from registry.species.services import list_species
+from registry.species.services import keep_aliases, list_species
 
 
 @click.group("species")
@@ -48,6 +50,30 @@ def species_list(search: str | None, as_json: bool) -> None:
             raise click.ClickException(f"no species matches {search!r}")
         for s in found:
             click.echo(f"{s.code:28} {s.latin:32} {s.name_ru:28} {s.name_kk}")
+
+
+@species.group("alias")
+def species_alias() -> None:
+    """Other names the catalogue knows species by."""
+
+
+@species_alias.command("keep")
+@click.argument("mapping", type=click.Path(path_type=Path, dir_okay=False))
+def species_alias_keep(mapping: Path) -> None:
+    """Keep the [species] aliases of an import mapping file in the catalogue.
+
+    Later surveys then match those spellings without the mapping file.
+    """
+    from importers.fields import load_mapping  # the mapping file's reader and its errors
+
+    aliases = load_mapping(mapping).species
+    if not aliases:
+        raise click.ClickException(f"{mapping.name}: the mapping file has no [species] aliases")
+    with unit_of_work() as session:
+        kept = keep_aliases(session, Actor.system("jasyl species alias keep"), aliases)
+    for alias, found in kept:
+        click.echo(f"kept {alias!r} → {found.code} ({found.latin})")
+    click.echo(f"{len(kept)} alias(es) kept, {len(aliases) - len(kept)} already known.")
 
 
 @click.group("regions")
