@@ -61,7 +61,7 @@ serve-production: setup db-up
 bench: setup db-up
 	$(JASYL) demo
 	for b in bench/*.py; do n=$$(basename $$b .py); \
-	  case $$n in __init__|harness|import|ledger) ;; *) $(PY) -m bench.$$n || exit 1;; esac; done
+	  case $$n in __init__|harness|import|ledger|locustfile) ;; *) $(PY) -m bench.$$n || exit 1;; esac; done
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -1,378 +1,373 @@
-"""Load test: a realistic mix against the production server, started and stopped by this script.
+"""Load test: locust drives a realistic mix against the production server with a read replica.
 
-``python -m bench.load [--seconds 30] [--clients 16] [--max-requests 50000]``
+``python -m bench.load [--seconds 90] [--viewers 20] [--api-readers 4] [--foresters 4]
+[--import-every 30] [--spawn-rate 2] [--prepare]``
 
-It starts ``jasyl serve --production`` on a free loopback port against the configured database
-(``DATABASE_URL``, with the demo data loaded: ``jasyl demo``), waits for ``/readyz``, then runs
-client threads (keep-alive connections, like browsers) for a fixed time or request budget,
-whichever ends first, and stops the server. Then it does the same against the development server
-(``jasyl serve``, Flask's threaded server) as the baseline, and prints both.
+Set-up (outside the timing; ``--prepare`` does only this, for running it before taking the
+benchmark lock): a private PostGIS primary under ``/tmp/jasyl-bench-load`` (fsync on, kept
+between runs) with the demo data set (``jasyl demo``, 135k plants); each run adds a fresh hot
+standby made by ``pg_basebackup -R`` streaming from it. ``jasyl serve --production`` (gunicorn,
+``2 × cores + 1`` workers × 4 threads) runs on a loopback port against the primary with
+``JASYL_REPLICA_URL`` naming the standby, so tiles and map reads come from the replica and every
+write goes to the primary.
 
-The mix, by weight: map tiles at zooms 11–17 around the demo cities (60), plant cards as the map
-shows them on a click (12), API reads of plants, species and OGC API items (14), a forester's edits
-of plants in Astana through the JSON API, signed in with CSRF (8), and health probes (6). Every
-answer other than the expected status counts as an error. Goal: no errors and tile p95 ≤ 100 ms.
-Loopback only; the load generator shares the machine's cores with the server and PostgreSQL.
+The users (``bench/locustfile.py``, run by locust 2.47 headless in a subprocess for a fixed
+time): map viewers panning and zooming at z12–z16 with think time (bursts of tiles, six at a
+time, a browser cache that honours max-age and revalidates with If-None-Match, half of them
+returning with a stale cache), plant card clicks, API and OGC reads, foresters editing plants of
+their own region (signed in, CSRF, version for optimistic locking) and checking that the map
+tile shows their edit at once (read-your-writes through the replica), and one survey import
+(a generated CSV of new plants) uploaded every ``--import-every`` seconds.
+
+Two runs of the same mix, each against a freshly started server: the baseline renders every
+tile (``JASYL_TILE_CACHE=off``; ETags and 304s on), the candidate keeps rendered tiles on disk
+under their data version (``gis.tile_cache``). For each: throughput, p50/p95/p99 and failures per
+request type, and the replica's lag sampled every half second from ``pg_stat_replication``
+(``replay_lag``, bytes not yet replayed) and ``pg_last_xact_replay_timestamp()``.
+Goal: 0 errors and tile p95 ≤ 100 ms under the mix. Loopback only; locust, gunicorn and both
+PostgreSQL servers share the machine's cores.
 """
 
 from __future__ import annotations
 
 import argparse
-import http.client
+import csv
 import json
 import os
-import random
-import re
-import secrets
-import signal
-import socket
-import statistics
+import shutil
 import subprocess
+import tempfile
 import threading
 import time
-from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlencode
 
+import psycopg
 from sqlalchemy import text
 
-from bench.tiles import CITIES, tile_of
+from registry import migrate
+from registry.cluster import LocalCluster
 from registry.config import load_settings
-from registry.db import current_engine
+from registry.db import engine_for
+from tests.serving import PrivateCluster, ProductionServer, free_port, start_replica
 
-JASYL = Path(__file__).resolve().parent.parent / ".venv" / "bin" / "jasyl"
-FORESTER = ("forester.astana@demo.jasyl.kz", "jasyl-demo-2025")
+PROJECT = Path(__file__).resolve().parent.parent
+VENV = PROJECT / ".venv" / "bin"
+HOME = Path(os.environ.get("JASYL_LOAD_HOME", "/tmp/jasyl-bench-load"))  # noqa: S108
 TILE_GOAL_MS = 100.0
-WEIGHTS = {"tile": 60, "plant card": 12, "api read": 14, "forester edit": 8, "health": 6}
-OK = {"tile": {200, 204, 304}, "forester edit": {200}}
+PASSWORD = "jasyl-demo-2025"
+FORESTERS = (("forester.astana@demo.jasyl.kz", "KZ-71"), ("forester.almaty@demo.jasyl.kz", "KZ-75"))
+CITIES = [(71.4304, 51.1282), (76.9286, 43.2389)]  # Astana, Almaty: where the demo's plants are
+
+
+# -- the database: a private primary with the demo data, and a streaming replica ---------------
+def primary_cluster() -> PrivateCluster:
+    """The bench's own primary (fsync on, unlike the tests' throw-away clusters), started."""
+    HOME.mkdir(parents=True, exist_ok=True)
+    primary = PrivateCluster(home=HOME, port=free_port())
+    env = {"JASYL_HOME": str(HOME), "JASYL_PG_PORT": str(primary.port)}
+    primary.cluster = LocalCluster(load_settings(env))
+    primary.up()
+    return primary
+
+
+def prepare(primary: PrivateCluster) -> str:
+    """Migrate, and load the demo data once (a few minutes; kept for later runs)."""
+    url = primary.url()
+    migrate.upgrade(url)
+    with engine_for(url).connect() as connection:
+        plants = connection.execute(text("SELECT count(*) FROM plants")).scalar()
+    if not plants:
+        started = time.monotonic()
+        print("loading the demo data set into the bench primary (once) …", flush=True)
+        subprocess.run(
+            [str(VENV / "jasyl"), "demo"], env={**os.environ, "DATABASE_URL": url}, check=True
+        )
+        print(f"  done in {time.monotonic() - started:.0f} s", flush=True)
+    return url
+
+
+def plan(url: str, args: argparse.Namespace) -> dict:
+    """Real ids and places for the users: reads anywhere, edits in each forester's region."""
+    sample = text(
+        "SELECT p.id, ST_X(p.geom), ST_Y(p.geom), r.iso_code FROM plants p TABLESAMPLE SYSTEM (10) "
+        "JOIN regions r ON r.id = p.region_id "
+        "WHERE p.published AND GeometryType(p.geom) = 'POINT' LIMIT 4000"
+    )
+    with engine_for(url).connect() as connection:
+        rows = connection.execute(sample).all()
+    if not rows:
+        raise SystemExit("no plants in the bench database")
+    accounts = []
+    for n in range(args.foresters):
+        email, region = FORESTERS[n % len(FORESTERS)]
+        # The k foresters of a region split its plants, so no two ever edit the same one.
+        k = len(range(n % len(FORESTERS), args.foresters, len(FORESTERS)))
+        own = [r for r in rows if r[3] == region][n // len(FORESTERS) :: k][:200]
+        accounts.append(
+            {"email": email, "plants": [{"id": r[0], "lon": r[1], "lat": r[2]} for r in own]}
+        )
+    return {
+        "viewers": args.viewers,
+        "api_readers": args.api_readers,
+        "foresters": accounts,
+        "importer": FORESTERS[0][0],
+        "import_region": FORESTERS[0][1],
+        "import_every": args.import_every,
+        "import_rows": args.import_rows,
+        "password": PASSWORD,
+        "cities": CITIES,
+        "points": [(r[1], r[2]) for r in rows],
+        "import_points": [(r[1], r[2]) for r in rows if r[3] == FORESTERS[0][1]],
+        "plant_ids": [r[0] for r in rows],
+    }
 
 
 @dataclass
-class Results:
-    """Latencies (seconds) and errors per kind of request, shared by the client threads."""
+class LagSamples:
+    """The replica's lag, sampled from both ends while the load runs."""
 
-    latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
-    errors: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    sent: int = 0
-    elapsed: float = 0.0
-    revalidation: tuple[float, float] = (0.0, 0.0)
+    replay_lag_ms: list[float] = field(default_factory=list)  # pg_stat_replication.replay_lag
+    bytes_behind: list[int] = field(default_factory=list)  # sent by the primary, not replayed
+    since_replay_s: list[float] = field(default_factory=list)  # now() - last replayed commit
+    stop: threading.Event = field(default_factory=threading.Event)
 
-    def record(self, kind: str, seconds: float, error: str | None) -> None:
-        with self.lock:
-            self.latencies[kind].append(seconds)
-            if error:
-                self.errors[kind].append(error)
+    def watch(self, primary_port: int, replica_port: int) -> None:
+        dsn = "host=127.0.0.1 port={} user=postgres dbname=jasyl"
+        with (
+            psycopg.connect(dsn.format(primary_port), autocommit=True) as primary,
+            psycopg.connect(dsn.format(replica_port), autocommit=True) as replica,
+        ):
+            while not self.stop.wait(0.5):
+                row = primary.execute(
+                    "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn), "
+                    "extract(epoch FROM replay_lag) * 1000 FROM pg_stat_replication"
+                ).fetchone()
+                if row is None:
+                    continue
+                self.bytes_behind.append(int(row[0] or 0))
+                if row[1] is not None:
+                    self.replay_lag_ms.append(float(row[1]))
+                (since,) = replica.execute(
+                    "SELECT extract(epoch FROM now() - pg_last_xact_replay_timestamp())"
+                ).fetchone()
+                if since is not None:
+                    self.since_replay_s.append(float(since))
 
-    def take_ticket(self, budget: int) -> bool:
-        with self.lock:
-            self.sent += 1
-            return self.sent <= budget
+
+# -- one run --------------------------------------------------------------------------------------
+@dataclass
+class Run:
+    title: str
+    rows: list[dict]
+    failures: list[dict]
+    counts: dict
+    lag: LagSamples
+    seconds: float
+    load_before: str
+    load_after: str
+
+    def row(self, name: str) -> dict | None:
+        return next((r for r in self.rows if r["Name"] == name), None)
 
 
-def percentile(samples: list[float], p: float) -> float:
+def drive(title: str, env: dict[str, str], urls: tuple[str, str], plan_path: Path, args) -> Run:
+    primary_url, replica_url = urls
+    settings = load_settings()
+    server = ProductionServer(
+        primary_url,
+        extra_env={"JASYL_REPLICA_URL": replica_url, "JASYL_ACCESS_LOG": "/dev/null", **env},
+        workers=settings.workers,
+        threads=settings.threads,
+    ).start(timeout=60)
+    lag = LagSamples()
+    watcher = threading.Thread(target=lag.watch, args=(args.primary_port, args.replica_port))
+    out = Path(tempfile.mkdtemp(prefix="jasyl-locust-"))
+    counts_path = out / "counts.json"
+    users = args.viewers + args.api_readers + args.foresters + 1
+    command = [
+        str(VENV / "locust"),
+        "-f",
+        str(PROJECT / "bench" / "locustfile.py"),
+        "--headless",
+        "--users",
+        str(users),
+        "--spawn-rate",
+        str(args.spawn_rate),
+        "--run-time",
+        f"{int(args.seconds)}s",
+        "--stop-timeout",
+        "10",
+        "--host",
+        server.url(""),
+        "--csv",
+        str(out / "run"),
+        "--only-summary",
+        "--loglevel",
+        "ERROR",
+    ]
+    load_before = os.getloadavg()
+    try:
+        watcher.start()
+        subprocess.run(
+            command,
+            env={
+                **os.environ,
+                "JASYL_LOAD_PLAN": str(plan_path),
+                "JASYL_LOAD_COUNTS": str(counts_path),
+            },
+            cwd=PROJECT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            timeout=args.seconds + 120,
+            check=False,
+        )
+    finally:
+        lag.stop.set()
+        watcher.join()
+        load_after = os.getloadavg()
+        server.stop()
+    with open(out / "run_stats.csv", encoding="utf-8") as stats:  # noqa: PTH123
+        rows = list(csv.DictReader(stats))
+    with open(out / "run_failures.csv", encoding="utf-8") as failures:  # noqa: PTH123
+        failed = list(csv.DictReader(failures))
+    counts = json.loads(counts_path.read_text()) if counts_path.exists() else {}
+    return Run(
+        title,
+        rows,
+        failed,
+        counts,
+        lag,
+        args.seconds,
+        " ".join(f"{v:.2f}" for v in load_before),
+        " ".join(f"{v:.2f}" for v in load_after),
+    )
+
+
+# -- the report -----------------------------------------------------------------------------------
+def report(run: Run) -> dict[str, float]:
+    total = run.row("Aggregated")
+    print(
+        f"== {run.title}: {int(total['Request Count']):,} requests in {run.seconds:.0f} s = "
+        f"{float(total['Requests/s']):.1f} req/s, {total['Failure Count']} errors "
+        f"(load average {run.load_before} before, {run.load_after} after)"
+    )
+    print(
+        f"   {'request type':52} {'requests':>8} {'req/s':>7} {'p50 ms':>7} {'p95 ms':>7} "
+        f"{'p99 ms':>7} {'errors':>6}"
+    )
+    for row in run.rows:
+        print(
+            f"   {row['Name'][:52]:52} {int(row['Request Count']):8,} "
+            f"{float(row['Requests/s']):7.1f} {row['50%']:>7} {row['95%']:>7} {row['99%']:>7} "
+            f"{row['Failure Count']:>6}"
+        )
+    for failure in run.failures[:5]:
+        print(f"   error: {failure['Occurrences']} × {failure['Name']}: {failure['Error'][:150]}")
+    print("   " + ", ".join(f"{k}: {v:,}" for k, v in run.counts.items()))
+    lag = run.lag
+    if lag.bytes_behind:
+        print(
+            f"   replica lag ({len(lag.bytes_behind)} samples): replay_lag p50 "
+            f"{quantile(lag.replay_lag_ms, 50):.1f} ms, p95 {quantile(lag.replay_lag_ms, 95):.1f} "
+            f"ms, max {max(lag.replay_lag_ms, default=0):.1f} ms; WAL not yet replayed p50 "
+            f"{quantile(lag.bytes_behind, 50) / 1024:.1f} KiB, "
+            f"max {max(lag.bytes_behind) / 1024:.1f} KiB; since last replayed commit p50 "
+            f"{quantile(lag.since_replay_s, 50):.2f} s, "
+            f"max {max(lag.since_replay_s, default=0):.2f} s"
+        )
+    tile = run.row("tile")
+    return {
+        "rps": float(total["Requests/s"]),
+        "errors": int(total["Failure Count"]),
+        "tile_p95": float(tile["95%"]) if tile else float("nan"),
+    }
+
+
+def quantile(samples: list[float], p: float) -> float:
+    if not samples:
+        return 0.0
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
-# -- what to ask for ------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Workload:
-    """Ids and places taken from the database once, so every request names real records."""
-
-    plant_ids: list[int]
-    astana_plant_ids: list[int]
-    points: list[tuple[float, float]]
-
-    @classmethod
-    def from_database(cls) -> Workload:
-        with current_engine().connect() as conn:
-            rows = conn.execute(
-                text(
-                    "SELECT id, ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom)), "
-                    "region_id = (SELECT id FROM regions WHERE iso_code = 'KZ-71') "
-                    "FROM plants TABLESAMPLE SYSTEM (10) WHERE published LIMIT 4000"
-                )
-            ).all()
-        if not rows:
-            raise SystemExit("no plants in the database: run `jasyl demo` first")
-        return cls([r[0] for r in rows], [r[0] for r in rows if r[3]], [(r[1], r[2]) for r in rows])
-
-    def tile_path(self, rng: random.Random) -> str:
-        lon, lat = rng.choice(CITIES)
-        z = rng.randint(11, 17)
-        t = tile_of(lon, lat, z)
-        spread = max(1, 2 ** (z - 13))
-        x, y = t.x + rng.randint(-spread, spread), t.y + rng.randint(-spread, spread)
-        return f"/tiles/{rng.choice(['plants', 'plants', 'green_spaces'])}/{z}/{x}/{y}.pbf"
-
-    def card_path(self, rng: random.Random) -> str:
-        lon, lat = rng.choice(self.points)
-        return "/api/v1/plants/at?" + urlencode({"lon": lon, "lat": lat, "z": 17})
-
-    def read_path(self, rng: random.Random) -> str:
-        lon, lat = rng.choice(self.points)
-        bbox = f"{lon - 0.005},{lat - 0.005},{lon + 0.005},{lat + 0.005}"
-        return rng.choice(
-            [
-                f"/api/v1/plants/{rng.choice(self.plant_ids)}",
-                "/api/v1/species?"
-                + urlencode({"search": rng.choice(["Ulmus", "береза", "Қайың"])}),
-                "/ogc/collections/plants/items?" + urlencode({"bbox": bbox, "limit": 50}),
-            ]
-        )
-
-
-# -- one client: a browser-like keep-alive connection ---------------------------------------------
-class Client:
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.cookies: dict[str, str] = {}
-        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-
-    def request(
-        self, method: str, path: str, body: bytes | None = None, headers: dict | None = None
-    ) -> tuple[int, bytes, http.client.HTTPResponse]:
-        headers = dict(headers or {})
-        if self.cookies:
-            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
-        for attempt in (1, 2):
-            try:
-                self.connection.request(method, path, body=body, headers=headers)
-                answer = self.connection.getresponse()
-                data = answer.read()
-                break
-            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
-                self.connection.close()  # a keep-alive connection the server closed: reopen
-                if attempt == 2:
-                    raise
-        for cookie in answer.headers.get_all("Set-Cookie") or []:
-            name, _, rest = cookie.partition("=")
-            self.cookies[name] = rest.split(";")[0]
-        return answer.status, data, answer
-
-    def sign_in(self, email: str, password: str) -> str:
-        """Sign in through the form like a browser; returns the CSRF token for API writes."""
-        _, page, _ = self.request("GET", "/login")
-        match = re.search(rb'name="csrf_token"[^>]*value="([^"]+)"', page)
-        if not match:
-            raise RuntimeError("no CSRF token on /login")
-        token = match.group(1).decode()
-        form = urlencode({"email": email, "password": password, "csrf_token": token}).encode()
-        status, _, _ = self.request(
-            "POST", "/login", form, {"Content-Type": "application/x-www-form-urlencoded"}
-        )
-        if status != 302:
-            raise RuntimeError(f"sign-in failed with {status}")
-        return token
-
-
-def run_client(
-    port: int, work: Workload, results: Results, until: float, budget: int, seed: int, edit_ids
-) -> None:
-    rng = random.Random(seed)
-    client = Client(port)
-    token = None
-    if edit_ids:
-        token = client.sign_in(*FORESTER)
-    kinds = [k for k in WEIGHTS if k != "forester edit" or edit_ids]
-    weights = [WEIGHTS[k] for k in kinds]
-    while time.monotonic() < until and results.take_ticket(budget):
-        kind = rng.choices(kinds, weights)[0]
-        start = time.perf_counter()
-        try:
-            error = one_request(client, kind, work, rng, token, edit_ids)
-        except Exception as exc:  # noqa: BLE001 - every failure is counted, none stops the run
-            error = f"{type(exc).__name__}: {exc}"
-        results.record(kind, time.perf_counter() - start, error)
-
-
-def one_request(client: Client, kind: str, work: Workload, rng, token, edit_ids) -> str | None:
-    if kind == "tile":
-        path = work.tile_path(rng)
-    elif kind == "plant card":
-        path = work.card_path(rng)
-    elif kind == "api read":
-        path = work.read_path(rng)
-    elif kind == "health":
-        path = rng.choice(["/healthz", "/readyz"])
-    else:
-        return forester_edit(client, rng, token, edit_ids)
-    status, _, _ = client.request("GET", path)
-    return None if status in OK.get(kind, {200}) else f"{status} GET {path}"
-
-
-def forester_edit(client: Client, rng, token: str, edit_ids: list[int]) -> str | None:
-    """Read a plant, then change its condition at the version read (optimistic locking)."""
-    plant_id = rng.choice(edit_ids)
-    status, body, _ = client.request("GET", f"/api/v1/plants/{plant_id}")
-    if status != 200:
-        return f"{status} GET /api/v1/plants/{plant_id}"
-    version = json.loads(body)["version"]
-    change = json.dumps({"version": version, "condition": rng.randint(1, 3)}).encode()
-    headers = {"Content-Type": "application/json", "X-CSRFToken": token}
-    status, body, _ = client.request("PATCH", f"/api/v1/plants/{plant_id}", change, headers)
-    return None if status == 200 else f"{status} PATCH /api/v1/plants/{plant_id}: {body[:200]!r}"
-
-
-# -- the servers ----------------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def start_server(production: bool, port: int) -> subprocess.Popen:
-    env = {**os.environ, "JASYL_SECRET_KEY": secrets.token_hex(32), "JASYL_ACCESS_LOG": "/dev/null"}
-    command = [str(JASYL), "serve", "--port", str(port)]
-    if production:
-        command.append("--production")
-    server = subprocess.Popen(
-        command,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            probe = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            probe.request("GET", "/readyz")
-            if probe.getresponse().status == 200:
-                return server
-        except OSError:
-            time.sleep(0.3)
-    stop_server(server)
-    raise SystemExit("the server did not become ready in 60 s")
-
-
-def stop_server(server: subprocess.Popen) -> None:
-    if server.poll() is None:
-        os.killpg(server.pid, signal.SIGTERM)
-    try:
-        server.wait(timeout=40)
-    except subprocess.TimeoutExpired:
-        os.killpg(server.pid, signal.SIGKILL)
-        server.wait()
-
-
-def drive(production: bool, work: Workload, seconds: float, clients: int, budget: int) -> Results:
-    port = free_port()
-    server = start_server(production, port)
-    results = Results()
-    try:
-        # Editors each own their plants, so their edits never collide (a 409 would be an error).
-        editors = 2
-        shares = [work.astana_plant_ids[i::editors] for i in range(editors)]
-        until = time.monotonic() + seconds
-        threads = [
-            threading.Thread(
-                target=run_client,
-                args=(port, work, results, until, budget, n, shares[n] if n < editors else []),
-            )
-            for n in range(clients)
-        ]
-        started = time.monotonic()
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        results.elapsed = time.monotonic() - started
-        results.revalidation = revalidation(port, work)
-    finally:
-        stop_server(server)
-    return results
-
-
-def revalidation(port: int, work: Workload, tiles: int = 200) -> tuple[float, float]:
-    """Median ms of a full tile answer and of its revalidation (ETag → 304), one client, idle.
-
-    What an HTTP cache in front saves: a fresh hit never reaches the app; a stale one only asks
-    for the layer's version.
-    """
-    rng = random.Random(7)
-    client = Client(port)
-    full, revalidated = [], []
-    for _ in range(tiles):
-        path = work.tile_path(rng)
-        start = time.perf_counter()
-        status, _, answer = client.request("GET", path)
-        full.append(time.perf_counter() - start)
-        etag = answer.headers.get("ETag")
-        if status == 200 and etag:
-            start = time.perf_counter()
-            client.request("GET", path, headers={"If-None-Match": etag})
-            revalidated.append(time.perf_counter() - start)
-    return statistics.median(full) * 1000, statistics.median(revalidated or [0.0]) * 1000
-
-
-def report(title: str, results: Results) -> dict[str, float]:
-    total = sum(len(v) for v in results.latencies.values())
-    errors = sum(len(v) for v in results.errors.values())
-    print(
-        f"== {title}: {total:,} requests in {results.elapsed:.1f} s = "
-        f"{total / results.elapsed:,.0f} req/s, {errors} errors"
-    )
-    print(
-        f"   {'kind':14} {'requests':>9} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} "
-        f"{'p99 ms':>8} {'errors':>7}"
-    )
-    for kind in WEIGHTS:
-        samples = results.latencies.get(kind, [])
-        if not samples:
-            continue
-        print(
-            f"   {kind:14} {len(samples):9,} {len(samples) / results.elapsed:8.1f} "
-            f"{statistics.median(samples) * 1000:8.1f} {percentile(samples, 95) * 1000:8.1f} "
-            f"{percentile(samples, 99) * 1000:8.1f} {len(results.errors.get(kind, [])):7}"
-        )
-    for kind, messages in results.errors.items():
-        for message in sorted(set(messages))[:3]:
-            print(f"   error ({kind}): {message}")
-    full, revalidated = results.revalidation
-    print(f"   idle tile: {full:.1f} ms full, {revalidated:.1f} ms revalidated by ETag (304)")
-    tiles = results.latencies.get("tile", [0.0])
-    return {
-        "rps": total / results.elapsed,
-        "tile_p95": percentile(tiles, 95) * 1000,
-        "errors": errors,
-    }
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=30.0, help="length of each run")
-    parser.add_argument("--clients", type=int, default=16, help="concurrent client threads")
-    parser.add_argument("--max-requests", type=int, default=50_000, help="request budget per run")
-    parser.add_argument("--no-baseline", action="store_true", help="skip the development server")
+    parser.add_argument("--seconds", type=float, default=90.0, help="length of each run")
+    parser.add_argument("--viewers", type=int, default=20, help="map viewers (weight)")
+    parser.add_argument("--api-readers", type=int, default=4, help="API/OGC clients (weight)")
+    parser.add_argument("--foresters", type=int, default=4, help="foresters editing")
+    parser.add_argument("--import-every", type=float, default=30.0, help="seconds between imports")
+    parser.add_argument("--import-rows", type=int, default=25, help="plants per imported survey")
+    parser.add_argument("--spawn-rate", type=float, default=2.0, help="users arriving per second")
+    parser.add_argument("--no-baseline", action="store_true", help="skip the uncached run")
+    parser.add_argument("--prepare", action="store_true", help="only set up the bench database")
     args = parser.parse_args()
-    settings = load_settings()
-    work = Workload.from_database()
-    print(
-        f"{os.cpu_count()} cores; production: {settings.workers} gunicorn workers × "
-        f"{settings.threads} threads; {args.clients} clients for {args.seconds:.0f} s "
-        f"(≤ {args.max_requests:,} requests); {len(work.plant_ids):,} sampled plants"
-    )
-    ours = report(
-        "jasyl serve --production (gunicorn)",
-        drive(True, work, args.seconds, args.clients, args.max_requests),
-    )
-    verdict = "met" if ours["errors"] == 0 and ours["tile_p95"] <= TILE_GOAL_MS else "NOT met"
-    print(
-        f"goal (0 errors, tile p95 ≤ {TILE_GOAL_MS:.0f} ms): {verdict} "
-        f"({ours['errors']} errors, tile p95 {ours['tile_p95']:.1f} ms)"
-    )
-    if not args.no_baseline:
-        base = report(
-            "jasyl serve (Flask development server, baseline)",
-            drive(False, work, args.seconds, args.clients, args.max_requests),
-        )
+    primary = primary_cluster()
+    replica = None
+    cache = tempfile.mkdtemp(prefix="jasyl-tile-cache-")
+    try:
+        primary_url = prepare(primary)
+        if args.prepare:
+            return
+        replica = start_replica(primary)
+        args.primary_port, args.replica_port = primary.port, replica.port
+        the_plan = plan(primary_url, args)
+        plan_path = HOME / "plan.json"
+        plan_path.write_text(json.dumps(the_plan))
+        settings = load_settings()
+        with engine_for(primary_url).connect() as connection:
+            plants = connection.execute(text("SELECT count(*) FROM plants")).scalar()
         print(
-            f"throughput ratio vs baseline: {ours['rps'] / base['rps']:.2f}×; tile p95 "
-            f"{base['tile_p95']:.1f} ms → {ours['tile_p95']:.1f} ms"
+            f"{os.cpu_count()} cores; gunicorn {settings.workers} workers × {settings.threads} "
+            f"threads; {plants:,} plants; primary + streaming replica (pg_basebackup); users: "
+            f"{args.viewers} viewers, {args.api_readers} API readers, {args.foresters} "
+            f"foresters, 1 importer ({args.import_rows} plants every {args.import_every:.0f} s); "
+            f"{args.seconds:.0f} s per run"
         )
+        urls = (primary_url, replica.url())
+        runs = []
+        if not args.no_baseline:
+            runs.append(
+                drive(
+                    "baseline: every tile rendered (JASYL_TILE_CACHE=off)",
+                    {"JASYL_TILE_CACHE": "off"},
+                    urls,
+                    plan_path,
+                    args,
+                )
+            )
+        runs.append(
+            drive(
+                "candidate: tiles cached on disk by data version",
+                {"JASYL_TILE_CACHE": cache},
+                urls,
+                plan_path,
+                args,
+            )
+        )
+        figures = [report(run) for run in runs]
+        ours = figures[-1]
+        met = ours["errors"] == 0 and ours["tile_p95"] <= TILE_GOAL_MS
+        print(
+            f"goal (0 errors, tile p95 ≤ {TILE_GOAL_MS:.0f} ms): {'met' if met else 'NOT met'} "
+            f"({ours['errors']} errors, tile p95 {ours['tile_p95']:.0f} ms)"
+        )
+        if len(figures) == 2:
+            base = figures[0]
+            print(
+                f"ratio vs baseline (tile cache off): tile p95 {base['tile_p95']:.0f} → "
+                f"{ours['tile_p95']:.0f} ms ({base['tile_p95'] / ours['tile_p95']:.2f}×), "
+                f"throughput {ours['rps'] / base['rps']:.2f}×"
+            )
+    finally:
+        for url in (primary.url(), replica.url() if replica else None):
+            if url:
+                engine_for(url).dispose()
+        if replica is not None:
+            replica.destroy()
+        primary.cluster.down()
+        shutil.rmtree(cache, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,9 @@ own port, so tests may stop, restart, fill or replicate it without touching the 
 
 from __future__ import annotations
 
+import http.client
 import os
+import re
 import shutil
 import signal
 import socket
@@ -18,6 +20,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlencode
 
 import psycopg
 
@@ -200,3 +203,49 @@ def python_process(code: str, env: dict[str, str]) -> subprocess.Popen:
         text=True,
         start_new_session=True,
     )
+
+
+class Client:
+    """A browser-like keep-alive HTTP client that keeps its cookies (even ``Secure`` ones, which
+    the production server sets: TLS ends at the proxy, these tests speak plain HTTP)."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.cookies: dict[str, str] = {}
+        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+
+    def request(
+        self, method: str, path: str, body: bytes | None = None, headers: dict | None = None
+    ) -> tuple[int, bytes, http.client.HTTPResponse]:
+        headers = dict(headers or {})
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        for attempt in (1, 2):
+            try:
+                self.connection.request(method, path, body=body, headers=headers)
+                answer = self.connection.getresponse()
+                data = answer.read()
+                break
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                self.connection.close()  # a keep-alive connection the server closed: reopen
+                if attempt == 2:
+                    raise
+        for cookie in answer.headers.get_all("Set-Cookie") or []:
+            name, _, rest = cookie.partition("=")
+            self.cookies[name] = rest.split(";")[0]
+        return answer.status, data, answer
+
+    def sign_in(self, email: str, password: str) -> str:
+        """Sign in through the form like a browser; returns the CSRF token for API writes."""
+        _, page, _ = self.request("GET", "/login")
+        match = re.search(rb'name="csrf_token"[^>]*value="([^"]+)"', page)
+        if not match:
+            raise RuntimeError("no CSRF token on /login")
+        token = match.group(1).decode()
+        form = urlencode({"email": email, "password": password, "csrf_token": token}).encode()
+        status, _, _ = self.request(
+            "POST", "/login", form, {"Content-Type": "application/x-www-form-urlencoded"}
+        )
+        if status != 302:
+            raise RuntimeError(f"sign-in failed with {status}")
+        return token

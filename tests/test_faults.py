@@ -21,7 +21,6 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select, text
 
-from bench.load import Client
 from bench.tiles import tile_of
 from registry.access import Actor
 from registry.db import engine_for, unit_of_work
@@ -29,7 +28,7 @@ from registry.errors import DatabaseFull, DatabaseReadOnly
 from registry.inventory.models import Plant
 from registry.inventory.services import update_plant
 from tests.factories import ASTANA, make_plant, make_user
-from tests.serving import PrivateCluster, ProductionServer, http_get, python_process
+from tests.serving import Client, PrivateCluster, ProductionServer, http_get, python_process
 from web.cli import main
 
 PLANTS_PER_EDIT = 8
