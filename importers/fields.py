@@ -42,6 +42,17 @@ RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("address", ("адрес", "address", "addr", "мекенжай", "улиц", "street", "место")),
     ("hazardous", ("авар", "hazard", "danger", "опасн", "апат")),
 )
+# A layer of green spaces (parks, squares, boulevards) names its areas instead of its species.
+GREEN_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("name", ("назв", "наимен", "name", "атау", "объект")),
+    ("kind", ("тип", "вид", "type", "kind", "түр")),
+    ("category", ("категор", "category", "санат", "назнач")),
+    ("balance_holder", ("баланс", "balance", "holder", "владел", "пользоват")),
+    ("notes", ("прим", "note", "comment", "ескерт", "коммент", "описан")),
+)
+GREEN_FIELDS = tuple(name for name, _ in GREEN_RULES)
+RECORDS = ("plants", "green_spaces")
+POLYGONAL = {"Polygon", "MultiPolygon", "Polygon Z", "MultiPolygon Z", "3D Polygon"}
 ANYWHERE = {"crown_diameter", "trunk_circumference"}  # "ДИАМ_КРОН", "D_ОКРУЖ"
 FIELDS = tuple(name for name, _ in RULES)
 REQUIRED = ("species",)
@@ -73,6 +84,7 @@ class Mapping:
     crs: str | None = None
     encoding: str | None = None
     layer: str | None = None
+    records: str | None = None  # "plants" or "green_spaces": forces what the rows become
 
 
 def load_mapping(path: Path | None) -> Mapping:
@@ -90,14 +102,18 @@ def load_mapping(path: Path | None) -> Mapping:
     if not isinstance(data, dict):
         raise MappingError(f"{path.name}: the mapping file must be a table of sections")
     unknown = set(data) - {"columns", "units", "values", "species", "defaults", "crs", "encoding"}
-    unknown -= {"layer"}
+    unknown -= {"layer", "records"}
     if unknown:
         raise MappingError(f"{path.name}: unknown section {sorted(unknown)[0]!r}")
     for name in data.get("columns", {}):
-        if name not in FIELDS:
-            raise MappingError(
-                f"{path.name}: [columns] {name!r} is not a field; fields: {', '.join(FIELDS)}"
-            )
+        if name not in FIELDS and name not in GREEN_FIELDS:
+            known = ", ".join(dict.fromkeys(FIELDS + GREEN_FIELDS))
+            raise MappingError(f"{path.name}: [columns] {name!r} is not a field; fields: {known}")
+    records = data.get("records")
+    if records is not None and records not in RECORDS:
+        raise MappingError(
+            f"{path.name}: records = {records!r}; it must be one of {', '.join(RECORDS)}"
+        )
     return Mapping(
         columns={k: str(v) for k, v in data.get("columns", {}).items()},
         units={k: str(v) for k, v in data.get("units", {}).items()},
@@ -107,6 +123,7 @@ def load_mapping(path: Path | None) -> Mapping:
         crs=str(data["crs"]) if data.get("crs") else None,
         encoding=data.get("encoding"),
         layer=data.get("layer"),
+        records=records,
     )
 
 
@@ -123,12 +140,12 @@ def tokens(name: str) -> list[str]:
     return [t for t in _TOKENS.split(fold(name).replace("_", " ")) if t]
 
 
-def recognise(name: str) -> Column | None:
+def recognise(name: str, rules: tuple[tuple[str, tuple[str, ...]], ...] = RULES) -> Column | None:
     """The field a column name means (``ДИАМ_СМ`` → trunk diameter in cm), or ``None``."""
     parts = tokens(name)
     if not parts:
         return None
-    for field_name, prefixes in RULES:
+    for field_name, prefixes in rules:
         if _matches(parts, field_name, prefixes):
             return Column(name, field_name, _unit_factor(field_name, parts[1:]))
     return None
@@ -183,4 +200,53 @@ def resolve_columns(names: list[str], mapping: Mapping, file_name: str) -> dict[
                 f"{file_name}: no column holds the {required} (columns seen: {', '.join(names)}); "
                 f'name it in a mapping file: [columns] {required} = "<column>"'
             )
+    return by_field
+
+
+def record_kind(
+    names: list[str], mapping: Mapping, geometry_type: str | None, file_name: str
+) -> str:
+    """What the rows of a survey become: ``plants`` or ``green_spaces``.
+
+    A mapping file's ``records`` decides. Otherwise a layer of polygons whose columns name no
+    species but do name the areas (a park survey: name, type, area) is green spaces; a layer
+    with a species column is plants of whatever form its geometry allows (massifs, hedges).
+    A column that reads as a name or type of area as well as a species (``НАИМЕН``,
+    ``ВИД_ОБЪЕКТА``) counts as the former; a mapping file settles any doubt.
+    """
+    if mapping.records:
+        return mapping.records
+    if geometry_type not in POLYGONAL or "species" in mapping.columns | mapping.defaults:
+        return "plants"
+    green = {n: c.field for n in names if (c := recognise(n, GREEN_RULES))}
+    if "name" not in green.values():
+        return "plants"
+    species = [n for n in names if (c := recognise(n)) and c.field == "species"]
+    return (
+        "plants" if any(green.get(n) not in ("name", "kind") for n in species) else "green_spaces"
+    )
+
+
+def resolve_green_columns(names: list[str], mapping: Mapping, file_name: str) -> dict[str, Column]:
+    """Field → column for a layer of green spaces; the name is required."""
+    by_field: dict[str, Column] = {}
+    for field_name, source in mapping.columns.items():
+        if field_name in GREEN_FIELDS and source:
+            if source not in names:
+                raise MappingError(
+                    f"{file_name}: the mapping names column {source!r} for {field_name}, but the "
+                    f"file has only: {', '.join(names)}"
+                )
+            by_field[field_name] = Column(source, field_name)
+    taken = {c.source for c in by_field.values()}
+    for name in names:
+        found = recognise(name, GREEN_RULES) if name not in taken else None
+        if found and found.field not in by_field and mapping.columns.get(found.field) != "":
+            by_field[found.field] = found
+            taken.add(name)
+    if "name" not in by_field and "name" not in mapping.defaults:
+        raise MappingError(
+            f"{file_name}: no column holds the green space's name (columns seen: "
+            f'{", ".join(names)}); name it in a mapping file: [columns] name = "<column>"'
+        )
     return by_field

@@ -382,8 +382,9 @@ class Normaliser:
             self.reject(np.array([i]), "geometry", None, code, message)
 
     def _texts(self) -> None:
-        numbers = self._text_column("inventory_number")
-        self.out.values["inventory_number"] = numbers.where(numbers != "", None).to_numpy()
+        numbers = self._text_column("inventory_number").to_numpy(dtype=object)
+        numbers[numbers == ""] = None  # numbered by the registry (pandas' str dtype would say NaN)
+        self.out.values["inventory_number"] = numbers
         for name in ("address", "notes"):
             self.out.values[name] = self._text_column(name).to_numpy()
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +20,20 @@ import shapely
 from geoalchemy2.shape import to_shape
 from pyproj import CRS
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from importers import staging
 from importers.crs import looks_geographic, missing_crs_error, parse_crs
-from importers.fields import Column, Mapping, load_mapping, resolve_columns
+from importers.fields import (
+    Column,
+    Mapping,
+    load_mapping,
+    record_kind,
+    resolve_columns,
+    resolve_green_columns,
+)
+from importers.green_spaces import Area, AreaReader, Refusal, existing_names
 from importers.report import ImportReport, Problem
 from importers.rows import Normaliser, whole
 from importers.sources import Batch, Source, SourceError, open_source
@@ -33,9 +42,11 @@ from registry.audit.services import record_changes, record_creation
 from registry.errors import InvalidValue, NotFound
 from registry.imports.models import ImportBatch
 from registry.inventory import rules
+from registry.inventory.services import create_green_space, green_space_values
 from registry.regions.models import Region
 from registry.regions.services import RegionPieces, resolve_region
 from registry.species.services import SpeciesIndex, keep_aliases
+from registry.text import fold
 
 Progress = Callable[[str, int, int], None]
 SIDECARS = {".dbf", ".shx", ".prj", ".cpg"}
@@ -73,6 +84,8 @@ class ImportRun:
     report: ImportReport
     digest: str
     progress: Progress | None = None
+    records: str = "plants"  # or "green_spaces" (importers.fields.record_kind)
+    areas: list[Area] = field(default_factory=list)  # green spaces to create
 
     @property
     def file_name(self) -> str:
@@ -136,30 +149,34 @@ def import_file(
             encoding=options.encoding or mapping.encoding,
         )
         digest = _sha256(path)
-        earlier = _earlier_batch(session, digest, target.id)
+        earlier = _earlier_batch(session, digest, target.id, source.layer)
         if earlier is not None and not options.dry_run:
             report.status, report.batch_id = "unchanged", earlier.id
             report.rows_read = earlier.rows_read
             return report
         report.encoding = f"{source.encoding.codec} ({source.encoding.source})"
-        columns = resolve_columns(source.columns, mapping, source.file_name)
+        records = record_kind(source.columns, mapping, source.geometry_type, source.file_name)
+        resolve = resolve_green_columns if records == "green_spaces" else resolve_columns
+        columns = resolve(source.columns, mapping, source.file_name)
         run = ImportRun(
             session, actor, source, columns, mapping, target, options, report, digest, progress
         )
+        run.records = records
         return _in_savepoint(run)
 
 
 def _in_savepoint(run: ImportRun) -> ImportReport:
     """Everything an import writes sits in one savepoint: a refused file leaves no trace."""
+    read, write = (_read_areas, _write_areas) if run.records == "green_spaces" else (_stage, _merge)
     savepoint = run.session.begin_nested()
     try:
-        _stage(run)
-        _check(run)
+        read(run)
+        run.report.rejected = len({p.row for p in run.report.errors})
         if run.report.errors and not run.options.allow_partial or run.options.dry_run:
             savepoint.rollback()
             run.report.status = "dry_run" if run.options.dry_run else "rejected"
         else:
-            _merge(run)
+            write(run)
             if run.options.keep_aliases:
                 _keep_aliases(run)
             savepoint.commit()
@@ -191,13 +208,8 @@ def _stage(run: ImportRun) -> None:
         run.tell("reading", run.report.rows_read, run.source.total)
     if run.report.rows_read == 0:
         raise SourceError(f"{run.file_name}: the file holds no records")
-
-
-def _check(run: ImportRun) -> None:
-    """The checks that need the whole file (and the registry) at once."""
-    _check_duplicates(run)
+    _check_duplicates(run)  # the checks that need the whole file (and the registry) at once
     _check_near(run)
-    run.report.rejected = len({p.row for p in run.report.errors})
 
 
 def _merge(run: ImportRun) -> None:
@@ -215,11 +227,68 @@ def _merge(run: ImportRun) -> None:
     run.tell("writing", report.rows_read, report.rows_read)
 
 
-def undo_batch(session: Session, actor: Actor, batch_id: int) -> tuple[int, int]:
-    """Take an import back: its new plants are deleted, the plants it updated get their values back.
+def _read_areas(run: ImportRun) -> None:
+    """Read and check a layer of green spaces; keep the records to create in ``run.areas``."""
+    pieces = RegionPieces.load(run.session)
+    taken = existing_names(run.session, run.target.id)
+    reader: AreaReader | None = None
+    for batch in run.source.batches():
+        geometry = _geometry_of(batch, run)
+        if reader is None:
+            region = (run.target, pieces)
+            reader = AreaReader(run.columns, run.mapping, _source_crs(run, geometry), region)
+        for item in reader.read(batch, geometry):
+            if isinstance(item, Refusal):
+                run.problem(item.row, item.field, item.value, item.code, item.message)
+            else:
+                _check_area(run, item, taken)
+        run.report.rows_read += len(batch.frame)
+        run.tell("reading", run.report.rows_read, run.source.total)
+    if run.report.rows_read == 0:
+        raise SourceError(f"{run.file_name}: the file holds no records")
 
-    Refused when a plant of the batch was changed in Jasyl after the import (that work would be
-    lost) or the batch is not a finished import. Returns (plants reverted, plants removed).
+
+def _check_area(run: ImportRun, area: Area, taken: dict[str, int]) -> None:
+    try:
+        values = green_space_values(area.values)
+    except InvalidValue as exc:
+        column = run.columns.get(exc.field)
+        where = column.source if column else {"geom": "geometry"}.get(exc.field, exc.field)
+        run.problem(area.row, where, exc.value, "invalid_value", exc.reason)
+        return
+    same = fold(values["name"])
+    if same in taken:
+        run.problem(
+            area.row,
+            run.columns["name"].source if "name" in run.columns else "name",
+            values["name"],
+            "conflict",
+            f"green space {taken[same]} of this name is in the registry already; "
+            "kept as it is, this row was not applied",
+            "warning",
+        )
+        run.report.conflicts += 1
+        return
+    run.areas.append(area)
+
+
+def _write_areas(run: ImportRun) -> None:
+    batch = _open_batch(run)
+    for done, area in enumerate(run.areas, start=1):
+        space = create_green_space(run.session, run.actor, area.values)
+        space.import_batch_id = batch.id
+        run.tell("writing", done, len(run.areas))
+    run.session.flush()
+    run.report.imported = len(run.areas)
+    _close_batch(run, batch)
+
+
+def undo_batch(session: Session, actor: Actor, batch_id: int) -> tuple[int, int]:
+    """Take an import back: its new records are deleted, plants it updated get their values back.
+
+    Refused when a record of the batch was changed in Jasyl after the import (that work would be
+    lost), when other records now refer to its green spaces, or the batch is not a finished
+    import. Returns (plants reverted, plants or green spaces removed).
     """
     batch = session.get(ImportBatch, batch_id)
     if batch is None or batch.source != "file":
@@ -227,15 +296,24 @@ def undo_batch(session: Session, actor: Actor, batch_id: int) -> tuple[int, int]
     require_region_write(session, actor, batch.region_id, "undo", "import batch", batch_id)
     if batch.status != "done":
         raise InvalidValue("batch", f"only a finished import can be undone (it is {batch.status})")
+    what = "green space" if batch.details.get("records") == "green_spaces" else "plant"
     changed = staging.changed_since(session, batch_id)
     if changed:
         listed = ", ".join(str(i) for i in changed[:10]) + (" …" if len(changed) > 10 else "")
         raise InvalidValue(
             "batch",
-            f"{len(changed)} plant(s) of batch {batch_id} were changed in Jasyl after the import "
-            f"(plants {listed}); undoing would lose that work",
+            f"{len(changed)} {what}(s) of batch {batch_id} were changed in Jasyl after the import "
+            f"({what}s {listed}); undoing would lose that work",
         )
-    reverted, removed = staging.undo(session, batch_id, actor.user_id)
+    try:
+        with session.begin_nested():
+            reverted, removed = staging.undo(session, batch_id, actor.user_id)
+    except IntegrityError:
+        raise InvalidValue(
+            "batch",
+            f"other records (care works, plantings, plans) now refer to {what}s of batch "
+            f"{batch_id}; undoing would break them",
+        ) from None
     batch.status = "undone"
     session.flush()
     record_changes(
@@ -375,6 +453,7 @@ def _open_batch(run: ImportRun) -> ImportBatch:
             "actor": run.actor.label,
             "allow_partial": options.allow_partial,
             "mapping": options.mapping.name if options.mapping else None,
+            "records": run.records,
         },
     )
     run.session.add(batch)
@@ -405,11 +484,15 @@ def _close_batch(run: ImportRun, batch: ImportBatch) -> None:
     )
 
 
-def _earlier_batch(session: Session, digest: str, region_id: int) -> ImportBatch | None:
+def _earlier_batch(
+    session: Session, digest: str, region_id: int, layer: str | None
+) -> ImportBatch | None:
+    """The finished import of this very file and layer (a GeoPackage holds several)."""
     query = select(ImportBatch).where(
         ImportBatch.file_sha256 == digest,
         ImportBatch.region_id == region_id,
         ImportBatch.status == "done",
+        ImportBatch.details["layer"].astext.is_not_distinct_from(layer),
     )
     return session.scalars(query.order_by(ImportBatch.id.desc())).first()
 

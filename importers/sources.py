@@ -57,6 +57,7 @@ class Source:
     total: int
     layer: str | None = None
     table: pd.DataFrame | None = field(default=None, repr=False)
+    geometry_type: str | None = None  # GDAL's name for a vector layer's, e.g. "Polygon"
 
     def batches(self, size: int = BATCH_SIZE) -> Iterator[Batch]:
         if self.table is not None:
@@ -166,6 +167,7 @@ def _open_vector(path: Path, layer: str | None, encoding: str | None) -> Source:
         columns=[str(c) for c in info["fields"]],
         total=int(info["features"]),
         layer=layer,
+        geometry_type=info.get("geometry_type"),
     )
 
 

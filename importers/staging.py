@@ -186,6 +186,11 @@ FROM (
 WHERE p.id = r.id AND p.import_batch_id = :batch
 """  # noqa: S608
 UNDO_INSERTS = "DELETE FROM plants WHERE import_batch_id = :batch"
+UNDO_GREEN_CHANGED = """
+SELECT g.id FROM green_spaces g JOIN import_batches b ON b.id = g.import_batch_id
+WHERE b.id = :batch AND g.updated_at > b.finished_at ORDER BY g.id
+"""
+UNDO_GREEN_SPACES = "DELETE FROM green_spaces WHERE import_batch_id = :batch"
 SORT_IN_MEMORY = "SET LOCAL work_mem = '256MB'"  # the geohash order of a million rows
 SORT_AS_BEFORE = "SET LOCAL work_mem TO DEFAULT"
 TRUST_STAGING = "SELECT set_config('jasyl.region_source', 'import_staging', true)"
@@ -274,8 +279,11 @@ def merge(
 
 
 def changed_since(session: Session, batch_id: int) -> list[int]:
-    """Plants of the batch a forester changed after it: an undo would destroy their work."""
-    return list(session.scalars(text(UNDO_CHANGED), {"batch": batch_id}))
+    """Records of the batch a forester changed after it: an undo would destroy their work."""
+    params = {"batch": batch_id}
+    return list(session.scalars(text(UNDO_CHANGED), params)) + list(
+        session.scalars(text(UNDO_GREEN_CHANGED), params)
+    )
 
 
 def undo(session: Session, batch_id: int, user_id: int | None) -> tuple[int, int]:
@@ -283,4 +291,5 @@ def undo(session: Session, batch_id: int, user_id: int | None) -> tuple[int, int
     params = {"batch": batch_id, "user": user_id}
     reverted = session.execute(text(UNDO_UPDATES), params).rowcount
     removed = session.execute(text(UNDO_INSERTS), params).rowcount
+    removed += session.execute(text(UNDO_GREEN_SPACES), params).rowcount
     return reverted, removed

@@ -352,6 +352,14 @@ def _green_space_values(data: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def green_space_values(data: dict[str, Any]) -> dict[str, Any]:
+    """A green space's values as ``create_green_space`` would store them, or ``InvalidValue``.
+
+    Lets an importer check a whole survey before it writes any of it.
+    """
+    return _green_space_values(data)
+
+
 def create_green_space(session: Session, actor: Actor, data: dict[str, Any]) -> GreenSpace:
     values = _green_space_values(data)
     region = locate(session, values["geom"])

@@ -170,10 +170,13 @@ def _print_summary(report: ImportReport) -> None:
 def undo_command(batch_id: int) -> None:
     """Remove the plants an import added and give the plants it updated their values back."""
     from importers.services import undo_batch
+    from registry.imports.models import ImportBatch
 
     with unit_of_work() as session:
         reverted, removed = undo_batch(session, Actor.system("jasyl import undo"), batch_id)
-    click.echo(f"Batch {batch_id} undone: {removed:,} plants removed, {reverted:,} reverted.")
+        records = session.get(ImportBatch, batch_id).details.get("records", "plants")
+    what = "green spaces" if records == "green_spaces" else "plants"
+    click.echo(f"Batch {batch_id} undone: {removed:,} {what} removed, {reverted:,} reverted.")
 
 
 commands = [import_group]
