@@ -11,6 +11,8 @@ A mapping file (``--mapping``, TOML or YAML) overrides or completes what is reco
     crs = 3003                     # optional, like --crs
     encoding = "cp1251"            # optional, like --encoding
     layer = "trees"                # optional, like --layer
+    records = "green_spaces"       # optional: "plants" or "green_spaces"; else decided by the
+                                   # columns: polygons with a name and no species are green spaces
 
     [columns]                      # field = "column in the file" ("" ignores a column)
     species = "Essenza"
@@ -30,6 +32,8 @@ A mapping file (``--mapping``, TOML or YAML) overrides or completes what is reco
     [defaults]                     # for empty cells or missing columns
     condition = 1
 
-    [species]                      # alias → catalogue code or any catalogue name
-    "Tilia X Americana" = "tilia_sp"
+    [species]                      # alias → catalogue code or any catalogue name; kept in the
+    "Tilia X Americana" = "tilia_sp"  # catalogue by --keep-aliases or `jasyl species alias keep`
+
+A layer of green spaces takes ``[columns]`` name, kind, category, balance_holder and notes.
 """
