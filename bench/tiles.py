@@ -1,22 +1,49 @@
-"""Tile rendering: our stored-3857 + GiST query against pg_tileserv's shape (the baseline).
+"""Map tiles at a million plants: the production server over HTTP against the same tile SQL run
+directly (the baseline), z10–z16; plus the SQL shapes (stored 3857 + GiST against pg_tileserv's).
 
-The baseline uses the 4326 index with the tile envelope transformed, and transforms each
-geometry per request, as pg_tileserv's docs recommend. Runs on the configured database with
-the demo data (``make bench`` loads it). For each zoom it renders the same tiles around the
-demo cities both ways and prints the medians and the ratio.
+``python -m bench.tiles [--database NAME] [--plants N] [--clients C] [--rounds R] [--keep]``
+
+Data: a database of its own next to the configured one (``--database``, created when missing,
+kept with ``--keep`` or when named, so a locked run can reuse a load made outside the lock). It
+gets the demo data set (three cities, their green spaces) and is topped up to ``--plants``
+(1,000,000) with ``bench.tiles_scale``'s plants over Astana, then the low-zoom grid is built.
+
+Run: a fixed set of dense city tiles per zoom (plants and green spaces), each requested
+``--rounds`` times by ``--clients`` concurrent clients: first through ``jasyl serve --production``
+(gunicorn, 2 workers) on a loopback port with keep-alive connections, then as the same SQL
+(``gis.tiles.render_tile``) on as many pooled connections. Per zoom it prints p50/p95 and tiles/s
+of both and the ratio. Goals: z14 p95 over HTTP ≤ 50 ms, HTTP tiles/s ≥ 0.8× the SQL's.
 """
 
 from __future__ import annotations
 
+import argparse
+import http.client
 import math
+import os
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 
+import psycopg
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
-from bench.harness import measure, report
+from bench.harness import Timing, measure, report
 from gis.tiles import TileAddress, render_tile
-from registry.db import current_engine
+from registry.config import load_settings
+from registry.db import engine_for
+from tests.serving import ProductionServer
 
 CITIES = [(71.4304, 51.1282), (76.9286, 43.2389)]
+ZOOMS = range(10, 17)
+Z14_P95_GOAL_MS = 50.0
+THROUGHPUT_GOAL = 0.8
+WORKERS = 2
+THREADS = 4
 BASELINE_RAW = text(
     """
     SELECT ST_AsMVT(tile, 'plants', 4096, 'geom', 'id') FROM (
@@ -39,11 +66,266 @@ def tile_of(lon: float, lat: float, z: int) -> TileAddress:
     return TileAddress(z, x, y)
 
 
-def main() -> None:
-    engine = current_engine()
-    with engine.connect() as conn:
-        plants = conn.execute(text("SELECT count(*) FROM plants")).scalar()
-        print(f"plants in the database: {plants:,}")
+# -- the tiles asked for ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class TileRequest:
+    layer: str
+    tile: TileAddress
+
+    @property
+    def path(self) -> str:
+        return f"/tiles/{self.layer}/{self.tile.z}/{self.tile.x}/{self.tile.y}.pbf"
+
+
+def tile_set(z: int) -> list[TileRequest]:
+    """The fixed tiles of one zoom: a 3×3 block around each city centre (the dense middle, where
+    a planner looks), plants and green spaces in turn, the same on every run."""
+    wanted = []
+    for lon, lat in CITIES:
+        centre = tile_of(lon, lat, z)
+        for dx in (-1, 0, 1):
+            for dy in (-1, 0, 1):
+                tile = TileAddress(z, centre.x + dx, centre.y + dy)
+                wanted += [TileRequest("plants", tile), TileRequest("green_spaces", tile)]
+    return wanted
+
+
+# -- the data ------------------------------------------------------------------------------------
+def database_exists(base_url: str, name: str) -> bool:
+    admin = make_url(base_url).set(drivername="postgresql", database="postgres")
+    with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as conn:
+        return bool(
+            conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        )
+
+
+def prepare(base_url: str, name: str | None, plants: int) -> tuple[str, str, bool]:
+    """The benchmark database's (name, URL, created here) with at least ``plants`` plants."""
+    from bench.tiles_scale import load_plants, scratch_database
+    from gis.plant_grid import refresh_dirty
+    from registry import migrate
+    from registry.db import unit_of_work
+    from registry.demo.cities import CITIES as DEMO_CITIES
+    from registry.demo.services import load_demo
+
+    if name and database_exists(base_url, name):
+        url = make_url(base_url).set(database=name).render_as_string(hide_password=False)
+        created = False
+    else:
+        name, url = scratch_database(base_url, name)
+        created = True
+        migrate.upgrade(url)
+        started = time.perf_counter()
+        scale = plants / sum(city.plants for city in DEMO_CITIES)
+        with unit_of_work(url) as session:
+            load_demo(session, scale)
+        print(
+            f"demo data set × {scale:.2f} loaded in {time.perf_counter() - started:.1f} s ({name})"
+        )
+    migrate.upgrade(url)  # a kept database follows the schema of the code under test
+    with engine_for(url).connect() as conn:
+        have = conn.execute(text("SELECT count(*) FROM plants")).scalar()
+    if have < plants:
+        seconds = load_plants(url, plants - have, offset=have)
+        print(f"topped up with {plants - have:,} plants over Astana in {seconds:.1f} s")
+    started = time.perf_counter()
+    if refresh_dirty(engine_for(url)):
+        print(f"low-zoom grid rebuilt in {time.perf_counter() - started:.1f} s")
+    return name, url, created
+
+
+# -- driving the requests ------------------------------------------------------------------------
+# A client: its fetch (``None`` or what went wrong) and how to close its connection.
+Client = tuple[Callable[[TileRequest], str | None], Callable[[], None]]
+
+
+@dataclass
+class Run:
+    """Latencies (seconds) of one zoom's requests and the wall time they took together."""
+
+    latencies: list[float]
+    elapsed: float
+    failures: list[str]
+
+    def __add__(self, other: Run) -> Run:
+        return Run(
+            self.latencies + other.latencies,
+            self.elapsed + other.elapsed,
+            self.failures + other.failures,
+        )
+
+    @property
+    def per_second(self) -> float:
+        return len(self.latencies) / self.elapsed
+
+    def ms(self, p: float) -> float:
+        timing = Timing("", self.latencies)
+        return (timing.median if p == 50 else timing.p95) * 1000
+
+
+def run_concurrently(
+    requests: list[TileRequest],
+    rounds: int,
+    clients: int,
+    open_client: Callable[[], Client],
+) -> Run:
+    """Every request ``rounds`` times, shared out over ``clients`` threads (each starting at a
+    different place in the list); ``open_client`` gives each thread its fetch function."""
+    work = [r for _ in range(rounds) for r in requests]
+    latencies: list[float] = []
+    failures: list[str] = []
+    lock = threading.Lock()
+    opened = [open_client() for _ in range(clients)]
+    fetchers = [fetch for fetch, _ in opened]
+    for fetch in fetchers:
+        fetch(requests[0])  # open and warm each connection before the clock starts
+
+    def client(n: int, fetch: Callable[[TileRequest], str | None]) -> None:
+        seen, wrong = [], []
+        for request in work[n::clients]:
+            start = time.perf_counter()
+            failure = fetch(request)
+            seen.append(time.perf_counter() - start)
+            if failure:
+                wrong.append(failure)
+        with lock:
+            latencies.extend(seen)
+            failures.extend(wrong)
+
+    threads = [threading.Thread(target=client, args=(n, f)) for n, f in enumerate(fetchers)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    for _, close in opened:
+        close()
+    return Run(latencies, elapsed, failures)
+
+
+def http_client(port: int) -> Callable[[], Client]:
+    """Each client one keep-alive connection, as a browser keeps one per map."""
+
+    def open_client() -> Client:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+
+        def fetch(request: TileRequest) -> str | None:
+            connection.request("GET", request.path, headers={"Accept-Encoding": "gzip"})
+            answer = connection.getresponse()
+            answer.read()
+            return None if answer.status in (200, 204) else f"{answer.status} {request.path}"
+
+        return fetch, connection.close
+
+    return open_client
+
+
+def sql_client(url: str) -> Callable[[], Client]:
+    """Each client one pooled connection running the tile's SQL alone, in autocommit (no
+    BEGIN/ROLLBACK): the leanest way to get the same bytes from the database."""
+    engine = engine_for(url)
+
+    def open_client() -> Client:
+        connection = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+
+        def fetch(request: TileRequest) -> str | None:
+            render_tile(connection, request.layer, request.tile, internal=False)
+            return None
+
+        return fetch, connection.close
+
+    return open_client
+
+
+# -- reporting -----------------------------------------------------------------------------------
+def print_zoom(z: int, tiles: int, http: Run, sql: Run) -> None:
+    ratio = http.per_second / sql.per_second
+    print(
+        f"z{z:<3} {tiles:5} {http.ms(50):8.1f} {http.ms(95):8.1f} {http.per_second:9.1f}   "
+        f"{sql.ms(50):8.1f} {sql.ms(95):8.1f} {sql.per_second:9.1f}   {ratio:6.2f}×"
+    )
+    for failure in sorted(set(http.failures))[:3]:
+        print(f"     HTTP failure: {failure}")
+
+
+def alternate(url: str, clients: int, rounds: int, port: int) -> tuple[dict, dict]:
+    """Per zoom, HTTP and SQL turn about (twice each), so a change in the machine's load during
+    the run weighs on both alike."""
+    over_http: dict[int, Run] = {}
+    direct: dict[int, Run] = {}
+    for z in ZOOMS:
+        for _ in range(2):
+            http = run_concurrently(tile_set(z), rounds, clients, http_client(port))
+            sql = run_concurrently(tile_set(z), rounds, clients, sql_client(url))
+            over_http[z] = over_http[z] + http if z in over_http else http
+            direct[z] = direct[z] + sql if z in direct else sql
+    return over_http, direct
+
+
+def serve(url: str, cache: str) -> ProductionServer:
+    """``jasyl serve --production`` with its tile cache folder (or ``off``)."""
+    env = {"JASYL_TILE_CACHE": cache}
+    return ProductionServer(url, extra_env=env, workers=WORKERS, threads=THREADS).start(60)
+
+
+def tiles_per_second(runs: dict[int, Run]) -> float:
+    return sum(len(r.latencies) for r in runs.values()) / sum(r.elapsed for r in runs.values())
+
+
+def compare_http_sql(url: str, clients: int, rounds: int, cache_folder: Path) -> None:
+    """The production server against the same SQL, zoom by zoom, with the goals' verdicts.
+
+    The server renders every tile (its disk cache off), as the SQL does; a second pass with the
+    cache on is printed for information (repeated tiles are then read from disk).
+    """
+    server = serve(url, "off")
+    try:
+        over_http, direct = alternate(url, clients, rounds, server.port)
+    finally:
+        server.stop()
+    print(
+        f"== tiles over HTTP (jasyl serve --production: {WORKERS} gunicorn workers × {THREADS} "
+        f"threads, tile cache off) against the same tile SQL run directly (baseline); {clients} "
+        f"concurrent clients, 2 × {rounds} rounds of {len(tile_set(14))} fixed tiles per zoom, "
+        "HTTP and SQL in turn"
+    )
+    print(
+        f"{'':4} {'tiles':>5} {'HTTP p50':>8} {'p95 ms':>8} {'tiles/s':>9}   "
+        f"{'SQL p50':>8} {'p95 ms':>8} {'tiles/s':>9}   {'ratio':>7}"
+    )
+    for z in ZOOMS:
+        print_zoom(z, len(over_http[z].latencies), over_http[z], direct[z])
+    ratio = tiles_per_second(over_http) / tiles_per_second(direct)
+    z14 = over_http[14].ms(95)
+    failures = sum(len(r.failures) for r in over_http.values())
+    print(
+        f"all zooms: HTTP {tiles_per_second(over_http):.1f} tiles/s, SQL "
+        f"{tiles_per_second(direct):.1f} tiles/s; ratio HTTP/SQL {ratio:.2f}× (goal ≥ "
+        f"{THROUGHPUT_GOAL}×: {'met' if ratio >= THROUGHPUT_GOAL else 'NOT met'}); "
+        f"HTTP failures: {failures}"
+    )
+    print(
+        f"z14 HTTP p95 {z14:.1f} ms (goal ≤ {Z14_P95_GOAL_MS:.0f} ms: "
+        f"{'met' if z14 <= Z14_P95_GOAL_MS else 'NOT met'})"
+    )
+    server = serve(url, str(cache_folder))
+    try:
+        cached = {
+            z: run_concurrently(tile_set(z), rounds, clients, http_client(server.port))
+            for z in ZOOMS
+        }
+    finally:
+        server.stop()
+    print(
+        f"for information, the same requests with the server's tile cache on: "
+        f"{tiles_per_second(cached):.1f} tiles/s, z14 p95 {cached[14].ms(95):.1f} ms"
+    )
+
+
+def compare_sql_shapes(url: str) -> None:
+    """Our stored-3857 + GiST plant query against pg_tileserv's transform-per-row shape."""
+    with engine_for(url).connect() as conn:
         for z in (14, 15, 16):
             tiles = [tile_of(lon, lat, z) for lon, lat in CITIES]
 
@@ -56,10 +338,36 @@ def main() -> None:
                     conn.execute(BASELINE_RAW, {"z": t.z, "x": t.x, "y": t.y}).scalar()
 
             report(
-                f"plants tiles at z{z} ({len(tiles)} tiles per run)",
+                f"SQL shape: plants tiles at z{z} ({len(tiles)} tiles per run)",
                 measure("geom_3857 + GiST (ours)", ours),
                 measure("4326 index + ST_Transform (baseline)", baseline),
             )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database", help="database to use or create and keep (default: scratch)")
+    parser.add_argument("--plants", type=int, default=1_000_000)
+    parser.add_argument("--clients", type=int, default=4, help="concurrent clients (both runs)")
+    parser.add_argument("--rounds", type=int, default=10, help="times each tile is asked for")
+    parser.add_argument("--keep", action="store_true", help="keep a scratch database")
+    args = parser.parse_args()
+    base = load_settings().database_url
+    name, url, created = prepare(base, args.database, args.plants)
+    try:
+        with engine_for(url).connect() as conn:
+            plants = conn.execute(text("SELECT count(*) FROM plants")).scalar()
+            spaces = conn.execute(text("SELECT count(*) FROM green_spaces")).scalar()
+        print(f"{os.cpu_count()} cores; {plants:,} plants, {spaces:,} green spaces in {name}")
+        with tempfile.TemporaryDirectory(prefix="jasyl-bench-tiles-") as cache_folder:
+            compare_http_sql(url, args.clients, args.rounds, Path(cache_folder))
+        compare_sql_shapes(url)
+    finally:
+        engine_for(url).dispose()
+        if created and not (args.keep or args.database):
+            from bench.tiles_scale import drop_database
+
+            drop_database(base, name)
 
 
 if __name__ == "__main__":

@@ -39,8 +39,9 @@ LOAD = text(
 )
 
 
-def scratch_database(base_url: str) -> tuple[str, str]:
-    name = f"jasyl_bench_tiles_{uuid.uuid4().hex[:6]}"
+def scratch_database(base_url: str, name: str | None = None) -> tuple[str, str]:
+    """Create a database next to ``base_url`` (named, or a random scratch name); (name, URL)."""
+    name = name or f"jasyl_bench_tiles_{uuid.uuid4().hex[:6]}"
     admin = make_url(base_url).set(drivername="postgresql", database="postgres")
     with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')

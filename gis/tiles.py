@@ -70,6 +70,30 @@ def plant_sql(name: str) -> str:
     return load_sql(name).replace("/*filters*/", load_sql("plant_filters").split("\n", 1)[1])
 
 
+def tile_query(
+    layer: str,
+    tile: TileAddress,
+    internal: bool,
+    filters: Mapping[str, Any] | None = None,
+) -> tuple[str, dict[str, Any]]:
+    """The SQL drawing ``tile`` of ``layer`` and its parameters (see ``render_tile``)."""
+    params: dict[str, Any] = {"z": tile.z, "x": tile.x, "y": tile.y, "internal": internal}
+    if layer == "plants":
+        params.update({**NO_FILTERS, **(filters or {})})
+        if tile.z < RAW_PLANTS_FROM_ZOOM and not filters:
+            query = load_sql("plants_cells_tile")
+            params.update(base=BASE_CELL_METRES, factor=2 ** (BASE_ZOOM - tile.z))
+        elif tile.z < RAW_PLANTS_FROM_ZOOM:
+            query, params["cell"] = plant_sql("plants_grid_tile"), tile.cell_metres
+        else:
+            query = plant_sql("plants_tile")
+    elif layer in LAYERS:
+        query = load_sql(f"{layer}_tile")
+    else:
+        raise KeyError(layer)
+    return query, params
+
+
 def render_tile(
     connection: Connection,
     layer: str,
@@ -81,25 +105,43 @@ def render_tile(
 
     ``filters`` (plants only) narrows by species, condition, status, region and planting year;
     each value is a list or ``None`` for "any" (see ``NO_FILTERS``). Unfiltered low zooms come
-    from the precomputed grid cells; filtered ones are aggregated on the fly.
+    from the precomputed grid cells (regions still dirty are aggregated on the fly); filtered
+    ones are aggregated on the fly.
     """
-    params: dict[str, Any] = {"z": tile.z, "x": tile.x, "y": tile.y, "internal": internal}
-    if layer == "plants":
-        params.update({**NO_FILTERS, **(filters or {})})
-        if tile.z < RAW_PLANTS_FROM_ZOOM and not filters:
-            query = load_sql("plants_cells_tile")
-            params.update(base=BASE_CELL_METRES, factor=2 ** (BASE_ZOOM - tile.z))
-            params["dirty"] = list(connection.execute(text(DIRTY_REGIONS)).scalars())
-        elif tile.z < RAW_PLANTS_FROM_ZOOM:
-            query, params["cell"] = plant_sql("plants_grid_tile"), tile.cell_metres
-        else:
-            query = plant_sql("plants_tile")
-    elif layer in LAYERS:
-        query = load_sql(f"{layer}_tile")
-    else:
-        raise KeyError(layer)
+    query, params = tile_query(layer, tile, internal, filters)
     data = connection.execute(text(query), params).scalar()
     return bytes(data or b"")
+
+
+@dataclass(frozen=True)
+class RenderedTile:
+    """A tile's bytes, their version, and whether the plant grid behind it waits for a rebuild."""
+
+    version: TileVersion
+    body: bytes
+    grid_dirty: bool
+
+
+def render_versioned(
+    connection: Connection,
+    layer: str,
+    tile: TileAddress,
+    internal: bool,
+    filters: Mapping[str, Any] | None = None,
+) -> RenderedTile:
+    """The tile and its version from ONE statement, so they share one snapshot without a
+    transaction around them (a request then costs one round trip: no BEGIN, no ROLLBACK)."""
+    query, params = tile_query(layer, tile, internal, filters)
+    uses_grid = "plant_grid_cells" in query
+    dirty = "EXISTS (SELECT 1 FROM plant_grid_state WHERE dirty)" if uses_grid else "false"
+    statement = (
+        f"SELECT v.holder, v.version, (\n{query}\n) AS body, {dirty} AS dirty\n"
+        f"FROM (\n{load_sql('tile_version')}\n) AS v"
+    )
+    holder, version, data, grid_dirty = connection.execute(
+        text(statement), {**params, "layer": layer}
+    ).one()
+    return RenderedTile(TileVersion(layer, holder, int(version)), bytes(data or b""), grid_dirty)
 
 
 @dataclass(frozen=True)

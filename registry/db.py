@@ -8,15 +8,16 @@ or rolls back together, so nothing is ever half-written.
 from __future__ import annotations
 
 import enum
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from functools import cache
 
-from sqlalchemy import DateTime, MetaData, create_engine, func
+from sqlalchemy import DateTime, MetaData, create_engine, event, func
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 from registry.config import load_settings
@@ -47,16 +48,40 @@ class Timestamped:
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
+# A pooled connection idle longer than this is pinged before it is lent again.
+PING_AFTER_IDLE_SECONDS = 2.0
+
+
 @cache
 def engine_for(url: str) -> Engine:
     """One pooled engine per URL for the life of the process.
 
     The pool holds one connection per serving thread (``JASYL_THREADS``) and may lend
-    ten more in a burst; ``pool_pre_ping`` replaces connections a database restart has cut, so the
-    app recovers by itself.
+    ten more in a burst. A connection that sat idle is pinged before it is lent, and replaced if
+    a database restart has cut it, so the app recovers by itself; one in steady use is not (a
+    ping per request would cost a round trip on every tile; a connection cut mid-use is answered
+    with 503 and the pool renewed by SQLAlchemy's disconnect handling).
     """
     size = load_settings().pool_size
-    return create_engine(url, pool_pre_ping=True, pool_size=size, max_overflow=10)
+    engine = create_engine(url, pool_size=size, max_overflow=10)
+    _ping_when_idle(engine)
+    return engine
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    @event.listens_for(engine, "checkin")
+    def note_idle(dbapi_connection, record) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def ping_if_idle(dbapi_connection, record, proxy) -> None:
+        since = record.info.get("idle_since")
+        if since is None or time.monotonic() - since < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            raise DisconnectionError("a pooled connection was cut; taking a new one") from exc
 
 
 def current_engine() -> Engine:

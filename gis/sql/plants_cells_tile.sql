@@ -1,22 +1,25 @@
 -- One low-zoom tile (z < 13) from the precomputed grid cells: each tile cell adds up the ~153 m
 -- cells inside it (they nest exactly: a z-cell is 2^(12-z) base cells). Regions whose cells are
--- behind their plants (:dirty, an int[]) are aggregated from the plants on the fly, so counts
--- stay exact; with none dirty that branch is a one-time false filter and never runs.
+-- behind their plants (``dirty``, read in the same statement) are aggregated from the plants on
+-- the fly, so counts stay exact; with none dirty that branch is a one-time false filter and never
+-- runs.
 WITH bounds AS (
     SELECT ST_TileEnvelope(:z, :x, :y) AS env
+), dirty AS (
+    SELECT region_id FROM plant_grid_state WHERE dirty
 ), cells AS (
     SELECT c.cx, c.cy, c.plants, c.condition_sum, c.sum_x, c.sum_y
     FROM plant_grid_cells c, bounds
     WHERE c.geom && bounds.env AND (c.published OR :internal)
-      AND c.region_id <> ALL (CAST(:dirty AS int[]))
+      AND c.region_id NOT IN (SELECT region_id FROM dirty)
     UNION ALL
     SELECT floor(ST_X(pt) / :base)::int, floor(ST_Y(pt) / :base)::int, 1, condition,
            ST_X(pt), ST_Y(pt)
     FROM (
         SELECT p.condition, ST_PointOnSurface(p.geom_3857) AS pt
         FROM plants p, bounds
-        WHERE cardinality(CAST(:dirty AS int[])) > 0
-          AND p.region_id = ANY (CAST(:dirty AS int[]))
+        WHERE EXISTS (SELECT 1 FROM dirty)
+          AND p.region_id IN (SELECT region_id FROM dirty)
           AND p.geom_3857 && bounds.env AND (p.published OR :internal)
     ) AS fresh
     WHERE ST_Intersects(pt, (SELECT env FROM bounds))
