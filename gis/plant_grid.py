@@ -14,6 +14,10 @@ from sqlalchemy.engine import Connection, Engine
 from gis.tiles import BASE_CELL_METRES, DIRTY_REGIONS, load_sql
 
 DIRTY = text(DIRTY_REGIONS + " ORDER BY region_id")
+DIRTY_AND_RESTED = text(
+    DIRTY_REGIONS + " AND (refreshed_at IS NULL OR refreshed_at < now() - make_interval(secs => "
+    ":rest)) ORDER BY region_id"
+)
 LOCK_STATE = text(
     "SELECT dirty FROM plant_grid_state WHERE region_id = :region FOR UPDATE SKIP LOCKED"
 )
@@ -55,10 +59,20 @@ def refresh_region(connection: Connection, region_id: int, force: bool = False) 
     return True
 
 
-def refresh_dirty(engine: Engine, regions: list[int] | None = None) -> list[int]:
-    """Rebuild every dirty region (or the ones named, dirty or not); returns those rebuilt."""
+def refresh_dirty(
+    engine: Engine, regions: list[int] | None = None, rested: float = 0.0
+) -> list[int]:
+    """Rebuild every dirty region (or the ones named, dirty or not); returns those rebuilt.
+
+    ``rested``: only regions last rebuilt at least that many seconds ago. A big region's rebuild
+    takes a second or more, so the map's lazy refresh waits between rebuilds while foresters keep
+    editing; meanwhile tiles aggregate the region on the fly, exact as ever.
+    """
     with engine.connect() as connection:
-        wanted = regions if regions is not None else dirty_regions(connection)
+        if regions is not None:
+            wanted = regions
+        else:
+            wanted = list(connection.execute(DIRTY_AND_RESTED, {"rest": rested}).scalars())
     rebuilt = []
     for region_id in wanted:
         with engine.begin() as connection:
