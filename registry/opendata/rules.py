@@ -12,11 +12,13 @@ from datetime import UTC, date, datetime
 from gis import crs as crs_
 from registry.errors import InvalidValue
 from registry.opendata.collections import Collection
+from registry.opendata.cql import CqlFilter, parse_filter
 
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 10_000
 STANDARD_PARAMETERS = frozenset(
     {"f", "limit", "bbox", "bbox-crs", "crs", "datetime", "after", "lang"}
+    | {"filter", "filter-lang", "filter-crs"}
 )
 TRUE_WORDS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
 
@@ -34,6 +36,7 @@ class FeatureQuery:
     after: int | None = None
     crs: crs_.Crs = crs_.DEFAULT
     ranges: dict[str, tuple[float | None, float | None]] = field(default_factory=dict)
+    cql: CqlFilter | None = None  # ``filter`` (OGC API – Features Part 3)
 
 
 def parse_limit(raw: str | None, maximum: int = MAX_LIMIT) -> int:
@@ -142,6 +145,12 @@ def parse_query(
     start = end = None
     if args.get("datetime"):
         start, end = parse_datetime(args["datetime"])
+    cql = None
+    if args.get("filter"):
+        filter_crs = parse_crs(args.get("filter-crs"), "filter-crs")
+        cql = parse_filter(
+            collection, args["filter"], args.get("filter-lang"), internal, filter_crs
+        )
     after = args.get("after")
     if after is not None and not after.lstrip("-").isdigit():
         raise InvalidValue("after", "must be a feature id from a next link", after)
@@ -154,6 +163,7 @@ def parse_query(
         filters=filters,
         after=int(after) if after is not None else None,
         crs=parse_crs(args.get("crs"), "crs"),
+        cql=cql,
     )
 
 

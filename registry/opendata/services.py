@@ -16,7 +16,9 @@ from typing import Any
 
 import shapely
 from geoalchemy2.shape import from_shape
+from psycopg.errors import QueryCanceled
 from sqlalchemy import func, select, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from gis import crs as crs_
@@ -100,6 +102,10 @@ def _conditions(
         if upper is not None:
             clauses.append(f"{prop.sql} <= :hi{number}")
             params[f"hi{number}"] = upper
+    if query.cql is not None:
+        condition, bound = query.cql.sql()
+        clauses.append(f"({condition})")
+        params.update(bound)
     if query.after is not None:
         clauses.append(f"{collection.key} > :after")
         params["after"] = query.after
@@ -203,6 +209,46 @@ def feature_rows(
         if len(rows) < batch:
             return
         after = rows[-1]["fid"]
+
+
+# numberMatched is optional in OGC API – Features and must be exact when given: it is counted
+# only when the planner expects the count to be cheap, and under a time limit even then.
+COUNT_COST_LIMIT = 5_000.0  # planner cost units (~ pages read); all of 1M plants cost ~32,000
+COUNT_TIMEOUT_MS = 100
+SET_TIMEOUT = text("SELECT set_config('statement_timeout', :ms, true)")
+
+
+def number_matched(
+    session: Session,
+    actor: Actor,
+    collection: Collection,
+    query: FeatureQuery,
+    cost_limit: float | None = None,
+    timeout_ms: int | None = None,
+) -> int | None:
+    """How many features match ``query`` whatever the page, or ``None`` when counting is not cheap.
+
+    The count runs in a savepoint that is always rolled back, so its ``statement_timeout``
+    ends with it and a cancelled count leaves the page's transaction usable.
+    """
+    cost_limit = COUNT_COST_LIMIT if cost_limit is None else cost_limit
+    timeout_ms = COUNT_TIMEOUT_MS if timeout_ms is None else timeout_ms
+    unpaged = FeatureQuery(**{**query.__dict__, "after": None})
+    clauses, params = _conditions(session, collection, unpaged, sees_internal_fields(actor))
+    sql = f"SELECT count(*) FROM {collection.source} {_where(clauses)}"  # noqa: S608
+    savepoint = session.begin_nested()
+    try:
+        plan = session.execute(text(f"EXPLAIN (FORMAT JSON) {sql}"), params).scalar()
+        if plan[0]["Plan"]["Total Cost"] > cost_limit:
+            return None
+        session.execute(SET_TIMEOUT, {"ms": str(timeout_ms)})
+        return int(session.execute(text(sql), params).scalar())
+    except OperationalError as exc:
+        if not isinstance(exc.orig, QueryCanceled):
+            raise
+        return None
+    finally:
+        savepoint.rollback()
 
 
 def count_rows(session: Session, actor: Actor, collection: Collection, query: FeatureQuery) -> int:

@@ -6,6 +6,7 @@ from typing import Any
 
 from gis import crs as crs_
 from registry.opendata.collections import COLLECTIONS
+from registry.opendata.cql import LANGUAGES
 from registry.opendata.rules import DEFAULT_LIMIT, MAX_LIMIT
 
 JSON_TYPES = {"integer": "integer", "number": "number", "boolean": "boolean"}
@@ -41,6 +42,23 @@ COMMON_PARAMETERS = [
     ),
     _parameter("after", "Keyset cursor given in the `next` link.", {"type": "integer"}),
     _parameter("f", "Response format.", {"type": "string", "enum": ["json", "html"]}),
+    _parameter(
+        "filter",
+        "A CQL2 filter on the collection's queryables (see /collections/{id}/queryables): "
+        "comparisons, LIKE, IN, BETWEEN, IS NULL, AND/OR/NOT, S_INTERSECTS and the other "
+        "spatial functions on `geometry`.",
+        {"type": "string"},
+    ),
+    _parameter(
+        "filter-lang",
+        "The encoding of `filter`.",
+        {"type": "string", "enum": list(LANGUAGES), "default": "cql2-text"},
+    ),
+    _parameter(
+        "filter-crs",
+        "CRS of the coordinates in `filter` (CRS84 by default).",
+        {"type": "string", "enum": list(crs_.SUPPORTED)},
+    ),
 ]
 
 
@@ -75,6 +93,11 @@ def document(server_url: str) -> dict[str, Any]:
             for kind in [JSON_TYPES.get(p.type, "string")]
         ]
         paths[base] = _get(collection.title, f"describe_{collection.id}")
+        paths[f"{base}/queryables"] = _get(
+            f"{collection.title}: queryables",
+            f"get_{collection.id}_queryables",
+            "application/schema+json",
+        )
         paths[f"{base}/items"] = _get(
             f"{collection.title}: features",
             f"get_{collection.id}_items",

@@ -25,6 +25,7 @@ from registry.access import sees_internal_fields
 from registry.errors import InvalidValue, JasylError
 from registry.opendata import services
 from registry.opendata.collections import COLLECTIONS, get_collection
+from registry.opendata.cql import GEOMETRY
 from registry.opendata.rules import parse_crs, parse_map_filters, parse_query
 from web.actors import current_actor
 from web.db import read_connection
@@ -50,7 +51,32 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
     "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+    # Part 3: queryables, PROPERTY=VALUE parameters, and CQL2 filters (registry.opendata.cql)
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-json",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
+    "http://www.opengis.net/spec/cql2/1.0/conf/advanced-comparison-operators",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions-plus",
+    "http://www.opengis.net/spec/cql2/1.0/conf/spatial-functions",
+    "http://www.opengis.net/spec/cql2/1.0/conf/property-property",
+    # the draft's names for the spatial classes, which QGIS and GDAL clients still look for
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-operators",
+    "http://www.opengis.net/spec/cql2/1.0/conf/spatial-operators",
 ]
+SCHEMA = "application/schema+json"
+QUERYABLES_REL = "http://www.opengis.net/def/rel/ogc/1.0/queryables"
+SCHEMA_TYPES = {
+    "integer": {"type": "integer"},
+    "number": {"type": "number"},
+    "boolean": {"type": "boolean"},
+    "string": {"type": "string"},
+    "date-time": {"type": "string", "format": "date-time"},
+}
 WORDS = {
     "en": {"title": "Jasyl open data", "collections": "Collections", "features": "Features",
            "next": "Next page", "conformance": "Conformance", "api": "API definition"},
@@ -160,6 +186,12 @@ def _describe(session: Any, collection_id: str) -> dict[str, Any]:
                 _url("ogcapi.collection", collection_id=collection.id, f="html"), "alternate", HTML
             ),
             _link(items, "items", GEOJSON, collection.title),
+            _link(
+                _url("ogcapi.queryables", collection_id=collection.id),
+                QUERYABLES_REL,
+                SCHEMA,
+                "Properties a filter may name",
+            ),
             _link(_url("ogcapi.items", collection_id=collection.id, f="html"), "items", HTML),
             _link("https://creativecommons.org/licenses/by/4.0/", "license", HTML, "CC BY 4.0"),
         ],
@@ -188,6 +220,25 @@ def collection(collection_id: str) -> Response:
     return _answer(payload, "collection.html")
 
 
+@bp.get("/collections/<collection_id>/queryables")
+def queryables(collection_id: str) -> Response:
+    """What ``filter`` (CQL2) and ``PROPERTY=VALUE`` may name: the reader's visible properties."""
+    collection = get_collection(collection_id)
+    internal = sees_internal_fields(current_actor())
+    properties: dict[str, Any] = {GEOMETRY: {"title": "Geometry", "format": "geometry-any"}}
+    for prop in collection.visible(internal):
+        properties[prop.name] = {"title": prop.title or prop.name, **SCHEMA_TYPES[prop.type]}
+    payload = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": _url("ogcapi.queryables", collection_id=collection.id),
+        "type": "object",
+        "title": collection.title,
+        "properties": properties,
+        "additionalProperties": False,
+    }
+    return Response(json.dumps(payload, ensure_ascii=False), mimetype=SCHEMA)
+
+
 @bp.get("/collections/<collection_id>/items")
 def items(collection_id: str) -> Response:
     collection = get_collection(collection_id)
@@ -196,6 +247,7 @@ def items(collection_id: str) -> Response:
     query = parse_query(collection, args, sees_internal_fields(actor))
     with read_session() as session:
         page = services.feature_page(session, actor, collection, query)
+        matched = services.number_matched(session, actor, collection, query)
     links = [
         _link(_url("ogcapi.items", collection_id=collection.id, **args), "self", GEOJSON),
         _link(
@@ -216,6 +268,8 @@ def items(collection_id: str) -> Response:
         "numberReturned": page.number_returned,
         "links": links,
     }
+    if matched is not None:
+        head["numberMatched"] = matched
     headers = {"Content-Crs": f"<{query.crs.uri}>"}
     if _wants_html():
         features = [json.loads(f) for f in page.features]
