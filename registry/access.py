@@ -196,6 +196,16 @@ def may_read_region(actor: Actor, region_id: int) -> bool:
     return actor.role is Role.FORESTER and actor.region_id == region_id
 
 
+def readable_regions(actor: Actor) -> frozenset[int] | None:
+    """The regions whose plans and works ``actor`` may read (the rule of ``may_read_region``),
+    for listings: ``None`` means every region."""
+    if actor.role in NATIONAL_READERS:
+        return None
+    if actor.role is Role.FORESTER and actor.region_id is not None:
+        return frozenset({actor.region_id})
+    return frozenset()
+
+
 def require_region_read(
     session: Session,
     actor: Actor,

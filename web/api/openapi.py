@@ -462,6 +462,17 @@ def area_paths() -> dict[str, Any]:
             "post": action("Record a survival check", event, ref("SurvivalCheckInput"), "201"),
         },
         "/planting/events/{event_id}/survival": {"get": read("An event's survival", event)},
+        "/planting/planned": {
+            "get": read(
+                "Planned plantings in a map view (plan lines' areas or target green spaces), "
+                "GeoJSON; at most 2000",
+                [
+                    query("bbox", "west,south,east,north in degrees", None, True),
+                    query("year", "Planned for this year or later (default: this year)", INTEGER),
+                ],
+                {"type": "object", "description": "GeoJSON FeatureCollection"},
+            )
+        },
         "/planting/survival": {
             "get": read("Survival rates", [REGION, YEAR, by], {"type": "array", "items": {}}),
         },

@@ -17,7 +17,7 @@ from folium import JsCode
 from folium.plugins import VectorGridProtobuf
 from sqlalchemy import text
 
-from registry.access import may_edit_inventory
+from registry.access import may_edit_inventory, readable_regions
 from registry.inventory import queries
 from registry.inventory.models import ROMAN
 from registry.regions.services import list_regions, resolve_region
@@ -67,7 +67,9 @@ SPACE_STYLES = JsCode("{green_spaces: Jasyl.spaceStyle}")
 
 
 def build_map(lang: str, centre=KAZAKHSTAN_CENTRE, zoom: int = 5) -> tuple[folium.Map, dict]:
-    """The map with regions from the database, plants and green spaces as vector tiles."""
+    """The map with regions from the database, plants and green spaces as vector tiles, and,
+    for those who may read planting plans, a "Planned plantings" layer (off until chosen) that
+    the page script fills per view from ``/api/v1/planting/planned``."""
     with read_connection() as connection:
         regions = connection.execute(REGIONS_GEOJSON, {"lang": lang}).scalar()
     m = folium.Map(location=centre, zoom_start=zoom, tiles=None, prefer_canvas=True)
@@ -95,14 +97,22 @@ def build_map(lang: str, centre=KAZAKHSTAN_CENTRE, zoom: int = 5) -> tuple[foliu
             "rendererFactory": JsCode("L.canvas.tile"),
         },
     ).add_to(m)
-    folium.LayerControl(collapsed=False, position="bottomright").add_to(m)
     names = {
         "map": m.get_name(),
         "plants": plants.get_name(),
         "spaces": spaces.get_name(),
         "regions": outlines.get_name(),
     }
+    if sees_plans(current_actor()):
+        planned = folium.FeatureGroup(name=_("Planned plantings"), show=False).add_to(m)
+        names["planned"] = planned.get_name()
+    folium.LayerControl(collapsed=False, position="bottomright").add_to(m)
     return m, names
+
+
+def sees_plans(actor) -> bool:
+    """Whether the actor may read some region's planting plans (``registry.access``)."""
+    return readable_regions(actor) != frozenset()
 
 
 _common: dict[str, tuple[float, list[int]]] = {}
@@ -120,6 +130,17 @@ def common_species() -> list[int]:
             species = [row[0] for row in rows]
         _common[key] = (time.monotonic(), species)
     return species
+
+
+def planned_texts(names: dict) -> dict:
+    """Labels and address of the "Planned plantings" layer, for pages that have it."""
+    if "planned" not in names:
+        return {}
+    return {
+        "planned": _("Planned plantings"),
+        "plannedNote": _("Planned plantings: areas and green spaces of planting plans"),
+        "plannedUrl": url_for("planting.planned"),
+    }
 
 
 def map_settings(session, names: dict, lang: str) -> dict:
@@ -154,6 +175,7 @@ def map_settings(session, names: dict, lang: str) -> dict:
             "cells": _("At low zoom: plants counted per cell, coloured by mean condition"),
             "nothing": _("Nothing found"),
             "addHint": _("Click the map where the new plant stands"),
+            **planned_texts(names),
         },
     }
 

@@ -19,10 +19,12 @@ from registry.access import require_signed_in
 from registry.care import services as care
 from registry.errors import InvalidValue
 from registry.felling import services as felling
+from registry.planting import queries
 from registry.planting import services as planting
 from web.actors import current_actor
 from web.api.views import body, coordinate, geometry_from
 from web.db import request_session
+from web.i18n import language
 
 bp = Blueprint("planting", __name__, url_prefix="/api/v1")
 
@@ -267,6 +269,15 @@ def record_check(event_id: int):
 def event_survival(event_id: int):
     with request_session() as session:
         return jsonify(planting.event_survival(session, current_actor(), event_id))
+
+
+@bp.get("/planting/planned")
+def planned():
+    """Planned plantings inside a map view (the map's "Planned plantings" layer), GeoJSON."""
+    bbox = queries.parse_bbox(request.args.get("bbox"))
+    year = whole(dict(request.args), "year") or date.today().year
+    with request_session() as session:
+        return jsonify(queries.planned_in_view(session, current_actor(), bbox, year, language()))
 
 
 @bp.get("/planting/survival")

@@ -45,6 +45,35 @@
             fillOpacity: 0.35};
   };
 
+  /* Planned plantings: plan lines' areas (or their green spaces), fetched per view as GeoJSON
+   * while the layer is shown; approved plans solid, drafts dashed. */
+  var PLANNED = {color: "#6a1b9a", fillColor: "#ce93d8", weight: 2, fillOpacity: 0.35};
+  function plannedStyle(feature) {
+    var draft = feature.properties.status !== "approved";
+    return {color: PLANNED.color, fillColor: PLANNED.fillColor, weight: PLANNED.weight,
+            fillOpacity: PLANNED.fillOpacity, dashArray: draft ? "6 4" : null};
+  }
+  function plannedPopup(p) {
+    return '<div class="card planned-card"><h3 class="card-title">' + escapeHtml(Jasyl.settings.text.planned) + "</h3>" +
+      "<div>" + escapeHtml(p.title || "") + " · " + escapeHtml(String(p.year)) + " · " + escapeHtml(p.season) + " · " + escapeHtml(p.status) + "</div>" +
+      "<div>" + escapeHtml(p.species) + " <i>" + escapeHtml(p.latin) + "</i> × " + escapeHtml(String(p.quantity)) + " " + escapeHtml(p.unit) + "</div>" +
+      (p.green_space ? "<div>" + escapeHtml(p.green_space) + "</div>" : "") + "</div>";
+  }
+  Jasyl.loadPlanned = function () {
+    var group = Jasyl.planned, map = Jasyl.map;
+    if (!group || !map.hasLayer(group)) return Promise.resolve(0);
+    var b = map.getBounds();
+    var bbox = [Math.max(b.getWest(), -180), Math.max(b.getSouth(), -90), Math.min(b.getEast(), 180), Math.min(b.getNorth(), 90)];
+    var url = Jasyl.settings.text.plannedUrl + "?bbox=" + bbox.map(function (v) { return v.toFixed(5); }).join(",");
+    return fetch(url, {credentials: "same-origin"}).then(function (r) { return r.ok ? r.json() : {features: []}; }).then(function (data) {
+      group.clearLayers();
+      L.geoJSON(data, {style: plannedStyle, onEachFeature: function (f, layer) {
+        layer.bindPopup(plannedPopup(f.properties));
+      }}).eachLayer(function (layer) { group.addLayer(layer); });
+      return data.features.length;
+    });
+  };
+
   /* fetch() for state-changing requests: the session's CSRF token travels in a header. */
   Jasyl.send = function (method, url, body) {
     var token = document.querySelector('meta[name="csrf-token"]').content;
@@ -60,6 +89,10 @@
       return '<div><i style="background:' + r.colour + '"></i>' + escapeHtml(r.label) + "</div>";
     }).join("");
     if (Jasyl.mode !== "condition") html += '<div><i style="background:#bdbdbd"></i>' + escapeHtml(s.text.other) + "</div>";
+    if (Jasyl.planned && Jasyl.map.hasLayer(Jasyl.planned)) {
+      html += '<div class="planned-legend"><i style="background:' + PLANNED.fillColor + ";border:2px dashed " +
+        PLANNED.color + ';border-radius:2px"></i>' + escapeHtml(s.text.plannedNote) + "</div>";
+    }
     return html + '<div class="note">' + escapeHtml(s.text.cells) + "</div>";
   }
   function escapeHtml(text) {
@@ -164,8 +197,14 @@
     var map = (Jasyl.map = window[settings.layers.map]);
     Jasyl.plants = window[settings.layers.plants];
     Jasyl.spaces = window[settings.layers.spaces];
+    Jasyl.planned = settings.layers.planned ? window[settings.layers.planned] : null;
     Jasyl.adding = false;
     drawLegend();
+    if (Jasyl.planned) {
+      map.on("overlayadd overlayremove", drawLegend);
+      Jasyl.planned.on("add", Jasyl.loadPlanned);
+      map.on("moveend", Jasyl.loadPlanned);
+    }
     map.on("click", function (e) {
       if (Jasyl.adding) {
         window.location = settings.newPlantUrl + "?lat=" + e.latlng.lat.toFixed(6) + "&lon=" + e.latlng.lng.toFixed(6);
