@@ -5,14 +5,17 @@ directly (the baseline), z10–z16; plus the SQL shapes (stored 3857 + GiST agai
 
 Data: a database of its own next to the configured one (``--database``, created when missing,
 kept with ``--keep`` or when named, so a locked run can reuse a load made outside the lock). It
-gets the demo data set (three cities, their green spaces) and is topped up to ``--plants``
-(1,000,000) with ``bench.tiles_scale``'s plants over Astana, then the low-zoom grid is built.
+gets the demo data set scaled to ``--plants`` (1,000,000: Astana, Almaty, Shymkent, their parks,
+streets and green spaces), topped up with ``bench.tiles_scale``'s plants if short, then the
+low-zoom grid is built.
 
-Run: a fixed set of dense city tiles per zoom (plants and green spaces), each requested
-``--rounds`` times by ``--clients`` concurrent clients: first through ``jasyl serve --production``
-(gunicorn, 2 workers) on a loopback port with keep-alive connections, then as the same SQL
-(``gis.tiles.render_tile``) on as many pooled connections. Per zoom it prints p50/p95 and tiles/s
-of both and the ratio. Goals: z14 p95 over HTTP ≤ 50 ms, HTTP tiles/s ≥ 0.8× the SQL's.
+Run: per zoom, a fixed set of dense city tiles (``dense_tiles``: plants and green spaces), each
+requested ``--rounds`` times by ``--clients`` concurrent clients, in turn through
+``jasyl serve --production`` (gunicorn, 2 workers, its disk tile cache off so every tile is
+rendered) on a loopback port with keep-alive connections, and as the same SQL
+(``gis.tiles.render_tile``) on as many pooled connections. It prints p50/p95 and tiles/s of both
+per zoom and the ratio; then the server with its tile cache on, for information. Goals: z14 p95
+over HTTP ≤ 50 ms, HTTP tiles/s ≥ 0.8× the SQL's.
 """
 
 from __future__ import annotations
@@ -77,17 +80,37 @@ class TileRequest:
         return f"/tiles/{self.layer}/{self.tile.z}/{self.tile.x}/{self.tile.y}.pbf"
 
 
-def tile_set(z: int) -> list[TileRequest]:
-    """The fixed tiles of one zoom: a 3×3 block around each city centre (the dense middle, where
-    a planner looks), plants and green spaces in turn, the same on every run."""
-    wanted = []
-    for lon, lat in CITIES:
-        centre = tile_of(lon, lat, z)
-        for dx in (-1, 0, 1):
-            for dy in (-1, 0, 1):
-                tile = TileAddress(z, centre.x + dx, centre.y + dy)
-                wanted += [TileRequest("plants", tile), TileRequest("green_spaces", tile)]
-    return wanted
+DENSE_PER_CITY = 4
+COUNT_IN_TILE = text(
+    "SELECT count(*) FROM plants WHERE geom_3857 && ST_TileEnvelope(:z, :x, :y) AND published"
+)
+
+
+def dense_tiles(url: str) -> dict[int, list[TileRequest]]:
+    """The fixed tiles of each zoom: in each demo city, the ``DENSE_PER_CITY`` tiles holding the
+    most plants among the 5×5 around its centre (where a planner looks), each asked for its
+    plants and its green spaces. Chosen from the data, so the same on every run of a database."""
+    from registry.demo.cities import CITIES as DEMO_CITIES
+
+    chosen: dict[int, list[TileRequest]] = {}
+    with engine_for(url).connect() as conn:
+        for z in ZOOMS:
+            chosen[z] = []
+            for city in DEMO_CITIES:
+                centre = tile_of(*city.centre, z)
+                around = [
+                    TileAddress(z, centre.x + dx, centre.y + dy)
+                    for dx in range(-2, 3)
+                    for dy in range(-2, 3)
+                ]
+                counts = {
+                    t: conn.execute(COUNT_IN_TILE, {"z": t.z, "x": t.x, "y": t.y}).scalar()
+                    for t in around
+                }
+                densest = sorted(around, key=lambda t: (-counts[t], t.x, t.y))[:DENSE_PER_CITY]
+                for t in densest:
+                    chosen[z] += [TileRequest("plants", t), TileRequest("green_spaces", t)]
+    return chosen
 
 
 # -- the data ------------------------------------------------------------------------------------
@@ -223,8 +246,9 @@ def http_client(port: int) -> Callable[[], Client]:
 
 def sql_client(url: str) -> Callable[[], Client]:
     """Each client one pooled connection running the tile's SQL alone, in autocommit (no
-    BEGIN/ROLLBACK): the leanest way to get the same bytes from the database."""
-    engine = engine_for(url)
+    BEGIN/ROLLBACK), with the settings the server's tile pool uses: the leanest way to get the
+    same bytes from the database."""
+    engine = engine_for(url, serial=True)
 
     def open_client() -> Client:
         connection = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
@@ -249,15 +273,17 @@ def print_zoom(z: int, tiles: int, http: Run, sql: Run) -> None:
         print(f"     HTTP failure: {failure}")
 
 
-def alternate(url: str, clients: int, rounds: int, port: int) -> tuple[dict, dict]:
+def alternate(
+    url: str, tiles: dict[int, list[TileRequest]], clients: int, rounds: int, port: int
+) -> tuple[dict, dict]:
     """Per zoom, HTTP and SQL turn about (twice each), so a change in the machine's load during
     the run weighs on both alike."""
     over_http: dict[int, Run] = {}
     direct: dict[int, Run] = {}
     for z in ZOOMS:
         for _ in range(2):
-            http = run_concurrently(tile_set(z), rounds, clients, http_client(port))
-            sql = run_concurrently(tile_set(z), rounds, clients, sql_client(url))
+            http = run_concurrently(tiles[z], rounds, clients, http_client(port))
+            sql = run_concurrently(tiles[z], rounds, clients, sql_client(url))
             over_http[z] = over_http[z] + http if z in over_http else http
             direct[z] = direct[z] + sql if z in direct else sql
     return over_http, direct
@@ -279,15 +305,16 @@ def compare_http_sql(url: str, clients: int, rounds: int, cache_folder: Path) ->
     The server renders every tile (its disk cache off), as the SQL does; a second pass with the
     cache on is printed for information (repeated tiles are then read from disk).
     """
+    tiles = dense_tiles(url)
     server = serve(url, "off")
     try:
-        over_http, direct = alternate(url, clients, rounds, server.port)
+        over_http, direct = alternate(url, tiles, clients, rounds, server.port)
     finally:
         server.stop()
     print(
         f"== tiles over HTTP (jasyl serve --production: {WORKERS} gunicorn workers × {THREADS} "
         f"threads, tile cache off) against the same tile SQL run directly (baseline); {clients} "
-        f"concurrent clients, 2 × {rounds} rounds of {len(tile_set(14))} fixed tiles per zoom, "
+        f"concurrent clients, 2 × {rounds} rounds of {len(tiles[14])} fixed tiles per zoom, "
         "HTTP and SQL in turn"
     )
     print(
@@ -312,8 +339,7 @@ def compare_http_sql(url: str, clients: int, rounds: int, cache_folder: Path) ->
     server = serve(url, str(cache_folder))
     try:
         cached = {
-            z: run_concurrently(tile_set(z), rounds, clients, http_client(server.port))
-            for z in ZOOMS
+            z: run_concurrently(tiles[z], rounds, clients, http_client(server.port)) for z in ZOOMS
         }
     finally:
         server.stop()

@@ -50,10 +50,18 @@ class Timestamped:
 
 # A pooled connection idle longer than this is pinged before it is lent again.
 PING_AFTER_IDLE_SECONDS = 2.0
+# Map tiles are many short queries of a few shapes: starting parallel workers (tens of ms per
+# query on a busy 2-core server, measured) or JIT-compiling one costs more than it saves, and
+# planning each (PostGIS weighs the envelope against the column statistics: 5–50 ms measured,
+# often more than the execution) is wasted on a query that always takes the GiST index. Their
+# own pool prepares each statement once and runs its generic plan, without either.
+SERIAL_OPTIONS = (
+    "-c max_parallel_workers_per_gather=0 -c jit=off -c plan_cache_mode=force_generic_plan"
+)
 
 
 @cache
-def engine_for(url: str) -> Engine:
+def engine_for(url: str, serial: bool = False) -> Engine:
     """One pooled engine per URL for the life of the process.
 
     The pool holds one connection per serving thread (``JASYL_THREADS``) and may lend
@@ -61,9 +69,13 @@ def engine_for(url: str) -> Engine:
     a database restart has cut it, so the app recovers by itself; one in steady use is not (a
     ping per request would cost a round trip on every tile; a connection cut mid-use is answered
     with 503 and the pool renewed by SQLAlchemy's disconnect handling).
+
+    ``serial`` engines (a separate pool, for map tiles) prepare their statements and run them
+    without parallel workers or JIT.
     """
     size = load_settings().pool_size
-    engine = create_engine(url, pool_size=size, max_overflow=10)
+    connect_args = {"options": SERIAL_OPTIONS, "prepare_threshold": 0} if serial else {}
+    engine = create_engine(url, pool_size=size, max_overflow=10, connect_args=connect_args)
     _ping_when_idle(engine)
     return engine
 

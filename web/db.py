@@ -47,22 +47,23 @@ def _remember_write() -> None:
 
 
 @contextmanager
-def read_connection() -> Iterator[Connection]:
-    """A plain connection for read-only SQL (tiles, GeoJSON), from the replica when it may be."""
-    connection = _replica_connection()
+def read_connection(serial: bool = False) -> Iterator[Connection]:
+    """A plain connection for read-only SQL (tiles, GeoJSON), from the replica when it may be;
+    ``serial`` ones (map tiles) plan without parallel workers or JIT (``registry.db``)."""
+    connection = _replica_connection(serial)
     if connection is None:
-        connection = engine_for(current_app.config["DATABASE_URL"]).connect()
+        connection = engine_for(current_app.config["DATABASE_URL"], serial).connect()
     with connection:
         yield connection
 
 
-def _replica_connection() -> Connection | None:
+def _replica_connection(serial: bool = False) -> Connection | None:
     """A replica connection if one is configured, reachable and past this client's last write."""
     url = current_app.config.get("REPLICA_URL")
     if not url:
         return None
     try:
-        connection = engine_for(url).connect()
+        connection = engine_for(url, serial).connect()
     except OperationalError as exc:
         current_app.logger.warning("read replica unreachable, reading from the primary: %s", exc)
         return None

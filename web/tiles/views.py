@@ -41,7 +41,7 @@ def tile(layer: str, z: int, x: int, y: int) -> Response:
     filters = wanted.sql_params() if wanted is not None and not wanted.empty else None
     folder = current_app.config.get("TILE_CACHE")
     cache = TileCache(folder) if folder and not filters else None
-    with read_connection() as connection:
+    with read_connection(serial=True) as connection:
         # Every statement is its own snapshot, so no transaction is opened (no BEGIN/ROLLBACK
         # round trips): the version and the bytes it names always come from one statement.
         connection = connection.execution_options(isolation_level="AUTOCOMMIT")
