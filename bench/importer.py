@@ -8,7 +8,10 @@ merge into ``plants``, whose seven indexes, five foreign keys and computed 3857 
 the most). Prints the times, rows/s, the ratios and our peak RSS. Runs against
 ``DATABASE_URL`` (or the local cluster); cleans up after itself.
 
-    python -m bench.importer [--rows 1000000]
+    python -m bench.importer [--rows 1000000] [--survey PATH]
+
+``--survey`` times a shapefile generated earlier (``generate``), so a locked run need not
+spend its minutes generating one.
 """
 
 from __future__ import annotations
@@ -104,15 +107,18 @@ def remove_import(file_name: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--survey", type=Path, help="a survey.shp made by generate() before")
     args = parser.parse_args()
     url = load_settings().database_url
     env = {**os.environ, "DATABASE_URL": url}
     with tempfile.TemporaryDirectory(prefix="jasyl-bench-") as folder:
         start = time.perf_counter()
-        path = generate(Path(folder), args.rows)
-        size = sum(f.stat().st_size for f in Path(folder).iterdir()) / 1e6
+        path = args.survey or generate(Path(folder), args.rows)
+        args.rows = pyogrio.read_info(path)["features"]
+        size = sum(f.stat().st_size for f in path.parent.glob(f"{path.stem}.*")) / 1e6
         print(
-            f"generated {args.rows:,} points ({size:.0f} MB) in {time.perf_counter() - start:.1f} s"
+            f"{args.rows:,} points ({size:.0f} MB), ready in {time.perf_counter() - start:.1f} s; "
+            f"load average {os.getloadavg()[0]:.2f}"
         )
         remove_import(path.name)
         jasyl = str(Path(sys.executable).with_name("jasyl"))  # this venv's, not whatever is on PATH
@@ -161,6 +167,7 @@ def main() -> None:
         f"jasyl import: {args.rows / ours:,.0f} rows/s; ogr2ogr: {args.rows / baseline:,.0f} rows/s"
     )
     print(f"our wall time is {1 / ratio:.2f}× ogr2ogr's (goal ≤ 1.0×); peak RSS {peak_mb:,.0f} MB")
+    print(f"load average at the end {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":
