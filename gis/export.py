@@ -9,11 +9,12 @@ Shapefiles get a ``.cpg`` (UTF-8: Kazakh letters are not in CP1251), field names
 from __future__ import annotations
 
 import csv
+import io
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import geopandas as gpd
 import numpy as np
@@ -142,10 +143,11 @@ def _multi_if_polygon(geometry: Any) -> Any:
     return geometry
 
 
-class GeoJsonWriter:
-    def __init__(self, path: Path, layer: str, fields: list[Field]) -> None:
-        self.path, self.fields = path, fields
-        self.out = path.open("w", encoding="utf-8")
+class GeoJsonText:
+    """A GeoJSON FeatureCollection written feature by feature to any text stream."""
+
+    def __init__(self, out: TextIO, layer: str, fields: list[Field]) -> None:
+        self.out, self.fields = out, fields
         self.out.write(
             f'{{"type": "FeatureCollection", "name": {json.dumps(layer)}, "features": [\n'
         )
@@ -162,47 +164,84 @@ class GeoJsonWriter:
             )
             self.first = False
 
-    def close(self) -> list[Path]:
+    def finish(self) -> None:
         self.out.write("\n]}\n")
+
+
+def _table_header(fields: list[Field]) -> list[str]:
+    return ["id", *(f.name for f in fields), "lon", "lat", "wkt"]
+
+
+def _table_rows(rows: list[dict[str, Any]], fields: list[Field]) -> Iterator[list[Any]]:
+    """One list of cells a row: the geometry as WKT, points also as ``lon``/``lat``, which the
+    importer (and Excel users) read directly."""
+    shapes = shapely.from_wkb([bytes(r["wkb"]) for r in rows])
+    wkts = shapely.to_wkt(shapes, rounding_precision=-1)
+    points = shapely.get_type_id(shapes) == 0
+    xs = np.where(points, shapely.get_x(shapes), np.nan)
+    ys = np.where(points, shapely.get_y(shapes), np.nan)
+    for row, x, y, wkt in zip(rows, xs, ys, wkts, strict=True):
+        where = [None, None] if np.isnan(x) else [float(x), float(y)]
+        yield [row["fid"], *(_plain(row[f.name]) for f in fields), *where, wkt]
+
+
+class CsvText:
+    """CSV rows written to any text stream (the BOM, for Excel, is the stream's business)."""
+
+    def __init__(self, out: TextIO, layer: str, fields: list[Field]) -> None:
+        self.fields = fields
+        self.table = csv.writer(out)
+        self.table.writerow(_table_header(fields))
+
+    def write(self, rows: list[dict[str, Any]]) -> None:
+        for values in _table_rows(rows, self.fields):
+            self.table.writerow(["" if v is None else v for v in values])
+
+    def finish(self) -> None:
+        """Nothing trails the last row."""
+
+
+TEXT_FORMATS: dict[str, type[GeoJsonText] | type[CsvText]] = {
+    "geojson": GeoJsonText,
+    "csv": CsvText,
+}
+BOM = "\ufeff"  # CSV starts with one, so Excel reads Cyrillic as UTF-8
+
+
+class TextFileWriter:
+    """GeoJSON or CSV (UTF-8; CSV with a BOM) into a file."""
+
+    def __init__(self, path: Path, fmt: str, layer: str, fields: list[Field]) -> None:
+        self.path = path
+        self.out = path.open("w", encoding="utf-8", newline="")
+        if fmt == "csv":
+            self.out.write(BOM)
+        self.text = TEXT_FORMATS[fmt](self.out, layer, fields)
+
+    def write(self, rows: list[dict[str, Any]]) -> None:
+        self.text.write(rows)
+
+    def close(self) -> list[Path]:
+        self.text.finish()
         self.out.close()
         return [self.path]
 
 
-class TableWriter:
-    """CSV (UTF-8 with a BOM, so Excel reads Cyrillic) or XLSX; the geometry as WKT, and points
-    also as ``lon``/``lat`` columns, which the importer (and Excel users) read directly."""
+class XlsxWriter:
+    """XLSX in openpyxl's write-only mode: rows go to a temporary file as they come."""
 
-    def __init__(self, path: Path, layer: str, fields: list[Field], kind: str) -> None:
-        self.path, self.fields, self.kind = path, fields, kind
-        header = ["id", *(f.name for f in fields), "lon", "lat", "wkt"]
-        if kind == "csv":
-            self.out = path.open("w", encoding="utf-8-sig", newline="")
-            self.table = csv.writer(self.out)
-            self.table.writerow(header)
-        else:
-            self.book = Workbook(write_only=True)
-            self.sheet = self.book.create_sheet(layer[:31])
-            self.sheet.append(header)
+    def __init__(self, path: Path, layer: str, fields: list[Field]) -> None:
+        self.path, self.fields = path, fields
+        self.book = Workbook(write_only=True)
+        self.sheet = self.book.create_sheet(layer[:31])
+        self.sheet.append(_table_header(fields))
 
     def write(self, rows: list[dict[str, Any]]) -> None:
-        shapes = shapely.from_wkb([bytes(r["wkb"]) for r in rows])
-        wkts = shapely.to_wkt(shapes, rounding_precision=-1)
-        points = shapely.get_type_id(shapes) == 0
-        xs = np.where(points, shapely.get_x(shapes), np.nan)
-        ys = np.where(points, shapely.get_y(shapes), np.nan)
-        for row, x, y, wkt in zip(rows, xs, ys, wkts, strict=True):
-            where = [None, None] if np.isnan(x) else [float(x), float(y)]
-            values = [row["fid"], *(_plain(row[f.name]) for f in self.fields), *where, wkt]
-            if self.kind == "csv":
-                self.table.writerow(["" if v is None else v for v in values])
-            else:
-                self.sheet.append(values)
+        for values in _table_rows(rows, self.fields):
+            self.sheet.append(values)
 
     def close(self) -> list[Path]:
-        if self.kind == "csv":
-            self.out.close()
-        else:
-            self.book.save(self.path)
+        self.book.save(self.path)
         return [self.path]
 
 
@@ -211,11 +250,35 @@ def open_writer(path: Path, fmt: str, layer: str, fields: list[Field]) -> Any:
         return OgrWriter(path, layer, fields, "GPKG")
     if fmt == "shp":
         return OgrWriter(path, layer, fields, "ESRI Shapefile")
-    if fmt == "geojson":
-        return GeoJsonWriter(path, layer, fields)
-    if fmt in ("csv", "xlsx"):
-        return TableWriter(path, layer, fields, fmt)
+    if fmt in TEXT_FORMATS:
+        return TextFileWriter(path, fmt, layer, fields)
+    if fmt == "xlsx":
+        return XlsxWriter(path, layer, fields)
     raise ValueError(f"unknown export format {fmt!r}; formats: {', '.join(FORMATS)}")
+
+
+def stream_batches(
+    fmt: str, layer: str, fields: list[Field], batches: Iterable[list[dict[str, Any]]]
+) -> Iterator[bytes]:
+    """GeoJSON or CSV as UTF-8 chunks, one a batch: a download starts with the first batch read
+    and holds one batch in memory, however big the layer."""
+    buffer = io.StringIO()
+    if fmt == "csv":
+        buffer.write(BOM)
+    text = TEXT_FORMATS[fmt](buffer, layer, fields)
+    yield _drain(buffer)  # the head goes out before the first row is read
+    for rows in batches:
+        text.write(rows)
+        yield _drain(buffer)
+    text.finish()
+    yield _drain(buffer)
+
+
+def _drain(buffer: io.StringIO) -> bytes:
+    chunk = buffer.getvalue().encode("utf-8")
+    buffer.seek(0)
+    buffer.truncate()
+    return chunk
 
 
 def write_batches(

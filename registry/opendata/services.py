@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from gis import crs as crs_
 from gis import ndvi
-from gis.export import FORMATS, Field, shorten_names, write_batches
+from gis.export import FORMATS, TEXT_FORMATS, Field, shorten_names, stream_batches, write_batches
 from registry.access import Actor, require_role, sees_internal_fields
 from registry.accounts.models import Role
 from registry.audit.services import record_creation
@@ -179,17 +179,22 @@ def extent(session: Session, actor: Actor, collection: Collection) -> dict[str, 
     return result
 
 
+EXPORT_BATCH = 5000  # rows read (and held) at a time by exports and downloads
+STREAMED_FORMATS = tuple(TEXT_FORMATS)  # written as they are read: GeoJSON, CSV
+
+
 def feature_rows(
     session: Session,
     actor: Actor,
     collection: Collection,
     query: FeatureQuery,
-    batch: int = 5000,
+    batch: int | None = None,
 ) -> Iterator[list[dict[str, Any]]]:
     """Every matching row as ``{property: value, ..., "wkb": bytes}``, in batches, by keyset.
 
     The exports stream through this: memory holds one batch whatever the layer's size.
     """
+    batch = batch or EXPORT_BATCH
     internal = sees_internal_fields(actor)
     columns = ", ".join(f'{p.sql} AS "{p.name}"' for p in collection.visible(internal))
     after = query.after
@@ -301,6 +306,21 @@ def export_layer(
         sidecar.write_text(mapping, encoding="utf-8")
         files.append(sidecar)
     return Export(files, written)
+
+
+def stream_layer(
+    session: Session, actor: Actor, collection: Collection, query: FeatureQuery, fmt: str
+) -> Iterator[bytes]:
+    """What ``actor`` may see of ``collection`` as GeoJSON or CSV chunks, one per keyset batch.
+
+    For downloads: the first bytes leave before the second batch is read, and memory holds
+    one batch whatever the layer's size. ``session`` must stay open while this is consumed.
+    """
+    if fmt not in STREAMED_FORMATS:
+        raise InvalidValue("format", f"streams only as {' or '.join(STREAMED_FORMATS)}", fmt)
+    fields = [Field(p.name, p.type) for p in collection.visible(sees_internal_fields(actor))]
+    batches = feature_rows(session, actor, collection, query)
+    return stream_batches(fmt, collection.id, fields, batches)
 
 
 def import_mapping(collection: Collection, internal: bool, fmt: str) -> str:

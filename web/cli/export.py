@@ -39,6 +39,7 @@ def filters_of(region: str | None, filters: tuple[str, ...]) -> dict[str, str]:
 @click.option("--region", help="Only this region (ISO code, KATO prefix or name).")
 @click.option("--filter", "filters", multiple=True, help="NAME=VALUE on a layer property.")
 @click.option("--datetime", "when", help="Changed at or within (RFC 3339 instant or a/b).")
+@click.option("--cql", help="A CQL2 text filter on the layer's properties, as /ogc's filter=.")
 @click.option("--public", is_flag=True, help="Only what the public may see (open data).")
 def export(
     layer: str,
@@ -47,6 +48,7 @@ def export(
     region: str | None,
     filters: tuple[str, ...],
     when: str | None,
+    cql: str | None,
     public: bool,
 ) -> None:
     """Export a layer. Shapefiles come with a .cpg and a .fields.csv of shortened names."""
@@ -55,6 +57,8 @@ def export(
     args = filters_of(region, filters)
     if when:
         args["datetime"] = when
+    if cql:
+        args["filter"] = cql
     query = parse_query(collection, args, sees_internal_fields(actor))
     console = Console(stderr=True)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),

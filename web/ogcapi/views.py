@@ -7,6 +7,7 @@ QGIS needs the landing page's ``service-desc`` and ``data`` links and follows ``
 
 from __future__ import annotations
 
+import itertools
 import json
 import shutil
 import tempfile
@@ -17,16 +18,24 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Response, render_template, request, send_file, url_for
+from flask import (
+    Blueprint,
+    Response,
+    render_template,
+    request,
+    send_file,
+    stream_with_context,
+    url_for,
+)
 from sqlalchemy.orm import Session
 
 from gis import crs as crs_
-from registry.access import sees_internal_fields
+from registry.access import Actor, sees_internal_fields
 from registry.errors import InvalidValue, JasylError
 from registry.opendata import services
-from registry.opendata.collections import COLLECTIONS, get_collection
+from registry.opendata.collections import COLLECTIONS, Collection, get_collection
 from registry.opendata.cql import GEOMETRY
-from registry.opendata.rules import parse_crs, parse_map_filters, parse_query
+from registry.opendata.rules import FeatureQuery, parse_crs, parse_map_filters, parse_query
 from web.actors import current_actor
 from web.db import read_connection
 from web.ogcapi.openapi import document
@@ -323,13 +332,22 @@ DOWNLOAD_TYPES = {
 
 @bp.get("/collections/<collection_id>/download")
 def download(collection_id: str) -> Response:
-    """The map's download button: the layer as a file, filtered like ``/items`` (no paging)."""
+    """The map's download button: the layer as a file, filtered like ``/items`` (no paging).
+
+    GeoJSON and CSV stream as they are read (one keyset batch in memory); GeoPackage,
+    shapefile and XLSX are containers only whole at the end, so they are written to a temporary
+    file batch by batch and then sent from disk. Either way memory holds one batch.
+    """
     collection = get_collection(collection_id)
     actor = current_actor()
     args = request.args.to_dict()
     fmt = args.pop("format", "gpkg")
+    if fmt not in DOWNLOAD_TYPES:
+        raise InvalidValue("format", f"must be one of {', '.join(DOWNLOAD_TYPES)}", fmt)
     args.pop("limit", None)
     query = parse_map_filters(collection, args, sees_internal_fields(actor))
+    if fmt in services.STREAMED_FORMATS:
+        return _streamed(actor, collection, query, fmt)
     folder = Path(tempfile.mkdtemp(prefix="jasyl-export-"))
     try:
         target = folder / f"{collection.id}.{fmt}"
@@ -350,3 +368,22 @@ def download(collection_id: str) -> Response:
     )
     response.call_on_close(lambda: shutil.rmtree(folder, ignore_errors=True))
     return response
+
+
+def _streamed(actor: Actor, collection: Collection, query: FeatureQuery, fmt: str) -> Response:
+    """A GeoJSON or CSV download sent chunk by chunk as the batches are read."""
+
+    def chunks() -> Iterator[bytes]:
+        with read_session() as session:
+            yield from services.stream_layer(session, actor, collection, query, fmt)
+
+    stream = chunks()
+    # the head and the first batch are read now, so a filter the database refuses is still an
+    # error answer (400/404) rather than a broken file after a 200
+    first = [next(stream), next(stream, b"")]
+    name = f"{collection.id}.{fmt}"
+    return Response(
+        stream_with_context(itertools.chain(first, stream)),
+        mimetype=DOWNLOAD_TYPES[fmt],
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
