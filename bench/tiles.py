@@ -375,7 +375,7 @@ def main() -> None:
     parser.add_argument("--database", help="database to use or create and keep (default: scratch)")
     parser.add_argument("--plants", type=int, default=1_000_000)
     parser.add_argument("--clients", type=int, default=4, help="concurrent clients (both runs)")
-    parser.add_argument("--rounds", type=int, default=10, help="times each tile is asked for")
+    parser.add_argument("--rounds", type=int, default=3, help="times each tile is asked for")
     parser.add_argument("--keep", action="store_true", help="keep a scratch database")
     args = parser.parse_args()
     base = load_settings().database_url
