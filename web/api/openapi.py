@@ -577,9 +577,11 @@ def document() -> dict[str, Any]:
         "info": {
             "title": "Jasyl registry API",
             "version": "1",
-            "description": "Plants, green spaces, inspections, regions and species of the "
-            "national green-space registry. Reads are public (without internal fields); writes "
-            "need a signed-in session, its CSRF token in X-CSRFToken, and the right region.",
+            "description": "Plants, green spaces, inspections, photos, regions and species of "
+            "the national green-space registry, and its planting, care, felling, nursery and "
+            "report work. Inventory reads are public (without internal fields); planting, care, "
+            "felling, nursery and report routes need a signed-in session; writes need its CSRF "
+            "token in X-CSRFToken and the right region.",
         },
         "servers": [{"url": "/api/v1"}],
         "paths": {
