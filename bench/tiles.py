@@ -277,9 +277,13 @@ def alternate(
     url: str, tiles: dict[int, list[TileRequest]], clients: int, rounds: int, port: int
 ) -> tuple[dict, dict]:
     """Per zoom, HTTP and SQL turn about (twice each), so a change in the machine's load during
-    the run weighs on both alike."""
+    the run weighs on both alike. One untimed round of every tile first warms both sides alike
+    (the server's workers open their pools and prepare their statements; the pages are cached)."""
     over_http: dict[int, Run] = {}
     direct: dict[int, Run] = {}
+    every_tile = [request for z in ZOOMS for request in tiles[z]]
+    run_concurrently(every_tile, 1, clients * 2, http_client(port))
+    run_concurrently(every_tile, 1, clients, sql_client(url))
     for z in ZOOMS:
         for _ in range(2):
             http = run_concurrently(tiles[z], rounds, clients, http_client(port))
