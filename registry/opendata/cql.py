@@ -96,7 +96,10 @@ def parse_filter(
         reason = " ".join(str(exc).split())[:300]
         raise InvalidValue("filter", f"is not valid {language}: {reason}", raw) from None
     translation = _Translation(collection, internal, filter_crs, raw)
-    return CqlFilter(raw, translation.condition(expression.to_json()))
+    try:
+        return CqlFilter(raw, translation.condition(expression.to_json()))
+    except (IndexError, KeyError, TypeError) as exc:  # an operator short of its arguments
+        raise translation.refuse(f"is malformed ({type(exc).__name__}: {exc})") from None
 
 
 class _Translation:
@@ -194,15 +197,21 @@ class _Translation:
             return value
         if kind == "boolean" and isinstance(value, bool):
             return value
-        if kind == "date-time" and isinstance(value, dict):
-            if "date" in value:
-                return date.fromisoformat(str(value["date"]))
-            if "timestamp" in value:
-                stamp = datetime.fromisoformat(str(value["timestamp"]).replace("Z", "+00:00"))
-                return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
+        if kind == "date-time" and isinstance(value, dict) and {"date", "timestamp"} & set(value):
+            return self.instant(value)
         shown = json.dumps(value, ensure_ascii=False)
         article = "an" if kind[0] in "aeiou" else "a"
         raise self.refuse(f"{prop.name} is {article} {kind}; {shown} is not")
+
+    def instant(self, value: dict[str, Any]) -> date | datetime:
+        """``{"date": …}`` or ``{"timestamp": …}`` (RFC 3339; UTC when no offset is given)."""
+        try:
+            if "date" in value:
+                return date.fromisoformat(str(value["date"]))
+            stamp = datetime.fromisoformat(str(value["timestamp"]).replace("Z", "+00:00"))
+        except ValueError as exc:
+            raise self.refuse(f"not a valid date or timestamp: {exc}") from None
+        return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
 
     def shape(self, node: object) -> ColumnElement[Any]:
         """The collection's geometry, a GeoJSON geometry or a ``BBOX`` (in ``filter-crs``)."""
@@ -221,9 +230,11 @@ class _Translation:
         if isinstance(node, dict) and "type" in node:
             text = json.dumps(node)
             try:
-                shapely.from_geojson(text)
+                parsed = shapely.from_geojson(text)
             except shapely.errors.GEOSException as exc:
                 raise self.refuse(f"not a valid GeoJSON geometry ({exc})") from None
+            if not shapely.is_valid(parsed):
+                raise self.refuse(f"not a valid geometry: {shapely.is_valid_reason(parsed)}")
             parsed = func.ST_GeomFromGeoJSON(cast(self.bind(text), Text))
             geometry = func.ST_SetSRID(parsed, self.bind(self.crs.srid))
             if self.crs.lat_first:
