@@ -1,7 +1,7 @@
 """Load test: locust drives a realistic mix against the production server with a read replica.
 
-``python -m bench.load [--seconds 90] [--viewers 20] [--api-readers 4] [--foresters 4]
-[--import-every 30] [--spawn-rate 2] [--prepare]``
+``python -m bench.load [--seconds 120] [--rounds 3] [--viewers 20] [--api-readers 4]
+[--foresters 4] [--import-every 30] [--spawn-rate 5] [--prepare]``
 
 Set-up (outside the timing; ``--prepare`` does only this, for running it before taking the
 benchmark lock): a private PostGIS primary under ``/tmp/jasyl-bench-load`` (fsync on, kept
@@ -19,11 +19,15 @@ their own region (signed in, CSRF, version for optimistic locking) and checking 
 tile shows their edit at once (read-your-writes through the replica), and one survey import
 (a generated CSV of new plants) uploaded every ``--import-every`` seconds.
 
-Two runs of the same mix, each against a freshly started server: the baseline renders every
-tile (``JASYL_TILE_CACHE=off``; ETags and 304s on), the candidate keeps rendered tiles on disk
-under their data version (``gis.tile_cache``). For each: throughput, p50/p95/p99 and failures per
-request type, and the replica's lag sampled every half second from ``pg_stat_replication``
-(``replay_lag``, bytes not yet replayed) and ``pg_last_xact_replay_timestamp()``.
+Two configurations of the same mix: the baseline renders every tile (``JASYL_TILE_CACHE=off``;
+ETags and 304s on), the candidate keeps rendered tiles on disk under their data version
+(``gis.tile_cache``; the folder outlives restarts, as it does in production). Each gets
+``--seconds`` in ``--rounds`` slices against a freshly started server, the slices alternating
+(baseline, candidate, baseline, …), so that a change in whatever else the machine runs weighs on
+both alike; the raw times of a configuration's slices are pooled into exact percentiles. For
+each: throughput, p50/p95/p99 and errors per request type, and the replica's lag sampled every
+half second from ``pg_stat_replication`` (``replay_lag``, bytes not yet replayed) and
+``pg_last_xact_replay_timestamp()``.
 Goal: 0 errors and tile p95 ≤ 100 ms under the mix. Loopback only; locust, gunicorn and both
 PostgreSQL servers share the machine's cores.
 """
@@ -158,36 +162,43 @@ class LagSamples:
                     self.since_replay_s.append(float(since))
 
 
-# -- one run --------------------------------------------------------------------------------------
+# -- runs: slices of each configuration, interleaved, pooled ------------------------------------
 @dataclass
 class Run:
+    """One configuration's slices put together: raw samples, errors, counts, lag, load."""
+
     title: str
-    rows: list[dict]
-    failures: list[dict]
-    exceptions: list[dict]  # a user's task that raised: an error too, though no request failed
-    counts: dict
-    lag: LagSamples
-    seconds: float
-    load_before: str
-    load_after: str
+    env: dict[str, str]
+    samples: list[tuple[str, float, bool]] = field(default_factory=list)  # name, ms, failed
+    failures: list[dict] = field(default_factory=list)
+    exceptions: list[dict] = field(default_factory=list)  # a task that raised: an error too
+    counts: dict[str, int] = field(default_factory=dict)
+    lag: LagSamples = field(default_factory=LagSamples)
+    seconds: float = 0.0
+    loads: list[float] = field(default_factory=list)  # 1-minute load average around each slice
 
-    def row(self, name: str) -> dict | None:
-        return next((r for r in self.rows if r["Name"] == name), None)
+    def times(self, name: str | None = None) -> list[float]:
+        return [ms for n, ms, _ in self.samples if name is None or n == name]
+
+    def errors(self) -> int:
+        failed = sum(1 for _, _, bad in self.samples if bad)
+        return failed + sum(int(e["Count"]) for e in self.exceptions)
 
 
-def drive(title: str, env: dict[str, str], urls: tuple[str, str], plan_path: Path, args) -> Run:
+def drive(run: Run, urls: tuple[str, str], plan_path: Path, args) -> None:
+    """One slice of ``run``: a fresh server, locust for ``--seconds / --rounds``, the lag."""
     primary_url, replica_url = urls
     settings = load_settings()
+    seconds = int(args.seconds / args.rounds)
     server = ProductionServer(
         primary_url,
-        extra_env={"JASYL_REPLICA_URL": replica_url, "JASYL_ACCESS_LOG": "/dev/null", **env},
+        extra_env={"JASYL_REPLICA_URL": replica_url, "JASYL_ACCESS_LOG": "/dev/null", **run.env},
         workers=settings.workers,
         threads=settings.threads,
     ).start(timeout=60)
-    lag = LagSamples()
-    watcher = threading.Thread(target=lag.watch, args=(args.primary_port, args.replica_port))
+    watcher = threading.Thread(target=run.lag.watch, args=(args.primary_port, args.replica_port))
+    run.lag.stop.clear()
     out = Path(tempfile.mkdtemp(prefix="jasyl-locust-"))
-    counts_path = out / "counts.json"
     users = args.viewers + args.api_readers + args.foresters + 1
     command = [
         str(VENV / "locust"),
@@ -199,7 +210,7 @@ def drive(title: str, env: dict[str, str], urls: tuple[str, str], plan_path: Pat
         "--spawn-rate",
         str(args.spawn_rate),
         "--run-time",
-        f"{int(args.seconds)}s",
+        f"{seconds}s",
         "--stop-timeout",
         "10",
         "--host",
@@ -210,7 +221,7 @@ def drive(title: str, env: dict[str, str], urls: tuple[str, str], plan_path: Pat
         "--loglevel",
         "ERROR",
     ]
-    load_before = os.getloadavg()
+    run.loads.append(os.getloadavg()[0])
     try:
         watcher.start()
         subprocess.run(
@@ -218,58 +229,51 @@ def drive(title: str, env: dict[str, str], urls: tuple[str, str], plan_path: Pat
             env={
                 **os.environ,
                 "JASYL_LOAD_PLAN": str(plan_path),
-                "JASYL_LOAD_COUNTS": str(counts_path),
+                "JASYL_LOAD_RESULTS": str(out / "results.json"),
             },
             cwd=PROJECT,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-            timeout=args.seconds + 120,
+            timeout=seconds + 120,
             check=False,
         )
     finally:
-        lag.stop.set()
+        run.lag.stop.set()
         watcher.join()
-        load_after = os.getloadavg()
+        run.loads.append(os.getloadavg()[0])
         server.stop()
-    with open(out / "run_stats.csv", encoding="utf-8") as stats:  # noqa: PTH123
-        rows = list(csv.DictReader(stats))
+    results = json.loads((out / "results.json").read_text())
+    run.samples += [tuple(sample) for sample in results["samples"]]
+    for name, value in results["counts"].items():
+        run.counts[name] = run.counts.get(name, 0) + value
     with open(out / "run_failures.csv", encoding="utf-8") as failures:  # noqa: PTH123
-        failed = list(csv.DictReader(failures))
+        run.failures += list(csv.DictReader(failures))
     with open(out / "run_exceptions.csv", encoding="utf-8") as exceptions:  # noqa: PTH123
-        crashed = list(csv.DictReader(exceptions))
-    counts = json.loads(counts_path.read_text()) if counts_path.exists() else {}
-    return Run(
-        title,
-        rows,
-        failed,
-        crashed,
-        counts,
-        lag,
-        args.seconds,
-        " ".join(f"{v:.2f}" for v in load_before),
-        " ".join(f"{v:.2f}" for v in load_after),
-    )
+        run.exceptions += list(csv.DictReader(exceptions))
+    run.seconds += seconds
+    shutil.rmtree(out, ignore_errors=True)
 
 
 # -- the report -----------------------------------------------------------------------------------
 def report(run: Run) -> dict[str, float]:
-    total = run.row("Aggregated")
-    crashed = sum(int(e["Count"]) for e in run.exceptions)
-    errors = int(total["Failure Count"]) + crashed
+    total = len(run.samples)
     print(
-        f"== {run.title}: {int(total['Request Count']):,} requests in {run.seconds:.0f} s = "
-        f"{float(total['Requests/s']):.1f} req/s, {errors} errors "
-        f"(load average {run.load_before} before, {run.load_after} after)"
+        f"== {run.title}: {total:,} requests in {run.seconds:.0f} s = "
+        f"{total / run.seconds:.1f} req/s, {run.errors()} errors (1-minute load average "
+        f"around its slices: {', '.join(f'{v:.1f}' for v in run.loads)})"
     )
     print(
         f"   {'request type':52} {'requests':>8} {'req/s':>7} {'p50 ms':>7} {'p95 ms':>7} "
         f"{'p99 ms':>7} {'errors':>6}"
     )
-    for row in run.rows:
+    names = sorted({name for name, _, _ in run.samples})
+    for name in [*names, None]:
+        times = run.times(name)
+        failed = sum(1 for n, _, bad in run.samples if bad and (name is None or n == name))
         print(
-            f"   {row['Name'][:52]:52} {int(row['Request Count']):8,} "
-            f"{float(row['Requests/s']):7.1f} {row['50%']:>7} {row['95%']:>7} {row['99%']:>7} "
-            f"{row['Failure Count']:>6}"
+            f"   {(name or 'all requests')[:52]:52} {len(times):8,} "
+            f"{len(times) / run.seconds:7.1f} {quantile(times, 50):7.0f} "
+            f"{quantile(times, 95):7.0f} {quantile(times, 99):7.0f} {failed:6}"
         )
     for failure in run.failures[:5]:
         print(f"   error: {failure['Occurrences']} × {failure['Name']}: {failure['Error'][:150]}")
@@ -288,11 +292,11 @@ def report(run: Run) -> dict[str, float]:
             f"{quantile(lag.since_replay_s, 50):.2f} s, "
             f"max {max(lag.since_replay_s, default=0):.2f} s"
         )
-    tile = run.row("tile")
     return {
-        "rps": float(total["Requests/s"]),
-        "errors": errors,
-        "tile_p95": float(tile["95%"]) if tile else float("nan"),
+        "rps": total / run.seconds,
+        "errors": run.errors(),
+        "tile_p95": quantile(run.times("tile"), 95),
+        "tile_p50": quantile(run.times("tile"), 50),
     }
 
 
@@ -305,13 +309,14 @@ def quantile(samples: list[float], p: float) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=90.0, help="length of each run")
+    parser.add_argument("--seconds", type=float, default=120.0, help="time per configuration")
+    parser.add_argument("--rounds", type=int, default=3, help="slices per configuration")
     parser.add_argument("--viewers", type=int, default=20, help="map viewers (weight)")
     parser.add_argument("--api-readers", type=int, default=4, help="API/OGC clients (weight)")
     parser.add_argument("--foresters", type=int, default=4, help="foresters editing")
     parser.add_argument("--import-every", type=float, default=30.0, help="seconds between imports")
     parser.add_argument("--import-rows", type=int, default=25, help="plants per imported survey")
-    parser.add_argument("--spawn-rate", type=float, default=2.0, help="users arriving per second")
+    parser.add_argument("--spawn-rate", type=float, default=5.0, help="users arriving per second")
     parser.add_argument("--no-baseline", action="store_true", help="skip the uncached run")
     parser.add_argument("--prepare", action="store_true", help="only set up the bench database")
     args = parser.parse_args()
@@ -335,29 +340,22 @@ def main() -> None:
             f"threads; {plants:,} plants; primary + streaming replica (pg_basebackup); users: "
             f"{args.viewers} viewers, {args.api_readers} API readers, {args.foresters} "
             f"foresters, 1 importer ({args.import_rows} plants every {args.import_every:.0f} s); "
-            f"{args.seconds:.0f} s per run"
+            f"{args.seconds:.0f} s per configuration in {args.rounds} alternating slices"
         )
         urls = (primary_url, replica.url())
-        runs = []
-        if not args.no_baseline:
-            runs.append(
-                drive(
-                    "baseline: every tile rendered (JASYL_TILE_CACHE=off)",
-                    {"JASYL_TILE_CACHE": "off"},
-                    urls,
-                    plan_path,
-                    args,
-                )
-            )
-        runs.append(
-            drive(
-                "candidate: tiles cached on disk by data version",
-                {"JASYL_TILE_CACHE": cache},
-                urls,
-                plan_path,
-                args,
-            )
+        candidate = Run(
+            "candidate: tiles cached on disk by data version", {"JASYL_TILE_CACHE": cache}
         )
+        runs = [candidate]
+        if not args.no_baseline:
+            baseline = Run(
+                "baseline: every tile rendered (JASYL_TILE_CACHE=off)", {"JASYL_TILE_CACHE": "off"}
+            )
+            runs = [baseline, candidate]
+        # Slices alternate, so a change in what else the machine runs weighs on both alike.
+        for _ in range(args.rounds):
+            for run in runs:
+                drive(run, urls, plan_path, args)
         figures = [report(run) for run in runs]
         ours = figures[-1]
         met = ours["errors"] == 0 and ours["tile_p95"] <= TILE_GOAL_MS
@@ -370,6 +368,8 @@ def main() -> None:
             print(
                 f"ratio vs baseline (tile cache off): tile p95 {base['tile_p95']:.0f} → "
                 f"{ours['tile_p95']:.0f} ms ({base['tile_p95'] / ours['tile_p95']:.2f}×), "
+                f"tile p50 {base['tile_p50']:.0f} → {ours['tile_p50']:.0f} ms "
+                f"({base['tile_p50'] / ours['tile_p50']:.2f}×), "
                 f"throughput {ours['rps'] / base['rps']:.2f}×"
             )
     finally:

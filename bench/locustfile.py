@@ -308,7 +308,17 @@ def multipart(boundary: str, fields: dict[str, str], file: tuple[str, str, bytes
     return b"".join(parts) + f"--{boundary}--\r\n".encode()
 
 
+SAMPLES: list[tuple[str, float, bool]] = []  # every request: name, milliseconds, failed
+
+
+@events.request.add_listener
+def keep_sample(name: str, response_time: float, exception=None, **_kwargs) -> None:
+    """Raw times, so ``bench.load`` can pool several runs into exact percentiles."""
+    SAMPLES.append((name, response_time, exception is not None))
+
+
 @events.test_stop.add_listener
-def write_counts(**_kwargs) -> None:
-    """What never reached the server (browser cache hits) and the 304s, for ``bench.load``."""
-    Path(os.environ["JASYL_LOAD_COUNTS"]).write_text(json.dumps(COUNTS), encoding="utf-8")
+def write_results(**_kwargs) -> None:
+    """The samples, and what never reached the server (browser cache hits) and the 304s."""
+    results = {"counts": COUNTS, "samples": SAMPLES}
+    Path(os.environ["JASYL_LOAD_RESULTS"]).write_text(json.dumps(results), encoding="utf-8")
