@@ -17,6 +17,7 @@ spend its minutes generating one.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import subprocess
@@ -83,9 +84,22 @@ def generate(folder: Path, rows: int, seed: int = 4) -> Path:
 
 
 def timed(command: list[str], env: dict[str, str]) -> float:
+    return run_timed(command, env)[0]
+
+
+def run_timed(command: list[str], env: dict[str, str]) -> tuple[float, str]:
+    """Wall time of a command run as its own process, and what it printed."""
     start = time.perf_counter()
-    subprocess.run(command, check=True, env=env, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - start
+    done = subprocess.run(command, check=True, env=env, stdout=subprocess.PIPE, text=True)
+    return time.perf_counter() - start, done.stdout
+
+
+def phases(label: str, wall: float, output: str) -> None:
+    """Where our import spent its wall time (``seconds`` of ``jasyl import --json``)."""
+    spent = json.loads(output)["seconds"]
+    parts = ", ".join(f"{phase} {seconds:.1f} s" for phase, seconds in spent.items())
+    rest = wall - sum(spent.values())
+    print(f"{label}: {parts}, start-up/hash/commit {rest:.1f} s")
 
 
 def ogr_dsn(url: str) -> str:
@@ -123,9 +137,9 @@ def main() -> None:
         remove_import(path.name)
         jasyl = str(Path(sys.executable).with_name("jasyl"))  # this venv's, not whatever is on PATH
         command = [jasyl, "import", str(path), "--region", "KZ-71", "--json"]
-        checked = timed([*command, "--dry-run"], env)
+        checked, checked_output = run_timed([*command, "--dry-run"], env)
         try:
-            ours = timed(command, env)
+            ours, ours_output = run_timed(command, env)
             peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         finally:
             remove_import(path.name)
@@ -167,6 +181,8 @@ def main() -> None:
         f"jasyl import: {args.rows / ours:,.0f} rows/s; ogr2ogr: {args.rows / baseline:,.0f} rows/s"
     )
     print(f"our wall time is {1 / ratio:.2f}× ogr2ogr's (goal ≤ 1.0×); peak RSS {peak_mb:,.0f} MB")
+    phases("jasyl import phases", ours, ours_output)
+    phases("jasyl import --dry-run phases", checked, checked_output)
     print(f"load average at the end {os.getloadavg()[0]:.2f}")
 
 

@@ -50,6 +50,7 @@ class ImportReport:
     crs: str | None = None
     problems: list[Problem] = field(default_factory=list)
     kept_aliases: list[str] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)  # wall time per phase
 
     @property
     def errors(self) -> list[Problem]:
@@ -85,7 +86,13 @@ class ImportReport:
 
     def as_dict(self, limit: int = 1000) -> dict[str, Any]:
         problems = [asdict(p) for p in self.problems[:limit]]
-        return {**self.summary(), "kept_aliases": self.kept_aliases, "problems": problems}
+        seconds = {phase: round(spent, 2) for phase, spent in self.seconds.items()}
+        return {
+            **self.summary(),
+            "kept_aliases": self.kept_aliases,
+            "seconds": seconds,
+            "problems": problems,
+        }
 
     def write_csv(self, path: Path) -> None:
         """The per-row problems as CSV (UTF-8 with BOM, so spreadsheet programs read Cyrillic)."""

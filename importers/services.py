@@ -9,8 +9,9 @@ inside the caller's unit of work. By default one bad record means nothing is wri
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
-from contextlib import ExitStack
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -90,6 +91,16 @@ class ImportRun:
     @property
     def file_name(self) -> str:
         return self.source.file_name
+
+    @contextmanager
+    def timed(self, phase: str) -> Iterator[None]:
+        """Add a phase's wall time to ``report.seconds``: where a slow import spends it."""
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            seconds = self.report.seconds
+            seconds[phase] = seconds.get(phase, 0.0) + time.perf_counter() - start
 
     def tell(self, stage: str, done: int, total: int) -> None:
         if self.progress:
@@ -194,22 +205,31 @@ def _stage(run: ImportRun) -> None:
     species = SpeciesIndex.load(run.session, _species_aliases(run.session, run.mapping))
     pieces = RegionPieces.load(run.session)
     normaliser: Normaliser | None = None
-    for batch in run.source.batches():
-        geometry = _geometry_of(batch, run)
-        if normaliser is None:
-            source_crs = _source_crs(run, geometry)
-            normaliser = Normaliser(
-                run.file_name, run.columns, source_crs, run.mapping, species, (run.target, pieces)
-            )
-        clean = normaliser.normalise(batch, geometry)
+    batches = run.source.batches()
+    while True:
+        with run.timed("read"):
+            batch = next(batches, None)
+        if batch is None:
+            break
+        with run.timed("validate"):
+            geometry = _geometry_of(batch, run)
+            if normaliser is None:
+                region = (run.target, pieces)
+                source_crs = _source_crs(run, geometry)
+                normaliser = Normaliser(
+                    run.file_name, run.columns, source_crs, run.mapping, species, region
+                )
+            clean = normaliser.normalise(batch, geometry)
         run.report.problems.extend(clean.problems)
         run.report.rows_read += len(batch.frame)
-        staging.copy_rows(run.session, clean.rows())
+        with run.timed("copy"):
+            staging.copy_rows(run.session, clean.rows())
         run.tell("reading", run.report.rows_read, run.source.total)
     if run.report.rows_read == 0:
         raise SourceError(f"{run.file_name}: the file holds no records")
-    _check_duplicates(run)  # the checks that need the whole file (and the registry) at once
-    _check_near(run)
+    with run.timed("checks"):  # those that need the whole file (and the registry) at once
+        _check_duplicates(run)
+        _check_near(run)
 
 
 def _merge(run: ImportRun) -> None:
@@ -220,9 +240,10 @@ def _merge(run: ImportRun) -> None:
         _skip_conflicts(run)
     batch = _open_batch(run)
     run.tell("writing", 0, report.rows_read)
-    report.imported, report.updated, report.unchanged = staging.merge(
-        session, target.id, target.kato, batch.id, actor.user_id, actor.label, known
-    )
+    with run.timed("merge"):
+        report.imported, report.updated, report.unchanged = staging.merge(
+            session, target.id, target.kato, batch.id, actor.user_id, actor.label, known
+        )
     _close_batch(run, batch)
     run.tell("writing", report.rows_read, report.rows_read)
 
