@@ -14,8 +14,8 @@ import time), so tests and deployments can point one process at another database
 - ``JASYL_WORKERS``: gunicorn worker processes in production (``2 × cores + 1``).
 - ``JASYL_THREADS``: threads per worker; each worker's connection pool holds as many (``4``).
 - ``JASYL_ACCESS_LOG``: where gunicorn writes one line per request (``-``: standard output).
-- ``JASYL_TILE_CACHE``: folder of rendered tiles kept under their data version
-  (``JASYL_HOME/tile-cache``); ``off`` renders every tile.
+- ``JASYL_TILE_CACHE``: a folder to keep rendered tiles in, under their data version; unset or
+  ``off`` renders every tile (at the demo's scale a render costs about what a cached read does).
 """
 
 from __future__ import annotations
@@ -119,12 +119,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         workers=_positive(env, "JASYL_WORKERS", default_workers()),
         threads=_positive(env, "JASYL_THREADS", 4),
         access_log=env.get("JASYL_ACCESS_LOG") or "-",
-        tile_cache=_tile_cache(env, home),
+        tile_cache=_tile_cache(env),
     )
 
 
-def _tile_cache(env: Mapping[str, str], home: Path) -> Path | None:
+def _tile_cache(env: Mapping[str, str]) -> Path | None:
     raw = (env.get("JASYL_TILE_CACHE") or "").strip()
-    if raw.lower() in {"off", "0", "no", "false"}:
-        return None
-    return Path(raw) if raw else home / "tile-cache"
+    return None if raw.lower() in {"", "off", "0", "no", "false"} else Path(raw)
