@@ -32,7 +32,7 @@ from gis.ndvi import WGS84, NdviImage, WkbPolygons, reproject_polygons, zonal_fi
 SIZE = 6000
 PIXEL = 5.0
 POLYGONS = 10_000
-ROUNDS = 3
+ROUNDS = 5
 GOAL = 1.5
 THRESHOLD = 0.3
 
