@@ -113,6 +113,17 @@ def render_tile(
     return bytes(data or b"")
 
 
+GRID_DIRTY = "EXISTS (SELECT 1 FROM plant_grid_state WHERE dirty)"
+
+
+@cache
+def versioned_sql(query: str) -> str:
+    """``query`` (a tile's SQL from ``gis/sql``) with the tile's version beside its bytes."""
+    dirty = GRID_DIRTY if "plant_grid_cells" in query else "false"
+    combined = load_sql("tile_with_version").replace("/*version*/", load_sql("tile_version"))
+    return combined.replace("/*grid_dirty*/", dirty).replace("/*tile*/", query)
+
+
 @dataclass(frozen=True)
 class RenderedTile:
     """A tile's bytes, their version, and whether the plant grid behind it waits for a rebuild."""
@@ -132,14 +143,8 @@ def render_versioned(
     """The tile and its version from ONE statement, so they share one snapshot without a
     transaction around them (a request then costs one round trip: no BEGIN, no ROLLBACK)."""
     query, params = tile_query(layer, tile, internal, filters)
-    uses_grid = "plant_grid_cells" in query
-    dirty = "EXISTS (SELECT 1 FROM plant_grid_state WHERE dirty)" if uses_grid else "false"
-    statement = (
-        f"SELECT v.holder, v.version, (\n{query}\n) AS body, {dirty} AS dirty\n"
-        f"FROM (\n{load_sql('tile_version')}\n) AS v"
-    )
     holder, version, data, grid_dirty = connection.execute(
-        text(statement), {**params, "layer": layer}
+        text(versioned_sql(query)), {**params, "layer": layer}
     ).one()
     return RenderedTile(TileVersion(layer, holder, int(version)), bytes(data or b""), grid_dirty)
 

@@ -49,6 +49,9 @@ PUBLIC_READS = {
     "raster.images",  # NDVI overlays and per-green-space history: open environmental data
     "raster.overlay",
     "raster.history",
+    "photos.image",  # photos of published plants (of any plant for staff)
+    "photos.thumbnail",
+    "photos_api.photos",
 }
 PUBLIC_READ_BLUEPRINTS = {"ogcapi"}  # open data for QGIS and the public
 # Writes the public may make: signing in and out, choosing the interface language.
