@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from shapely.geometry import Point
 from sqlalchemy import text
 
 from registry.db import engine_for, unit_of_work
@@ -206,6 +207,20 @@ def test_green_spaces_are_drawn_and_redrawn_by_their_region(site) -> None:
     assert (
         send(astana, "PATCH", url, {"version": 2, "geometry": line}).get_json()["field"] == "geom"
     )
+
+
+def test_a_green_space_card_is_found_even_where_a_tree_stands(site) -> None:
+    """The map opens a green space (search hit, dashboard drill down) at its centre; a tree
+    there must not take its place."""
+    app, ids = site
+    with unit_of_work(app.config["DATABASE_URL"]) as session:
+        make_plant(session, geom=Point(*ASTANA), inventory_number="71-CENTRE")
+    at = {"lon": ASTANA[0], "lat": ASTANA[1], "z": 18}
+    client = client_of(app)
+    assert client.get("/api/v1/plants/at", query_string=at).get_json()["kind"] == "plant"
+    found = client.get("/api/v1/plants/at", query_string={**at, "kind": "green_space"}).get_json()
+    assert (found["kind"], found["id"]) == ("green_space", ids["space"])
+    assert "Сквер Жастар" in found["html"]
 
 
 def test_reference_data_in_the_readers_language(site) -> None:

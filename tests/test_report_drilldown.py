@@ -38,8 +38,9 @@ def planted(clean) -> dict[str, int | str]:
     plan of 12, and a watering done on it; people to look at it."""
     with unit_of_work(clean) as session:
         space = make_green_space(session, name=SQUARE)
-        # Along the square's east edge: the map opens the card at the square's centre.
-        edge = [Point(ASTANA[0] + 0.0008, ASTANA[1] - 0.0008 + 0.00016 * i) for i in range(10)]
+        # One elm at the square's centre, where the map asks for the green space's card.
+        edge = [Point(ASTANA[0] + 0.0008, ASTANA[1] - 0.0008 + 0.00016 * i) for i in range(9)]
+        edge.append(Point(*ASTANA))
         event = record_planting(
             session,
             SYSTEM,

@@ -637,6 +637,11 @@ def document() -> dict[str, Any]:
                         query("lon", "Longitude", {"type": "number"}, True),
                         query("lat", "Latitude", {"type": "number"}, True),
                         query("z", "Map zoom", {"type": "number"}),
+                        query(
+                            "kind",
+                            "green_space: skip plants, answer the green space there",
+                            {"type": "string", "enum": ["green_space"]},
+                        ),
                     ],
                     "responses": {"200": answer({"type": "object"}), "422": ERRORS["422"]},
                 }

@@ -233,13 +233,18 @@ def _history(entity: str, entity_id: int):
 
 @bp.get("/plants/at")
 def at():
-    """What is at a clicked point: the nearest plant within a few pixels, else a green space."""
+    """What is at a clicked point: the nearest plant within a few pixels, else a green space.
+
+    ``kind=green_space`` skips the plants: a page opened for a green space (search hit, the
+    dashboard's drill down) wants its card even where a tree stands at its centre.
+    """
     actor = current_actor()
     lon = coordinate(request.args.get("lon"), "lon")
     lat = coordinate(request.args.get("lat"), "lat")
     zoom = coordinate(request.args.get("z", 16), "z")
+    spaces_only = request.args.get("kind") == "green_space"
     with request_session() as session:
-        found = queries.plant_at(session, actor, lon, lat, zoom)
+        found = None if spaces_only else queries.plant_at(session, actor, lon, lat, zoom)
         if found is not None:
             return jsonify({"kind": "plant", "id": found.id, "html": plant_card(session, found)})
         space = queries.green_space_at(session, actor, lon, lat)

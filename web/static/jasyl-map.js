@@ -126,8 +126,10 @@
     Jasyl.plants.redraw();
   };
 
-  Jasyl.openCardAt = function (latlng, zoom) {
+  /* kind "green_space" asks for the green space there even if a tree stands on the spot. */
+  Jasyl.openCardAt = function (latlng, zoom, kind) {
     var url = "/api/v1/plants/at?lat=" + latlng.lat + "&lon=" + latlng.lng + "&z=" + zoom;
+    if (kind === "green_space") url += "&kind=green_space";
     return fetch(url, {credentials: "same-origin"}).then(function (r) { return r.json(); }).then(function (found) {
       if (!found.html) return null;
       L.popup({maxWidth: 380}).setLatLng(latlng).setContent(found.html).openOn(Jasyl.map);
@@ -156,7 +158,7 @@
    * opens at once even on a slow machine. */
   Jasyl.flyTo = function (item, jump) {
     var map = Jasyl.map;
-    var open = function () { Jasyl.openCardAt(L.latLng(item.lat, item.lon), map.getZoom()); };
+    var open = function () { Jasyl.openCardAt(L.latLng(item.lat, item.lon), map.getZoom(), item.kind); };
     var bounds = item.bbox ? [[item.bbox[1], item.bbox[0]], [item.bbox[3], item.bbox[2]]] : null;
     if (jump) {
       if (bounds) map.fitBounds(bounds, {maxZoom: 17, animate: false});
@@ -187,7 +189,7 @@
           var bounds = L.geoJSON(space.geometry).getBounds();
           var c = bounds.getCenter();
           var b = [bounds.getWest(), bounds.getSouth(), bounds.getEast(), bounds.getNorth()];
-          Jasyl.flyTo({lon: c.lng, lat: c.lat, bbox: b}, true);
+          Jasyl.flyTo({kind: "green_space", lon: c.lng, lat: c.lat, bbox: b}, true);
         });
     }
   }
