@@ -7,6 +7,7 @@ import re
 
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
+from playwright.sync_api import expect
 
 from registry.db import unit_of_work
 from tests.factories import ASTANA, make_plant
@@ -123,15 +124,16 @@ def test_switching_to_kazakh_and_english(page, site) -> None:
     base, _ = site
     page.goto(base + "/", wait_until="networkidle")
     assert page.locator("#sign-in").inner_text() == "Войти"
+    # The switch reloads the page: wait for the new page's words, not for a network lull
+    # that the old page may report before the reload has even begun.
     page.click("button[data-lang=kk]")
-    page.wait_for_load_state("networkidle")
-    assert page.locator("#sign-in").inner_text() == "Кіру"
-    assert "әлсіреу белгілерісіз" in page.locator("#legend").inner_text()
-    assert page.locator("html").get_attribute("lang") == "kk"
+    expect(page.locator("html")).to_have_attribute("lang", "kk", timeout=15000)
+    expect(page.locator("#sign-in")).to_have_text("Кіру")
+    expect(page.locator("#legend")).to_contain_text("әлсіреу белгілерісіз")
     page.click("button[data-lang=en]")
-    page.wait_for_load_state("networkidle")
-    assert page.locator("#sign-in").inner_text() == "Sign in"
-    assert "healthy" in page.locator("#legend").inner_text()
+    expect(page.locator("html")).to_have_attribute("lang", "en", timeout=15000)
+    expect(page.locator("#sign-in")).to_have_text("Sign in")
+    expect(page.locator("#legend")).to_contain_text("healthy")
 
 
 def test_two_foresters_editing_the_same_plant_see_a_conflict(browser, site) -> None:
