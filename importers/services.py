@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -205,26 +205,27 @@ def _stage(run: ImportRun) -> None:
     species = SpeciesIndex.load(run.session, _species_aliases(run.session, run.mapping))
     pieces = RegionPieces.load(run.session)
     normaliser: Normaliser | None = None
-    batches = run.source.batches()
-    while True:
-        with run.timed("read"):
-            batch = next(batches, None)
-        if batch is None:
-            break
-        with run.timed("validate"):
-            geometry = _geometry_of(batch, run)
-            if normaliser is None:
-                region = (run.target, pieces)
-                source_crs = _source_crs(run, geometry)
-                normaliser = Normaliser(
-                    run.file_name, run.columns, source_crs, run.mapping, species, region
-                )
-            clean = normaliser.normalise(batch, geometry)
-        run.report.problems.extend(clean.problems)
-        run.report.rows_read += len(batch.frame)
-        with run.timed("copy"):
-            staging.copy_rows(run.session, clean.rows())
-        run.tell("reading", run.report.rows_read, run.source.total)
+    # Closed even when a batch fails: an open reader keeps GDAL settings (the encoding) set.
+    with closing(run.source.batches()) as batches:
+        while True:
+            with run.timed("read"):
+                batch = next(batches, None)
+            if batch is None:
+                break
+            with run.timed("validate"):
+                geometry = _geometry_of(batch, run)
+                if normaliser is None:
+                    region = (run.target, pieces)
+                    source_crs = _source_crs(run, geometry)
+                    normaliser = Normaliser(
+                        run.file_name, run.columns, source_crs, run.mapping, species, region
+                    )
+                clean = normaliser.normalise(batch, geometry)
+            run.report.problems.extend(clean.problems)
+            run.report.rows_read += len(batch.frame)
+            with run.timed("copy"):
+                staging.copy_rows(run.session, clean.rows())
+            run.tell("reading", run.report.rows_read, run.source.total)
     if run.report.rows_read == 0:
         raise SourceError(f"{run.file_name}: the file holds no records")
     with run.timed("checks"):  # those that need the whole file (and the registry) at once
