@@ -13,7 +13,7 @@ from sqlalchemy.exc import DBAPIError
 
 from gis.plant_grid import refresh_dirty
 from gis.tile_cache import TileCache
-from gis.tiles import LAYERS, TileAddress, render_versioned, tile_version
+from gis.tiles import LAYERS, TileAddress, TileVersion, render_versioned, tile_version
 from registry.access import sees_internal_fields
 from registry.db import engine_for
 from registry.inventory.queries import parse_filter
@@ -47,7 +47,7 @@ def tile(layer: str, z: int, x: int, y: int) -> Response:
         connection = connection.execution_options(isolation_level="AUTOCOMMIT")
         if cache or request.if_none_match:
             version = tile_version(connection, layer, address)
-            etag = f"{layer}-{version.key}-{int(internal)}"
+            etag = _etag(version, internal)
             if request.if_none_match.contains(etag):
                 return _answer(Response(status=304), etag, internal)
             body = cache.get(version, address, internal) if cache else None
@@ -59,7 +59,12 @@ def tile(layer: str, z: int, x: int, y: int) -> Response:
         cache.put(version, address, internal, body)
     if rendered.grid_dirty:
         _refresh_grid()  # this tile aggregated the dirty regions on the fly; the next ones won't
-    return _answer(_tile_response(body), f"{layer}-{version.key}-{int(internal)}", internal)
+    return _answer(_tile_response(body), _etag(version, internal), internal)
+
+
+def _etag(version: TileVersion, internal: bool) -> str:
+    """Staff and the public get different bytes for the same data version (unpublished rows)."""
+    return f"{version.layer}-{version.key}-{int(internal)}"
 
 
 def _tile_response(body: bytes) -> Response:
