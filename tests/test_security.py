@@ -166,7 +166,6 @@ ALLOWED_FILES = {
 }
 # (file, interpolated expression): each checked against a fixed list before it reaches SQL.
 ALLOWED = {
-    ("gis/tiles.py", "layer"),  # layer_version: `layer` is checked against LAYERS first
     # _next_id: callers pass a model's table name; binding it (:table) would be better still.
     ("registry/nursery/services.py", "table"),
 }
