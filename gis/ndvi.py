@@ -215,11 +215,6 @@ def zonal_figures(
     ]
 
 
-def zone_figures(image: NdviImage, polygon: BaseGeometry, threshold: float) -> ZoneFigures | None:
-    """NDVI over one ``polygon`` already in the image's CRS (see ``zonal_figures``)."""
-    return zonal_figures(image, [polygon], threshold, crs=image.crs)[0]
-
-
 def reproject_polygons(
     polygons: Sequence[BaseGeometry], source: CRS | str, target: CRS
 ) -> np.ndarray:
@@ -229,10 +224,6 @@ def reproject_polygons(
         return shapes
     transformer = Transformer.from_crs(source, target, always_xy=True)
     return shapely.transform(shapes, lambda xy: np.column_stack(transformer.transform(*xy.T)))
-
-
-def to_image_crs(image: NdviImage, geometry_wgs84: BaseGeometry) -> BaseGeometry:
-    return reproject_polygons([geometry_wgs84], WGS84, image.crs)[0]
 
 
 def colour(values: np.ndarray) -> np.ndarray:

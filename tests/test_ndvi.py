@@ -22,20 +22,29 @@ from gis.ndvi import (
     NODATA_BYTE,
     WGS84,
     NdviImage,
+    ZoneFigures,
     compute_ndvi,
     overlay_png,
     read_ndvi,
     reproject_polygons,
-    to_image_crs,
     vegetated,
     zonal_figures,
-    zone_figures,
 )
 from registry.db import engine_for, unit_of_work
 from registry.errors import InvalidValue
 from tests.factories import ASTANA, make_green_space
 from web import create_app
 from web.cli import main
+
+
+def zone_figures(image: NdviImage, polygon, threshold: float) -> ZoneFigures | None:
+    """NDVI over one polygon already in the image's CRS, through the many-polygon path."""
+    return zonal_figures(image, [polygon], threshold, crs=image.crs)[0]
+
+
+def to_image_crs(image: NdviImage, geometry_wgs84):
+    return reproject_polygons([geometry_wgs84], WGS84, image.crs)[0]
+
 
 UTM42 = "EPSG:32642"
 TO_UTM = Transformer.from_crs("EPSG:4326", UTM42, always_xy=True)
