@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from importers import crs as crs_rules
 from importers.fields import GREEN_FIELDS, Column, Mapping
-from importers.rows import empty
+from importers.rows import astray_from, empty
 from importers.sources import Batch
 from registry.errors import InvalidValue
 from registry.inventory.models import GreenSpace, GreenSpaceCategory
@@ -146,24 +146,8 @@ class AreaReader:
 
     def _astray(self, row: int, shape: Any, region_id: int) -> Refusal:
         spot = shapely.point_on_surface(shape)
-        where = f"lon {spot.x:.5f}, lat {spot.y:.5f}"
-        if region_id == 0:
-            return Refusal(
-                row,
-                "geometry",
-                None,
-                "outside_kazakhstan",
-                f"lies outside Kazakhstan's regions ({where})",
-            )
-        other = self.pieces.regions[region_id]
-        return Refusal(
-            row,
-            "geometry",
-            None,
-            "outside_region",
-            f"lies in {other.name_en} ({other.iso_code}), not in {self.target.name_en} "
-            f"({self.target.iso_code}) ({where})",
-        )
+        code, message = astray_from(self.pieces, self.target, region_id, spot)
+        return Refusal(row, "geometry", None, code, message)
 
 
 def existing_names(session: Session, region_id: int) -> dict[str, int]:

@@ -369,16 +369,7 @@ class Normaliser:
         found = self.pieces.regions_at(spots)
         astray = found != self.target.id
         for i, region_id, spot in zip(usable[astray], found[astray], spots[astray], strict=True):
-            where = f"lon {spot.x:.5f}, lat {spot.y:.5f}"
-            if region_id == 0:
-                code, message = "outside_kazakhstan", f"lies outside Kazakhstan's regions ({where})"
-            else:
-                other, target = self.pieces.regions[int(region_id)], self.target
-                code = "outside_region"
-                message = (
-                    f"lies in {other.name_en} ({other.iso_code}), not in {target.name_en} "
-                    f"({target.iso_code}) ({where})"
-                )
+            code, message = astray_from(self.pieces, self.target, int(region_id), spot)
             self.reject(np.array([i]), "geometry", None, code, message)
 
     def _texts(self) -> None:
@@ -422,3 +413,17 @@ def _shown(value: Any) -> Any:
     if isinstance(value, float | int | str | bool):
         return value
     return str(value)
+
+
+def astray_from(pieces: RegionPieces, target: Region, region_id: int, spot: Any) -> tuple[str, str]:
+    """The code and message refusing a record at ``spot`` that lies in ``region_id`` (0: in no
+    region) instead of the survey's ``target`` region: plants and green spaces say it alike."""
+    where = f"lon {spot.x:.5f}, lat {spot.y:.5f}"
+    if region_id == 0:
+        return "outside_kazakhstan", f"lies outside Kazakhstan's regions ({where})"
+    other = pieces.regions[region_id]
+    return (
+        "outside_region",
+        f"lies in {other.name_en} ({other.iso_code}), not in {target.name_en} "
+        f"({target.iso_code}) ({where})",
+    )
