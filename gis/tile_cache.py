@@ -11,12 +11,12 @@ tile.
 
 from __future__ import annotations
 
-import os
-import tempfile
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
 from gis.tiles import TileAddress, TileVersion
+from registry.storage import write_atomically
 
 
 @dataclass(frozen=True)
@@ -41,17 +41,8 @@ class TileCache:
         """Keep ``body`` under its version and drop the tile's older files (best effort: a full
         or read-only disk only costs the next request a render)."""
         target = self.path(version, tile, internal)
-        temporary = None
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            handle, temporary = tempfile.mkstemp(dir=target.parent, suffix=".part")
-            with os.fdopen(handle, "wb") as out:
-                out.write(body)
-            os.replace(temporary, target)
-            temporary = None
+        with suppress(OSError):
+            write_atomically(target, body)
             for older in target.parent.glob("*.pbf"):
                 if older != target:
                     older.unlink(missing_ok=True)
-        except OSError:
-            if temporary is not None:
-                Path(temporary).unlink(missing_ok=True)

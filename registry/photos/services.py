@@ -8,9 +8,7 @@ rolls back, so a refused or failed upload leaves neither a row nor a file behind
 from __future__ import annotations
 
 import hashlib
-import os
 import secrets
-import tempfile
 from pathlib import Path
 
 from sqlalchemy import event, select
@@ -23,6 +21,7 @@ from registry.inventory.models import Plant
 from registry.inventory.services import get_plant
 from registry.photos import rules
 from registry.photos.models import PlantPhoto
+from registry.storage import write_atomically
 
 
 def add_photo(
@@ -50,8 +49,8 @@ def add_photo(
     session.flush()
     written = [uploads / photo.relative_path, uploads / photo.relative_thumbnail]
     _remove_on_rollback(session, written)
-    _write(written[0], data)
-    _write(written[1], rules.thumbnail_of(data))
+    write_atomically(written[0], data)
+    write_atomically(written[1], rules.thumbnail_of(data))
     record_creation(
         session,
         actor,
@@ -80,19 +79,6 @@ def get_photo(session: Session, actor: Actor, photo_id: int) -> PlantPhoto:
     except NotFound:
         raise NotFound(f"photo {photo_id} does not exist", id=photo_id) from None
     return photo
-
-
-def _write(target: Path, data: bytes) -> None:
-    """Write under a temporary name, then rename: a reader never sees half a file."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=target.parent, suffix=".part")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def _remove_on_rollback(session: Session, paths: list[Path]) -> None:
