@@ -7,7 +7,7 @@ Data: a database of its own next to the configured one (``--database``, created 
 kept with ``--keep`` or when named, so a locked run can reuse a load made outside the lock). It
 gets the demo data set scaled to ``--plants`` (1,000,000: Astana, Almaty, Shymkent, their parks,
 streets and green spaces), topped up with ``bench.tiles_scale``'s plants if short, then the
-low-zoom grid is built.
+low-zoom grid and the z13–14 plant dots are built.
 
 Run: per zoom, a fixed set of dense city tiles (``dense_tiles``: plants and green spaces), each
 requested ``--rounds`` times by ``--clients`` concurrent clients, in turn through
@@ -125,7 +125,7 @@ def database_exists(base_url: str, name: str) -> bool:
 def prepare(base_url: str, name: str | None, plants: int) -> tuple[str, str, bool]:
     """The benchmark database's (name, URL, created here) with at least ``plants`` plants."""
     from bench.tiles_scale import load_plants, scratch_database
-    from gis.plant_grid import refresh_dirty
+    from gis.plant_grid import refresh_dirty, refresh_dots
     from registry import migrate
     from registry.db import unit_of_work
     from registry.demo.cities import CITIES as DEMO_CITIES
@@ -154,6 +154,11 @@ def prepare(base_url: str, name: str | None, plants: int) -> tuple[str, str, boo
     started = time.perf_counter()
     if refresh_dirty(engine_for(url)):
         print(f"low-zoom grid rebuilt in {time.perf_counter() - started:.1f} s")
+    started = time.perf_counter()
+    if cells := refresh_dots(engine_for(url)):
+        print(
+            f"z13–14 plant dots of {cells} cells rebuilt in {time.perf_counter() - started:.1f} s"
+        )
     return name, url, created
 
 

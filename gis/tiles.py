@@ -19,6 +19,9 @@ from sqlalchemy.engine import Connection
 SQL_DIR = Path(__file__).with_name("sql")
 WORLD_METRES = 40_075_016.685578488
 RAW_PLANTS_FROM_ZOOM = 13
+# z13 and z14 draw a plant per 2-pixel dot (``plant_dots``); from z15 every plant is drawn.
+DOTS_UNTIL_ZOOM = 14
+DOTS_PER_TILE = 128
 GRID_CELLS_PER_TILE = 64
 MAX_ZOOM = 22
 # Low zooms add up precomputed cells of the last aggregated zoom's grid (``gis.plant_grid``).
@@ -50,7 +53,14 @@ class TileAddress:
 
 
 LAYERS = ("plants", "green_spaces")
-PLANT_QUERIES = ("plants_tile", "plants_grid_tile", "plants_cells_tile", "plant_filters")
+PLANT_QUERIES = (
+    "plants_tile",
+    "plants_dots_tile",
+    "plant_dots_from_plants",
+    "plants_grid_tile",
+    "plants_cells_tile",
+    "plant_filters",
+)
 DIRTY_REGIONS = "SELECT region_id FROM plant_grid_state WHERE dirty"
 
 
@@ -70,6 +80,23 @@ def plant_sql(name: str) -> str:
     return load_sql(name).replace("/*filters*/", load_sql("plant_filters").split("\n", 1)[1])
 
 
+def dots_from_plants(filters: str = "") -> str:
+    """``plant_dots_from_plants.sql`` with the map's attribute filters (or none)."""
+    return load_sql("plant_dots_from_plants").replace("/*filters*/", filters)
+
+
+@cache
+def plant_dots_sql() -> str:
+    """The dot tile: stored dots of current cells, and the others made from the plants."""
+    filters = load_sql("plant_filters").split("\n", 1)[1]
+    return load_sql("plants_dots_tile").replace("/*from_plants*/", dots_from_plants(filters))
+
+
+def dot_metres(z: int) -> float:
+    """The side of a plant dot at zoom ``z``: 2 of the tile's 256 screen pixels."""
+    return WORLD_METRES / 2**z / DOTS_PER_TILE
+
+
 def tile_query(
     layer: str,
     tile: TileAddress,
@@ -85,6 +112,9 @@ def tile_query(
             params.update(base=BASE_CELL_METRES, factor=2 ** (BASE_ZOOM - tile.z))
         elif tile.z < RAW_PLANTS_FROM_ZOOM:
             query, params["cell"] = plant_sql("plants_grid_tile"), tile.cell_metres
+        elif tile.z <= DOTS_UNTIL_ZOOM:
+            query = plant_dots_sql()
+            params.update(dot=dot_metres(tile.z), filtered=bool(filters))
         else:
             query = plant_sql("plants_tile")
     elif layer in LAYERS:
@@ -114,23 +144,32 @@ def render_tile(
 
 
 GRID_DIRTY = "EXISTS (SELECT 1 FROM plant_grid_state WHERE dirty)"
+DOTS_STALE = (
+    "EXISTS (SELECT 1 FROM jasyl_dot_cells(ST_TileEnvelope(:z, :x, :y, margin => 64.0 / 4096)"
+    "::box2d) AS c WHERE NOT c.fresh)"
+)
 
 
 @cache
 def versioned_sql(query: str) -> str:
-    """``query`` (a tile's SQL from ``gis/sql``) with the tile's version beside its bytes."""
-    dirty = GRID_DIRTY if "plant_grid_cells" in query else "false"
+    """``query`` (a tile's SQL from ``gis/sql``) with the tile's version beside its bytes, and
+    whether a precomputed layer it reads (grid cells, dots) waits for a rebuild."""
+    if "plant_grid_cells" in query:
+        dirty = GRID_DIRTY
+    else:
+        dirty = DOTS_STALE if "plant_dots" in query else "false"
     combined = load_sql("tile_with_version").replace("/*version*/", load_sql("tile_version"))
     return combined.replace("/*grid_dirty*/", dirty).replace("/*tile*/", query)
 
 
 @dataclass(frozen=True)
 class RenderedTile:
-    """A tile's bytes, their version, and whether the plant grid behind it waits for a rebuild."""
+    """A tile's bytes, their version, and whether the precomputed plants behind it (grid cells at
+    low zooms, dots at z13–14) wait for a rebuild."""
 
     version: TileVersion
     body: bytes
-    grid_dirty: bool
+    behind: bool
 
 
 def render_versioned(
@@ -143,10 +182,10 @@ def render_versioned(
     """The tile and its version from ONE statement, so they share one snapshot without a
     transaction around them (a request then costs one round trip: no BEGIN, no ROLLBACK)."""
     query, params = tile_query(layer, tile, internal, filters)
-    holder, version, data, grid_dirty = connection.execute(
+    holder, version, data, behind = connection.execute(
         text(versioned_sql(query)), {**params, "layer": layer}
     ).one()
-    return RenderedTile(TileVersion(layer, holder, int(version)), bytes(data or b""), grid_dirty)
+    return RenderedTile(TileVersion(layer, holder, int(version)), bytes(data or b""), behind)
 
 
 @dataclass(frozen=True)

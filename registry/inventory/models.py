@@ -217,3 +217,48 @@ class TileVersion(Base):
     cx: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     cy: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     version: Mapped[int] = mapped_column(BigInteger, default=1, server_default="1")
+
+
+class PlantDot(Base):
+    """One plant standing for the plants of its map dot at z13 or z14 (2 screen pixels).
+
+    A dense city tile holds tens of thousands of plants, drawn as 4-pixel dots that cover each
+    other; the tiles of those zooms draw one plant per dot instead (the worst condition first, so
+    hazards never hide), with ``plants`` telling how many it stands for: a tenth of the features
+    to encode, the same picture. Rebuilt per z14 cell by ``gis.plant_grid``; a cell whose plants
+    changed since (``PlantDotCell``) is drawn from the plants themselves until then.
+    """
+
+    __tablename__ = "plant_dots"
+    __table_args__ = (
+        Index("ix_plant_dots_geom", "geom", postgresql_using="gist"),
+        Index("ix_plant_dots_cell", "cx", "cy"),
+    )
+
+    plant_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    level: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    cx: Mapped[int] = mapped_column(Integer)
+    cy: Mapped[int] = mapped_column(Integer)
+    published: Mapped[bool] = mapped_column(Boolean)
+    plants: Mapped[int] = mapped_column(Integer)
+    condition: Mapped[int] = mapped_column(SmallInteger)
+    hazardous: Mapped[bool] = mapped_column(Boolean)
+    status: Mapped[str] = mapped_column(Text)
+    form: Mapped[str] = mapped_column(Text)
+    species_id: Mapped[int] = mapped_column(Integer)
+    planting_year: Mapped[int | None] = mapped_column(SmallInteger)
+    geom: Mapped[WKBElement] = mapped_column(Geometry("GEOMETRY", srid=3857, spatial_index=False))
+
+
+class PlantDotCell(Base):
+    """A z14 cell's dots and the plants' change counter (``TileVersion``) they were built at:
+    the dots stand for the plants exactly while the two counters agree."""
+
+    __tablename__ = "plant_dot_cells"
+
+    cx: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    cy: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    version: Mapped[int] = mapped_column(BigInteger)
+    refreshed_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
