@@ -13,7 +13,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import TextClause, text
 from sqlalchemy.engine import Connection
 
 SQL_DIR = Path(__file__).with_name("sql")
@@ -139,7 +139,7 @@ def render_tile(
     ones are aggregated on the fly.
     """
     query, params = tile_query(layer, tile, internal, filters)
-    data = connection.execute(text(query), params).scalar()
+    data = connection.execute(statement(query), params).scalar()
     return bytes(data or b"")
 
 
@@ -148,6 +148,13 @@ DOTS_STALE = (
     "EXISTS (SELECT 1 FROM jasyl_dot_cells(ST_TileEnvelope(:z, :x, :y, margin => 64.0 / 4096)"
     "::box2d) AS c WHERE NOT c.fresh)"
 )
+
+
+@cache
+def statement(query: str) -> TextClause:
+    """The parsed statement of a tile query: SQLAlchemy's ``text`` scans the few kilobytes of a
+    tile query for bind parameters each time it is built, ~0.3 ms a tile, so build it once."""
+    return text(query)
 
 
 @cache
@@ -183,7 +190,7 @@ def render_versioned(
     transaction around them (a request then costs one round trip: no BEGIN, no ROLLBACK)."""
     query, params = tile_query(layer, tile, internal, filters)
     holder, version, data, behind = connection.execute(
-        text(versioned_sql(query)), {**params, "layer": layer}
+        statement(versioned_sql(query)), {**params, "layer": layer}
     ).one()
     return RenderedTile(TileVersion(layer, holder, int(version)), bytes(data or b""), behind)
 
