@@ -23,6 +23,7 @@ from web.photos.views import bp as photos_bp
 from web.planting.views import bp as planting_bp
 from web.raster.views import bp as raster_bp
 from web.reports.views import bp as reports_bp
+from web.tiles.public import serve_public_tiles
 from web.tiles.views import bp as tiles_bp
 
 BLUEPRINTS = (
@@ -75,6 +76,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
     auth.init_app(app)
+    serve_public_tiles(app)
 
     @app.context_processor
     def navigation() -> dict:

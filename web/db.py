@@ -9,7 +9,8 @@ has replayed that far (read-your-writes). A replica that cannot be reached is sk
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
 from flask import current_app, session
@@ -47,27 +48,36 @@ def _remember_write() -> None:
 
 
 @contextmanager
-def read_connection(serial: bool = False) -> Iterator[Connection]:
+def read_connection(serial: bool = False, config: Mapping | None = None) -> Iterator[Connection]:
     """A plain connection for read-only SQL (tiles, GeoJSON), from the replica when it may be;
-    ``serial`` ones (map tiles) plan without parallel workers or JIT (``registry.db``)."""
-    connection = _replica_connection(serial)
+    ``serial`` ones (map tiles) plan without parallel workers or JIT (``registry.db``).
+
+    ``config`` (an app's config) serves a request outside Flask's request context, one without
+    a session (``web.tiles.public``): it has written nothing, so the replica always may serve it.
+    """
+    written = None
+    if config is None:
+        config, written = current_app.config, session.get(WRITTEN_LSN)
+    connection = _replica_connection(config, serial, written)
     if connection is None:
-        connection = engine_for(current_app.config["DATABASE_URL"], serial).connect()
+        connection = engine_for(config["DATABASE_URL"], serial).connect()
     with connection:
         yield connection
 
 
-def _replica_connection(serial: bool = False) -> Connection | None:
-    """A replica connection if one is configured, reachable and past this client's last write."""
-    url = current_app.config.get("REPLICA_URL")
+def _replica_connection(config: Mapping, serial: bool, written: str | None) -> Connection | None:
+    """A replica connection if one is configured, reachable and past this client's last write
+    (``written``, a WAL position)."""
+    url = config.get("REPLICA_URL")
     if not url:
         return None
     try:
         connection = engine_for(url, serial).connect()
     except OperationalError as exc:
-        current_app.logger.warning("read replica unreachable, reading from the primary: %s", exc)
+        logging.getLogger(__name__).warning(
+            "read replica unreachable, reading from the primary: %s", exc
+        )
         return None
-    written = session.get(WRITTEN_LSN)
     if written is None:
         return connection
     try:

@@ -9,10 +9,12 @@ is never stale, and an edit only renews the tiles around it.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
-from flask import Blueprint, Response, abort, current_app, request
-from sqlalchemy.engine import Engine
+from flask import Blueprint, Flask, Response, abort, current_app, request
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
+from werkzeug.http import quote_etag
 
 from gis.plant_grid import refresh_dirty, refresh_dots
 from gis.tile_cache import TileCache
@@ -41,6 +43,70 @@ GRID_REBUILD_EVERY = 60.0
 DOTS_REBUILD_EVERY = 10.0
 
 
+@dataclass(frozen=True)
+class TileAnswer:
+    """What to send for a tile: its bytes (``None``: not modified), ETag and audience, and the
+    rebuild to run once it has gone out (``None``: nothing was made on the fly)."""
+
+    body: bytes | None
+    etag: str
+    internal: bool
+    rebuild: Callable[[Engine], object] | None = None
+
+    @property
+    def status(self) -> int:
+        return 304 if self.body is None else 200 if self.body else 204
+
+    @property
+    def headers(self) -> list[tuple[str, str]]:
+        audience = "private" if self.internal else "public"
+        headers = [
+            ("Cache-Control", f"{audience}, max-age={MAX_AGE}"),
+            ("ETag", quote_etag(self.etag)),
+            ("Vary", "Cookie"),  # signed-in staff see unpublished rows
+        ]
+        if self.body:
+            headers.append(("Content-Type", MVT))
+        return headers
+
+
+def answer_tile(
+    connection: Connection,
+    layer: str,
+    address: TileAddress,
+    internal: bool,
+    filters: dict | None,
+    already_have: Callable[[str], bool],
+    cache: TileCache | None,
+) -> TileAnswer:
+    """The tile (or "not modified" when ``already_have`` its ETag), from ``cache`` when it holds
+    this version. Shared by the Flask view and the public fast path (``web.tiles.public``)."""
+    # Every statement is its own snapshot, so no transaction is opened (no BEGIN/ROLLBACK round
+    # trips): the version and the bytes it names always come from one statement.
+    connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+    if cache or already_have(""):
+        version = tile_version(connection, layer, address)
+        etag = _etag(version, internal)
+        if already_have(etag):
+            return TileAnswer(None, etag, internal)
+        body = cache.get(version, address, internal) if cache else None
+        if body is not None:
+            return TileAnswer(body, etag, internal)
+    rendered = render_versioned(connection, layer, address, internal, filters)
+    if cache:
+        cache.put(rendered.version, address, internal, rendered.body)
+    rebuild = None
+    if rendered.behind:  # this tile made some precomputed plants on the fly; the next won't
+        rebuild = _refresh_grid if address.z < RAW_PLANTS_FROM_ZOOM else _refresh_dots
+    return TileAnswer(rendered.body, _etag(rendered.version, internal), internal, rebuild)
+
+
+def tile_cache(app: Flask, filters: dict | None) -> TileCache | None:
+    """The disk cache of rendered tiles, if configured (filtered tiles are never cached)."""
+    folder = app.config.get("TILE_CACHE")
+    return TileCache(folder) if folder and not filters else None
+
+
 @bp.get("/<layer>/<int:z>/<int:x>/<int:y>.pbf")
 def tile(layer: str, z: int, x: int, y: int) -> Response:
     if layer not in LAYERS:
@@ -52,27 +118,17 @@ def tile(layer: str, z: int, x: int, y: int) -> Response:
     internal = sees_internal_fields(current_actor())
     wanted = parse_filter(request.args.to_dict()) if layer == "plants" else None
     filters = wanted.sql_params() if wanted is not None and not wanted.empty else None
-    folder = current_app.config.get("TILE_CACHE")
-    cache = TileCache(folder) if folder and not filters else None
+    conditional = request.if_none_match
+
+    def already_have(etag: str) -> bool:
+        return conditional.contains(etag) if etag else bool(conditional)
+
+    cache = tile_cache(current_app, filters)
     with read_connection(serial=True) as connection:
-        # Every statement is its own snapshot, so no transaction is opened (no BEGIN/ROLLBACK
-        # round trips): the version and the bytes it names always come from one statement.
-        connection = connection.execution_options(isolation_level="AUTOCOMMIT")
-        if cache or request.if_none_match:
-            version = tile_version(connection, layer, address)
-            etag = _etag(version, internal)
-            if request.if_none_match.contains(etag):
-                return _answer(Response(status=304), etag, internal)
-            body = cache.get(version, address, internal) if cache else None
-            if body is not None:
-                return _answer(_tile_response(body), etag, internal)
-        rendered = render_versioned(connection, layer, address, internal, filters)
-    version, body = rendered.version, rendered.body
-    if cache:
-        cache.put(version, address, internal, body)
-    response = _answer(_tile_response(body), _etag(version, internal), internal)
-    if rendered.behind:  # this tile made some precomputed plants on the fly; the next won't
-        _rebuild_after(response, _refresh_grid if z < RAW_PLANTS_FROM_ZOOM else _refresh_dots)
+        answer = answer_tile(connection, layer, address, internal, filters, already_have, cache)
+    response = Response(answer.body or None, status=answer.status, headers=answer.headers)
+    if answer.rebuild:
+        response.call_on_close(rebuild_quietly(current_app, answer.rebuild))
     return response
 
 
@@ -81,25 +137,19 @@ def _etag(version: TileVersion, internal: bool) -> str:
     return f"{version.layer}-{version.key}-{int(internal)}"
 
 
-def _tile_response(body: bytes) -> Response:
-    return Response(body or None, status=200 if body else 204, mimetype=MVT)
+def rebuild_quietly(app: Flask, rebuild: Callable[[Engine], object]) -> Callable[[], None]:
+    """``rebuild`` on the primary, for running once the tile has been sent (no map waits for
+    it). Best effort: with the primary read-only or down (tiles then come from a replica),
+    tiles keep making the stale parts on the fly, exact as ever."""
+    engine, logger = engine_for(app.config["DATABASE_URL"]), app.logger
 
-
-def _rebuild_after(response: Response, rebuild: Callable[[Engine], object]) -> None:
-    """Run ``rebuild`` on the primary once the tile has been sent, so no map waits for it.
-
-    Best effort: with the primary read-only or down (tiles then come from a replica), tiles
-    keep making the stale parts on the fly, exact as ever.
-    """
-    engine, logger = engine_for(current_app.config["DATABASE_URL"]), current_app.logger
-
-    def rebuild_quietly() -> None:
+    def run() -> None:
         try:
             rebuild(engine)
         except DBAPIError as exc:
             logger.warning("tile data rebuild skipped: %s", str(exc).splitlines()[0])
 
-    response.call_on_close(rebuild_quietly)
+    return run
 
 
 def _refresh_grid(engine: Engine) -> None:
@@ -110,10 +160,3 @@ def _refresh_grid(engine: Engine) -> None:
 def _refresh_dots(engine: Engine) -> None:
     """The plant dots of z14 cells written since (skipped while another worker is at it)."""
     refresh_dots(engine, rested=DOTS_REBUILD_EVERY)
-
-
-def _answer(response: Response, etag: str, internal: bool) -> Response:
-    response.headers["Cache-Control"] = f"{'private' if internal else 'public'}, max-age={MAX_AGE}"
-    response.set_etag(etag)
-    response.vary.add("Cookie")  # signed-in staff see unpublished rows
-    return response
