@@ -1,10 +1,10 @@
 """The precomputed plants behind the map's tiles, each rebuilt lazily and never trusted stale.
 
 - The grid of low zooms: ~153 m cells per region. Aggregating a million plants per low-zoom tile
-  costs hundreds of milliseconds; adding up precomputed cells costs a few. Triggers on
-  ``plants`` mark the regions a write touched as dirty (revision 0003); ``refresh_dirty``
-  rebuilds them, each region in its own short transaction, and until then tiles aggregate that
-  region's plants on the fly.
+  costs hundreds of milliseconds; adding up precomputed cells costs a few. An edit adds itself
+  to the cells in its own transaction (revision 0017); a bulk write (an import) marks its
+  regions dirty instead (revision 0003); ``refresh_dirty`` rebuilds those, each region in its
+  own short transaction, and until then tiles aggregate that region's plants on the fly.
 - The dots of z13–14 (revision 0017): a plant per 2-pixel dot, per z14 cell. A dense z14 tile
   of 30,000 plants cost ~110 ms to encode; its ~1,500 dots cost ~8 ms. A cell's dots record the
   plants' change counter (revision 0014) they were built at; ``refresh_dots`` rebuilds the cells

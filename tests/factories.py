@@ -6,11 +6,13 @@ import itertools
 from typing import Any
 
 from shapely.geometry import Point, Polygon
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from registry.access import Actor
 from registry.accounts.models import User
 from registry.accounts.services import actor_for, add_user
+from registry.db import engine_for
 from registry.inventory.models import GreenSpace, Plant
 from registry.inventory.services import create_green_space, create_plant
 from registry.species.services import get_species
@@ -70,3 +72,11 @@ def make_green_space(session: Session, actor: Actor | None = None, **overrides: 
     }
     data.update(overrides)
     return create_green_space(session, actor or Actor.system("test"), data)
+
+
+def bulk_write(url: str, statement: str) -> None:
+    """``statement`` as a bulk write (an import's size): more rows than ``jasyl.grid_bulk_rows``,
+    set to 0 here, so it marks its regions' plant grid for a rebuild instead of adding itself."""
+    with engine_for(url).begin() as conn:
+        conn.execute(text("SET LOCAL jasyl.grid_bulk_rows = 0"))
+        conn.execute(text(statement))

@@ -1,5 +1,6 @@
-"""The precomputed plant grid: writes mark their region dirty, tiles stay exact before and after
-a rebuild, and a rebuild adds up to the same counts as aggregating the plants directly."""
+"""The precomputed plant grid: edits keep it exact themselves, bulk writes mark their region
+dirty, tiles stay exact before and after a rebuild, and a rebuild adds up to the same counts as
+aggregating the plants directly."""
 
 from __future__ import annotations
 
@@ -11,11 +12,11 @@ from click.testing import CliRunner
 from sqlalchemy import text
 
 from gis.plant_grid import dirty_regions, refresh_dirty, refresh_region
-from gis.tiles import TileAddress, render_tile
+from gis.tiles import BASE_CELL_METRES, TileAddress, render_tile
 from registry.access import Actor
 from registry.db import engine_for, unit_of_work
 from registry.inventory.services import update_plant
-from tests.factories import ALMATY, ASTANA, make_plant, point_near
+from tests.factories import ALMATY, ASTANA, bulk_write, make_plant, point_near
 from web.cli import main
 
 
@@ -45,20 +46,53 @@ def city(clean):
         ]
         make_plant(session, geom=point_near(ALMATY, 0))
         make_plant(session, published=False, geom=point_near(ASTANA, 30))
+    bulk_write(clean, "UPDATE plants SET notes = notes")
     return clean, ids
 
 
-def test_writes_mark_only_their_region_dirty(city) -> None:
+GRID_FROM_PLANTS = text(
+    """
+    SELECT region_id, published, floor(ST_X(pt) / :base)::int, floor(ST_Y(pt) / :base)::int,
+           count(*)::int, sum(condition)::int, round(avg(ST_X(pt))), round(avg(ST_Y(pt)))
+    FROM (SELECT *, ST_PointOnSurface(geom_3857) AS pt FROM plants) AS p
+    GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+    """
+)
+GRID_AS_KEPT = text(
+    """
+    SELECT region_id, published, cx, cy, plants, condition_sum, round(ST_X(geom)), round(ST_Y(geom))
+    FROM plant_grid_cells ORDER BY 1, 2, 3, 4
+    """
+)
+
+
+def grid_is_exact(url: str) -> bool:
+    """The kept cells are exactly the plants aggregated now (counts, grades, centroids to 1 m)."""
+    with engine_for(url).connect() as conn:
+        want = conn.execute(GRID_FROM_PLANTS, {"base": BASE_CELL_METRES}).all()
+        return want == conn.execute(GRID_AS_KEPT).all()
+
+
+def test_edits_keep_the_grid_exact_and_bulk_writes_mark_only_their_region(city) -> None:
     url, ids = city
     with engine_for(url).connect() as conn:
         assert set(dirty_regions(conn)) == {71, 75}
     assert sorted(refresh_dirty(engine_for(url))) == [71, 75]
     with engine_for(url).connect() as conn:
         assert dirty_regions(conn) == []
-    with unit_of_work(url) as session:
+    assert grid_is_exact(url)
+    with unit_of_work(url) as session:  # an edit keeps the grid exact itself: nothing dirty
         update_plant(session, Actor.system("test"), ids[0], 1, {"condition": 6})
+        update_plant(session, Actor.system("test"), ids[1], 1, {"geom": point_near(ALMATY, 3)})
+        update_plant(session, Actor.system("test"), ids[2], 1, {"published": False})
+    with engine_for(url).begin() as conn:
+        conn.execute(text("DELETE FROM plants WHERE id = :id"), {"id": ids[3]})
     with engine_for(url).connect() as conn:
-        assert dirty_regions(conn) == [71]
+        assert dirty_regions(conn) == []
+    assert grid_is_exact(url)
+    bulk_write(url, f"UPDATE plants SET notes = 'x' WHERE id IN ({ids[4]}, {ids[5]})")
+    with engine_for(url).connect() as conn:
+        assert dirty_regions(conn) == [71], "a bulk write in Astana marks Astana only"
 
 
 def test_grid_tiles_match_the_plants_before_and_after_a_rebuild(city) -> None:

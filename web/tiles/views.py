@@ -35,8 +35,9 @@ from web.db import read_connection
 bp = Blueprint("tiles", __name__, url_prefix="/tiles")
 MVT = "application/vnd.mapbox-vector-tile"
 MAX_AGE = 300
-# Seconds between lazy rebuilds of one region's plant grid (about a second of database time for
-# 60,000 plants); edits in between are aggregated on the fly by the low-zoom tiles.
+# Seconds between lazy rebuilds of one region's plant grid after bulk writes (about a second of
+# database time for 60,000 plants); meanwhile the low-zoom tiles aggregate it on the fly. (Edits
+# keep the grid exact themselves: revision 0017.)
 GRID_REBUILD_EVERY = 60.0
 # Seconds between lazy rebuilds of one z14 cell's plant dots (0.1 s of database time for the
 # densest cell); a cell edited meanwhile has its dots made on the fly by the z13–14 tiles.
