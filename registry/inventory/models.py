@@ -121,7 +121,8 @@ class Plant(Timestamped, Versioned, Base):
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    region_id: Mapped[int] = mapped_column(SmallInteger, ForeignKey("regions.id"), index=True)
+    # No index of its own: the unique (region_id, inventory_number) serves region lookups.
+    region_id: Mapped[int] = mapped_column(SmallInteger, ForeignKey("regions.id"))
     green_space_id: Mapped[int | None] = mapped_column(
         ForeignKey("green_spaces.id", ondelete="SET NULL"), index=True
     )
