@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack, closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,7 +37,7 @@ from importers.fields import (
 )
 from importers.green_spaces import Area, AreaReader, Refusal, existing_names
 from importers.report import ImportReport, Problem
-from importers.rows import Normaliser, whole
+from importers.rows import Clean, Normaliser, whole
 from importers.sources import Batch, Source, SourceError, open_source
 from registry.access import Actor, require_region_write
 from registry.audit.services import record_changes, record_creation
@@ -87,6 +88,9 @@ class ImportRun:
     progress: Progress | None = None
     records: str = "plants"  # or "green_spaces" (importers.fields.record_kind)
     areas: list[Area] = field(default_factory=list)  # green spaces to create
+    batch: ImportBatch | None = None  # opened before the first live chunk, else at the merge
+    inserted: int | None = None  # new plants merged live, chunk by chunk (``_ChunkWriter``)
+    had_plants: bool = False  # the region held plants before this import wrote any
 
     @property
     def file_name(self) -> str:
@@ -200,13 +204,19 @@ def _in_savepoint(run: ImportRun) -> ImportReport:
 
 
 def _stage(run: ImportRun) -> None:
-    """Read, validate and COPY every batch of the file into the staging table."""
+    """Read, validate and COPY every batch of the file into the staging table.
+
+    An import that will write everything or nothing also merges each chunk's new plants
+    while it reads (``_ChunkWriter``); the whole-file checks still come before the commit.
+    """
     staging.create(run.session)
     species = SpeciesIndex.load(run.session, _species_aliases(run.session, run.mapping))
     pieces = RegionPieces.load(run.session)
+    run.had_plants = staging.region_has_plants(run.session, run.target.id)
     normaliser: Normaliser | None = None
+    live = not run.options.dry_run and not run.options.allow_partial
     # Closed even when a batch fails: an open reader keeps GDAL settings (the encoding) set.
-    with closing(run.source.batches()) as batches:
+    with closing(run.source.batches()) as batches, _ChunkWriter(run, live) as writer:
         while True:
             with run.timed("read"):
                 batch = next(batches, None)
@@ -223,27 +233,113 @@ def _stage(run: ImportRun) -> None:
                 clean = normaliser.normalise(batch, geometry)
             run.report.problems.extend(clean.problems)
             run.report.rows_read += len(batch.frame)
-            with run.timed("copy"):
-                staging.copy_rows(run.session, clean.rows())
+            writer.send(clean, batch.first_row, run.report.rows_read)
             run.tell("reading", run.report.rows_read, run.source.total)
     if run.report.rows_read == 0:
         raise SourceError(f"{run.file_name}: the file holds no records")
     with run.timed("checks"):  # those that need the whole file (and the registry) at once
-        _check_duplicates(run)
+        if run.inserted is None:  # a live import that merged every chunk saw no repeats
+            _check_duplicates(run)
         _check_near(run)
+
+
+class _ChunkWriter:
+    """Stages each validated chunk on a thread of its own, one chunk behind the reader, and in
+    a live import merges the chunk's new plants at once (``staging.merge_chunk``).
+
+    The thread uses the session's connection (the import's one transaction) while the reading
+    thread leaves the session alone; the reader waits for the previous chunk before handing
+    over the next, so there is one chunk in flight and memory stays flat. The first row error
+    or repeated inventory number ends the live merging (the import will be refused and rolled
+    back); the chunks are still staged so that every problem of the file gets reported.
+    """
+
+    def __init__(self, run: ImportRun, live: bool) -> None:
+        self.run = run
+        self.live = live
+        self.connection = staging.driver_connection(run.session)
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jasyl-import")
+        self.pending: Future[None] | None = None
+        self.numbers: set[str] = set()
+
+    def __enter__(self) -> _ChunkWriter:
+        if self.live:
+            staging.go_live(self.run.session)
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        try:
+            self.wait(quietly=kind is not None)  # the first exception is the one to tell
+        finally:
+            self.pool.shutdown()
+        if not self.live:
+            self.run.inserted = None  # merged in part, if at all: the import will be refused
+
+    def send(self, clean: Clean, first: int, last: int) -> None:
+        """Stage rows ``first``..``last`` (the good ones of ``clean``), merging them if live."""
+        if self.live and not self._still_whole(clean):
+            self.live = False
+        run = self.run
+        span = (first, last) if self.live else None
+        with run.timed("copy"):
+            data = staging.copy_data(self.connection, clean.rows())
+        with run.timed("write"):  # waiting for the database to finish the previous chunk
+            self.wait()
+            if self.live and run.batch is None:
+                run.batch = _open_batch(run)  # the thread is idle: the session is ours
+        self.pending = self.pool.submit(self._write, data, span)
+
+    def _still_whole(self, clean: Clean) -> bool:
+        """No row error so far, and no inventory number seen twice (in the file's order)."""
+        if any(p.severity == "error" for p in clean.problems):
+            return False
+        numbers = [n for n in clean.values["inventory_number"][clean.good] if n is not None]
+        seen = len(self.numbers)
+        self.numbers.update(numbers)
+        return len(self.numbers) - seen == len(numbers)
+
+    def _write(self, data: bytes, span: tuple[int, int] | None) -> None:
+        staging.copy_rows(self.connection, data)
+        if span is None:
+            return
+        run = self.run
+        assert run.batch is not None
+        inserted = staging.merge_chunk(
+            self.connection, run.target.id, run.target.kato, run.batch.id, run.actor.user_id, span
+        )
+        run.inserted = (run.inserted or 0) + inserted
+
+    def wait(self, quietly: bool = False) -> None:
+        pending, self.pending = self.pending, None
+        if pending is None:
+            return
+        if quietly:
+            pending.exception()  # finished, whatever it raised
+        else:
+            pending.result()
 
 
 def _merge(run: ImportRun) -> None:
     session, report, target, actor = run.session, run.report, run.target, run.actor
     staging.drop_rows(session, sorted({p.row for p in report.errors if p.row is not None}))
-    known = staging.any_known(session, target.id)
+    merged = run.batch.id if run.batch else staging.NO_BATCH
+    known = staging.any_known(session, target.id, merged)
     if known:
-        _skip_conflicts(run)
-    batch = _open_batch(run)
+        _skip_conflicts(run, merged)
+    if run.batch is not None and run.inserted is None:
+        raise RuntimeError("a live import stopped merging but found no row error")
+    batch = run.batch or _open_batch(run)
     run.tell("writing", 0, report.rows_read)
     with run.timed("merge"):
         report.imported, report.updated, report.unchanged = staging.merge(
-            session, target.id, target.kato, batch.id, actor.user_id, actor.label, known
+            session,
+            target.id,
+            target.kato,
+            batch.id,
+            actor.user_id,
+            actor.label,
+            known,
+            inserted=run.inserted if run.batch else None,
         )
     _close_batch(run, batch)
     run.tell("writing", report.rows_read, report.rows_read)
@@ -429,7 +525,9 @@ def _check_duplicates(run: ImportRun) -> None:
 
 def _check_near(run: ImportRun) -> None:
     severity = "error" if run.options.near_is_error else "warning"
-    for row, plant_id, number, distance in staging.near_existing(run.session, run.target.id):
+    merged = run.batch.id if run.batch else staging.NO_BATCH
+    found = staging.near_existing(run.session, run.target.id, run.had_plants, merged)
+    for row, plant_id, number, distance in found:
         run.problem(
             row,
             "geometry",
@@ -441,8 +539,8 @@ def _check_near(run: ImportRun) -> None:
         )
 
 
-def _skip_conflicts(run: ImportRun) -> None:
-    found = staging.conflicts(run.session, run.target.id)
+def _skip_conflicts(run: ImportRun, merged: int) -> None:
+    found = staging.conflicts(run.session, run.target.id, merged)
     for row, plant_id, number in found:
         run.problem(
             row,

@@ -59,7 +59,8 @@ class Source:
     table: pd.DataFrame | None = field(default=None, repr=False)
     geometry_type: str | None = None  # GDAL's name for a vector layer's, e.g. "Polygon"
 
-    def batches(self, size: int = BATCH_SIZE) -> Iterator[Batch]:
+    def batches(self, size: int | None = None) -> Iterator[Batch]:
+        size = size or BATCH_SIZE  # read when called, so a test can make chunks small
         if self.table is not None:
             for start in range(0, len(self.table), size):
                 yield Batch(self.table.iloc[start : start + size], None, start + 1)

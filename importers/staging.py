@@ -9,11 +9,24 @@ is the derived one (see migration 0002) instead of looking each row up again.
 The merge inserts in geohash order of the rows' locations: neighbours in the file's space are
 then neighbours in the two GiST indexes of ``plants``, which keeps their pages in the buffer
 cache (measured at 200,000 points: 13 s against 22 s in file order).
+
+An all-or-nothing import merges *while it reads* (``live``): each staged chunk's new plants go
+into ``plants`` at once (``merge_chunk``), inside the same transaction, so PostgreSQL inserts
+and indexes on one core while Python reads and validates the next chunk on the other. The
+plants' statement-level book-keeping (grid, tallies, tile versions) is deferred to one
+``jasyl_book_imported_plants`` call at the end (revision 0016), so locks are taken as by one
+INSERT. Plants already merged belong to the import's batch: the statements matching staged rows
+against existing plants leave that batch's plants out (``OTHER_BATCHES``); before the batch
+exists they are given ``NO_BATCH``.
 """
 
 from __future__ import annotations
 
-from psycopg import Cursor
+import io
+import re
+
+from psycopg import Connection, Cursor
+from psycopg.copy import Copy, FileWriter
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -70,32 +83,42 @@ GROUP BY inventory_number HAVING count(*) > 1
 """
 # An existing plant of the same species within 1 m is probably this very tree, numbered anew.
 # 0.00002° is at least 1.26 m anywhere in Kazakhstan (lat ≤ 55.5°), so the index finds them all.
+# Each existing plant of the region looks for staged rows around it in their spatial index
+# (OFFSET 0 keeps it that way round): in a live import the region also holds the plants just
+# merged, a million where there were thousands, whose statistics the planner has not seen.
 NEAR = """
 SELECT s.row_no, p.id, p.inventory_number,
        round(ST_Distance(p.geom::geography, s.spot::geography)::numeric, 2)
-FROM import_staging s
-JOIN plants p ON p.region_id = :region AND p.species_id = s.species_id
- AND ST_DWithin(p.geom, s.spot, 0.00002)
- AND p.inventory_number IS DISTINCT FROM s.inventory_number
-WHERE ST_Distance(p.geom::geography, s.spot::geography) < 1
+FROM plants p
+CROSS JOIN LATERAL (
+    SELECT s.row_no, s.spot FROM import_staging s
+    WHERE s.species_id = p.species_id AND ST_DWithin(s.spot, p.geom, 0.00002)
+      AND s.inventory_number IS DISTINCT FROM p.inventory_number
+    OFFSET 0
+) s
+WHERE p.region_id = :region AND p.import_batch_id IS DISTINCT FROM :batch
+  AND ST_Distance(p.geom::geography, s.spot::geography) < 1
 ORDER BY s.row_no
 """
+NO_BATCH = 0  # import batch ids start at 1
+OTHER_BATCHES = "p.import_batch_id IS DISTINCT FROM :batch"
 REGION_HAS_PLANTS = "SELECT EXISTS (SELECT 1 FROM plants WHERE region_id = :region)"
-LOCK_MATCHED = """
+LOCK_MATCHED = f"""
 SELECT p.id FROM plants p JOIN import_staging s
-  ON p.region_id = :region AND p.inventory_number = s.inventory_number
+  ON p.region_id = :region AND p.inventory_number = s.inventory_number AND {OTHER_BATCHES}
 FOR UPDATE OF p
-"""
+"""  # noqa: S608
 # Existing plants a forester changed in Jasyl after they were last imported (or that were
 # entered by hand): a survey must not overwrite them.
-CONFLICTS = """
+CONFLICTS = f"""
 SELECT s.row_no, p.id, p.inventory_number
 FROM import_staging s
 JOIN plants p ON p.region_id = :region AND p.inventory_number = s.inventory_number
+ AND {OTHER_BATCHES}
 LEFT JOIN import_batches b ON b.id = p.import_batch_id
 WHERE b.id IS NULL OR p.updated_at > b.finished_at
 ORDER BY s.row_no
-"""
+"""  # noqa: S608
 # Everything staged but the row number and the key it is matched on, in the same order.
 VALUE_COLUMNS = tuple(c for c in STAGING_COLUMNS if c not in {"row_no", "inventory_number"})
 CASTS = {
@@ -121,14 +144,15 @@ UPDATE plants p SET
     {", ".join(f"{c} = {_source(c)}" for c in VALUE_COLUMNS)},
     version = p.version + 1, updated_by = :user, updated_at = now(), import_batch_id = :batch
 FROM import_staging s
-WHERE p.region_id = :region AND p.inventory_number = s.inventory_number
+WHERE p.region_id = :region AND p.inventory_number = s.inventory_number AND {OTHER_BATCHES}
   AND ({", ".join(f"p.{c}" for c in VALUE_COLUMNS)})
       IS DISTINCT FROM ({", ".join(_source(c) for c in VALUE_COLUMNS)})
 """  # noqa: S608
-MATCHED = """
+MATCHED = f"""
 SELECT count(*) FROM import_staging s
 JOIN plants p ON p.region_id = :region AND p.inventory_number = s.inventory_number
-"""
+ AND {OTHER_BATCHES}
+"""  # noqa: S608
 NEW_ONLY = """
     WHERE NOT EXISTS (
         SELECT 1 FROM plants p
@@ -152,11 +176,12 @@ FROM (
 
 INSERT = _insert(NEW_ONLY)
 INSERT_ALL = _insert("")  # when no staged number exists yet: no per-row existence probe
-KNOWN = """
+INSERT_CHUNK = _insert(NEW_ONLY + " AND s.row_no BETWEEN :first AND :last")
+KNOWN = f"""
 SELECT EXISTS (
     SELECT 1 FROM import_staging s JOIN plants p
-      ON p.region_id = :region AND p.inventory_number = s.inventory_number)
-"""
+      ON p.region_id = :region AND p.inventory_number = s.inventory_number AND {OTHER_BATCHES})
+"""  # noqa: S608
 # What the merge is about to overwrite, kept in the audit trail so the batch can be undone.
 KEEP_PREVIOUS = f"""
 INSERT INTO audit_log (user_id, actor, action, entity, entity_id, region_id, old_value, new_value)
@@ -164,7 +189,7 @@ SELECT :user, :actor, 'import_update', 'plant', p.id, p.region_id,
        to_jsonb(p) - 'geom_3857' || jsonb_build_object('geom', encode(ST_AsEWKB(p.geom), 'hex')),
        jsonb_build_object('import_batch_id', :batch)
 FROM plants p JOIN import_staging s
-  ON p.region_id = :region AND p.inventory_number = s.inventory_number
+  ON p.region_id = :region AND p.inventory_number = s.inventory_number AND {OTHER_BATCHES}
 WHERE ({", ".join(f"p.{c}" for c in VALUE_COLUMNS)})
       IS DISTINCT FROM ({", ".join(_source(c) for c in VALUE_COLUMNS)})
 """  # noqa: S608
@@ -195,6 +220,9 @@ SORT_IN_MEMORY = "SET LOCAL work_mem = '256MB'"  # the geohash order of a millio
 SORT_AS_BEFORE = "SET LOCAL work_mem TO DEFAULT"
 TRUST_STAGING = "SELECT set_config('jasyl.region_source', 'import_staging', true)"
 DISTRUST_STAGING = "SELECT set_config('jasyl.region_source', '', true)"
+DEFER_BOOKKEEPING = "SELECT set_config('jasyl.plants_bookkeeping', 'deferred', true)"
+BOOK_IMPORTED = "SELECT jasyl_book_imported_plants(:batch)"
+RESUME_BOOKKEEPING = "SELECT set_config('jasyl.plants_bookkeeping', '', true)"
 
 
 def create(session: Session) -> None:
@@ -203,15 +231,32 @@ def create(session: Session) -> None:
     session.execute(text(CREATE_STAGING))
 
 
-def copy_rows(session: Session, rows: list[tuple]) -> None:
-    """Binary COPY of validated rows (in ``STAGING_COLUMNS`` order) into the staging table."""
-    raw = session.connection().connection.driver_connection
-    statement = f"COPY {STAGING} ({', '.join(STAGING_COLUMNS)}) FROM STDIN (FORMAT BINARY)"
+def driver_connection(session: Session) -> Connection:
+    """The session's psycopg connection (same transaction), for COPY and the live merge."""
+    return session.connection().connection.driver_connection
+
+
+def copy_data(connection: Connection, rows: list[tuple]) -> bytes:
+    """Validated rows (in ``STAGING_COLUMNS`` order) as one binary COPY stream, made without
+    the server: the reading thread formats a chunk while the database works on the last one."""
+    buffer = io.BytesIO()
     cursor: Cursor
-    with raw.cursor() as cursor, cursor.copy(statement) as copy:
+    with (
+        connection.cursor() as cursor,
+        Copy(cursor, binary=True, writer=FileWriter(buffer)) as copy,
+    ):
         copy.set_types(COPY_TYPES)
         for row in rows:
             copy.write_row(row)
+    return buffer.getvalue()
+
+
+def copy_rows(connection: Connection, data: bytes) -> None:
+    """COPY a stream of ``copy_data`` into the staging table."""
+    statement = f"COPY {STAGING} ({', '.join(STAGING_COLUMNS)}) FROM STDIN (FORMAT BINARY)"
+    cursor: Cursor
+    with connection.cursor() as cursor, cursor.copy(statement) as copy:
+        copy.write(data)
 
 
 def _index_locations(session: Session) -> None:
@@ -224,19 +269,30 @@ def duplicates(session: Session) -> list[tuple[str, list[int]]]:
     return [(number, rows) for number, rows in session.execute(text(DUPLICATES))]
 
 
-def near_existing(session: Session, region_id: int) -> list[tuple[int, int, str, float]]:
-    """Staged rows within 1 m of an existing plant of the same species (none in a new region)."""
-    if not session.scalar(text(REGION_HAS_PLANTS), {"region": region_id}):
+def region_has_plants(session: Session, region_id: int) -> bool:
+    return bool(session.scalar(text(REGION_HAS_PLANTS), {"region": region_id}))
+
+
+def near_existing(
+    session: Session, region_id: int, had_plants: bool, batch_id: int = NO_BATCH
+) -> list[tuple[int, int, str, float]]:
+    """Staged rows within 1 m of an existing plant of the same species (none in a new region:
+    ``had_plants`` is asked before a live import's first chunk)."""
+    if not had_plants:
         return []
     _index_locations(session)
-    return [tuple(r) for r in session.execute(text(NEAR), {"region": region_id})]
+    params = {"region": region_id, "batch": batch_id}
+    return [tuple(r) for r in session.execute(text(NEAR), params)]
 
 
-def conflicts(session: Session, region_id: int) -> list[tuple[int, int, str]]:
+def conflicts(
+    session: Session, region_id: int, batch_id: int = NO_BATCH
+) -> list[tuple[int, int, str]]:
     """Lock the plants this survey matches (no edit may slip in before the merge), then list
     those a forester changed after their last import."""
-    session.execute(text(LOCK_MATCHED), {"region": region_id})
-    return [tuple(r) for r in session.execute(text(CONFLICTS), {"region": region_id})]
+    params = {"region": region_id, "batch": batch_id}
+    session.execute(text(LOCK_MATCHED), params)
+    return [tuple(r) for r in session.execute(text(CONFLICTS), params)]
 
 
 def drop_rows(session: Session, rows: list[int]) -> None:
@@ -246,9 +302,48 @@ def drop_rows(session: Session, rows: list[int]) -> None:
         )
 
 
-def any_known(session: Session, region_id: int) -> bool:
+def any_known(session: Session, region_id: int, batch_id: int = NO_BATCH) -> bool:
     """Does any staged inventory number already exist in the region? (A new survey: no.)"""
-    return bool(session.scalar(text(KNOWN), {"region": region_id}))
+    return bool(session.scalar(text(KNOWN), {"region": region_id, "batch": batch_id}))
+
+
+def go_live(session: Session) -> None:
+    """Settings for merging chunks as they are staged (transaction-local, like everything)."""
+    session.execute(text(TRUST_STAGING))
+    session.execute(text(SORT_IN_MEMORY))
+    session.execute(text(DEFER_BOOKKEEPING))
+
+
+def merge_chunk(
+    connection: Connection,
+    region_id: int,
+    kato: str,
+    batch_id: int,
+    user_id: int | None,
+    rows: tuple[int, int],
+) -> int:
+    """Insert the new plants among staged rows ``rows`` (first, last row number): the numbers
+    already in the region stay staged for the update at the end. Returns how many went in.
+
+    Runs on the import's own connection, from the thread that stages chunks, while the session
+    is not used by anyone else (``importers.services``); settings of ``go_live`` apply.
+    """
+    params = {
+        "region": region_id,
+        "kato": kato,
+        "batch": batch_id,
+        "user": user_id,
+        "first": rows[0],
+        "last": rows[1],
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_for_driver(INSERT_CHUNK), params)
+        return cursor.rowcount
+
+
+def _for_driver(statement: str) -> str:
+    """``:name`` parameters (SQLAlchemy's) as psycopg's ``%(name)s``; ``::casts`` untouched."""
+    return re.sub(r"(?<![:\w]):(\w+)", r"%(\1)s", statement)
 
 
 def merge(
@@ -259,10 +354,13 @@ def merge(
     user_id: int | None,
     actor: str,
     known: bool = True,
+    inserted: int | None = None,
 ) -> tuple[int, int, int]:
     """Update plants with the same inventory number, insert the rest: (inserted, updated, same).
 
     ``known=False`` (no staged number exists in the region) skips the matching statements.
+    ``inserted``: a live import's count of new plants already merged chunk by chunk; their
+    deferred book-keeping is done here, and nothing more is inserted.
     """
     params = {"region": region_id, "kato": kato, "batch": batch_id, "user": user_id}
     matched = int(session.scalar(text(MATCHED), params)) if known else 0
@@ -271,8 +369,12 @@ def merge(
     # Transaction-local: a failure rolls the settings back along with everything else.
     session.execute(text(TRUST_STAGING))
     session.execute(text(SORT_IN_MEMORY))
+    if inserted is not None:  # before the update: its own triggers count what it changes
+        session.execute(text(BOOK_IMPORTED), params)
+        session.execute(text(RESUME_BOOKKEEPING))
     updated = session.execute(text(UPDATE), params).rowcount if known else 0
-    inserted = session.execute(text(INSERT if known else INSERT_ALL), params).rowcount
+    if inserted is None:
+        inserted = session.execute(text(INSERT if known else INSERT_ALL), params).rowcount
     session.execute(text(DISTRUST_STAGING))
     session.execute(text(SORT_AS_BEFORE))
     return inserted, updated, matched - updated

@@ -1,0 +1,168 @@
+"""The live merge: an all-or-nothing import merges its plants chunk by chunk while it reads.
+
+Chunks are made small here (``BATCH_SIZE``) so that a ten-row survey is merged in three
+chunks, as a million-row one is in twenty: later chunks may still refuse the file, and the
+plants' book-keeping (tallies, tile versions, grid) must come out as one INSERT's would.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+
+from importers import sources
+from importers.services import ImportOptions, import_file
+from registry.access import Actor
+from registry.imports.models import ImportBatch
+from registry.inventory.models import Plant
+from tests.factories import make_plant
+from tests.import_files import ASTANA_LONLAT, points, survey_frame, write_shapefile
+from tests.test_report_tallies import assert_inventory_adds_up
+
+ADMIN = Actor.system("test live import")
+SPECIES = ["Вяз приземистый", "ель колючая", "Берёза повислая", "тополь", "карагач"] * 2
+
+
+@pytest.fixture
+def small_chunks(monkeypatch: pytest.MonkeyPatch) -> int:
+    monkeypatch.setattr(sources, "BATCH_SIZE", 4)
+    return 4
+
+
+def ten_rows(**overrides: list) -> dict[str, list]:
+    frame = survey_frame(1)
+    columns = {
+        "ИНВ_НОМ": [f"L-{i + 1}" for i in range(10)],
+        "ПОРОДА": SPECIES,
+        "ДИАМ_СМ": [20.0 + i for i in range(10)],
+        "ВЫС_М": [6.0 + i / 2 for i in range(10)],
+        "СОСТ": ["хорошее", "II"] * 5,
+        "ВОЗР_ЛЕТ": [10 + i for i in range(10)],
+        "ПРИМ": [""] * 10,
+    }
+    assert set(columns) == set(frame.columns)
+    return {**columns, **overrides}
+
+
+def survey(tmp_path: Path, name: str, lonlat=ASTANA_LONLAT, **overrides: list) -> Path:
+    frame = survey_frame(10, **ten_rows(**overrides))
+    return write_shapefile(tmp_path / name, frame, geometry=points(32642, lonlat))
+
+
+def registry_state(session: Session) -> dict[str, object]:
+    """What an import may change: plants, batches, tallies, tile versions, the grid's flags."""
+    session.flush()
+    return {
+        "plants": session.scalar(select(func.count()).select_from(Plant)),
+        "batches": session.scalar(select(func.count()).select_from(ImportBatch)),
+        "tallies": sorted(session.execute(text("SELECT * FROM inventory_tallies")).all()),
+        "tiles": sorted(session.execute(text("SELECT * FROM tile_versions")).all()),
+        "grid": sorted(session.execute(text("SELECT region_id, dirty FROM plant_grid_state"))),
+        "audit": session.scalar(text("SELECT count(*) FROM audit_log")),
+    }
+
+
+def cells_of_batch(session: Session, batch_id: int) -> set[tuple[int, int]]:
+    query = text(
+        "SELECT DISTINCT c.cx, c.cy FROM plants p, jasyl_tile_cells(p.geom_3857::box2d) c "
+        "WHERE p.import_batch_id = :batch"
+    )
+    return {tuple(r) for r in session.execute(query, {"batch": batch_id})}
+
+
+def test_chunks_merged_live_are_booked_once_like_one_insert(db, small_chunks, tmp_path) -> None:
+    make_plant(db)  # the region already holds a plant, and tallies and tile versions
+    db.execute(text("UPDATE plant_grid_state SET dirty = false"))
+    before = registry_state(db)
+    tiles_before = {(layer, cx, cy): v for layer, cx, cy, v in before["tiles"]}
+
+    report = import_file(db, ADMIN, survey(tmp_path, "live.shp"), region="KZ-71")
+
+    assert report.status == "done" and report.imported == 10, report.problems
+    assert "merge" in report.seconds and "write" in report.seconds
+    assert_inventory_adds_up(db)  # tallies moved by exactly the ten plants
+    cells = cells_of_batch(db, report.batch_id)
+    after = {(layer, cx, cy): v for layer, cx, cy, v in registry_state(db)["tiles"]}
+    for cx, cy in cells:  # each cell bumped once, not once per chunk
+        assert after[("plants", cx, cy)] == tiles_before.get(("plants", cx, cy), 0) + 1
+    assert {k: v for k, v in after.items() if k[1:] not in cells} == {
+        k: v for k, v in tiles_before.items() if k[1:] not in cells
+    }
+    assert (71, True) in registry_state(db)["grid"]
+    setting = "SELECT current_setting('jasyl.plants_bookkeeping', true)"
+    assert db.scalar(text(setting)) in (None, "")  # later statements book their own plants
+
+
+def test_bad_last_row_refuses_the_file_after_chunks_were_merged(db, small_chunks, tmp_path):
+    make_plant(db)
+    before = registry_state(db)
+    path = survey(tmp_path, "last.shp", ПОРОДА=[*SPECIES[:9], "Пальма кокосовая"])
+
+    report = import_file(db, ADMIN, path, region="KZ-71")
+
+    assert report.status == "rejected" and report.imported == 0
+    assert [(p.row, p.code) for p in report.errors] == [(10, "species")]
+    assert registry_state(db) == before
+
+
+def test_number_repeated_in_the_last_chunk_is_refused(db, small_chunks, tmp_path) -> None:
+    before = registry_state(db)
+    numbers = [f"L-{i + 1}" for i in range(9)] + ["L-2"]
+    report = import_file(db, ADMIN, survey(tmp_path, "twice.shp", ИНВ_НОМ=numbers), region="71")
+
+    assert report.status == "rejected"
+    assert sorted((p.row, p.code) for p in report.errors) == [
+        (2, "duplicate_number"),
+        (10, "duplicate_number"),
+    ]
+    assert "rows 2, 10" in report.errors[0].message
+    assert registry_state(db) == before
+
+
+def test_own_trees_are_not_near_each_other_but_existing_ones_are(db, small_chunks, tmp_path):
+    existing = make_plant(db, inventory_number="OLD-1")  # Ulmus pumila
+    lon, lat = db.execute(select(func.ST_X(existing.geom), func.ST_Y(existing.geom))).one()
+    lonlat = list(ASTANA_LONLAT)
+    lonlat[5] = (lon + 0.000003, lat)  # row 6, a Вяз, 0.2 m from the existing elm
+    lonlat[6] = (lonlat[1][0] + 0.000003, lonlat[1][1])  # row 7 (an ель) beside row 2's
+    path = survey(tmp_path, "near.shp", lonlat=lonlat)
+
+    report = import_file(db, ADMIN, path, region="KZ-71")
+
+    assert report.status == "done" and report.imported == 10
+    assert [(p.row, p.code) for p in report.warnings] == [(6, "near_existing")]
+    assert f"plant {existing.id} (OLD-1)" in report.warnings[0].message
+
+
+def test_corrected_survey_in_chunks_updates_matches_and_inserts_the_rest(
+    db, small_chunks, tmp_path
+) -> None:
+    first = import_file(db, ADMIN, survey(tmp_path, "first.shp"), region="KZ-71")
+    assert first.imported == 10
+    numbers = [f"L-{i + 1}" for i in range(8)] + ["L-11", "L-12"]
+    heights = [6.0 + i / 2 for i in range(10)]
+    heights[6] = 15.5  # L-7 re-measured
+    path = survey(tmp_path, "second.shp", ИНВ_НОМ=numbers, ВЫС_М=heights)
+
+    report = import_file(db, ADMIN, path, region="KZ-71")
+
+    assert (report.imported, report.updated, report.unchanged) == (2, 1, 7), report.problems
+    assert db.scalar(select(func.count()).select_from(Plant)) == 12
+    seventh = db.scalar(select(Plant).where(Plant.inventory_number == "L-7"))
+    assert float(seventh.height_m) == 15.5 and seventh.version == 2
+    assert seventh.import_batch_id == report.batch_id
+    assert_inventory_adds_up(db)
+
+
+def test_partial_and_dry_runs_stage_first_and_merge_after(db, small_chunks, tmp_path) -> None:
+    path = survey(tmp_path, "partial.shp", ПОРОДА=[*SPECIES[:9], "Пальма кокосовая"])
+    before = registry_state(db)
+    dry = import_file(db, ADMIN, path, region="KZ-71", options=ImportOptions(dry_run=True))
+    assert dry.status == "dry_run" and registry_state(db) == before
+    options = ImportOptions(allow_partial=True)
+    report = import_file(db, ADMIN, path, region="KZ-71", options=options)
+    assert report.status == "done" and (report.imported, report.rejected) == (9, 1)
+    assert_inventory_adds_up(db)
