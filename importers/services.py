@@ -25,7 +25,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from importers import staging
+from importers import sources, staging
 from importers.crs import looks_geographic, missing_crs_error, parse_crs
 from importers.fields import (
     Column,
@@ -206,15 +206,18 @@ def _in_savepoint(run: ImportRun) -> ImportReport:
 def _stage(run: ImportRun) -> None:
     """Read, validate and COPY every batch of the file into the staging table.
 
-    An import that will write everything or nothing also merges each chunk's new plants
-    while it reads (``_ChunkWriter``); the whole-file checks still come before the commit.
+    An import of several chunks that will write everything or nothing also merges each
+    chunk's new plants while it reads (``_ChunkWriter``); the whole-file checks still come
+    before the commit.
     """
     staging.create(run.session)
     species = SpeciesIndex.load(run.session, _species_aliases(run.session, run.mapping))
     pieces = RegionPieces.load(run.session)
     run.had_plants = staging.region_has_plants(run.session, run.target.id)
     normaliser: Normaliser | None = None
-    live = not run.options.dry_run and not run.options.allow_partial
+    # A file of one chunk has nothing to overlap: it is staged, checked, then merged.
+    several = run.source.total > sources.BATCH_SIZE
+    live = several and not run.options.dry_run and not run.options.allow_partial
     # Closed even when a batch fails: an open reader keeps GDAL settings (the encoding) set.
     with closing(run.source.batches()) as batches, _ChunkWriter(run, live) as writer:
         while True:

@@ -370,6 +370,8 @@ def merge(
     session.execute(text(TRUST_STAGING))
     session.execute(text(SORT_IN_MEMORY))
     if inserted is not None:  # before the update: its own triggers count what it changes
+        # Several chunks, well over the grid's bulk size (revision 0017): their region is
+        # marked for a rebuild, as the trigger of one such INSERT would.
         session.execute(text(BOOK_IMPORTED), params)
         session.execute(text(RESUME_BOOKKEEPING))
     updated = session.execute(text(UPDATE), params).rowcount if known else 0
