@@ -137,12 +137,12 @@ MARK_DOT_CELLS = text(
 def refresh_dots(engine: Engine, rested: float = 0.0) -> int:
     """Rebuild the dots of every z14 cell whose plants changed since; returns how many cells.
 
-    ``rested``: only cells rebuilt at least that many seconds ago (a dense cell costs ~0.1 s, so
-    the map's lazy rebuild waits while a forester keeps editing there; meanwhile tiles make
-    that cell's dots from the plants, exact as ever). Returns 0 at once when another process
-    is rebuilding. Cells go in small REPEATABLE READ transactions: the dots and the counter
-    they are marked with come from one snapshot, so a write committed meanwhile leaves its cell
-    stale instead of hidden.
+    ``rested``: only cells rebuilt at least that many seconds ago (a cell of 28,000 plants
+    costs ~0.3 s, so the map's lazy rebuild waits while a forester keeps editing there;
+    meanwhile tiles make that cell's dots from the plants, exact as ever). Returns 0 at once
+    when another process is rebuilding. Cells go in small REPEATABLE READ transactions: the
+    dots and the counter they are marked with come from one snapshot, so a write committed
+    meanwhile leaves its cell stale instead of hidden.
     """
     with engine.connect() as connection:
         connection.execution_options(isolation_level="AUTOCOMMIT")

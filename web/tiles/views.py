@@ -39,7 +39,7 @@ MAX_AGE = 300
 # database time for 60,000 plants); meanwhile the low-zoom tiles aggregate it on the fly. (Edits
 # keep the grid exact themselves: revision 0017.)
 GRID_REBUILD_EVERY = 60.0
-# Seconds between lazy rebuilds of one z14 cell's plant dots (0.1 s of database time for the
+# Seconds between lazy rebuilds of one z14 cell's plant dots (0.3 s of database time for the
 # densest cell); a cell edited meanwhile has its dots made on the fly by the z13–14 tiles.
 DOTS_REBUILD_EVERY = 10.0
 
