@@ -221,7 +221,7 @@ SORT_AS_BEFORE = "SET LOCAL work_mem TO DEFAULT"
 TRUST_STAGING = "SELECT set_config('jasyl.region_source', 'import_staging', true)"
 DISTRUST_STAGING = "SELECT set_config('jasyl.region_source', '', true)"
 DEFER_BOOKKEEPING = "SELECT set_config('jasyl.plants_bookkeeping', 'deferred', true)"
-BOOK_IMPORTED = "SELECT jasyl_book_imported_plants(:batch)"
+BOOK_IMPORTED = "SELECT jasyl_book_imported_plants(CAST(:batch AS integer))"
 RESUME_BOOKKEEPING = "SELECT set_config('jasyl.plants_bookkeeping', '', true)"
 
 
