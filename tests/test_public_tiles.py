@@ -51,6 +51,7 @@ def test_the_public_gets_the_flask_views_bytes_and_headers_without_flask(app) ->
     assert fast.headers["Cache-Control"] == "public, max-age=300"
     again = client.get(TILE, headers={"If-None-Match": fast.headers["ETag"]})
     assert again.status_code == 304 and again.data == b"" and again.headers["ETag"]
+    assert "Content-Length" not in again.headers and app.flask_tile_calls[1:] == []
     assert client.head(TILE).data == b"" and app.flask_tile_calls[1:] == []
 
 

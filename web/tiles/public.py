@@ -49,7 +49,9 @@ class PublicTiles:
         except Exception as exc:  # noqa: BLE001 - Flask answers it again, with its error pages
             self.app.logger.warning("public tile goes to Flask: %r", exc)
             return self.flask(environ, start_response)
-        headers = answer.headers + [("Content-Length", str(len(answer.body or b"")))]
+        headers = answer.headers  # no Content-Length on a 204 or a 304 (RFC 9110, 8.6)
+        if answer.body:
+            headers = headers + [("Content-Length", str(len(answer.body)))]
         start_response(STATUS[answer.status], headers)
         body = [] if environ["REQUEST_METHOD"] == "HEAD" or not answer.body else [answer.body]
         if answer.rebuild:
