@@ -22,9 +22,11 @@ tile shows their edit at once (read-your-writes through the replica), and one su
 Two configurations of the same mix: the baseline renders every tile (``JASYL_TILE_CACHE=off``;
 ETags and 304s on), the candidate keeps rendered tiles on disk under their data version
 (``gis.tile_cache``; the folder outlives restarts, as it does in production). Each gets
-``--seconds`` in ``--rounds`` slices against a freshly started server, the slices alternating
-(baseline, candidate, baseline, …), so that a change in whatever else the machine runs weighs on
-both alike; the raw times of a configuration's slices are pooled into exact percentiles. For
+``--seconds`` of steady state in ``--rounds`` slices against a freshly started server, the
+slices alternating (baseline, candidate, baseline, …), so that a change in whatever else the
+machine runs weighs on both alike; the raw times of a configuration's slices are pooled into
+exact percentiles. Each slice's ramp-up (the fresh server while all users arrive at once, and
+``WARM_SECONDS`` after) is reported on a line of its own, its errors counted all the same. For
 each: throughput, p50/p95/p99 and errors per request type, and the replica's lag sampled every
 half second from ``pg_stat_replication`` (``replay_lag``, bytes not yet replayed) and
 ``pg_last_xact_replay_timestamp()``.
@@ -55,6 +57,11 @@ from registry.cluster import LocalCluster
 from registry.config import load_settings
 from registry.db import engine_for
 from tests.serving import PrivateCluster, ProductionServer, free_port, start_replica
+
+# Each slice starts a fresh server while every user arrives at once (map pages, return visits'
+# tile bursts, sign-ins): that ramp-up and this many seconds after it are reported apart from
+# the steady state, as locust's ``--reset-stats`` would; their errors count all the same.
+WARM_SECONDS = 10.0
 
 PROJECT = Path(__file__).resolve().parent.parent
 VENV = PROJECT / ".venv" / "bin"
@@ -170,6 +177,7 @@ class Run:
     title: str
     env: dict[str, str]
     samples: list[tuple[str, float, bool]] = field(default_factory=list)  # name, ms, failed
+    ramp_up: list[tuple[str, float, bool]] = field(default_factory=list)  # the same, ramp-up
     failures: list[dict] = field(default_factory=list)
     exceptions: list[dict] = field(default_factory=list)  # a task that raised: an error too
     counts: dict[str, int] = field(default_factory=dict)
@@ -181,15 +189,18 @@ class Run:
         return [ms for n, ms, _ in self.samples if name is None or n == name]
 
     def errors(self) -> int:
-        failed = sum(1 for _, _, bad in self.samples if bad)
+        """Failed requests of the ramp-up too, and tasks that raised: every error counts."""
+        failed = sum(1 for _, _, bad in self.samples + self.ramp_up if bad)
         return failed + sum(int(e["Count"]) for e in self.exceptions)
 
 
 def drive(run: Run, urls: tuple[str, str], plan_path: Path, args) -> None:
-    """One slice of ``run``: a fresh server, locust for ``--seconds / --rounds``, the lag."""
+    """One slice of ``run``: a fresh server, locust for the ramp-up (every user arriving, then
+    ``WARM_SECONDS``) and ``--seconds / --rounds`` of steady state, the lag."""
     primary_url, replica_url = urls
     settings = load_settings()
-    seconds = int(args.seconds / args.rounds)
+    users = args.viewers + args.api_readers + args.foresters + 1
+    seconds = int(args.seconds / args.rounds + users / args.spawn_rate + WARM_SECONDS + 1)
     server = ProductionServer(
         primary_url,
         extra_env={"JASYL_REPLICA_URL": replica_url, "JASYL_ACCESS_LOG": "/dev/null", **run.env},
@@ -199,7 +210,6 @@ def drive(run: Run, urls: tuple[str, str], plan_path: Path, args) -> None:
     watcher = threading.Thread(target=run.lag.watch, args=(args.primary_port, args.replica_port))
     run.lag.stop.clear()
     out = Path(tempfile.mkdtemp(prefix="jasyl-locust-"))
-    users = args.viewers + args.api_readers + args.foresters + 1
     command = [
         str(VENV / "locust"),
         "-f",
@@ -230,6 +240,7 @@ def drive(run: Run, urls: tuple[str, str], plan_path: Path, args) -> None:
                 **os.environ,
                 "JASYL_LOAD_PLAN": str(plan_path),
                 "JASYL_LOAD_RESULTS": str(out / "results.json"),
+                "JASYL_LOAD_WARM_SECONDS": str(WARM_SECONDS),
             },
             cwd=PROJECT,
             stdout=subprocess.DEVNULL,
@@ -243,14 +254,15 @@ def drive(run: Run, urls: tuple[str, str], plan_path: Path, args) -> None:
         run.loads.append(os.getloadavg()[0])
         server.stop()
     results = json.loads((out / "results.json").read_text())
-    run.samples += [tuple(sample) for sample in results["samples"]]
+    run.samples += [(n, ms, bad) for n, ms, bad, steady in results["samples"] if steady]
+    run.ramp_up += [(n, ms, bad) for n, ms, bad, steady in results["samples"] if not steady]
     for name, value in results["counts"].items():
         run.counts[name] = run.counts.get(name, 0) + value
     with open(out / "run_failures.csv", encoding="utf-8") as failures:  # noqa: PTH123
         run.failures += list(csv.DictReader(failures))
     with open(out / "run_exceptions.csv", encoding="utf-8") as exceptions:  # noqa: PTH123
         run.exceptions += list(csv.DictReader(exceptions))
-    run.seconds += seconds
+    run.seconds += results["steady_seconds"]
     shutil.rmtree(out, ignore_errors=True)
 
 
@@ -258,7 +270,7 @@ def drive(run: Run, urls: tuple[str, str], plan_path: Path, args) -> None:
 def report(run: Run) -> dict[str, float]:
     total = len(run.samples)
     print(
-        f"== {run.title}: {total:,} requests in {run.seconds:.0f} s = "
+        f"== {run.title}: steady state, {total:,} requests in {run.seconds:.0f} s = "
         f"{total / run.seconds:.1f} req/s, {run.errors()} errors (1-minute load average "
         f"around its slices: {', '.join(f'{v:.1f}' for v in run.loads)})"
     )
@@ -281,6 +293,12 @@ def report(run: Run) -> dict[str, float]:
         where = exception["Traceback"].strip().splitlines()[-2:]
         print(f"   error: {exception['Count']} × {exception['Message'][:100]} at {where}")
     print("   " + ", ".join(f"{k}: {v:,}" for k, v in run.counts.items()))
+    ramp_tiles = [ms for name, ms, _ in run.ramp_up if name == "tile"]
+    print(
+        f"   ramp-up, left out above (fresh server, users arriving, then {WARM_SECONDS:.0f} s): "
+        f"{len(run.ramp_up):,} requests, {sum(1 for *_, bad in run.ramp_up if bad)} errors; "
+        f"tile p50 {quantile(ramp_tiles, 50):.0f} ms, p95 {quantile(ramp_tiles, 95):.0f} ms"
+    )
     lag = run.lag
     if lag.bytes_behind:
         print(

@@ -308,17 +308,30 @@ def multipart(boundary: str, fields: dict[str, str], file: tuple[str, str, bytes
     return b"".join(parts) + f"--{boundary}--\r\n".encode()
 
 
-SAMPLES: list[tuple[str, float, bool]] = []  # every request: name, milliseconds, failed
+SAMPLES: list[tuple[str, float, bool, bool]] = []  # name, milliseconds, failed, steady
+# The run's ramp-up: a freshly started server while every user arrives (viewers' first map pages
+# and return visits, foresters' sign-ins) and WARM_SECONDS after the last one has. Samples of
+# the ramp-up are kept apart from the steady state that follows (locust's ``--reset-stats``).
+WARM_SECONDS = float(os.environ.get("JASYL_LOAD_WARM_SECONDS", "10"))
+STEADY = {"from": math.inf, "until": math.inf}
+
+
+@events.spawning_complete.add_listener
+def mark_steady(**_kwargs) -> None:
+    STEADY["from"] = time.monotonic() + WARM_SECONDS
 
 
 @events.request.add_listener
 def keep_sample(name: str, response_time: float, exception=None, **_kwargs) -> None:
     """Raw times, so ``bench.load`` can pool several runs into exact percentiles."""
-    SAMPLES.append((name, response_time, exception is not None))
+    steady = time.monotonic() >= STEADY["from"]
+    SAMPLES.append((name, response_time, exception is not None, steady))
 
 
 @events.test_stop.add_listener
 def write_results(**_kwargs) -> None:
-    """The samples, and what never reached the server (browser cache hits) and the 304s."""
-    results = {"counts": COUNTS, "samples": SAMPLES}
+    """The samples, the steady state's length, and what never reached the server (browser
+    cache hits) and the 304s."""
+    steady_seconds = max(0.0, time.monotonic() - STEADY["from"])
+    results = {"counts": COUNTS, "samples": SAMPLES, "steady_seconds": steady_seconds}
     Path(os.environ["JASYL_LOAD_RESULTS"]).write_text(json.dumps(results), encoding="utf-8")
