@@ -91,6 +91,7 @@ class ImportRun:
     batch: ImportBatch | None = None  # opened before the first live chunk, else at the merge
     inserted: int | None = None  # new plants merged live, chunk by chunk (``_ChunkWriter``)
     had_plants: bool = False  # the region held plants before this import wrote any
+    staged: int = 0  # rows without errors, in the staging table
 
     @property
     def file_name(self) -> str:
@@ -210,10 +211,11 @@ def _stage(run: ImportRun) -> None:
     chunk's new plants while it reads (``_ChunkWriter``); the whole-file checks still come
     before the commit.
     """
-    staging.create(run.session)
-    species = SpeciesIndex.load(run.session, _species_aliases(run.session, run.mapping))
-    pieces = RegionPieces.load(run.session)
-    run.had_plants = staging.region_has_plants(run.session, run.target.id)
+    with run.timed("prepare"):
+        staging.create(run.session)
+        species = SpeciesIndex.load(run.session, _species_aliases(run.session, run.mapping))
+        pieces = RegionPieces.load(run.session)
+        run.had_plants = staging.region_has_plants(run.session, run.target.id)
     normaliser: Normaliser | None = None
     # A file of one chunk has nothing to overlap: it is staged, checked, then merged.
     several = run.source.total > sources.BATCH_SIZE
@@ -285,7 +287,9 @@ class _ChunkWriter:
         run = self.run
         span = (first, last) if self.live else None
         with run.timed("copy"):
-            data = staging.copy_data(self.connection, clean.rows())
+            rows = clean.rows()
+            data = staging.copy_data(self.connection, rows)
+        run.staged += len(rows)
         with run.timed("write"):  # waiting for the database to finish the previous chunk
             self.wait()
             if self.live and run.batch is None:
@@ -326,11 +330,17 @@ def _merge(run: ImportRun) -> None:
     session, report, target, actor = run.session, run.report, run.target, run.actor
     staging.drop_rows(session, sorted({p.row for p in report.errors if p.row is not None}))
     merged = run.batch.id if run.batch else staging.NO_BATCH
-    known = staging.any_known(session, target.id, merged)
-    if known:
-        _skip_conflicts(run, merged)
     if run.batch is not None and run.inserted is None:
         raise RuntimeError("a live import stopped merging but found no row error")
+    with run.timed("checks"):
+        # Live, the rows that did not go in are those whose numbers the region knew.
+        known = (
+            run.staged > (run.inserted or 0)
+            if run.batch
+            else staging.any_known(session, target.id, merged)
+        )
+        if known:
+            _skip_conflicts(run, merged)
     batch = run.batch or _open_batch(run)
     run.tell("writing", 0, report.rows_read)
     with run.timed("merge"):
@@ -344,7 +354,8 @@ def _merge(run: ImportRun) -> None:
             known,
             inserted=run.inserted if run.batch else None,
         )
-    _close_batch(run, batch)
+    with run.timed("close"):
+        _close_batch(run, batch)
     run.tell("writing", report.rows_read, report.rows_read)
 
 
