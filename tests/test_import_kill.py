@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import func, select, text
 
+from importers.sources import BATCH_SIZE
 from registry.db import engine_for, unit_of_work
 from registry.imports.models import ImportBatch
 from registry.inventory.models import Plant
@@ -52,14 +53,15 @@ def backend_alive(database_url: str, pid: int) -> bool:
         )
 
 
-def test_kill_during_merge_leaves_registry_unchanged(clean, tmp_path: Path) -> None:
-    with unit_of_work(clean) as session:
+def kill_during_merge(database_url: str, tmp_path: Path, rows: int) -> None:
+    """Start ``jasyl import`` of ``rows`` points, ``kill -9`` it once it inserts into plants."""
+    with unit_of_work(database_url) as session:
         make_plant(session, inventory_number="K-1")
     lonlat = [
-        (71.40 + 0.06 * x, 51.10 + 0.05 * y) for x, y in np.random.default_rng(1).random((ROWS, 2))
+        (71.40 + 0.06 * x, 51.10 + 0.05 * y) for x, y in np.random.default_rng(1).random((rows, 2))
     ]
-    path = write_shapefile(tmp_path / "big.shp", survey(ROWS), geometry=points(32642, lonlat))
-    env = {**os.environ, "DATABASE_URL": clean}
+    path = write_shapefile(tmp_path / "big.shp", survey(rows), geometry=points(32642, lonlat))
+    env = {**os.environ, "DATABASE_URL": database_url}
     command = [
         str(Path(sys.executable).with_name("jasyl")),
         "import",
@@ -71,15 +73,33 @@ def test_kill_during_merge_leaves_registry_unchanged(clean, tmp_path: Path) -> N
     backend = None
     deadline = time.monotonic() + 300
     while backend is None and process.poll() is None and time.monotonic() < deadline:
-        backend = merge_backend(clean)
+        backend = merge_backend(database_url)
         time.sleep(0.05)
     assert backend is not None, "the import finished before its merge could be caught"
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
-    while backend_alive(clean, backend) and time.monotonic() < deadline:
+    while backend_alive(database_url, backend) and time.monotonic() < deadline:
         time.sleep(0.2)
-    with unit_of_work(clean) as session:
+
+
+def assert_registry_unchanged(database_url: str) -> None:
+    with unit_of_work(database_url) as session:
         assert session.scalar(select(func.count()).select_from(Plant)) == 1
         assert session.scalar(select(func.count()).select_from(ImportBatch)) == 0
         kept = session.scalar(select(Plant))
         assert kept.inventory_number == "K-1" and kept.import_batch_id is None
+
+
+def test_kill_during_merge_leaves_registry_unchanged(clean, tmp_path: Path) -> None:
+    kill_during_merge(clean, tmp_path, ROWS)
+    assert_registry_unchanged(clean)
+
+
+def test_kill_during_a_live_merge_leaves_registry_unchanged(clean, tmp_path: Path) -> None:
+    """A file of two chunks: killed while its first chunk goes into plants (the second one
+    still being read), after its import batch was opened."""
+    kill_during_merge(clean, tmp_path, BATCH_SIZE + 5_000)
+    assert_registry_unchanged(clean)
+    with unit_of_work(clean) as session:
+        tallied = session.scalar(text("SELECT sum(plants) FROM inventory_tallies"))
+        assert tallied == 1
