@@ -30,7 +30,7 @@ from registry.inventory.rules import to_decimal
 from registry.inventory.services import get_locked, stamp
 from registry.planting import rules as planting_rules
 from registry.planting.models import PlanStatus
-from registry.planting.services import check_version, region_of_target
+from registry.planting.services import approve_draft, check_version, region_of_target
 from registry.regions.models import Region
 from registry.regions.services import resolve_region
 from registry.reports.models import CareTally
@@ -76,18 +76,7 @@ def create_care_plan(
 def approve_care_plan(
     session: Session, actor: Actor, plan_id: int, expected_version: int | None = None
 ) -> CarePlan:
-    plan = get_locked(session, CarePlan, plan_id, "care plan")
-    require_region_write(session, actor, plan.region_id, "approve", "care plan", plan.id)
-    check_version(plan, expected_version, "care plan")
-    if plan.status is PlanStatus.APPROVED:
-        raise InvalidValue("status", "the plan is already approved", plan.status.value)
-    plan.status, plan.approved_by, plan.approved_at = PlanStatus.APPROVED, actor.user_id, func.now()
-    stamp(plan, actor)
-    session.flush()
-    record_changes(
-        session, actor, "care_plan", plan.id, plan.region_id, {"status": ("draft", "approved")}
-    )
-    return plan
+    return approve_draft(session, actor, CarePlan, plan_id, expected_version, "care plan")
 
 
 def _target_region(

@@ -8,10 +8,11 @@ keeps current, so they cannot drift from the events and checks they sum.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from geoalchemy2.shape import from_shape, to_shape
 from shapely.geometry.base import BaseGeometry
@@ -39,6 +40,8 @@ from registry.regions.models import Region
 from registry.regions.services import resolve_region
 from registry.species.models import Species
 from registry.species.services import get_species
+
+Plan = TypeVar("Plan")  # a planting plan or a care plan (same status, version, region)
 
 
 # -- shared steps ---------------------------------------------------------------------------------
@@ -173,25 +176,45 @@ def approve_plan(
     session: Session, actor: Actor, plan_id: int, expected_version: int | None = None
 ) -> PlantingPlan:
     """Draft → approved; an approved plan no longer changes and events may be booked on it."""
-    plan = get_locked(session, PlantingPlan, plan_id, "planting plan")
-    require_region_write(session, actor, plan.region_id, "approve", "planting plan", plan.id)
-    check_version(plan, expected_version, "planting plan")
+
+    def has_lines(plan: PlantingPlan) -> None:
+        lines = session.scalar(
+            select(func.count())
+            .select_from(PlantingPlanLine)
+            .where(PlantingPlanLine.plan_id == plan.id)
+        )
+        if not lines:
+            raise InvalidValue("lines", "a plan without lines cannot be approved")
+
+    return approve_draft(
+        session, actor, PlantingPlan, plan_id, expected_version, "planting plan", has_lines
+    )
+
+
+def approve_draft(
+    session: Session,
+    actor: Actor,
+    model: type[Plan],
+    plan_id: int,
+    expected_version: int | None,
+    what: str,
+    ready: Callable[[Plan], None] = lambda plan: None,
+) -> Plan:
+    """Draft → approved for a plan of either kind (planting, care): the row locked, the right
+    to write in its region, its version, ``ready`` (what the kind needs first) and the audit
+    entry (entity ``what`` with an underscore), so the two kinds approve alike."""
+    plan = get_locked(session, model, plan_id, what)
+    require_region_write(session, actor, plan.region_id, "approve", what, plan.id)
+    check_version(plan, expected_version, what)
     if plan.status is PlanStatus.APPROVED:
         raise InvalidValue("status", "the plan is already approved", plan.status.value)
-    lines = session.scalar(
-        select(func.count())
-        .select_from(PlantingPlanLine)
-        .where(PlantingPlanLine.plan_id == plan.id)
-    )
-    if not lines:
-        raise InvalidValue("lines", "a plan without lines cannot be approved")
-    plan.status = PlanStatus.APPROVED
-    plan.approved_by = actor.user_id
-    plan.approved_at = func.now()
+    ready(plan)
+    plan.status, plan.approved_by, plan.approved_at = PlanStatus.APPROVED, actor.user_id, func.now()
     stamp(plan, actor)
     session.flush()
+    entity = what.replace(" ", "_")
     record_changes(
-        session, actor, "planting_plan", plan.id, plan.region_id, {"status": ("draft", "approved")}
+        session, actor, entity, plan.id, plan.region_id, {"status": ("draft", "approved")}
     )
     return plan
 
