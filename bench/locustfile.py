@@ -1,11 +1,12 @@
 """The users of ``python -m bench.load``, for locust (run headless by ``bench.load``, not alone).
 
 - ``MapViewer``: the public and planners on the map. Opens the map page, then pans and zooms
-  (z12–z16) around a city: each view asks for the plant and green-space tiles it lacks, six at a
-  time as a browser does, and thinks 3–8 s between views. Its browser cache honours
-  ``Cache-Control: max-age`` (fresh tiles are not asked for again) and revalidates older ones
-  with ``If-None-Match``; half of the viewers return from a visit an hour ago, with that visit's
-  tiles still in their cache. Now and then it clicks a plant (its card: ``/api/v1/plants/at``).
+  (z12–z16) around a city, and now and then comes back for a new visit (the page again): each
+  view asks for the plant and green-space tiles it lacks, six at a time as a browser does, and
+  thinks 3–8 s between views. Its browser cache honours ``Cache-Control: max-age`` (fresh tiles
+  are not asked for again) and revalidates older ones with ``If-None-Match``; half of the
+  viewers return from a visit an hour ago, with that visit's tiles still in their cache. Now
+  and then it clicks a plant (its card: ``/api/v1/plants/at``).
 - ``ApiReader``: scripts and GIS clients: plant details, species search, OGC API items in a box.
 - ``Forester``: signed in through the login form, edits plants of their own region through the
   JSON API (the version read goes with the change: optimistic locking; CSRF header from the
@@ -81,6 +82,14 @@ class MapViewer(FastHttpUser):
         self.lon, self.lat = lonlat(x, y, self.z)
         if abs(self.lon - self.home[0]) > 0.15 or abs(self.lat - self.home[1]) > 0.1:
             self.lon, self.lat = self.home
+        self.view()
+
+    @task(1)
+    def new_visit(self) -> None:
+        """Another visit to the map (a new tab, the next day): the page again, then the view,
+        its tiles revalidated where the browser cache holds them and fetched where not. Keeps
+        map pages in the steady state, not only in the ramp-up."""
+        self.client.get("/", name="map page")
         self.view()
 
     @task(2)
