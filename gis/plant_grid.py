@@ -75,13 +75,17 @@ def refresh_region(connection: Connection, region_id: int, force: bool = False) 
 
 
 def refresh_dirty(
-    engine: Engine, regions: list[int] | None = None, rested: float = 0.0
+    engine: Engine,
+    regions: list[int] | None = None,
+    rested: float = 0.0,
+    give_way: bool = False,
 ) -> list[int]:
     """Rebuild every dirty region (or the ones named, dirty or not); returns those rebuilt.
 
     ``rested``: only regions last rebuilt at least that many seconds ago. A big region's rebuild
     takes a second or more, so the map's lazy refresh waits between rebuilds while foresters keep
-    editing; meanwhile tiles aggregate the region on the fly, exact as ever.
+    editing; meanwhile tiles aggregate the region on the fly, exact as ever. ``give_way``: give
+    up (``LockNotAvailable``) rather than wait for a table lock (``GIVE_WAY``).
     """
     with engine.connect() as connection:
         if regions is not None:
@@ -91,6 +95,8 @@ def refresh_dirty(
     rebuilt = []
     for region_id in wanted:
         with engine.begin() as connection:
+            if give_way:
+                connection.execute(GIVE_WAY)
             if refresh_region(connection, region_id, force=regions is not None):
                 rebuilt.append(region_id)
     return rebuilt
@@ -98,6 +104,9 @@ def refresh_dirty(
 
 # -- plant dots (z13–14) ---------------------------------------------------------------------------
 DOT_LEVELS = range(RAW_PLANTS_FROM_ZOOM, DOTS_UNTIL_ZOOM + 1)
+# A rebuild in the background (after a tile response) must never hold up, or deadlock with,
+# someone's TRUNCATE, migration or restore: past this wait for a lock it gives up, to run later.
+GIVE_WAY = text("SET LOCAL lock_timeout = '250ms'")
 DOTS_REFRESH_LOCK = 0x4A53_0D07  # one rebuilder at a time per database (an advisory lock key)
 CELLS_PER_TRANSACTION = 32
 LOCK_DOTS = text(f"SELECT pg_try_advisory_lock({DOTS_REFRESH_LOCK})")
@@ -134,7 +143,7 @@ MARK_DOT_CELLS = text(
 )
 
 
-def refresh_dots(engine: Engine, rested: float = 0.0) -> int:
+def refresh_dots(engine: Engine, rested: float = 0.0, give_way: bool = False) -> int:
     """Rebuild the dots of every z14 cell whose plants changed since; returns how many cells.
 
     ``rested``: only cells rebuilt at least that many seconds ago (a cell of 28,000 plants
@@ -142,7 +151,7 @@ def refresh_dots(engine: Engine, rested: float = 0.0) -> int:
     meanwhile tiles make that cell's dots from the plants, exact as ever). Returns 0 at once
     when another process is rebuilding. Cells go in small REPEATABLE READ transactions: the
     dots and the counter they are marked with come from one snapshot, so a write committed
-    meanwhile leaves its cell stale instead of hidden.
+    meanwhile leaves its cell stale instead of hidden. ``give_way``: as for ``refresh_dirty``.
     """
     with engine.connect() as connection:
         connection.execution_options(isolation_level="AUTOCOMMIT")
@@ -151,7 +160,7 @@ def refresh_dots(engine: Engine, rested: float = 0.0) -> int:
         if not locked:
             return 0
         try:
-            return _refresh_stale_dots(connection, rested)
+            return _refresh_stale_dots(connection, rested, give_way)
         finally:
             connection.rollback()  # after a failed rebuild, so the lock can be released
             connection.execution_options(isolation_level="AUTOCOMMIT")
@@ -159,7 +168,7 @@ def refresh_dots(engine: Engine, rested: float = 0.0) -> int:
             connection.commit()
 
 
-def _refresh_stale_dots(connection: Connection, rested: float) -> int:
+def _refresh_stale_dots(connection: Connection, rested: float, give_way: bool) -> int:
     stale = connection.execute(STALE_DOT_CELLS, {"rest": rested}).all()
     connection.commit()
     rebuild = text(load_sql("plant_dots_refresh").replace("/*from_plants*/", dots_from_plants()))
@@ -168,6 +177,8 @@ def _refresh_stale_dots(connection: Connection, rested: float) -> int:
         cells = {"cxs": [c[0] for c in chunk], "cys": [c[1] for c in chunk]}
         connection.execution_options(isolation_level="REPEATABLE READ")
         with connection.begin():
+            if give_way:
+                connection.execute(GIVE_WAY)
             versions = list(connection.execute(COUNTERS, cells).scalars())
             connection.execute(FORGET_DOTS, cells)
             for (cx, cy), level in itertools.product(chunk, DOT_LEVELS):

@@ -4,6 +4,7 @@ or made on the fly, never behind a write, never showing the public an unpublishe
 from __future__ import annotations
 
 import math
+import time
 from collections import defaultdict
 
 import mapbox_vector_tile
@@ -11,6 +12,7 @@ import pytest
 from pyproj import Transformer
 from shapely.geometry import LineString, Point
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
 from gis.plant_grid import DOTS_REFRESH_LOCK, refresh_dots
 from gis.tiles import TileAddress, dot_metres, render_versioned
@@ -200,3 +202,17 @@ def test_the_tile_server_rebuilds_stale_dots_after_answering(grove) -> None:
     with engine_for(url).connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM plant_dot_cells")).scalar() >= 1
     assert features(url, 14)[1] is False
+
+
+def test_a_background_rebuild_gives_way_to_a_table_lock(grove) -> None:
+    """The map's lazy rebuild never waits for (or deadlocks with) a TRUNCATE or a migration:
+    it gives up at once and the next tile tries again."""
+    url, _ = grove
+    with engine_for(url).connect() as other:
+        other.execute(text("LOCK TABLE plants IN ACCESS EXCLUSIVE MODE"))
+        started = time.monotonic()
+        with pytest.raises(OperationalError, match="lock timeout"):
+            refresh_dots(engine_for(url), give_way=True)
+        assert time.monotonic() - started < 5
+        other.rollback()
+    assert refresh_dots(engine_for(url), give_way=True) >= 1, "the advisory lock was released"

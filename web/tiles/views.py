@@ -155,9 +155,9 @@ def rebuild_quietly(app: Flask, rebuild: Callable[[Engine], object]) -> Callable
 
 def _refresh_grid(engine: Engine) -> None:
     """The plant grid of regions written since (skipped while another worker is at it)."""
-    refresh_dirty(engine, rested=GRID_REBUILD_EVERY)
+    refresh_dirty(engine, rested=GRID_REBUILD_EVERY, give_way=True)
 
 
 def _refresh_dots(engine: Engine) -> None:
     """The plant dots of z14 cells written since (skipped while another worker is at it)."""
-    refresh_dots(engine, rested=DOTS_REBUILD_EVERY)
+    refresh_dots(engine, rested=DOTS_REBUILD_EVERY, give_way=True)
