@@ -75,9 +75,16 @@ NO_FILTERS = {
 
 
 @cache
+def plant_filters() -> str:
+    """The shared attribute filters of the plant tiles (``plant_filters.sql`` without its
+    comment line), for splicing in at ``/*filters*/``."""
+    return load_sql("plant_filters").split("\n", 1)[1]
+
+
+@cache
 def plant_sql(name: str) -> str:
     """A plant tile query with the shared attribute filters spliced in."""
-    return load_sql(name).replace("/*filters*/", load_sql("plant_filters").split("\n", 1)[1])
+    return load_sql(name).replace("/*filters*/", plant_filters())
 
 
 def dots_from_plants(filters: str = "") -> str:
@@ -88,8 +95,8 @@ def dots_from_plants(filters: str = "") -> str:
 @cache
 def plant_dots_sql() -> str:
     """The dot tile: stored dots of current cells, and the others made from the plants."""
-    filters = load_sql("plant_filters").split("\n", 1)[1]
-    return load_sql("plants_dots_tile").replace("/*from_plants*/", dots_from_plants(filters))
+    fresh = dots_from_plants(plant_filters())
+    return load_sql("plants_dots_tile").replace("/*from_plants*/", fresh)
 
 
 def dot_metres(z: int) -> float:

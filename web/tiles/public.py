@@ -60,13 +60,9 @@ class PublicTiles:
 
     def _answer(self, environ: dict, layer: str, tile: TileAddress) -> TileAnswer:
         conditional = parse_etags(environ.get("HTTP_IF_NONE_MATCH"))
-
-        def already_have(etag: str) -> bool:
-            return conditional.contains(etag) if etag else bool(conditional)
-
         cache = tile_cache(self.app, None)
         with read_connection(serial=True, config=self.app.config) as connection:
-            return answer_tile(connection, layer, tile, self.internal, None, already_have, cache)
+            return answer_tile(connection, layer, tile, self.internal, None, conditional, cache)
 
     def _public_tile(self, environ: dict) -> tuple[str, TileAddress] | None:
         """The layer and tile an anonymous, unfiltered request asks for; ``None`` for Flask."""

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from flask import Blueprint, Flask, Response, abort, current_app, request
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
+from werkzeug.datastructures import ETags
 from werkzeug.http import quote_etag
 
 from gis.plant_grid import refresh_dirty, refresh_dots
@@ -77,18 +78,19 @@ def answer_tile(
     address: TileAddress,
     internal: bool,
     filters: dict | None,
-    already_have: Callable[[str], bool],
+    if_none_match: ETags,
     cache: TileCache | None,
 ) -> TileAnswer:
-    """The tile (or "not modified" when ``already_have`` its ETag), from ``cache`` when it holds
-    this version. Shared by the Flask view and the public fast path (``web.tiles.public``)."""
+    """The tile (or "not modified" when the client's ``If-None-Match`` holds its ETag), from
+    ``cache`` when it holds this version. Shared by the Flask view and the public fast path
+    (``web.tiles.public``)."""
     # Every statement is its own snapshot, so no transaction is opened (no BEGIN/ROLLBACK round
     # trips): the version and the bytes it names always come from one statement.
     connection = connection.execution_options(isolation_level="AUTOCOMMIT")
-    if cache or already_have(""):
+    if cache or if_none_match:
         version = tile_version(connection, layer, address)
         etag = _etag(version, internal)
-        if already_have(etag):
+        if if_none_match.contains(etag):
             return TileAnswer(None, etag, internal)
         body = cache.get(version, address, internal) if cache else None
         if body is not None:
@@ -119,14 +121,11 @@ def tile(layer: str, z: int, x: int, y: int) -> Response:
     internal = sees_internal_fields(current_actor())
     wanted = parse_filter(request.args.to_dict()) if layer == "plants" else None
     filters = wanted.sql_params() if wanted is not None and not wanted.empty else None
-    conditional = request.if_none_match
-
-    def already_have(etag: str) -> bool:
-        return conditional.contains(etag) if etag else bool(conditional)
-
     cache = tile_cache(current_app, filters)
     with read_connection(serial=True) as connection:
-        answer = answer_tile(connection, layer, address, internal, filters, already_have, cache)
+        answer = answer_tile(
+            connection, layer, address, internal, filters, request.if_none_match, cache
+        )
     response = Response(answer.body or None, status=answer.status, headers=answer.headers)
     if answer.rebuild:
         response.call_on_close(rebuild_quietly(current_app, answer.rebuild))
