@@ -4,7 +4,7 @@ Generates a realistic survey shapefile (CP1251 without a ``.cpg``, Russian DBF f
 42N points inside Astana), then in the same run times, as separate processes, our import (read,
 decode, recognise, validate every record, derive regions, merge into ``plants``) and ogr2ogr
 loading the same file into a plain table with COPY; also our ``--dry-run`` (everything but the
-merge into ``plants``, whose six indexes, five foreign keys and computed 3857 column cost
+merge into ``plants``, whose five indexes, computed 3857 column and reference checks cost
 the most). Prints the times, rows/s, the ratios and our peak RSS. Runs against
 ``DATABASE_URL`` (or the local cluster); cleans up after itself.
 

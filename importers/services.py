@@ -36,6 +36,7 @@ from importers.fields import (
     resolve_green_columns,
 )
 from importers.green_spaces import Area, AreaReader, Refusal, existing_names
+from importers.neighbours import ExistingPlants
 from importers.report import ImportReport, Problem
 from importers.rows import Clean, Normaliser, whole
 from importers.sources import Batch, Source, SourceError, open_source
@@ -90,7 +91,6 @@ class ImportRun:
     areas: list[Area] = field(default_factory=list)  # green spaces to create
     batch: ImportBatch | None = None  # opened before the first live chunk, else at the merge
     inserted: int | None = None  # new plants merged live, chunk by chunk (``_ChunkWriter``)
-    had_plants: bool = False  # the region held plants before this import wrote any
     staged: int = 0  # rows without errors, in the staging table
 
     @property
@@ -215,7 +215,7 @@ def _stage(run: ImportRun) -> None:
         staging.create(run.session)
         species = SpeciesIndex.load(run.session, _species_aliases(run.session, run.mapping))
         pieces = RegionPieces.load(run.session)
-        run.had_plants = staging.region_has_plants(run.session, run.target.id)
+        existing = ExistingPlants.load(run.session, run.target.id)  # before any plant is merged
     normaliser: Normaliser | None = None
     # A file of one chunk has nothing to overlap: it is staged, checked, then merged.
     several = run.source.total > sources.BATCH_SIZE
@@ -236,16 +236,17 @@ def _stage(run: ImportRun) -> None:
                         run.file_name, run.columns, source_crs, run.mapping, species, region
                     )
                 clean = normaliser.normalise(batch, geometry)
+                if existing is not None:
+                    _check_near(run, existing, normaliser.spots, clean)
             run.report.problems.extend(clean.problems)
             run.report.rows_read += len(batch.frame)
             writer.send(clean, batch.first_row, run.report.rows_read)
             run.tell("reading", run.report.rows_read, run.source.total)
     if run.report.rows_read == 0:
         raise SourceError(f"{run.file_name}: the file holds no records")
-    with run.timed("checks"):  # those that need the whole file (and the registry) at once
-        if run.inserted is None:  # a live import that merged every chunk saw no repeats
+    if run.inserted is None:  # a live import that merged every chunk saw no repeats
+        with run.timed("checks"):  # those that need the whole file at once
             _check_duplicates(run)
-        _check_near(run)
 
 
 class _ChunkWriter:
@@ -537,19 +538,27 @@ def _check_duplicates(run: ImportRun) -> None:
             run.problem(row, "inventory_number", number, "duplicate_number", message)
 
 
-def _check_near(run: ImportRun) -> None:
-    severity = "error" if run.options.near_is_error else "warning"
-    merged = run.batch.id if run.batch else staging.NO_BATCH
-    found = staging.near_existing(run.session, run.target.id, run.had_plants, merged)
-    for row, plant_id, number, distance in found:
-        run.problem(
-            row,
-            "geometry",
-            None,
-            "near_existing",
-            f"lies {distance} m from plant {plant_id} ({number}) of the same species; "
-            "the same tree surveyed again?",
-            severity,
+def _check_near(run: ImportRun, existing: ExistingPlants, spots: np.ndarray, clean: Clean) -> None:
+    """Rows within a metre of an existing plant of the same species: warnings, or row errors
+    when the options say so (such rows are then not staged, like any refused row)."""
+    good = np.flatnonzero(clean.good)
+    values = clean.values
+    found = existing.near(spots[good], values["species_id"][good], values["inventory_number"][good])
+    error = run.options.near_is_error
+    for neighbour in found:
+        i = good[neighbour.index]
+        clean.good[i] = clean.good[i] and not error
+        clean.problems.append(
+            Problem(
+                run.file_name,
+                int(values["row_no"][i]),
+                "geometry",
+                None,
+                "near_existing",
+                f"lies {neighbour.metres:.2f} m from plant {neighbour.plant_id} "
+                f"({neighbour.number}) of the same species; the same tree surveyed again?",
+                "error" if error else "warning",
+            )
         )
 
 

@@ -6,9 +6,10 @@ the importer checked that with the database's own pieces and rule (``RegionPiece
 merge tells the ``jasyl_set_region`` trigger, for its own statements only, that ``region_id``
 is the derived one (see migration 0002) instead of looking each row up again.
 
-The merge inserts in geohash order of the rows' locations: neighbours in the file's space are
-then neighbours in the two GiST indexes of ``plants``, which keeps their pages in the buffer
-cache (measured at 200,000 points: 13 s against 22 s in file order).
+The merge inserts in the Z-order of the rows' locations (``place``, computed by the reader, like
+a geohash): neighbours in the file's space are then neighbours in the GiST index of ``plants``,
+which keeps its pages in the buffer cache (measured at 200,000 points: 13 s against 22 s in
+file order).
 
 An all-or-nothing import merges *while it reads* (``live``): each staged chunk's new plants go
 into ``plants`` at once (``merge_chunk``), inside the same transaction, so PostgreSQL inserts
@@ -52,6 +53,7 @@ COPY_TYPES = [
     "text",
     "text",
     "text",
+    "int8",
 ]
 CREATE_STAGING = """
 CREATE TEMP TABLE import_staging (
@@ -60,7 +62,6 @@ CREATE TEMP TABLE import_staging (
     species_id int NOT NULL,
     planting_form text NOT NULL,
     geom geometry(Geometry, 4326) NOT NULL,
-    spot geometry(Point, 4326) GENERATED ALWAYS AS (ST_PointOnSurface(geom)) STORED,
     quantity int NOT NULL,
     length_m float8,
     area_m2 float8,
@@ -73,7 +74,8 @@ CREATE TEMP TABLE import_staging (
     hazardous bool NOT NULL,
     status text NOT NULL,
     address text NOT NULL,
-    notes text NOT NULL
+    notes text NOT NULL,
+    place bigint NOT NULL
 ) ON COMMIT DROP
 """
 DUPLICATES = """
@@ -81,28 +83,8 @@ SELECT inventory_number, array_agg(row_no ORDER BY row_no)
 FROM import_staging WHERE inventory_number IS NOT NULL
 GROUP BY inventory_number HAVING count(*) > 1
 """
-# An existing plant of the same species within 1 m is probably this very tree, numbered anew.
-# 0.00002° is at least 1.26 m anywhere in Kazakhstan (lat ≤ 55.5°), so the index finds them all.
-# Each existing plant of the region looks for staged rows around it in their spatial index
-# (OFFSET 0 keeps it that way round): in a live import the region also holds the plants just
-# merged, a million where there were thousands, whose statistics the planner has not seen.
-NEAR = """
-SELECT s.row_no, p.id, p.inventory_number,
-       round(ST_Distance(p.geom::geography, s.spot::geography)::numeric, 2)
-FROM plants p
-CROSS JOIN LATERAL (
-    SELECT s.row_no, s.spot FROM import_staging s
-    WHERE s.species_id = p.species_id AND ST_DWithin(s.spot, p.geom, 0.00002)
-      AND s.inventory_number IS DISTINCT FROM p.inventory_number
-    OFFSET 0
-) s
-WHERE p.region_id = :region AND p.import_batch_id IS DISTINCT FROM :batch
-  AND ST_Distance(p.geom::geography, s.spot::geography) < 1
-ORDER BY s.row_no
-"""
 NO_BATCH = 0  # import batch ids start at 1
 OTHER_BATCHES = "p.import_batch_id IS DISTINCT FROM :batch"
-REGION_HAS_PLANTS = "SELECT EXISTS (SELECT 1 FROM plants WHERE region_id = :region)"
 LOCK_MATCHED = f"""
 SELECT p.id FROM plants p JOIN import_staging s
   ON p.region_id = :region AND p.inventory_number = s.inventory_number AND {OTHER_BATCHES}
@@ -119,8 +101,10 @@ LEFT JOIN import_batches b ON b.id = p.import_batch_id
 WHERE b.id IS NULL OR p.updated_at > b.finished_at
 ORDER BY s.row_no
 """  # noqa: S608
-# Everything staged but the row number and the key it is matched on, in the same order.
-VALUE_COLUMNS = tuple(c for c in STAGING_COLUMNS if c not in {"row_no", "inventory_number"})
+# Everything staged but the row number, the key it is matched on and the insertion order.
+VALUE_COLUMNS = tuple(
+    c for c in STAGING_COLUMNS if c not in {"row_no", "inventory_number", "place"}
+)
 CASTS = {
     "planting_form": "::planting_form",
     "status": "::plant_status",
@@ -169,7 +153,7 @@ SELECT n.id, :region, coalesce(n.inventory_number, :kato || '-' || lpad(n.id::te
        1, :user, :batch, true
 FROM (
     SELECT nextval((SELECT pg_get_serial_sequence('plants', 'id')::regclass)) AS id, s.*
-    FROM (SELECT * FROM import_staging s{where} ORDER BY ST_GeoHash(s.spot, 12)) s
+    FROM (SELECT * FROM import_staging s{where} ORDER BY s.place) s
 ) n
 """  # noqa: S608
 
@@ -216,7 +200,7 @@ SELECT g.id FROM green_spaces g JOIN import_batches b ON b.id = g.import_batch_i
 WHERE b.id = :batch AND g.updated_at > b.finished_at ORDER BY g.id
 """
 UNDO_GREEN_SPACES = "DELETE FROM green_spaces WHERE import_batch_id = :batch"
-SORT_IN_MEMORY = "SET LOCAL work_mem = '256MB'"  # the geohash order of a million rows
+SORT_IN_MEMORY = "SET LOCAL work_mem = '256MB'"  # the Z-order of a million rows
 SORT_AS_BEFORE = "SET LOCAL work_mem TO DEFAULT"
 TRUST_STAGING = "SELECT set_config('jasyl.region_source', 'import_staging', true)"
 DISTRUST_STAGING = "SELECT set_config('jasyl.region_source', '', true)"
@@ -259,30 +243,8 @@ def copy_rows(connection: Connection, data: bytes) -> None:
         copy.write(data)
 
 
-def _index_locations(session: Session) -> None:
-    """A spatial index on the staged locations, for the checks against existing plants."""
-    session.execute(text("CREATE INDEX ON import_staging USING gist (spot)"))
-    session.execute(text("ANALYZE import_staging"))
-
-
 def duplicates(session: Session) -> list[tuple[str, list[int]]]:
     return [(number, rows) for number, rows in session.execute(text(DUPLICATES))]
-
-
-def region_has_plants(session: Session, region_id: int) -> bool:
-    return bool(session.scalar(text(REGION_HAS_PLANTS), {"region": region_id}))
-
-
-def near_existing(
-    session: Session, region_id: int, had_plants: bool, batch_id: int = NO_BATCH
-) -> list[tuple[int, int, str, float]]:
-    """Staged rows within 1 m of an existing plant of the same species (none in a new region:
-    ``had_plants`` is asked before a live import's first chunk)."""
-    if not had_plants:
-        return []
-    _index_locations(session)
-    params = {"region": region_id, "batch": batch_id}
-    return [tuple(r) for r in session.execute(text(NEAR), params)]
 
 
 def conflicts(

@@ -6,6 +6,7 @@ import json
 import sqlite3
 import subprocess
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from flask import g
@@ -130,6 +131,32 @@ def test_limits_are_bounded_and_bad_parameters_are_400(client, inventory) -> Non
         response = client.get(f"/ogc/collections/plants/items?{bad}")
         assert response.status_code == 400, bad
         assert response.get_json()["description"]
+
+
+def test_plants_are_found_by_box_through_their_one_spatial_index(client, inventory, clean):
+    """Plants keep one GiST index, on geom_3857 (revision 0019): boxes in degrees are looked up
+    there, up to the whole world (cut where Web Mercator ends), and exact tests stay on geom."""
+    world = _items(client, "/ogc/collections/plants/items?limit=100&bbox=-180,-90,180,90")
+    assert world["numberReturned"] == PLANTS
+    x, y = ALMATY
+    box = {"bbox": [x - 0.1, y - 0.1, x + 0.1, y + 0.1]}
+    edge = {"op": "s_intersects", "args": [{"property": "geometry"}, box]}
+    almaty = _items(
+        client,
+        "/ogc/collections/plants/items?limit=100&filter-lang=cql2-json"
+        f"&filter={quote(json.dumps(edge))}",
+    )
+    assert almaty["numberReturned"] == 11  # the odd plants of the fixture
+    assert {f["properties"]["region"] for f in almaty["features"]} == {"KZ-75"}
+    with engine_for(clean).begin() as conn:
+        conn.execute(text("SET LOCAL enable_seqscan = off"))
+        plan = conn.execute(
+            text(
+                "EXPLAIN SELECT id FROM plants WHERE geom_3857 && jasyl_mercator_box("
+                "ST_MakeEnvelope(76.8, 43.1, 77.0, 43.3, 4326))"
+            )
+        ).scalars()
+        assert "ix_plants_geom_3857" in "\n".join(plan)
 
 
 def test_bbox_datetime_and_property_filters(client, inventory, clean) -> None:

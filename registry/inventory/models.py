@@ -129,7 +129,8 @@ class Plant(Timestamped, Versioned, Base):
     inventory_number: Mapped[str] = mapped_column(Text)
     species_id: Mapped[int] = mapped_column(ForeignKey("species.id"), index=True)
     planting_form: Mapped[PlantingForm] = mapped_column(pg_enum(PlantingForm, "planting_form"))
-    geom: Mapped[WKBElement] = mapped_column(Geometry("GEOMETRY", srid=4326, spatial_index=True))
+    # No index of its own: the one on geom_3857 serves box lookups too (revision 0019).
+    geom: Mapped[WKBElement] = mapped_column(Geometry("GEOMETRY", srid=4326, spatial_index=False))
     geom_3857: Mapped[WKBElement] = mapped_column(
         Geometry("GEOMETRY", srid=3857, spatial_index=False),
         Computed("ST_Transform(geom, 3857)", persisted=True),

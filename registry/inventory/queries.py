@@ -136,7 +136,10 @@ def _filtered(query: Select, wanted: PlantFilter) -> Select:
     if wanted.green_space_id is not None:
         conditions.append(Plant.green_space_id == wanted.green_space_id)
     if wanted.bbox:
-        conditions.append(Plant.geom.intersects(func.ST_MakeEnvelope(*wanted.bbox, 4326)))
+        box = func.ST_MakeEnvelope(*wanted.bbox, 4326)
+        # Plants' one spatial index is on geom_3857 (revision 0019).
+        conditions.append(Plant.geom_3857.op("&&")(func.jasyl_mercator_box(box)))
+        conditions.append(Plant.geom.intersects(box))
     return query.where(and_(*conditions)) if conditions else query
 
 

@@ -32,12 +32,21 @@ class Collection:
     description: str
     source: str  # FROM clause; the main table is aliased ``t``
     geometry: str
+    # Where the spatial index is when not on ``geometry``: its Web Mercator copy (plants,
+    # revision 0019), looked up with ``jasyl_mercator_box`` of a box in degrees.
+    mercator: str | None = None
     key: str = "t.id"
     published: str | None = "t.published"
     temporal: str | None = "t.updated_at"
     region: str | None = "t.region_id"
     keywords: tuple[str, ...] = ()
     properties: tuple[Property, ...] = field(default_factory=tuple)
+
+    def overlaps_box(self, shape: str) -> str:
+        """SQL: the geometry's box overlaps ``shape``'s (degrees), through the spatial index."""
+        if self.mercator:
+            return f"{self.mercator} && jasyl_mercator_box({shape})"
+        return f"{self.geometry} && {shape}"
 
     def visible(self, internal: bool) -> tuple[Property, ...]:
         return tuple(p for p in self.properties if internal or not p.internal)
@@ -65,6 +74,7 @@ PLANTS = Collection(
     description="Trees and shrubs of urban green spaces: single plants, rows, groups, hedges.",
     source="plants t JOIN species s ON s.id = t.species_id",
     geometry="t.geom",
+    mercator="t.geom_3857",
     keywords=("trees", "shrubs", "inventory", "деревья", "ағаштар"),
     properties=(
         Property("inventory_number", "t.inventory_number", import_field="inventory_number"),

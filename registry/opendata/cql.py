@@ -150,8 +150,21 @@ class _Translation:
             return self.property(args[0])[0].is_(None)
         if op in SPATIAL:
             shapes = [self.shape(arg) for arg in args[:2]]
-            return getattr(func, SPATIAL[op])(*shapes)
+            return self.indexed(op, args[:2], getattr(func, SPATIAL[op])(*shapes), shapes)
         raise self.refuse(f"the operator {op!r} is not supported; supported: {SUPPORTED}")
+
+    def indexed(
+        self, op: str, args: list, test: ColumnElement[Any], shapes: list[ColumnElement[Any]]
+    ) -> ColumnElement[Any]:
+        """``test`` with the box lookup that lets the collection's spatial index find the
+        candidates, when it is kept on a Web Mercator copy (plants): every predicate but
+        ``s_disjoint`` implies that the boxes overlap."""
+        mercator = self.collection.mercator
+        at = [isinstance(a, dict) and a.get("property") == GEOMETRY for a in args]
+        if not mercator or op == "s_disjoint" or at.count(True) != 1:
+            return test
+        other = shapes[at.index(False)]
+        return and_(literal_column(mercator).op("&&")(func.jasyl_mercator_box(other)), test)
 
     def property(self, node: object) -> tuple[ColumnElement[Any], Property]:
         """The column behind ``{"property": name}``; only the reader's queryables exist."""

@@ -73,7 +73,7 @@ def _conditions(
         envelope = "ST_MakeEnvelope(:x1, :y1, :x2, :y2, :bbox_srid)"
         if query.bbox_crs.srid != 4326:
             envelope = f"ST_Transform({envelope}, 4326)"
-        clauses.append(f"{collection.geometry} && {envelope}")
+        clauses.append(collection.overlaps_box(envelope))
         clauses.append(f"ST_Intersects({collection.geometry}, {envelope})")
         x1, y1, x2, y2 = query.bbox
         params.update(x1=x1, y1=y1, x2=x2, y2=y2, bbox_srid=query.bbox_crs.srid)
