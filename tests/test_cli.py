@@ -154,3 +154,19 @@ def test_an_unreachable_external_database_is_one_clear_line(run, monkeypatch) ->
     assert result.exit_code == 1
     assert result.output.startswith("Error: cannot reach DATABASE_URL:")
     assert len(result.output.strip().splitlines()) == 1
+
+
+def test_every_command_is_where_the_lazy_group_looks_for_it() -> None:
+    """``jasyl`` imports a command's module only when it runs (``COMMAND_MODULES``): every
+    module of ``web.cli`` with commands must be named there, each command under its name."""
+    import importlib
+    import pkgutil
+
+    import web.cli
+    from web.cli import COMMAND_MODULES
+
+    found = {}
+    for module in pkgutil.iter_modules(web.cli.__path__, "web.cli."):
+        for command in getattr(importlib.import_module(module.name), "commands", []):
+            found[command.name] = module.name
+    assert found == COMMAND_MODULES
