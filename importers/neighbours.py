@@ -2,10 +2,11 @@
 the same tree surveyed again and numbered anew (a warning, or a row error on request).
 
 The region's plants are read once, before the import writes any, into a spatial index in
-memory; each chunk is checked as it is validated, on the reading thread, while the database
-merges the previous one. (Checked in SQL at the end, a million staged rows first needed a
-spatial index of their own: 5 s after the reading, measured.) The plants an import merges are
-therefore never its own neighbours.
+memory: for a file of one chunk (an upload of a street's trees) only those around its rows,
+for a bigger one all of them. Each chunk is checked as it is validated, on the reading thread,
+while the database merges the previous one. (Checked in SQL at the end, a million staged rows
+first needed a spatial index of their own: 5 s after the reading, measured.) The plants an
+import merges are therefore never its own neighbours.
 """
 
 from __future__ import annotations
@@ -23,9 +24,13 @@ from sqlalchemy.orm import Session
 SEARCH_DEGREES = 0.00002
 NEAR_METRES = 1.0
 WGS84 = Geod(ellps="WGS84")
-REGION_PLANTS = text(
+REGION_PLANTS = (
     "SELECT id, inventory_number, species_id, ST_AsBinary(geom) FROM plants "
     "WHERE region_id = :region"
+)
+AROUND = (
+    " AND geom_3857 && jasyl_mercator_box(ST_Expand("
+    "ST_MakeEnvelope(:west, :south, :east, :north, 4326), :margin))"
 )
 
 
@@ -51,9 +56,20 @@ class ExistingPlants:
         self.tree = shapely.STRtree(self.shapes)
 
     @classmethod
-    def load(cls, session: Session, region_id: int) -> ExistingPlants | None:
-        """The region's plants as they are now; ``None`` when it has none."""
-        rows = session.execute(REGION_PLANTS, {"region": region_id}).all()
+    def load(
+        cls, session: Session, region_id: int, around: np.ndarray | None = None
+    ) -> ExistingPlants | None:
+        """The region's plants as they are now (only those that may lie near the shapes
+        ``around``, when given); ``None`` when there are none."""
+        params: dict = {"region": region_id}
+        query = REGION_PLANTS
+        if around is not None:
+            if not len(around):
+                return None
+            west, south, east, north = shapely.total_bounds(around)
+            query += AROUND
+            params.update(west=west, south=south, east=east, north=north, margin=SEARCH_DEGREES)
+        rows = session.execute(text(query), params).all()
         return cls(rows) if rows else None
 
     def near(self, spots: np.ndarray, species: np.ndarray, numbers: np.ndarray) -> list[Neighbour]:

@@ -215,8 +215,8 @@ def _stage(run: ImportRun) -> None:
         staging.create(run.session)
         species = SpeciesIndex.load(run.session, _species_aliases(run.session, run.mapping))
         pieces = RegionPieces.load(run.session)
-        existing = ExistingPlants.load(run.session, run.target.id)  # before any plant is merged
     normaliser: Normaliser | None = None
+    existing: ExistingPlants | None | bool = False  # read with the first chunk
     # A file of one chunk has nothing to overlap: it is staged, checked, then merged.
     several = run.source.total > sources.BATCH_SIZE
     live = several and not run.options.dry_run and not run.options.allow_partial
@@ -236,7 +236,10 @@ def _stage(run: ImportRun) -> None:
                         run.file_name, run.columns, source_crs, run.mapping, species, region
                     )
                 clean = normaliser.normalise(batch, geometry)
-                if existing is not None:
+                if existing is False:  # before the first chunk is merged
+                    spots = None if several else normaliser.spots[clean.good]
+                    existing = ExistingPlants.load(run.session, run.target.id, spots)
+                if existing:
                     _check_near(run, existing, normaliser.spots, clean)
             run.report.problems.extend(clean.problems)
             run.report.rows_read += len(batch.frame)

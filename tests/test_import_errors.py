@@ -333,6 +333,25 @@ def test_plant_within_a_metre_of_the_same_species(db, tmp_path: Path) -> None:
     assert rejected_rows(db, path, strict) == [1]
 
 
+def test_plant_within_a_metre_of_an_existing_hedge(db, tmp_path: Path) -> None:
+    """The distance to a hedge is to its nearest point; a plant further off is no neighbour."""
+    lon, lat = ASTANA_LONLAT[0]
+    hedge = make_plant(
+        db,
+        inventory_number="HEDGE-1",
+        planting_form="hedge",
+        quantity=40,
+        geom=shapely.LineString([(lon - 0.0003, lat + 0.000004), (lon + 0.0003, lat + 0.000004)]),
+    )
+    make_plant(db, inventory_number="FAR-1", geom=shapely.Point(lon, lat + 0.0001))  # 11 m
+    path = write_shapefile(
+        tmp_path / "hedge.shp", survey_frame(), geometry=points(32642, ASTANA_LONLAT[:3])
+    )
+    report = import_file(db, ADMIN, path, region="KZ-71", options=ImportOptions(dry_run=True))
+    assert [(p.row, p.code) for p in report.warnings] == [(1, "near_existing")]
+    assert f"lies 0.45 m from plant {hedge.id} (HEDGE-1)" in report.warnings[0].message
+
+
 def rejected_rows(db, path: Path, options: ImportOptions) -> list[int]:
     report = import_file(db, ADMIN, path, region="KZ-71", options=options)
     assert report.status == "rejected"
