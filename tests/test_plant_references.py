@@ -110,63 +110,48 @@ def _committed_species(url: str) -> int:
         return conn.execute(NEW_SPECIES).fetchone()[0]
 
 
-def _in_background(work) -> tuple[threading.Thread, list]:
+def _second_waits_then_is_refused(url: str, first: tuple, second: tuple) -> None:
+    """``first`` runs and holds its transaction open; ``second``, on another connection, must
+    wait for it, then fail on the reference once ``first`` commits."""
     outcome: list = []
 
-    def run() -> None:
+    def run_second() -> None:
         try:
-            outcome.append(work())
+            with psycopg.connect(_dsn(url)) as conn:
+                conn.execute(*second)
+                conn.commit()
+            outcome.append("committed")
         except psycopg.Error as exc:
             outcome.append(exc)
 
-    thread = threading.Thread(target=run)
-    thread.start()
-    return thread, outcome
+    with psycopg.connect(_dsn(url)) as holding:
+        holding.execute(*first)
+        thread = threading.Thread(target=run_second)
+        thread.start()
+        time.sleep(0.5)
+        assert thread.is_alive(), "the second writer should wait for the first"
+        holding.commit()
+        thread.join(10)
+    assert isinstance(outcome[0], errors.ForeignKeyViolation)
 
 
-def _waiting(thread: threading.Thread) -> bool:
-    time.sleep(0.5)
-    return thread.is_alive()
+def _plants_of(url: str, species: int) -> int:
+    with psycopg.connect(_dsn(url)) as conn:
+        query = "SELECT count(*) FROM plants WHERE species_id = %s"
+        return conn.execute(query, (species,)).fetchone()[0]
 
 
 def test_a_plant_written_while_its_species_is_deleted_waits_and_is_refused(clean: str) -> None:
     species = _committed_species(clean)
-    with psycopg.connect(_dsn(clean)) as deleting:
-        deleting.execute("DELETE FROM species WHERE id = %s", (species,))  # not committed yet
-
-        def write_plant() -> int:
-            with psycopg.connect(_dsn(clean)) as writing:
-                writing.execute(PLANT_OF, ("RACE-1", species))
-                writing.commit()
-            return 1
-
-        thread, outcome = _in_background(write_plant)
-        assert _waiting(thread), "the plant's writer should wait for the species' deleter"
-        deleting.commit()
-        thread.join(10)
-    assert isinstance(outcome[0], errors.ForeignKeyViolation)
-    with psycopg.connect(_dsn(clean)) as conn:
-        assert conn.execute("SELECT count(*) FROM plants").fetchone()[0] == 0
+    delete = ("DELETE FROM species WHERE id = %s", (species,))
+    _second_waits_then_is_refused(clean, delete, (PLANT_OF, ("RACE-1", species)))
+    assert _plants_of(clean, species) == 0
 
 
 def test_a_species_deleted_while_a_plant_of_it_is_written_waits_and_is_refused(
     clean: str,
 ) -> None:
     species = _committed_species(clean)
-    with psycopg.connect(_dsn(clean)) as writing:
-        writing.execute(PLANT_OF, ("RACE-2", species))  # not committed yet
-
-        def delete_species() -> int:
-            with psycopg.connect(_dsn(clean)) as deleting:
-                deleting.execute("DELETE FROM species WHERE id = %s", (species,))
-                deleting.commit()
-            return 1
-
-        thread, outcome = _in_background(delete_species)
-        assert _waiting(thread), "the species' deleter should wait for the plant's writer"
-        writing.commit()
-        thread.join(10)
-    assert isinstance(outcome[0], errors.ForeignKeyViolation)
-    with psycopg.connect(_dsn(clean)) as conn:
-        assert conn.execute("SELECT count(*) FROM plants").fetchone()[0] == 1
-        assert conn.execute("SELECT count(*) FROM species WHERE id = %s", (species,)).fetchone()
+    delete = ("DELETE FROM species WHERE id = %s", (species,))
+    _second_waits_then_is_refused(clean, (PLANT_OF, ("RACE-2", species)), delete)
+    assert _plants_of(clean, species) == 1
