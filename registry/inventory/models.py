@@ -29,6 +29,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -111,6 +112,11 @@ class Plant(Timestamped, Versioned, Base):
     __table_args__ = (
         UniqueConstraint("region_id", "inventory_number"),
         Index("ix_plants_geom_3857", "geom_3857", postgresql_using="gist"),
+        Index(
+            "ix_plants_green_space_id",
+            "green_space_id",
+            postgresql_where=text("green_space_id IS NOT NULL"),
+        ),
         CheckConstraint("condition BETWEEN 1 AND 6", name="condition_grade"),
         CheckConstraint("quantity >= 1", name="quantity_positive"),
         CheckConstraint(
@@ -123,8 +129,9 @@ class Plant(Timestamped, Versioned, Base):
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     # No index of its own: the unique (region_id, inventory_number) serves region lookups.
     region_id: Mapped[int] = mapped_column(SmallInteger, ForeignKey("regions.id"))
+    # Indexed where set (revision 0019): most plants, and every imported one, belong to none.
     green_space_id: Mapped[int | None] = mapped_column(
-        ForeignKey("green_spaces.id", ondelete="SET NULL"), index=True
+        ForeignKey("green_spaces.id", ondelete="SET NULL")
     )
     inventory_number: Mapped[str] = mapped_column(Text)
     species_id: Mapped[int] = mapped_column(ForeignKey("species.id"), index=True)
