@@ -16,11 +16,18 @@ box is cut there (no plant of Kazakhstan lies beyond), so a query over the whole
 ``ix_plants_green_space_id`` indexed every plant, most under NULL (an imported plant always):
 now only those in a green space, which are all that ``green_space_id = ...`` looks for.
 
+``jasyl_book_imported_plants`` (revision 0016) found the z14 cells of an import's plants through
+``jasyl_tile_cells`` of each plant's box: 4.8 s for a million points, measured. A point lies in
+one cell, named directly by ``jasyl_tile_cell_x/y`` (1.0 s, the same 107 cells); only hedges,
+rows and massifs still go through their boxes.
+
 Revision ID: 0019
 Revises: 0018
 """
 
+import importlib.util
 from collections.abc import Sequence
+from pathlib import Path
 
 import sqlalchemy as sa
 from alembic import op
@@ -40,7 +47,36 @@ $$
 """
 
 
+BOOK_CELLS_OLD = """
+    INSERT INTO tile_versions AS t (layer, cx, cy)
+    SELECT DISTINCT 'plants', c.cx, c.cy
+    FROM plants r, jasyl_tile_cells(r.geom_3857::box2d) c WHERE r.import_batch_id = batch
+    ORDER BY 2, 3"""
+BOOK_CELLS = """
+    INSERT INTO tile_versions AS t (layer, cx, cy)
+    SELECT DISTINCT 'plants', c.cx, c.cy FROM (
+        SELECT jasyl_tile_cell_x(ST_X(r.geom_3857)) AS cx, jasyl_tile_cell_y(ST_Y(r.geom_3857)) AS cy
+        FROM plants r WHERE r.import_batch_id = batch AND GeometryType(r.geom_3857) = 'POINT'
+        UNION ALL
+        SELECT c.cx, c.cy FROM plants r, jasyl_tile_cells(r.geom_3857::box2d) c
+        WHERE r.import_batch_id = batch AND GeometryType(r.geom_3857) <> 'POINT'
+    ) c
+    ORDER BY 2, 3"""
+
+
+def book_of_0016() -> str:
+    """Revision 0016's ``jasyl_book_imported_plants``, as CREATE OR REPLACE."""
+    path = Path(__file__).with_name("0016_import_pipeline.py")
+    spec = importlib.util.spec_from_file_location("jasyl_migration_0016", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.BOOK.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION")
+
+
 def upgrade() -> None:
+    book = book_of_0016()
+    assert BOOK_CELLS_OLD in book
+    op.execute(book.replace(BOOK_CELLS_OLD, BOOK_CELLS))
     op.drop_index("idx_plants_geom", table_name="plants")
     op.execute(MERCATOR_BOX)
     op.drop_index("ix_plants_green_space_id", table_name="plants")
@@ -53,6 +89,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.execute(book_of_0016())
     op.drop_index("ix_plants_green_space_id", table_name="plants")
     op.create_index("ix_plants_green_space_id", "plants", ["green_space_id"])
     op.execute("DROP FUNCTION jasyl_mercator_box(geometry)")
