@@ -166,3 +166,42 @@ def test_partial_and_dry_runs_stage_first_and_merge_after(db, small_chunks, tmp_
     report = import_file(db, ADMIN, path, region="KZ-71", options=options)
     assert report.status == "done" and (report.imported, report.rejected) == (9, 1)
     assert_inventory_adds_up(db)
+
+
+def test_booking_bumps_the_cells_of_points_hedges_and_massifs_alike(db) -> None:
+    """``jasyl_book_imported_plants`` names a point's cell directly and a hedge's or massif's
+    through its box (revision 0019): the same cells as ``jasyl_tile_cells`` for every plant."""
+    batch = db.scalar(
+        text(
+            "INSERT INTO import_batches (file_name, file_sha256, source, status, rows_read,"
+            " rows_imported, rows_updated, rows_rejected, warnings, details)"
+            " VALUES ('book.gpkg', 'x', 'file', 'running', 0, 0, 0, 0, 0, '{}') RETURNING id"
+        )
+    )
+    shapes = {
+        "solitary": "POINT(71.43 51.128)",
+        "group": "POINT(71.52 51.16)",
+        "hedge": "LINESTRING(71.40 51.12, 71.47 51.15)",
+        "massif": "POLYGON((71.44 51.13, 71.46 51.13, 71.46 51.14, 71.44 51.13))",
+    }
+    db.execute(text("SELECT set_config('jasyl.plants_bookkeeping', 'deferred', true)"))
+    for number, (form, wkt) in enumerate(shapes.items()):
+        db.execute(
+            text(
+                "INSERT INTO plants (region_id, inventory_number, species_id, planting_form, geom,"
+                " quantity, condition, status, address, notes, import_batch_id)"
+                " SELECT r.id, :number, s.id, CAST(:form AS planting_form),"
+                " ST_GeomFromText(:wkt, 4326), 1, 2, 'alive', '', '', :batch"
+                " FROM regions r, species s WHERE r.iso_code = 'KZ-71' AND s.latin = 'Ulmus pumila'"
+            ),
+            {"number": f"BOOK-{number}", "form": form, "wkt": wkt, "batch": batch},
+        )
+    db.execute(text("SELECT set_config('jasyl.plants_bookkeeping', '', true)"))
+    before = {(cx, cy): v for layer, cx, cy, v in registry_state(db)["tiles"] if layer == "plants"}
+
+    db.execute(text("SELECT jasyl_book_imported_plants(:batch)"), {"batch": batch})
+
+    after = {(cx, cy): v for layer, cx, cy, v in registry_state(db)["tiles"] if layer == "plants"}
+    bumped = {cell for cell, version in after.items() if version != before.get(cell, 0)}
+    assert bumped == cells_of_batch(db, batch)
+    assert len(bumped) > len(shapes)  # the hedge and the massif span several cells
