@@ -111,15 +111,17 @@ def ogr_dsn(url: str) -> str:
 
 
 def remove_import(file_name: str) -> None:
-    """Take the timed import out again, and vacuum, so that the next run (like ogr2ogr, which
-    writes a new table) does not insert beside a million dead rows and their index entries."""
+    """Take the timed import out again and compact ``plants`` and its indexes (VACUUM FULL), so
+    that every run, like ogr2ogr's into a new table, starts from the same registry: not beside
+    the dead rows and half-empty index pages of the runs before (after a dozen runs, with the
+    import's million rows in, the primary key's index had grown to 153 MB)."""
     with unit_of_work() as session:
         batches = select(ImportBatch.id).where(ImportBatch.file_name == file_name)
         session.execute(delete(Plant).where(Plant.import_batch_id.in_(batches)))
         session.execute(text("DELETE FROM audit_log WHERE entity = 'import_batch'"))
         session.execute(delete(ImportBatch).where(ImportBatch.file_name == file_name))
     with engine_for(load_settings().database_url).connect() as conn:
-        conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("VACUUM plants"))
+        conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("VACUUM FULL plants"))
 
 
 def main() -> None:

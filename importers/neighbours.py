@@ -45,7 +45,8 @@ class Neighbour:
 
 
 class ExistingPlants:
-    """The region's plants (ids, numbers, species, shapes in degrees) and their STRtree."""
+    """The region's plants (ids, numbers, species, shapes in degrees) and an STRtree of their
+    boxes."""
 
     def __init__(self, rows: list) -> None:
         ids, numbers, species, shapes = zip(*rows, strict=True)
@@ -53,7 +54,11 @@ class ExistingPlants:
         self.numbers = np.array(numbers, dtype=object)
         self.species = np.array(species)
         self.shapes = shapely.from_wkb([bytes(s) for s in shapes])
-        self.tree = shapely.STRtree(self.shapes)
+        # The tree holds each plant's box widened by the search distance: a point in it is a
+        # candidate (a box test, where a distance to a large massif is costly), and every
+        # plant within 1 m is one, since 1 m is under SEARCH_DEGREES here on both axes.
+        margin = np.array([-SEARCH_DEGREES, -SEARCH_DEGREES, SEARCH_DEGREES, SEARCH_DEGREES])
+        self.tree = shapely.STRtree(shapely.box(*(shapely.bounds(self.shapes) + margin).T))
 
     @classmethod
     def load(
@@ -75,7 +80,7 @@ class ExistingPlants:
     def near(self, spots: np.ndarray, species: np.ndarray, numbers: np.ndarray) -> list[Neighbour]:
         """Rows (``spots``: points in degrees) within ``NEAR_METRES`` of a plant of the same
         species under another inventory number, each pair once, in row order."""
-        rows, plants = self.tree.query(spots, predicate="dwithin", distance=SEARCH_DEGREES)
+        rows, plants = self.tree.query(spots)
         same = (species[rows] == self.species[plants]) & (numbers[rows] != self.numbers[plants])
         rows, plants = rows[same], plants[same]
         if not len(rows):

@@ -205,7 +205,8 @@ class Normaliser:
 
     # -- fields -----------------------------------------------------------------------------------
     def _geometry(self, geometry: np.ndarray) -> None:
-        geometry = shapely.force_2d(geometry)
+        # A copy either way: the lines below replace geometries in it.
+        geometry = shapely.force_2d(geometry) if shapely.has_z(geometry).any() else geometry.copy()
         single = (shapely.get_type_id(geometry) == 4) & (shapely.get_num_geometries(geometry) == 1)
         if single.any():
             geometry[single] = shapely.get_geometry(geometry[single], 0)
@@ -367,7 +368,9 @@ class Normaliser:
         """Refuse rows outside the survey's region, by the rule the database's trigger follows;
         keep each row's spot (a point on its surface) and its Z-order ``place``."""
         usable = np.flatnonzero(self.out.good)
-        spots = shapely.point_on_surface(self.geometry[usable])
+        spots = self.geometry[usable].astype(object)
+        shaped = shapely.get_type_id(spots) != 0  # a point is its own spot
+        spots[shaped] = shapely.point_on_surface(spots[shaped])
         self.spots = np.full(len(self.rows), None, dtype=object)
         self.spots[usable] = spots
         place = np.full(len(self.rows), None, dtype=object)
