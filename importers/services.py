@@ -216,7 +216,7 @@ def _stage(run: ImportRun) -> None:
         species = SpeciesIndex.load(run.session, _species_aliases(run.session, run.mapping))
         pieces = RegionPieces.load(run.session)
     normaliser: Normaliser | None = None
-    existing: ExistingPlants | None | bool = False  # read with the first chunk
+    existing: ExistingPlants | None = None  # the region's plants, read with the first chunk
     # A file of one chunk has nothing to overlap: it is staged, checked, then merged.
     several = run.source.total > sources.BATCH_SIZE
     live = several and not run.options.dry_run and not run.options.allow_partial
@@ -236,10 +236,10 @@ def _stage(run: ImportRun) -> None:
                         run.file_name, run.columns, source_crs, run.mapping, species, region
                     )
                 clean = normaliser.normalise(batch, geometry)
-                if existing is False:  # before the first chunk is merged
+                if run.report.rows_read == 0:  # the first chunk: nothing is merged yet
                     spots = None if several else normaliser.spots[clean.good]
                     existing = ExistingPlants.load(run.session, run.target.id, spots)
-                if existing:
+                if existing is not None:
                     _check_near(run, existing, normaliser.spots, clean)
             run.report.problems.extend(clean.problems)
             run.report.rows_read += len(batch.frame)
