@@ -425,10 +425,11 @@ def _shown(value: Any) -> Any:
     return str(value)
 
 
-def z_order(points: np.ndarray) -> np.ndarray:
+def z_order(points: np.ndarray) -> list[int]:
     """Each point's Z-order (Morton) code of its longitude and latitude, interleaved at 31 bits
     each (under 2 cm): near places get near codes, as with a geohash, so plants inserted in this
-    order land on the same pages of the spatial index, which keeps them in the buffer cache."""
+    order land on the same pages of the spatial index, which keeps them in the buffer cache.
+    Python ints, as COPY takes them (not numpy's)."""
     lonlat = shapely.get_coordinates(points)
     scale = 2**31 - 1
     x = ((lonlat[:, 0] + 180) / 360 * scale).astype(np.uint64)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
+from types import ModuleType
+
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -63,3 +66,14 @@ def head_revisions(url: str) -> set[str]:
 
 def is_current(url: str) -> bool:
     return current_revisions(url) == head_revisions(url)
+
+
+def earlier_revision(file_name: str) -> ModuleType:
+    """An earlier migration's module (``migrations/versions/<file_name>``), for a later one
+    that replaces a function it created and restores it on downgrade."""
+    path = MIGRATIONS / "versions" / file_name
+    spec = importlib.util.spec_from_file_location(f"jasyl_migration_{path.stem}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -23,13 +23,13 @@ Revision ID: 0017
 Revises: 0015
 """
 
-import importlib.util
 from collections.abc import Sequence
-from pathlib import Path
 
 import geoalchemy2
 import sqlalchemy as sa
 from alembic import op
+
+from registry.migrate import earlier_revision
 
 revision: str = "0017"
 down_revision: str | Sequence[str] | None = "0015"
@@ -176,9 +176,6 @@ def downgrade() -> None:
 
 def grid_marking_of_0003() -> str:
     """Revision 0003's trigger function (writes mark their regions dirty), to restore it."""
-    path = Path(__file__).with_name("0003_web.py")
-    spec = importlib.util.spec_from_file_location("jasyl_migration_0003", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    old = next(s for s in module.GRID_LOGIC if "FUNCTION jasyl_plant_grid_dirty" in s)
+    grid_logic = earlier_revision("0003_web.py").GRID_LOGIC
+    old = next(s for s in grid_logic if "FUNCTION jasyl_plant_grid_dirty" in s)
     return old.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION")

@@ -25,12 +25,12 @@ Revision ID: 0019
 Revises: 0018
 """
 
-import importlib.util
 from collections.abc import Sequence
-from pathlib import Path
 
 import sqlalchemy as sa
 from alembic import op
+
+from registry.migrate import earlier_revision
 
 revision: str = "0019"
 down_revision: str | Sequence[str] | None = "0018"
@@ -66,11 +66,8 @@ BOOK_CELLS = """
 
 def book_of_0016() -> str:
     """Revision 0016's ``jasyl_book_imported_plants``, as CREATE OR REPLACE."""
-    path = Path(__file__).with_name("0016_import_pipeline.py")
-    spec = importlib.util.spec_from_file_location("jasyl_migration_0016", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.BOOK.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION")
+    book = earlier_revision("0016_import_pipeline.py").BOOK
+    return book.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION")
 
 
 def upgrade() -> None:
