@@ -69,6 +69,30 @@ class ImportOptions:
     keep_aliases: bool = False  # the mapping's [species] aliases into the catalogue, once written
 
 
+class InventoryNumbers:
+    """The inventory numbers of a file's good rows, noted chunk by chunk as they are read: each
+    repeated one with all its rows. (Chunks merged live never reach the staging table, so the
+    file's repeats are found here, not there.)"""
+
+    def __init__(self) -> None:
+        self.first: dict[str, int] = {}  # each number's first row
+        self.repeats: dict[str, list[int]] = {}  # a repeated number's rows
+
+    def add(self, numbers: list[str | None], rows: list[int]) -> bool:
+        """Note a chunk's rows and their numbers (``None``: none); ``False`` if any repeats."""
+        chunk = {n: r for n, r in zip(numbers, rows, strict=True) if n is not None}
+        if len(chunk) == len(rows) - numbers.count(None) and self.first.keys().isdisjoint(chunk):
+            self.first.update(chunk)  # the usual case, without a loop in Python
+            return True
+        for number, row in zip(numbers, rows, strict=True):
+            if number is not None and self.first.setdefault(number, row) != row:
+                self.repeats.setdefault(number, [self.first[number]]).append(row)
+        return False
+
+    def repeated(self) -> list[tuple[str, list[int]]]:
+        return sorted(self.repeats.items(), key=lambda item: item[1][0])
+
+
 @dataclass
 class ImportRun:
     """One import under way: what was asked, what the file turned out to be, what happened.
@@ -91,7 +115,8 @@ class ImportRun:
     areas: list[Area] = field(default_factory=list)  # green spaces to create
     batch: ImportBatch | None = None  # opened before the first live chunk, else at the merge
     inserted: int | None = None  # new plants merged live, chunk by chunk (``_ChunkWriter``)
-    staged: int = 0  # rows without errors, in the staging table
+    known: int = 0  # rows staged live with numbers the region has: they update at the end
+    numbers: InventoryNumbers = field(default_factory=InventoryNumbers)
 
     @property
     def file_name(self) -> str:
@@ -239,6 +264,7 @@ def _stage(run: ImportRun) -> None:
                 if run.report.rows_read == 0:  # the first chunk: nothing is merged yet
                     spots = None if several else normaliser.spots[clean.good]
                     existing = ExistingPlants.load(run.session, run.target.id, spots)
+                    writer.known = set(existing.numbers) if existing else set()
                 if existing is not None:
                     _check_near(run, existing, normaliser.spots, clean)
             run.report.problems.extend(clean.problems)
@@ -247,14 +273,14 @@ def _stage(run: ImportRun) -> None:
             run.tell("reading", run.report.rows_read, run.source.total)
     if run.report.rows_read == 0:
         raise SourceError(f"{run.file_name}: the file holds no records")
-    if run.inserted is None:  # a live import that merged every chunk saw no repeats
-        with run.timed("checks"):  # those that need the whole file at once
-            _check_duplicates(run)
+    with run.timed("checks"):
+        _check_duplicates(run)
 
 
 class _ChunkWriter:
-    """Stages each validated chunk on a thread of its own, one chunk behind the reader, and in
-    a live import merges the chunk's new plants at once (``staging.merge_chunk``).
+    """Writes each validated chunk on a thread of its own, one chunk behind the reader: to the
+    staging table, and in a live import its new plants straight into ``plants`` (see
+    ``importers.staging``).
 
     The thread uses the session's connection (the import's one transaction) while the reading
     thread leaves the session alone; the reader waits for the previous chunk before handing
@@ -269,7 +295,7 @@ class _ChunkWriter:
         self.connection = staging.driver_connection(run.session)
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jasyl-import")
         self.pending: Future[None] | None = None
-        self.numbers: set[str] = set()
+        self.known: set[str] = set()  # the region's numbers before the import (set when live)
 
     def __enter__(self) -> _ChunkWriter:
         if self.live:
@@ -285,40 +311,62 @@ class _ChunkWriter:
             self.run.inserted = None  # merged in part, if at all: the import will be refused
 
     def send(self, clean: Clean, first: int, last: int) -> None:
-        """Stage rows ``first``..``last`` (the good ones of ``clean``), merging them if live."""
-        if self.live and not self._still_whole(clean):
-            self.live = False
+        """Write rows ``first``..``last`` (the good ones of ``clean``): staged, or if live, the
+        new plants merged at once and the rest staged."""
         run = self.run
-        span = (first, last) if self.live else None
+        good = np.flatnonzero(clean.good)
+        numbers = clean.values["inventory_number"][good].tolist()
+        repeated = not run.numbers.add(numbers, clean.values["row_no"][good].tolist())
+        if repeated or any(p.severity == "error" for p in clean.problems):
+            self.live = False
+        if self.live and run.batch is None:  # the first chunk: nothing in flight, the session
+            run.batch = _open_batch(run)  # is ours
         with run.timed("copy"):
-            rows = clean.rows()
-            data = staging.copy_data(self.connection, rows)
-        run.staged += len(rows)
+            plants, staged, unnumbered = self._split(good, numbers)
+            new = (
+                staging.plant_copy_data(
+                    self.connection, clean, plants, run.target.id, run.actor.user_id, run.batch.id
+                )
+                if len(plants)
+                else None
+            )
+            rows = staging.copy_data(self.connection, clean.rows(staged)) if len(staged) else None
+        if self.live:
+            run.known += len(staged) - unnumbered
+        span = (first, last) if self.live and unnumbered else None
         with run.timed("write"):  # waiting for the database to finish the previous chunk
             self.wait()
-            if self.live and run.batch is None:
-                run.batch = _open_batch(run)  # the thread is idle: the session is ours
-        self.pending = self.pool.submit(self._write, data, span)
+        self.pending = self.pool.submit(self._write, new, len(plants), rows, span)
 
-    def _still_whole(self, clean: Clean) -> bool:
-        """No row error so far, and no inventory number seen twice (in the file's order)."""
-        if any(p.severity == "error" for p in clean.problems):
-            return False
-        numbers = [n for n in clean.values["inventory_number"][clean.good] if n is not None]
-        seen = len(self.numbers)
-        self.numbers.update(numbers)
-        return len(self.numbers) - seen == len(numbers)
+    def _split(self, good: np.ndarray, numbers: list[str | None]) -> tuple[np.ndarray, ...]:
+        """The rows ``good`` as (new plants to COPY, rows to stage, how many staged have no
+        number): all staged unless live."""
+        if not self.live:
+            return good[:0], good, 0
+        known = self.known
+        new = np.fromiter((n is not None and n not in known for n in numbers), bool, len(good))
+        return good[new], good[~new], numbers.count(None)
 
-    def _write(self, data: bytes, span: tuple[int, int] | None) -> None:
-        staging.copy_rows(self.connection, data)
-        if span is None:
-            return
+    def _write(
+        self, plants: bytes | None, new: int, rows: bytes | None, span: tuple[int, int] | None
+    ) -> None:
         run = self.run
-        assert run.batch is not None
-        inserted = staging.merge_chunk(
-            self.connection, run.target.id, run.target.kato, run.batch.id, run.actor.user_id, span
-        )
-        run.inserted = (run.inserted or 0) + inserted
+        if plants is not None:
+            staging.copy_plants(self.connection, plants)
+            run.inserted = (run.inserted or 0) + new
+        if rows is not None:
+            staging.copy_rows(self.connection, rows)
+        if span is not None:
+            assert run.batch is not None
+            inserted = staging.merge_chunk(
+                self.connection,
+                run.target.id,
+                run.target.kato,
+                run.batch.id,
+                run.actor.user_id,
+                span,
+            )
+            run.inserted = (run.inserted or 0) + inserted
 
     def wait(self, quietly: bool = False) -> None:
         pending, self.pending = self.pending, None
@@ -338,11 +386,7 @@ def _merge(run: ImportRun) -> None:
         raise RuntimeError("a live import stopped merging but found no row error")
     with run.timed("checks"):
         # Live, the rows that did not go in are those whose numbers the region knew.
-        known = (
-            run.staged > (run.inserted or 0)
-            if run.batch
-            else staging.any_known(session, target.id, merged)
-        )
+        known = run.known > 0 if run.batch else staging.any_known(session, target.id, merged)
         if known:
             _skip_conflicts(run, merged)
     batch = run.batch or _open_batch(run)
@@ -534,7 +578,7 @@ def _species_aliases(session: Session, mapping: Mapping) -> dict[str, str]:
 
 # -- set-wise checks ------------------------------------------------------------------------------
 def _check_duplicates(run: ImportRun) -> None:
-    for number, rows in staging.duplicates(run.session):
+    for number, rows in run.numbers.repeated():
         listed = ", ".join(str(r) for r in rows)
         message = f"the inventory number appears {len(rows)} times in this file (rows {listed})"
         for row in rows:

@@ -40,7 +40,8 @@ def merge_backend(database_url: str) -> int | None:
         return conn.scalar(
             text(
                 "SELECT pid FROM pg_stat_activity WHERE state = 'active' "
-                "AND query LIKE '%INSERT INTO plants (id, region_id, inventory_number%' "
+                "AND (query LIKE '%INSERT INTO plants (id, region_id, inventory_number%' "
+                "     OR query LIKE 'COPY plants (%') "  # a live import's new plants
                 "AND pid <> pg_backend_pid()"
             )
         )

@@ -205,3 +205,56 @@ def test_booking_bumps_the_cells_of_points_hedges_and_massifs_alike(db) -> None:
     bumped = {cell for cell, version in after.items() if version != before.get(cell, 0)}
     assert bumped == cells_of_batch(db, batch)
     assert len(bumped) > len(shapes)  # the hedge and the massif span several cells
+
+
+PLANT_VALUES = text(
+    "SELECT species_id, planting_form::text, ST_AsEWKT(geom), quantity, planting_year, "
+    "age_years, height_m, trunk_diameter_cm, condition, hazardous, status::text, address, notes, "
+    "region_id, updated_by, version, published FROM plants WHERE import_batch_id = :batch "
+    "ORDER BY ST_X(geom)"
+)
+
+
+def test_new_plants_copied_live_equal_those_merged_from_staging(db, small_chunks, tmp_path):
+    """New numbered plants go straight into plants by COPY, unnumbered ones through staging:
+    both hold what the staged merge of an --allow-partial import holds, to the last digit and
+    character, and unnumbered plants are numbered from their ids."""
+    notes = ["дупло\tс гнилью \\ «старое»", "", "берёза; ёлка", *[""] * 7]
+    numbers = ["L-1", "", "L-3", "", "L-5", "L-6", "", "L-8", "L-9", ""]
+    heights = [6.04, 6.05, 6.15, 7.25, 8.0, 8.5, 9.0, 9.5, 10.0, 10.5]
+    live = import_file(
+        db,
+        ADMIN,
+        survey(tmp_path, "live.shp", ИНВ_НОМ=numbers, ПРИМ=notes, ВЫС_М=heights),
+        region="71",
+    )
+    staged = import_file(
+        db,
+        ADMIN,
+        survey(
+            tmp_path,
+            "staged.shp",
+            ИНВ_НОМ=[f"S-{n}" if n else "" for n in numbers],
+            ПРИМ=notes,
+            ВЫС_М=heights,
+        ),
+        region="KZ-71",
+        options=ImportOptions(allow_partial=True),
+    )
+
+    assert (live.status, live.imported, staged.imported) == ("done", 10, 10), live.problems
+    copied = db.execute(PLANT_VALUES, {"batch": live.batch_id}).all()
+    merged = db.execute(PLANT_VALUES, {"batch": staged.batch_id}).all()
+    assert copied == merged
+    assert copied[0].notes == notes[0]
+    kato = db.scalar(text("SELECT kato FROM regions WHERE id = 71"))
+    plants = db.execute(
+        text("SELECT id, inventory_number FROM plants WHERE import_batch_id = :b ORDER BY id"),
+        {"b": live.batch_id},
+    ).all()
+    given = {n for n in numbers if n}
+    assert {n for _, n in plants if n in given} == given
+    assert sorted(n for i, n in plants if n not in given) == sorted(
+        f"{kato}-{i:08d}" for i, n in plants if n not in given
+    )
+    assert_inventory_adds_up(db)
