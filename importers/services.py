@@ -300,6 +300,7 @@ class _ChunkWriter:
     def __enter__(self) -> _ChunkWriter:
         if self.live:
             staging.go_live(self.run.session)
+            self.run.inserted = 0
         return self
 
     def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
@@ -353,7 +354,7 @@ class _ChunkWriter:
         run = self.run
         if plants is not None:
             staging.copy_plants(self.connection, plants)
-            run.inserted = (run.inserted or 0) + new
+            run.inserted += new
         if rows is not None:
             staging.copy_rows(self.connection, rows)
         if span is not None:
@@ -366,7 +367,7 @@ class _ChunkWriter:
                 run.actor.user_id,
                 span,
             )
-            run.inserted = (run.inserted or 0) + inserted
+            run.inserted += inserted
 
     def wait(self, quietly: bool = False) -> None:
         pending, self.pending = self.pending, None

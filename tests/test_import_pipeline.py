@@ -258,3 +258,21 @@ def test_new_plants_copied_live_equal_those_merged_from_staging(db, small_chunks
         f"{kato}-{i:08d}" for i, n in plants if n not in given
     )
     assert_inventory_adds_up(db)
+
+
+def test_corrected_survey_of_known_plants_only_updates_them(db, small_chunks, tmp_path) -> None:
+    """Every number known to the region: the live import inserts nothing and updates those
+    that changed."""
+    first = import_file(db, ADMIN, survey(tmp_path, "first.shp"), region="KZ-71")
+    heights = [6.0 + i / 2 for i in range(10)]
+    heights[2] = heights[8] = 20.0
+    path = survey(tmp_path, "again.shp", ВЫС_М=heights)
+
+    report = import_file(db, ADMIN, path, region="KZ-71")
+
+    assert report.status == "done", report.problems
+    assert (report.imported, report.updated, report.unchanged) == (0, 2, 8)
+    assert db.scalar(select(func.count()).select_from(Plant)) == 10
+    moved = db.scalars(select(Plant.inventory_number).where(Plant.height_m == 20)).all()
+    assert sorted(moved) == ["L-3", "L-9"] and first.batch_id != report.batch_id
+    assert_inventory_adds_up(db)
