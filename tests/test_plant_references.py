@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
 
 import psycopg
 import pytest
@@ -105,9 +106,16 @@ def test_a_parent_still_referred_to_cannot_go(db: Session) -> None:
     assert db.scalar(text("SELECT count(*) FROM species WHERE id = :id"), {"id": species}) == 0
 
 
-def _committed_species(url: str) -> int:
-    with psycopg.connect(_dsn(url), autocommit=True) as conn:
-        return conn.execute(NEW_SPECIES).fetchone()[0]
+@pytest.fixture
+def committed_species(clean: str) -> Iterator[int]:
+    """A species committed for a race, taken out again with its plants whatever the race left
+    (``clean`` empties the plants, not the catalogue)."""
+    with psycopg.connect(_dsn(clean), autocommit=True) as conn:
+        species = conn.execute(NEW_SPECIES).fetchone()[0]
+    yield species
+    with psycopg.connect(_dsn(clean), autocommit=True) as conn:
+        conn.execute("DELETE FROM plants WHERE species_id = %s", (species,))
+        conn.execute("DELETE FROM species WHERE id = %s", (species,))
 
 
 def _second_waits_then_is_refused(url: str, first: tuple, second: tuple) -> None:
@@ -141,17 +149,19 @@ def _plants_of(url: str, species: int) -> int:
         return conn.execute(query, (species,)).fetchone()[0]
 
 
-def test_a_plant_written_while_its_species_is_deleted_waits_and_is_refused(clean: str) -> None:
-    species = _committed_species(clean)
+def test_a_plant_written_while_its_species_is_deleted_waits_and_is_refused(
+    clean: str, committed_species: int
+) -> None:
+    species = committed_species
     delete = ("DELETE FROM species WHERE id = %s", (species,))
     _second_waits_then_is_refused(clean, delete, (PLANT_OF, ("RACE-1", species)))
     assert _plants_of(clean, species) == 0
 
 
 def test_a_species_deleted_while_a_plant_of_it_is_written_waits_and_is_refused(
-    clean: str,
+    clean: str, committed_species: int
 ) -> None:
-    species = _committed_species(clean)
+    species = committed_species
     delete = ("DELETE FROM species WHERE id = %s", (species,))
     _second_waits_then_is_refused(clean, (PLANT_OF, ("RACE-2", species)), delete)
     assert _plants_of(clean, species) == 1
