@@ -54,7 +54,7 @@ translations: $(VENV)/.installed
 serve: setup db-up
 	$(JASYL) serve --host 127.0.0.1 --port 5000
 
-# gunicorn, workers from the cores; needs JASYL_SECRET_KEY (see README, "Deploying").
+# granian, workers from the cores; needs JASYL_SECRET_KEY (see README, "Deploying").
 serve-production: setup db-up
 	$(JASYL) serve --production --host 127.0.0.1 --port 8000
 

@@ -6,7 +6,7 @@
 Set-up (outside the timing; ``--prepare`` does only this, for running it before taking the
 benchmark lock): a private PostGIS primary under ``/tmp/jasyl-bench-load`` (fsync on, kept
 between runs) with the demo data set (``jasyl demo``, 135k plants); each run adds a fresh hot
-standby made by ``pg_basebackup -R`` streaming from it. ``jasyl serve --production`` (gunicorn,
+standby made by ``pg_basebackup -R`` streaming from it. ``jasyl serve --production`` (granian,
 ``2 × cores + 1`` workers × 4 threads) runs on a loopback port against the primary with
 ``JASYL_REPLICA_URL`` naming the standby, so tiles and map reads come from the replica and every
 write goes to the primary.
@@ -30,7 +30,7 @@ exact percentiles. Each slice's ramp-up (the fresh server while all users arrive
 each: throughput, p50/p95/p99 and errors per request type, and the replica's lag sampled every
 half second from ``pg_stat_replication`` (``replay_lag``, bytes not yet replayed) and
 ``pg_last_xact_replay_timestamp()``.
-Goal: 0 errors and tile p95 ≤ 100 ms under the mix. Loopback only; locust, gunicorn and both
+Goal: 0 errors and tile p95 ≤ 100 ms under the mix. Loopback only; locust, the server and both
 PostgreSQL servers share the machine's cores.
 """
 
@@ -354,7 +354,7 @@ def main() -> None:
         with engine_for(primary_url).connect() as connection:
             plants = connection.execute(text("SELECT count(*) FROM plants")).scalar()
         print(
-            f"{os.cpu_count()} cores; gunicorn {settings.workers} workers × {settings.threads} "
+            f"{os.cpu_count()} cores; granian {settings.workers} workers × {settings.threads} "
             f"threads; {plants:,} plants; primary + streaming replica (pg_basebackup); users: "
             f"{args.viewers} viewers, {args.api_readers} API readers, {args.foresters} "
             f"foresters, 1 importer ({args.import_rows} plants every {args.import_every:.0f} s); "

@@ -11,7 +11,7 @@ low-zoom grid and the z13–14 plant dots are built.
 
 Run: per zoom, a fixed set of dense city tiles (``dense_tiles``: plants and green spaces), each
 requested ``--rounds`` times by ``--clients`` concurrent clients, in turn through
-``jasyl serve --production`` (gunicorn, 2 workers, its disk tile cache off so every tile is
+``jasyl serve --production`` (granian, 2 workers, its disk tile cache off so every tile is
 rendered) on a loopback port with keep-alive connections, and as the same SQL
 (``gis.tiles.render_tile``) on as many pooled connections. It prints p50/p95 and tiles/s of both
 per zoom and the ratio; then the server with its tile cache on, for information. Goals: z14 p95
@@ -321,7 +321,7 @@ def compare_http_sql(url: str, clients: int, rounds: int, cache_folder: Path) ->
     finally:
         server.stop()
     print(
-        f"== tiles over HTTP (jasyl serve --production: {WORKERS} gunicorn workers × {THREADS} "
+        f"== tiles over HTTP (jasyl serve --production: {WORKERS} granian workers × {THREADS} "
         f"threads, tile cache off) against the same tile SQL run directly (baseline); {clients} "
         f"concurrent clients, 2 × {rounds} rounds of {len(tiles[14])} fixed tiles per zoom, "
         "HTTP and SQL in turn"

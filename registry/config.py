@@ -11,9 +11,9 @@ import time), so tests and deployments can point one process at another database
 - ``JASYL_PRODUCTION``: ``1`` refuses insecure defaults.
 - ``JASYL_DEMO_SCALE``: multiplies the demo data set's size (``1.0``).
 - ``JASYL_REPLICA_URL``: a streaming replica for read-only requests (tiles, maps); unset = primary.
-- ``JASYL_WORKERS``: gunicorn worker processes in production (``2 × cores + 1``).
+- ``JASYL_WORKERS``: server worker processes in production (``2 × cores + 1``).
 - ``JASYL_THREADS``: threads per worker; each worker's connection pool holds as many (``4``).
-- ``JASYL_ACCESS_LOG``: where gunicorn writes one line per request (``-``: standard output).
+- ``JASYL_ACCESS_LOG``: where the server writes one line per request (``-``: standard output).
 - ``JASYL_TILE_CACHE``: a folder to keep rendered tiles in, under their data version; unset or
   ``off`` renders every tile (at the demo's scale a render costs about what a cached read does).
 """
@@ -85,7 +85,7 @@ def local_database_url(port: int, database: str) -> str:
 
 
 def default_workers() -> int:
-    """gunicorn's rule of thumb: two workers per core plus one."""
+    """The usual rule for Python web workers that wait on a database: two per core plus one."""
     return 2 * (os.cpu_count() or 1) + 1
 
 

@@ -168,7 +168,10 @@ class ProductionServer:
             if self.process.poll() is not None:
                 raise RuntimeError(f"server exited: {self.output()}")
             try:
-                if http_get(self.url("/readyz"), timeout=2)[0] == 200:
+                # Ready, and every worker booted: granian answers once one worker is up, and a
+                # server told to stop while a worker boots waits 30 s for it (measured).
+                booted = self.output().count("Started worker") >= self.workers
+                if booted and http_get(self.url("/readyz"), timeout=2)[0] == 200:
                     return self
             except OSError:
                 pass

@@ -1,9 +1,12 @@
-"""Production serving: gunicorn via ``jasyl serve --production``, health and readiness."""
+"""Production serving: granian via ``jasyl serve --production``, health and readiness."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
+import signal
+import time
 
 import psycopg
 import pytest
@@ -14,7 +17,7 @@ from registry.config import load_settings
 from tests.serving import ProductionServer, http_get
 from web import create_app
 from web.cli import main
-from web.cli.serve import gunicorn_options
+from web.cli.serve import granian_options
 
 
 @pytest.fixture(autouse=True)
@@ -37,9 +40,14 @@ def test_workers_come_from_the_cores_and_the_pool_from_the_threads() -> None:
     settings = load_settings({})
     assert settings.workers == 2 * os.cpu_count() + 1
     assert settings.pool_size == settings.threads == 4
-    options = gunicorn_options("127.0.0.1", 8000, 3, 6, "-")
-    assert options["workers"] == 3 and options["threads"] == 6
-    assert options["worker_class"] == "gthread" and options["accesslog"] == "-"
+    chosen = load_settings(
+        {"JASYL_WORKERS": "3", "JASYL_THREADS": "6", "JASYL_ACCESS_LOG": "a.log"}
+    )
+    options = granian_options("127.0.0.1", 8000, chosen)
+    assert options["workers"] == 3 and options["blocking_threads"] == 6
+    assert options["interface"] == "wsgi" and options["log_access"]
+    access = options["log_dictconfig"]["handlers"]["access"]
+    assert access["class"] == "logging.FileHandler" and access["filename"] == "a.log"
     assert load_settings({"JASYL_WORKERS": "7", "JASYL_THREADS": "2"}).pool_size == 2
 
 
@@ -97,9 +105,10 @@ def test_production_server_serves_with_workers_and_logs_each_request(database_ur
         server.kill(15)
         log = server.output()
         assert "2 workers × 2 threads, 2 pooled connections per worker" in log
-        assert "Using worker: gthread" in log and log.count("Booting worker") == 2
+        assert log.count("Started worker") == 2
         assert '"GET /healthz HTTP/1.1" 200' in log
         assert '"GET /tiles/plants/14/11441/5366.pbf HTTP/1.1" 20' in log
+        assert "Granian shutdown completed" in log  # SIGTERM: the workers finished and left
     finally:
         server.stop()
 
@@ -109,3 +118,26 @@ def test_production_refuses_the_development_key(monkeypatch, key) -> None:
     monkeypatch.setenv("JASYL_SECRET_KEY", key)
     result = CliRunner().invoke(main, ["serve", "--production"])
     assert result.exit_code == 1 and "JASYL_SECRET_KEY is not set" in result.output
+
+
+def test_a_worker_that_dies_is_replaced_and_the_server_keeps_serving(database_url) -> None:
+    server = ProductionServer(database_url, workers=2, threads=2).start()
+    try:
+        workers = [
+            int(pid) for pid in re.findall(r"Spawning worker-\d+ with PID: (\d+)", server.output())
+        ]
+        assert len(workers) == 2
+        os.kill(workers[0], signal.SIGKILL)  # out of memory, say
+        wait_for_log(server, "Started worker", 3)  # replaced, and booted
+        for _ in range(8):  # whichever worker answers
+            assert http_get(server.url("/healthz"))[0] == 200
+        assert server.process.poll() is None
+    finally:
+        server.stop()
+
+
+def wait_for_log(server: ProductionServer, line: str, times: int) -> None:
+    deadline = time.monotonic() + 30
+    while server.output().count(line) < times:
+        assert time.monotonic() < deadline, server.output()
+        time.sleep(0.2)
