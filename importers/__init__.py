@@ -4,7 +4,8 @@ The entry point is ``importers.services.import_file`` (the CLI's ``jasyl import`
 upload page call it). The pipeline: ``sources`` opens the file and streams batches, ``encoding``
 and ``crs`` decide how to read it, ``fields`` says which column is which, ``rows`` validates
 each batch through ``registry.inventory.rules``, ``staging`` copies the valid rows into a
-temporary table, checks them set-wise and merges them into ``plants`` in one transaction.
+temporary table (or, in a large all-or-nothing import, new plants straight into ``plants``),
+checks them set-wise and merges them into ``plants``, all in one transaction.
 
 A mapping file (``--mapping``, TOML or YAML) overrides or completes what is recognised::
 
