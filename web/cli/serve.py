@@ -2,9 +2,10 @@
 
 Production runs granian (a Rust HTTP server) with WSGI workers: the HTTP work of a request
 (parsing, keep-alive, writing the answer) is done in Rust outside the GIL, and Python only runs
-the app. For map tiles, where a request is little more than its SQL, that halves the server's
-own CPU: a z10 tile cost the server 0.92 ms against 1.92 ms under gunicorn's threaded workers,
-a trivial WSGI app 0.13 ms against 0.51 ms a request (CPU from ``/proc``; ``docs/scaling.md``).
+the app. For map tiles, where a request is little more than its SQL, that cuts the server's
+own CPU: a z10 tile cost the server 0.92 ms against 1.92 ms under gunicorn's threaded workers
+(z14: 1.6–1.9 against 2.38 ms), a trivial WSGI app 0.13 ms against 0.51 ms a request (CPU from
+``/proc``; ``docs/scaling.md``).
 """
 
 from __future__ import annotations
