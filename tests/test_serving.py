@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -11,13 +12,21 @@ import time
 import psycopg
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
+from werkzeug.datastructures import FileStorage
+from werkzeug.test import encode_multipart
 
 from registry.config import load_settings
-from tests.serving import ProductionServer, http_get
+from registry.db import unit_of_work
+from registry.inventory.models import Plant
+from tests.factories import make_user
+from tests.serving import Client, ProductionServer, http_get
 from web import create_app
 from web.cli import main
 from web.cli.serve import granian_options
+
+PASSWORD = "serving-test-password-1"
 
 
 @pytest.fixture(autouse=True)
@@ -141,3 +150,35 @@ def wait_for_log(server: ProductionServer, line: str, times: int) -> None:
     while server.output().count(line) < times:
         assert time.monotonic() < deadline, server.output()
         time.sleep(0.2)
+
+
+def test_a_survey_uploaded_through_the_production_server_is_imported(clean) -> None:
+    """The web upload through granian end to end: sign-in, CSRF, a multipart body of about a
+    megabyte under a Cyrillic file name, the importer's report on the page, the plants stored."""
+    with unit_of_work(clean) as session:
+        email = make_user(session, "forester", "KZ-71", password=PASSWORD).email
+    rows = ["Инв. №,Порода,Диаметр см,Высота м,Состояние,lon,lat"]
+    rows += [
+        f"UP-{i},Вяз приземистый,{20 + i % 30},{5 + i % 10},хорошее,"
+        f"{71.40 + (i % 200) * 0.0003:.6f},{51.10 + (i // 200) * 0.0003:.6f}"
+        for i in range(16_000)
+    ]
+    survey = "\n".join(rows).encode()
+    server = ProductionServer(clean, workers=1, threads=2).start()
+    try:
+        client = Client(server.port)
+        client.sign_in(email, PASSWORD)
+        _, form, _ = client.request("GET", "/imports/upload")
+        token = re.search(rb'name="csrf_token"[^>]*value="([^"]+)"', form).group(1).decode()
+        file = FileStorage(io.BytesIO(survey), filename="опись-улиц.csv", content_type="text/csv")
+        boundary, body = encode_multipart({"region": "KZ-71", "csrf_token": token, "survey": file})
+        headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+        status, page, _ = client.request("POST", "/imports/upload", body, headers)
+    finally:
+        server.stop()
+    assert len(body) > 1_000_000
+    assert status == 200, page[-2000:]
+    assert "опись-улиц.csv".encode() in page
+    with unit_of_work(clean) as session:
+        stored = session.scalar(select(func.count()).where(Plant.inventory_number.like("UP-%")))
+    assert stored == 16_000
