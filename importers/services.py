@@ -323,51 +323,36 @@ class _ChunkWriter:
         if self.live and run.batch is None:  # the first chunk: nothing in flight, the session
             run.batch = _open_batch(run)  # is ours
         with run.timed("copy"):
-            plants, staged, unnumbered = self._split(good, numbers)
-            new = (
-                staging.plant_copy_data(
-                    self.connection, clean, plants, run.target.id, run.actor.user_id, run.batch.id
+            plants, staged = self._split(good, numbers)
+            new = None
+            if len(plants):
+                # Rows without a number are always new: their registry numbers need their ids.
+                ids = staging.reserve_ids(run.session, len(plants)) if None in numbers else None
+                region = (run.target.id, run.target.kato)
+                new = staging.plant_copy_data(
+                    self.connection, clean, plants, ids, region, run.actor.user_id, run.batch.id
                 )
-                if len(plants)
-                else None
-            )
             rows = staging.copy_data(self.connection, clean.rows(staged)) if len(staged) else None
         if self.live:
-            run.known += len(staged) - unnumbered
-        span = (first, last) if self.live and unnumbered else None
+            run.known += len(staged)
         with run.timed("write"):  # waiting for the database to finish the previous chunk
             self.wait()
-        self.pending = self.pool.submit(self._write, new, len(plants), rows, span)
+        self.pending = self.pool.submit(self._write, new, rows)
 
     def _split(self, good: np.ndarray, numbers: list[str | None]) -> tuple[np.ndarray, ...]:
-        """The rows ``good`` as (new plants to COPY, rows to stage, how many staged have no
-        number): all staged unless live."""
+        """The rows ``good`` as (new plants to COPY, rows to stage): all staged unless live."""
         if not self.live:
-            return good[:0], good, 0
+            return good[:0], good
         known = self.known
-        new = np.fromiter((n is not None and n not in known for n in numbers), bool, len(good))
-        return good[new], good[~new], numbers.count(None)
+        new = np.fromiter((n is None or n not in known for n in numbers), bool, len(good))
+        return good[new], good[~new]
 
-    def _write(
-        self, plants: bytes | None, new: int, rows: bytes | None, span: tuple[int, int] | None
-    ) -> None:
-        run = self.run
+    def _write(self, plants: staging.NewPlants | None, rows: bytes | None) -> None:
         if plants is not None:
             staging.copy_plants(self.connection, plants)
-            run.inserted += new
+            self.run.inserted += plants.count
         if rows is not None:
             staging.copy_rows(self.connection, rows)
-        if span is not None:
-            assert run.batch is not None
-            inserted = staging.merge_chunk(
-                self.connection,
-                run.target.id,
-                run.target.kato,
-                run.batch.id,
-                run.actor.user_id,
-                span,
-            )
-            run.inserted += inserted
 
     def wait(self, quietly: bool = False) -> None:
         pending, self.pending = self.pending, None

@@ -13,23 +13,23 @@ file order).
 
 An all-or-nothing import merges *while it reads* (``live``), inside the same transaction, so
 PostgreSQL inserts and indexes on one core while Python reads and validates the next chunk on
-the other. A chunk's rows numbered anew (their inventory number is not in the region) are new
-plants: they go straight into ``plants`` by COPY (``plant_copy_data``), sorted by ``place`` and
-numbered by the table's own sequence, skipping the staging table (a million points: 23–27 s of
-database time against 32–33 s through staging and ``INSERT … SELECT``, measured). The rest
-(numbers the region knows, which update plants at the end, and rows without a number, which the
-registry numbers from their ids) are staged, and the unnumbered ones merged at once
-(``merge_chunk``). The plants' statement-level book-keeping (grid, tallies, tile versions) is
-deferred to one ``jasyl_book_imported_plants`` call at the end (revision 0016), so locks are
-taken as by one INSERT. Plants already merged belong to the import's batch: the statements
-matching staged rows against existing plants leave that batch's plants out
+the other. A chunk's new plants (rows without a number, or with one the region does not have)
+go straight into ``plants`` by COPY (``plant_copy_data``), sorted by ``place``, with ids taken
+from the table's sequence beforehand so that unnumbered ones get their registry numbers in the
+same row: the staging table and ``INSERT … SELECT`` are skipped (a million points: 23–27 s of
+database time against 32–33 s, measured). Rows with numbers the region knows are staged and
+update their plants at the end. The plants' statement-level book-keeping (grid, tallies, tile
+versions) is deferred to one ``jasyl_book_imported_plants`` call at the end (revision 0016), so
+locks are taken as by one INSERT. Plants already merged belong to the import's batch: the
+statements matching staged rows against existing plants leave that batch's plants out
 (``OTHER_BATCHES``); before the batch exists they are given ``NO_BATCH``.
 """
 
 from __future__ import annotations
 
 import io
-import re
+from collections.abc import Iterable
+from dataclasses import dataclass
 from itertools import repeat
 
 import numpy as np
@@ -39,6 +39,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from importers.rows import STAGING_COLUMNS, Clean
+from registry.inventory.services import registry_number
 
 STAGING = "import_staging"
 COPY_TYPES = [
@@ -145,12 +146,17 @@ NEW_ONLY = """
         WHERE p.region_id = :region AND p.inventory_number = s.inventory_number)"""
 
 
+# ``registry.inventory.services.registry_number`` in SQL: the id zero-padded to 8 digits (never
+# cut: ``lpad`` alone would cut longer ids to 8 characters).
+REGISTRY_NUMBER = "lpad(n.id::text, greatest(8, length(n.id::text)), '0')"
+
+
 def _insert(where: str) -> str:
     # The sequence is looked up once (an InitPlan), not once per row.
     return f"""
 INSERT INTO plants (id, region_id, inventory_number, {", ".join(VALUE_COLUMNS)},
                     version, updated_by, import_batch_id, published)
-SELECT n.id, :region, coalesce(n.inventory_number, :kato || '-' || lpad(n.id::text, 8, '0')),
+SELECT n.id, :region, coalesce(n.inventory_number, :kato || '-' || {REGISTRY_NUMBER}),
        {", ".join(_source(c).replace("s.", "n.", 1) for c in VALUE_COLUMNS)},
        1, :user, :batch, true
 FROM (
@@ -161,15 +167,23 @@ FROM (
 
 
 # A live import's new plants, COPYed in text: ``plants`` keeps sizes as numeric and kinds as
-# enums, whose binary forms Python floats and strings do not have. The id, version, publication
-# and times are the table's defaults.
+# enums, whose binary forms Python floats and strings do not have. Ids come from the table's
+# sequence: by its default, or, in a chunk with plants that came without a number, taken
+# beforehand (``reserve_ids``) so that those get their registry numbers in the same row
+# (taking them costs the reader ~0.2 s a chunk, so numbered chunks do without). Version,
+# publication and times are the table's defaults.
 PLANT_COLUMNS = ("region_id", "inventory_number", *VALUE_COLUMNS, "updated_by", "import_batch_id")
 COPY_PLANTS = f"COPY plants ({', '.join(PLANT_COLUMNS)}) FROM STDIN"
+COPY_PLANTS_WITH_IDS = f"COPY plants (id, {', '.join(PLANT_COLUMNS)}) FROM STDIN"
+# The sequence looked up once (an InitPlan): per row it cost 5 µs more (250 ms for 50,000).
+RESERVE_IDS = (
+    "SELECT nextval((SELECT pg_get_serial_sequence('plants', 'id'))::regclass) "
+    "FROM generate_series(1, :n)"
+)
 
 
 INSERT = _insert(NEW_ONLY)
 INSERT_ALL = _insert("")  # when no staged number exists yet: no per-row existence probe
-INSERT_CHUNK = _insert(NEW_ONLY + " AND s.row_no BETWEEN :first AND :last")
 KNOWN = f"""
 SELECT EXISTS (
     SELECT 1 FROM import_staging s JOIN plants p
@@ -244,38 +258,64 @@ def copy_data(connection: Connection, rows: list[tuple]) -> bytes:
     return buffer.getvalue()
 
 
+def reserve_ids(session: Session, count: int) -> list[int]:
+    """``count`` plant ids from the table's sequence, on a connection of their own: the import's
+    is busy merging the previous chunk, and ids taken are never handed out again, whether or not
+    the import commits."""
+    engine = session.get_bind().engine
+    with engine.connect() as connection:
+        return list(connection.execute(text(RESERVE_IDS), {"n": count}).scalars())
+
+
+@dataclass(frozen=True)
+class NewPlants:
+    """A chunk's new plants as one text COPY stream, and the statement that takes it."""
+
+    statement: str
+    data: bytes
+    count: int
+
+
 def plant_copy_data(
     connection: Connection,
     clean: Clean,
     rows: np.ndarray,
-    region_id: int,
+    ids: list[int] | None,
+    region: tuple[int, str],
     user_id: int | None,
     batch_id: int,
-) -> bytes:
-    """Rows ``rows`` (indexes into ``clean``, all numbered) as new plants, one text COPY stream
-    in the Z-order of their places, for ``copy_plants``."""
+) -> NewPlants:
+    """Rows ``rows`` (indexes into ``clean``) as new plants, in the Z-order of their places.
+    ``ids``: theirs, taken by ``reserve_ids``, when some rows have no number (they get their
+    registry numbers); ``None`` when all do (the table gives ids). ``region``: (id, KATO)."""
     values = clean.values
     order = rows[np.argsort(values["place"][rows].astype(np.int64), kind="stable")]
     columns = [values[name][order].tolist() for name in VALUE_COLUMNS]
     geom = VALUE_COLUMNS.index("geom")
     columns[geom] = [ewkb.hex() for ewkb in columns[geom]]  # geometry's text input
+    region_id, kato = region
     numbers = values["inventory_number"][order].tolist()
+    lead: list[Iterable] = [repeat(region_id), numbers]
+    if ids is not None:
+        numbers = [n or registry_number(kato, i) for n, i in zip(numbers, ids, strict=True)]
+        lead = [ids, repeat(region_id), numbers]
     buffer = io.BytesIO()
     cursor: Cursor
     with (
         connection.cursor() as cursor,
         Copy(cursor, binary=False, writer=FileWriter(buffer)) as copy,
     ):
-        for row in zip(repeat(region_id), numbers, *columns, repeat(user_id), repeat(batch_id)):
+        for row in zip(*lead, *columns, repeat(user_id), repeat(batch_id)):
             copy.write_row(row)
-    return buffer.getvalue()
+    statement = COPY_PLANTS if ids is None else COPY_PLANTS_WITH_IDS
+    return NewPlants(statement, buffer.getvalue(), len(order))
 
 
-def copy_plants(connection: Connection, data: bytes) -> None:
-    """COPY a stream of ``plant_copy_data`` into ``plants``."""
+def copy_plants(connection: Connection, plants: NewPlants) -> None:
+    """COPY a chunk's new plants (``plant_copy_data``) into ``plants``."""
     cursor: Cursor
-    with connection.cursor() as cursor, cursor.copy(COPY_PLANTS) as copy:
-        copy.write(data)
+    with connection.cursor() as cursor, cursor.copy(plants.statement) as copy:
+        copy.write(plants.data)
 
 
 def copy_rows(connection: Connection, data: bytes) -> None:
@@ -313,38 +353,6 @@ def go_live(session: Session) -> None:
     session.execute(text(TRUST_STAGING))
     session.execute(text(SORT_IN_MEMORY))
     session.execute(text(DEFER_BOOKKEEPING))
-
-
-def merge_chunk(
-    connection: Connection,
-    region_id: int,
-    kato: str,
-    batch_id: int,
-    user_id: int | None,
-    rows: tuple[int, int],
-) -> int:
-    """Insert the new plants among staged rows ``rows`` (first, last row number): the numbers
-    already in the region stay staged for the update at the end. Returns how many went in.
-
-    Runs on the import's own connection, from the thread that stages chunks, while the session
-    is not used by anyone else (``importers.services``); settings of ``go_live`` apply.
-    """
-    params = {
-        "region": region_id,
-        "kato": kato,
-        "batch": batch_id,
-        "user": user_id,
-        "first": rows[0],
-        "last": rows[1],
-    }
-    with connection.cursor() as cursor:
-        cursor.execute(_for_driver(INSERT_CHUNK), params)
-        return cursor.rowcount
-
-
-def _for_driver(statement: str) -> str:
-    """``:name`` parameters (SQLAlchemy's) as psycopg's ``%(name)s``; ``::casts`` untouched."""
-    return re.sub(r"(?<![:\w]):(\w+)", r"%(\1)s", statement)
 
 
 def merge(

@@ -13,11 +13,12 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from importers import sources
+from importers import sources, staging
 from importers.services import ImportOptions, import_file
 from registry.access import Actor
 from registry.imports.models import ImportBatch
 from registry.inventory.models import Plant
+from registry.inventory.services import registry_number
 from tests.factories import make_plant
 from tests.import_files import ASTANA_LONLAT, points, survey_frame, write_shapefile
 from tests.test_report_tallies import assert_inventory_adds_up
@@ -216,9 +217,9 @@ PLANT_VALUES = text(
 
 
 def test_new_plants_copied_live_equal_those_merged_from_staging(db, small_chunks, tmp_path):
-    """New numbered plants go straight into plants by COPY, unnumbered ones through staging:
-    both hold what the staged merge of an --allow-partial import holds, to the last digit and
-    character, and unnumbered plants are numbered from their ids."""
+    """New plants, numbered or not, go straight into plants by COPY: they hold what the staged
+    merge of an --allow-partial import holds, to the last digit and character, and unnumbered
+    plants are numbered from their ids."""
     notes = ["дупло\tс гнилью \\ «старое»", "", "берёза; ёлка", *[""] * 7]
     numbers = ["L-1", "", "L-3", "", "L-5", "L-6", "", "L-8", "L-9", ""]
     heights = [6.04, 6.05, 6.15, 7.25, 8.0, 8.5, 9.0, 9.5, 10.0, 10.5]
@@ -276,3 +277,14 @@ def test_corrected_survey_of_known_plants_only_updates_them(db, small_chunks, tm
     moved = db.scalars(select(Plant.inventory_number).where(Plant.height_m == 20)).all()
     assert sorted(moved) == ["L-3", "L-9"] and first.batch_id != report.batch_id
     assert_inventory_adds_up(db)
+
+
+@pytest.mark.parametrize("plant_id", [7, 12_345_678, 123_456_789, 10**12])
+def test_registry_numbers_are_the_same_in_sql_and_python(db, plant_id: int) -> None:
+    """Staged imports number plants in SQL, live ones and the map's form in Python."""
+    query = text(
+        f"SELECT '710000000' || '-' || {staging.REGISTRY_NUMBER} FROM (SELECT :id AS id) n"
+    )
+    number = db.scalar(query, {"id": plant_id})
+    assert number == registry_number("710000000", plant_id)
+    assert number.endswith(str(plant_id))  # long ids are never cut

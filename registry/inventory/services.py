@@ -175,13 +175,19 @@ def _check_unique_number(session: Session, region_id: int, number: str, own_id: 
         )
 
 
+def registry_number(kato: str, plant_id: int) -> str:
+    """The inventory number of a plant that came without one: its region's KATO code and its id
+    (the importer's SQL does the same: ``importers.staging.REGISTRY_NUMBER``)."""
+    return f"{kato}-{plant_id:08d}"
+
+
 def create_plant(session: Session, actor: Actor, data: dict[str, Any]) -> Plant:
     """Add a plant; its region comes from its location, its number is given or assigned."""
     values = _plant_values(session, data)
     region = locate(session, values["geom"])
     require_region_write(session, actor, region.id, "create", "plant")
     plant_id = session.scalar(text("SELECT nextval(pg_get_serial_sequence('plants', 'id'))"))
-    number = values["inventory_number"] or f"{region.kato}-{plant_id:08d}"
+    number = values["inventory_number"] or registry_number(region.kato, plant_id)
     _check_unique_number(session, region.id, number, None)
     plant = Plant(
         id=plant_id,
