@@ -269,7 +269,7 @@ def _stage(run: ImportRun) -> None:
                     _check_near(run, existing, normaliser.spots, clean)
             run.report.problems.extend(clean.problems)
             run.report.rows_read += len(batch.frame)
-            writer.send(clean, batch.first_row, run.report.rows_read)
+            writer.send(clean)
             run.tell("reading", run.report.rows_read, run.source.total)
     if run.report.rows_read == 0:
         raise SourceError(f"{run.file_name}: the file holds no records")
@@ -311,9 +311,9 @@ class _ChunkWriter:
         if not self.live:
             self.run.inserted = None  # merged in part, if at all: the import will be refused
 
-    def send(self, clean: Clean, first: int, last: int) -> None:
-        """Write rows ``first``..``last`` (the good ones of ``clean``): staged, or if live, the
-        new plants merged at once and the rest staged."""
+    def send(self, clean: Clean) -> None:
+        """Write a chunk's good rows: staged, or if live, the new plants merged at once and the
+        rest staged."""
         run = self.run
         good = np.flatnonzero(clean.good)
         numbers = clean.values["inventory_number"][good].tolist()
