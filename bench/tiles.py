@@ -14,8 +14,11 @@ requested ``--rounds`` times by ``--clients`` concurrent clients, in turn throug
 ``jasyl serve --production`` (granian, 2 workers, its disk tile cache off so every tile is
 rendered) on a loopback port with keep-alive connections, and as the same SQL
 (``gis.tiles.render_tile``) on as many pooled connections. It prints p50/p95 and tiles/s of both
-per zoom and the ratio; then the server with its tile cache on, for information. Goals: z14 p95
-over HTTP ≤ 50 ms, HTTP tiles/s ≥ 0.8× the SQL's.
+per zoom and the ratio; then the server with its tile cache on, for information; then the same
+turns against the thinnest Python tile server (``bench.tiles_ceiling``), the most any Python
+serving tier reaches against the SQL on the machine. Before timing a server, every tile it sends
+is checked to be the tile SQL's very bytes. Goals: z14 p95 over HTTP ≤ 50 ms, HTTP tiles/s ≥ 0.8×
+the SQL's.
 """
 
 from __future__ import annotations
@@ -36,10 +39,11 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from bench.harness import Timing, measure, report
+from bench.tiles_ceiling import bare_server
 from gis.tiles import TileAddress, render_tile
 from registry.config import load_settings
 from registry.db import engine_for
-from tests.serving import ProductionServer
+from tests.serving import ProductionServer, http_get
 
 CITIES = [(71.4304, 51.1282), (76.9286, 43.2389)]
 ZOOMS = range(10, 17)
@@ -317,6 +321,7 @@ def compare_http_sql(url: str, clients: int, rounds: int, cache_folder: Path) ->
     tiles = dense_tiles(url)
     server = serve(url, "off")
     try:
+        report_differing(url, tiles, server.port, "jasyl serve")
         over_http, direct = alternate(url, tiles, clients, rounds, server.port)
     finally:
         server.stop()
@@ -356,6 +361,38 @@ def compare_http_sql(url: str, clients: int, rounds: int, cache_folder: Path) ->
         f"for information, the same requests with the server's tile cache on: "
         f"{tiles_per_second(cached):.1f} tiles/s, z14 p95 {cached[14].ms(95):.1f} ms"
     )
+    compare_ceiling(url, tiles, clients, rounds)
+
+
+def compare_ceiling(
+    url: str, tiles: dict[int, list[TileRequest]], clients: int, rounds: int
+) -> None:
+    """The same turns against the thinnest Python tile server (``bench.tiles_ceiling``): the
+    most any Python serving tier reaches against the SQL on this machine."""
+    with bare_server(url, WORKERS) as port:
+        report_differing(url, tiles, port, "the bare server")
+        bare, direct = alternate(url, tiles, clients, rounds, port)
+    ratio = tiles_per_second(bare) / tiles_per_second(direct)
+    print(
+        f"ceiling: the thinnest Python tile server (bench.tiles_ceiling: granian RSGI, async "
+        f"psycopg, the same statement, nothing else) served {tiles_per_second(bare):.1f} tiles/s "
+        f"against the SQL's {tiles_per_second(direct):.1f} in the same turns: {ratio:.2f}×, "
+        f"z14 p95 {bare[14].ms(95):.1f} ms"
+    )
+
+
+def report_differing(url: str, tiles: dict[int, list[TileRequest]], port: int, name: str) -> None:
+    """Check that the server on ``port`` sends the very bytes of the tile SQL for every tile
+    timed, so both sides of a comparison do the same work."""
+    wrong = []
+    with engine_for(url, serial=True).connect() as connection:
+        for request in (r for z in ZOOMS for r in tiles[z]):
+            expected = render_tile(connection, request.layer, request.tile, internal=False)
+            status, body = http_get(f"http://127.0.0.1:{port}{request.path}")
+            if status not in (200, 204) or body != expected:
+                wrong.append(f"{request.path} ({status}, {len(body)} bytes)")
+    if wrong:
+        raise SystemExit(f"{name} does not send the tile SQL's bytes: {', '.join(wrong[:3])}")
 
 
 BASELINE_INDEX = "bench_tiles_plants_geom"
