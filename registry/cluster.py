@@ -139,13 +139,19 @@ class LocalCluster:
             and self._run("pg_ctl", "status", "-D", str(self.data_dir), check=False).returncode == 0
         )
         version = (self.data_dir / "PG_VERSION").read_text().strip() if initialised else None
-        return ClusterStatus(initialised, running, self.port, self.data_dir, version)
+        port = self._listening_port() if running else None
+        return ClusterStatus(initialised, running, port or self.port, self.data_dir, version)
 
     def up(self) -> ClusterStatus:
         """Initialise if needed, start if stopped, create the database: safe to call twice."""
         bindir = find_bindir()
         check_postgis(bindir)
         state = self.status()
+        if state.running and state.port != self.port:
+            # Started on another port (JASYL_PG_PORT changed since): the app would look for
+            # its database on whatever else listens on this one, so the server moves here.
+            self._ensure_port_free()
+            state = self.down()
         if not state.running:
             self._ensure_port_free()
         if not state.initialised:
@@ -184,6 +190,13 @@ class LocalCluster:
         shutil.rmtree(self.data_dir, ignore_errors=True)
 
     # -- helpers ------------------------------------------------------------------------------
+    def _listening_port(self) -> int | None:
+        """The port the running server listens on: the fourth line of its ``postmaster.pid``."""
+        try:
+            return int((self.data_dir / "postmaster.pid").read_text().splitlines()[3])
+        except (OSError, IndexError, ValueError):
+            return None
+
     def _ensure_port_free(self) -> None:
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -6,6 +6,7 @@ import os
 import socket
 from dataclasses import replace
 
+import psycopg
 import pytest
 
 from registry import cluster
@@ -13,6 +14,7 @@ from registry.cluster import LocalCluster, check_postgis, find_bindir
 from registry.config import load_settings
 from registry.errors import ClusterError
 from tests.conftest import ORIGINAL_DATABASE_URL
+from tests.serving import PrivateCluster, free_port
 
 
 def test_a_taken_port_is_named_with_the_way_out(tmp_path) -> None:
@@ -60,3 +62,21 @@ def test_a_checkout_the_server_user_cannot_reach_keeps_its_data_elsewhere(tmp_pa
     assert (private / ".jasyl" / "pgdata-location").read_text().strip() == str(
         local.data_dir.parent
     )
+
+
+def test_a_cluster_started_on_another_port_moves_to_the_configured_one() -> None:
+    """JASYL_PG_PORT changed while the cluster ran: ``up`` must not report the new port while
+    the server listens on the old one (the app would then look for its database on whatever
+    else listens there), but move the server to the port configured now."""
+    private = PrivateCluster().up()
+    try:
+        moved_to = free_port()
+        env = {"JASYL_HOME": str(private.home), "JASYL_PG_PORT": str(moved_to)}
+        state = LocalCluster(load_settings(env)).up()
+        assert state.running and state.port == moved_to
+        with psycopg.connect(f"host=127.0.0.1 port={moved_to} user=postgres dbname=jasyl") as c:
+            assert c.execute("SELECT current_setting('port')").fetchone() == (str(moved_to),)
+        with pytest.raises(psycopg.OperationalError):
+            psycopg.connect(f"host=127.0.0.1 port={private.port} user=postgres", connect_timeout=3)
+    finally:
+        private.destroy()
