@@ -89,6 +89,14 @@ def test_the_map_page_offers_editing_only_to_foresters(site) -> None:
     assert 'id="add-plant"' in signed(app, "les@test.jasyl.kz").get("/").get_data(as_text=True)
 
 
+def test_the_survey_upload_is_linked_only_for_those_who_may_import(site) -> None:
+    app, _ = site
+    upload = 'href="/imports/upload"'
+    assert upload not in app.test_client().get("/").get_data(as_text=True)
+    assert upload not in signed(app, "plan@test.jasyl.kz").get("/").get_data(as_text=True)
+    assert upload in signed(app, "les@test.jasyl.kz").get("/").get_data(as_text=True)
+
+
 def test_a_region_page_shows_its_numbers(site) -> None:
     app, _ = site
     page = app.test_client().get("/regions/KZ-71?lang=en")

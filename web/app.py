@@ -8,8 +8,10 @@ from typing import Any
 from flask import Flask
 
 import registry.models  # noqa: F401  (every mapper known before the first query)
+from registry.access import may_edit_inventory
 from registry.config import load_settings
 from web import errors, i18n, labels, vendor
+from web.actors import current_actor
 from web.api.views import bp as api_bp
 from web.auth import views as auth
 from web.editing.views import bp as editing_bp
@@ -80,6 +82,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     @app.context_processor
     def navigation() -> dict:
-        return {"nav_endpoints": app.view_functions.keys()}
+        """The pages the header links to: those registered, and the survey upload only for
+        those who may write plants (the ministry, planners and nurseries would only meet 403)."""
+        return {
+            "nav_endpoints": app.view_functions.keys(),
+            "may_upload_surveys": may_edit_inventory(current_actor()),
+        }
 
     return app
