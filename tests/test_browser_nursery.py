@@ -74,7 +74,7 @@ def test_dispatch_receipt_and_provenance_in_the_browser(browser, page, site) -> 
     page.click("#dispatch button")
     page.wait_for_url(f"{base}/nurseries/shipments/*")
     shipment_url = page.url
-    assert page.locator("#status").inner_text() == "dispatched"
+    assert page.locator("#status").get_attribute("data-status") == "dispatched"
 
     forester = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
     sign_in(forester, base, "les.almaty@test.kz")
@@ -83,7 +83,7 @@ def test_dispatch_receipt_and_provenance_in_the_browser(browser, page, site) -> 
     forester.fill("input[name=on]", "2025-10-03")
     forester.click("#receive button")
     forester.wait_for_load_state()
-    assert forester.locator("#status").inner_text() == "received"
+    assert forester.locator("#status").get_attribute("data-status") == "received"
     cells = forester.locator("table tr").nth(1).locator("td")
     assert (cells.nth(3).inner_text(), cells.nth(4).inner_text()) == ("97", "3")
 

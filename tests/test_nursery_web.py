@@ -71,6 +71,29 @@ def test_ministry_dashboard_lists_every_nursery(client, world) -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("language", "ready", "elm", "root"),
+    [
+        ("ru", "готово к отгрузке", "вяз приземистый", "открытая корневая система"),
+        ("kk", "жөнелтуге дайын", "аласа қарағаш", "ашық тамыр жүйесі"),
+        ("en", "ready to dispatch", "Siberian elm", "open roots"),
+    ],
+)
+def test_nursery_pages_speak_the_readers_language(client, world, language, ready, elm, root):
+    """Stages, root systems and species in the reader's language, never the ledger's codes."""
+    sign_in(client, "ministry@gov.kz")
+    token = csrf_token(client, "/nurseries/")
+    client.post("/language", data={"lang": language, "csrf_token": token})  # the switcher
+    national = client.get("/nurseries/").get_data(as_text=True)
+    table = national.split('id="national-stock"')[1].split("</table>")[0]
+    assert ready in table and elm in table
+    own = client.get(f"/nurseries/{world['mine']}").get_data(as_text=True)
+    stock = own.split('id="stock"')[1].split("</table>")[0]
+    assert ready in stock and elm in stock and root in stock
+    if language != "en":
+        assert "<td>ready</td>" not in stock and "<td>open</td>" not in stock
+
+
 def test_nursery_staff_dispatch_own_stock_only_and_forester_receives(client, world) -> None:
     sign_in(client, "staff@mine.kz")
     ok = dispatch(client, world["mine"], [{"batch_id": world["elm"], "quantity": 60}])
@@ -230,7 +253,7 @@ def test_pages_dispatch_form_and_receipt_form(client, world) -> None:
     )
     assert got.status_code == 302
     shown = almaty.get(f"/nurseries/shipments/{shipment_id}").get_data(as_text=True)
-    assert 'id="status">received' in shown
+    assert 'data-status="received"' in shown
     ledger = client.get(f"/nurseries/{world['mine']}/ledger?kind=dispatch").get_data(as_text=True)
     assert "dispatch" in ledger and "-25" in ledger
     with unit_of_work() as session:

@@ -1,13 +1,24 @@
-"""Names of the registry's codes (condition grades, statuses, forms, categories) in the reader's
-language, for templates. Condition grades carry their kk/ru/en names in the model itself.
+"""Names of the registry's codes (condition grades, statuses, forms, categories, the nursery
+ledger's stages and kinds) in the reader's language, and numbers written the reader's way, for
+templates. Condition grades carry their kk/ru/en names in the model itself.
 """
 
 from __future__ import annotations
 
+from numbers import Number
+
 from flask import Flask
+from flask_babel import format_decimal
 from flask_babel import lazy_gettext as _l
 
 from registry.inventory.models import CONDITION_GRADES
+from registry.nursery.models import (
+    LossCause,
+    MovementKind,
+    RootSystem,
+    ShipmentStatus,
+    Stage,
+)
 from web.i18n import language
 
 STATUS_NAMES = {
@@ -29,6 +40,37 @@ CATEGORY_NAMES = {
     "limited": _l("limited use"),
     "special": _l("special purpose"),
 }
+# The nursery's codes, keyed by their enums (a StrEnum member and its text look up alike).
+STAGE_NAMES = {
+    Stage.SOWN: _l("sown"),
+    Stage.SEEDLINGS: _l("seedlings"),
+    Stage.TRANSPLANTED: _l("transplanted saplings"),
+    Stage.READY: _l("ready to dispatch"),
+}
+ROOT_SYSTEM_NAMES = {RootSystem.OPEN: _l("open roots"), RootSystem.CLOSED: _l("closed roots")}
+MOVEMENT_NAMES = {
+    MovementKind.SOWING: _l("sowing"),
+    MovementKind.RECEIPT: _l("receipt"),
+    MovementKind.GERMINATION: _l("germination count"),
+    MovementKind.TRANSPLANT_OUT: _l("transplanted out"),
+    MovementKind.TRANSPLANT_IN: _l("transplanted in"),
+    MovementKind.STOCKTAKE: _l("stocktake"),
+    MovementKind.LOSS: _l("loss"),
+    MovementKind.DISPATCH: _l("dispatch"),
+    MovementKind.REVERSAL: _l("reversal"),
+}
+LOSS_CAUSE_NAMES = {
+    LossCause.FROST: _l("frost"),
+    LossCause.DROUGHT: _l("drought"),
+    LossCause.PESTS: _l("pests"),
+    LossCause.DISEASE: _l("disease"),
+    LossCause.CULLING: _l("culling"),
+    LossCause.OTHER: _l("other cause"),
+}
+SHIPMENT_STATUS_NAMES = {
+    ShipmentStatus.DISPATCHED: _l("dispatched"),
+    ShipmentStatus.RECEIVED: _l("received"),
+}
 LANGUAGE_COLUMN = {"ru": 0, "kk": 1, "en": 2}
 
 
@@ -37,7 +79,15 @@ def condition_names() -> dict[int, str]:
     return {grade: names[column] for grade, names in CONDITION_GRADES.items()}
 
 
+def whole_number(value: Number | None) -> str:
+    """A count or sum of money rounded to a whole number and grouped the reader's way: 4 511 501
+    in Kazakh and Russian, 4,511,501 in English (an empty cell for no value)."""
+    return "" if value is None else format_decimal(round(value), format="#,##0")
+
+
 def init_app(app: Flask) -> None:
+    app.add_template_filter(whole_number, "number")
+
     @app.context_processor
     def labels() -> dict:
         return {
@@ -45,4 +95,9 @@ def init_app(app: Flask) -> None:
             "status_names": STATUS_NAMES,
             "form_names": FORM_NAMES,
             "category_names": CATEGORY_NAMES,
+            "stage_names": STAGE_NAMES,
+            "root_system_names": ROOT_SYSTEM_NAMES,
+            "movement_names": MOVEMENT_NAMES,
+            "loss_cause_names": LOSS_CAUSE_NAMES,
+            "shipment_status_names": SHIPMENT_STATUS_NAMES,
         }

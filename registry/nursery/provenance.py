@@ -156,7 +156,12 @@ def provenance_of_plant(session: Session, actor: Actor, plant_id: int) -> dict[s
     species = session.get(Species, batch.species_id)
     card.update(
         known=True,
-        species={"latin": species.latin, "ru": species.name_ru, "kk": species.name_kk},
+        species={
+            "latin": species.latin,
+            "ru": species.name_ru,
+            "kk": species.name_kk,
+            "en": species.name_en,
+        },
         nursery={"code": nursery.code, "name": nursery.name, "operator": nursery.operator},
         batches=_lineage(session, batch),
     )

@@ -906,7 +906,8 @@ def _received_counts(received: dict[int, Any] | Iterable[str]) -> dict[int, int]
 
 # -- reading -------------------------------------------------------------------------------------
 STOCK_SQL = """
-    SELECT n.code AS nursery, r.iso_code AS region, s.latin AS species, s.name_ru,
+    SELECT n.code AS nursery, r.iso_code AS region, s.latin AS species,
+           s.name_ru, s.name_kk, s.name_en,
            b.stage::text AS stage, b.grade, b.root_system::text AS root_system,
            count(*) AS batches, sum(b.quantity)::bigint AS quantity
     FROM batches b
@@ -916,7 +917,7 @@ STOCK_SQL = """
     WHERE b.quantity > 0
       AND (CAST(:nursery AS int) IS NULL OR b.nursery_id = :nursery)
       AND (CAST(:species AS int) IS NULL OR b.species_id = :species)
-    GROUP BY n.code, r.iso_code, s.latin, s.name_ru, b.stage, b.grade, b.root_system
+    GROUP BY n.code, r.iso_code, s.id, b.stage, b.grade, b.root_system
     ORDER BY n.code, s.latin, b.stage, b.grade NULLS FIRST
 """
 
