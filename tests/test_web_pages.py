@@ -113,6 +113,18 @@ def form_post(client, url, data):
     return client.post(url, data={**data, "csrf_token": csrf_token(client)})
 
 
+def test_an_error_page_is_in_the_readers_language_and_says_what_is_wrong(site) -> None:
+    app, _ = site
+    page = app.test_client().get("/regions/KZ-00", headers={"Accept-Language": "kk"})
+    html = page.get_data(as_text=True)
+    assert page.status_code == 404
+    assert 'id="error-headline">Табылмады<' in html
+    assert "KZ-00" in html.split('id="error-message"')[1], "the service's reason is kept"
+    assert 'href="/regions"' in html, "the site's header and navigation, not a bare page"
+    api = app.test_client().get("/regions/KZ-00", headers={"Accept": "application/json"})
+    assert api.status_code == 404 and api.get_json()["error"] == "not_found"
+
+
 def test_editing_forms_are_for_the_regions_forester(site) -> None:
     app, ids = site
     edit = f"/plants/{ids['plants'][0]}/edit"

@@ -1,12 +1,15 @@
 """Registry errors → HTTP answers, in one place.
 
 JSON clients (``/api``, ``/tiles``, or ``Accept: application/json``) get ``{"error", "message",
-...}``; browsers get a short page. Unexpected errors are logged and answered with 500.
+...}``; browsers get the site's page with a headline in their language and the specific message
+under it (a bare page when even the layout cannot be drawn, e.g. with the database down).
+Unexpected errors are logged and answered with 500.
 """
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template_string, request
+from flask import Flask, jsonify, render_template, render_template_string, request
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
@@ -16,6 +19,18 @@ from web.actors import current_actor
 
 PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>{{ status }}</title></head>
 <body><h1>{{ status }}</h1><p>{{ message }}</p><p><a href="/">Jasyl</a></p></body></html>"""
+HEADLINES = {
+    400: _l("These values cannot be accepted"),
+    401: _l("Please sign in"),
+    403: _l("Not allowed"),
+    404: _l("Not found"),
+    409: _l("Changed by someone else"),
+    413: _l("The file is too large"),
+    422: _l("These values cannot be accepted"),
+    429: _l("Too many attempts; wait a minute"),
+    503: _l("The registry is unavailable for a moment"),
+    507: _l("The registry is out of space"),
+}
 
 
 def wants_json() -> bool:
@@ -27,7 +42,15 @@ def wants_json() -> bool:
 def _answer(status: int, payload: dict):
     if wants_json():
         return jsonify(payload), status
-    return render_template_string(PAGE, status=status, message=payload.get("message", "")), status
+    return _page(status, payload.get("message", "")), status
+
+
+def _page(status: int, message: str) -> str:
+    headline = HEADLINES.get(status, _l("Something went wrong"))
+    try:
+        return render_template("error.html", status=status, headline=headline, message=message)
+    except Exception:  # noqa: BLE001 - the layout reads the signed-in user; the bare page does not
+        return render_template_string(PAGE, status=status, message=message)
 
 
 def init_app(app: Flask) -> None:
