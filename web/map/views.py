@@ -49,8 +49,7 @@ REGIONS_GEOJSON = text(
         'type', 'Feature',
         'geometry', ST_AsGeoJSON(ST_SimplifyPreserveTopology(boundary_simple, 0.03), 3)::json,
         'properties', json_build_object('iso', iso_code, 'name', CASE :lang
-            WHEN 'kk' THEN name_kk WHEN 'en' THEN name_en ELSE name_ru END,
-            'name_en', name_en, 'name_ru', name_ru, 'name_kk', name_kk))))
+            WHEN 'kk' THEN name_kk WHEN 'en' THEN name_en ELSE name_ru END))))
     FROM regions
     """
 )
