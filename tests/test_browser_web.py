@@ -109,7 +109,8 @@ def test_a_forester_adds_a_plant_by_clicking_and_then_edits_it(page, site) -> No
     page.wait_for_url(re.compile(r"/\?plant=\d+"))
     card = page.locator(".leaflet-popup-content .card")
     card.wait_for()
-    assert "Betula pendula" in card.inner_text() and "12.0" in card.inner_text()
+    # the card speaks the forester's language (Russian): 12,0 m
+    assert "Betula pendula" in card.inner_text() and "12,0" in card.inner_text()
     open_editor(page)
     page.fill("#f-height_m", "13.5")
     page.click("#save")

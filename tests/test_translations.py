@@ -61,10 +61,17 @@ def test_every_code_has_a_label(names, codes) -> None:
 
 @pytest.mark.parametrize(
     ("language", "written"),
-    [("ru", "4\xa0511\xa0501"), ("kk", "4\xa0511\xa0501"), ("en", "4,511,501")],
+    [
+        ("ru", "4\xa0511\xa0501|3|12,5|30,56|"),
+        ("kk", "4\xa0511\xa0501|3|12,5|30,56|"),
+        ("en", "4,511,501|3|12.5|30.56|"),
+    ],
 )
-def test_numbers_are_grouped_the_readers_way(database_url, language, written) -> None:
+def test_numbers_are_written_the_readers_way(database_url, language, written) -> None:
     app = create_app({"TESTING": True})
     with app.test_request_context(f"/?lang={language}"):
-        shown = render_template_string("{{ 4511501|number }}|{{ 2.6|number }}|{{ none|number }}")
-    assert shown == f"{written}|3|"
+        shown = render_template_string(
+            "{{ 4511501|number }}|{{ 2.6|number }}|{{ 12.5|decimal }}|{{ 30.555|decimal(2) }}"
+            "|{{ none|decimal }}"
+        )
+    assert shown == written

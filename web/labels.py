@@ -85,8 +85,17 @@ def whole_number(value: Number | None) -> str:
     return "" if value is None else format_decimal(round(value), format="#,##0")
 
 
+def decimal_number(value: Number | None, places: int = 1) -> str:
+    """A measure or a rate with at least ``places`` decimals (and up to two), written the
+    reader's way: 12,5 in Kazakh and Russian, 12.5 in English (an empty cell for no value)."""
+    if value is None:
+        return ""
+    return format_decimal(value, format="#,##0." + "0" * places + "#" * max(0, 2 - places))
+
+
 def init_app(app: Flask) -> None:
     app.add_template_filter(whole_number, "number")
+    app.add_template_filter(decimal_number, "decimal")
 
     @app.context_processor
     def labels() -> dict:
