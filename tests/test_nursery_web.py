@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
@@ -92,6 +93,8 @@ def test_nursery_pages_speak_the_readers_language(client, world, language, ready
     assert ready in stock and elm in stock and root in stock
     if language != "en":
         assert "<td>ready</td>" not in stock and "<td>open</td>" not in stock
+        heading = own.split('id="stock"')[0]
+        assert re.search(r"\b(steppe|semi_desert|desert|foothill|mountain)\b", heading) is None
 
 
 def test_nursery_staff_dispatch_own_stock_only_and_forester_receives(client, world) -> None:

@@ -13,6 +13,7 @@ from babel.messages.pofile import read_po
 from flask import render_template_string
 
 from registry.nursery.models import LossCause, MovementKind, RootSystem, ShipmentStatus, Stage
+from registry.regions.models import NATURAL_ZONES
 from web import create_app, labels
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -53,6 +54,7 @@ def test_every_message_is_translated(template, language) -> None:
         (labels.MOVEMENT_NAMES, MovementKind),
         (labels.LOSS_CAUSE_NAMES, LossCause),
         (labels.SHIPMENT_STATUS_NAMES, ShipmentStatus),
+        (labels.ZONE_NAMES, NATURAL_ZONES),
     ],
 )
 def test_every_code_has_a_label(names, codes) -> None:

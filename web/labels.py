@@ -71,6 +71,15 @@ SHIPMENT_STATUS_NAMES = {
     ShipmentStatus.DISPATCHED: _l("dispatched"),
     ShipmentStatus.RECEIVED: _l("received"),
 }
+ZONE_NAMES = {
+    "forest_steppe": _l("forest-steppe"),
+    "steppe": _l("steppe"),
+    "dry_steppe": _l("dry steppe"),
+    "semi_desert": _l("semi-desert"),
+    "desert": _l("desert"),
+    "foothill": _l("foothills"),
+    "mountain": _l("mountains"),
+}
 LANGUAGE_COLUMN = {"ru": 0, "kk": 1, "en": 2}
 
 
@@ -109,4 +118,5 @@ def init_app(app: Flask) -> None:
             "movement_names": MOVEMENT_NAMES,
             "loss_cause_names": LOSS_CAUSE_NAMES,
             "shipment_status_names": SHIPMENT_STATUS_NAMES,
+            "zone_names": ZONE_NAMES,
         }
