@@ -29,6 +29,8 @@ from registry.inventory.models import Plant
 from registry.inventory.services import update_plant
 from tests.factories import ASTANA, make_plant, make_user
 from tests.serving import Client, PrivateCluster, ProductionServer, http_get, python_process
+from tests.web_client import new_user, sign_in
+from web import create_app
 from web.cli import main
 
 PLANTS_PER_EDIT = 8
@@ -257,6 +259,24 @@ def test_the_server_recovers_from_a_database_restart_without_restarting(cluster,
     assert statuses[503] > 0  # the outage was seen and answered clearly
     assert assert_no_half_written_edit(url, plants) >= 3
     assert "Traceback" not in log, log[-3000:]
+
+
+def test_a_signed_in_forester_meets_a_clear_page_while_the_database_is_down(cluster) -> None:
+    """Loading the signed-in user needs the database, and so does the site's layout: the answer
+    is still a plain 503 page that says why, never an error raised from the error handler."""
+    private, url = cluster
+    new_user(url, "outage@test.jasyl.kz", "forester", "KZ-71")
+    browser = create_app({"TESTING": True, "DATABASE_URL": url}).test_client()
+    sign_in(browser, "outage@test.jasyl.kz")
+    private.stop()
+    try:
+        for path in ("/", "/regions/KZ-71", "/plants/new"):
+            page = browser.get(path, headers={"Accept-Language": "kk"})
+            text = page.get_data(as_text=True)
+            assert page.status_code == 503 and "not reachable" in text, path
+    finally:
+        private.start()
+    assert browser.get("/regions/KZ-71").status_code == 200, "and it recovers by itself"
 
 
 def test_a_read_only_database_refuses_edits_clearly_and_keeps_the_data(cluster, plants) -> None:

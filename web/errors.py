@@ -8,8 +8,9 @@ Unexpected errors are logged and answered with 500.
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, render_template_string, request
+from flask import Flask, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
+from markupsafe import escape
 from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
@@ -17,8 +18,12 @@ from registry.db import refusal_of
 from registry.errors import AccessDenied, DatabaseUnavailable, JasylError
 from web.actors import current_actor
 
-PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>{{ status }}</title></head>
-<body><h1>{{ status }}</h1><p>{{ message }}</p><p><a href="/">Jasyl</a></p></body></html>"""
+# The page for when even the layout cannot be drawn: plain formatting, because Flask's template
+# rendering runs the context processors, which read the signed-in user from the database.
+BARE_PAGE = (
+    '<!doctype html><html><head><meta charset="utf-8"><title>{status}</title></head>'
+    '<body><h1>{status}</h1><p>{message}</p><p><a href="/">Jasyl</a></p></body></html>'
+)
 HEADLINES = {
     400: _l("These values cannot be accepted"),
     401: _l("Please sign in"),
@@ -50,7 +55,7 @@ def _page(status: int, message: str) -> str:
     try:
         return render_template("error.html", status=status, headline=headline, message=message)
     except Exception:  # noqa: BLE001 - the layout reads the signed-in user; the bare page does not
-        return render_template_string(PAGE, status=status, message=message)
+        return BARE_PAGE.format(status=status, message=escape(message))
 
 
 def init_app(app: Flask) -> None:
