@@ -9,6 +9,7 @@ import pytest
 from registry.db import unit_of_work
 from registry.demo.services import load_demo
 from tests.conftest import empty_inventory
+from tests.layout import MAP_CONTROLS, overlapping
 
 pytestmark = pytest.mark.browser
 SCREENSHOTS = Path(__file__).resolve().parents[1] / ".jasyl" / "screenshots"
@@ -48,4 +49,17 @@ def test_the_map_renders_from_our_server_alone(browser, demo_site, tmp_path) -> 
     foreign = [u for u in requested if not u.startswith((demo_site, "data:", "blob:"))]
     assert foreign == []
     assert errors == []
+    page.close()
+
+
+@pytest.mark.parametrize(("width", "height"), [(390, 844), (1200, 800)])
+def test_the_map_pages_fit_a_phone_and_a_desktop(browser, demo_site, width, height) -> None:
+    """A forester in the field holds a phone: no control covers another or the header, and the
+    map keeps most of the screen (the region page stacks its numbers above it)."""
+    page = browser.new_page(viewport={"width": width, "height": height})
+    for path in ("/", "/regions/KZ-71"):
+        page.goto(demo_site + path, wait_until="networkidle")
+        assert overlapping(page, MAP_CONTROLS) == [], path
+        box = page.locator(".leaflet-container").bounding_box()
+        assert box["width"] * box["height"] >= 0.4 * width * height, path
     page.close()

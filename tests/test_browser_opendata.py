@@ -8,39 +8,10 @@ from registry.access import Actor
 from registry.db import unit_of_work
 from registry.opendata.services import record_ndvi
 from tests.factories import ASTANA, make_plant, point_near
+from tests.layout import MAP_CONTROLS, overlapping
 from tests.test_ndvi import write_image
 
 pytestmark = pytest.mark.browser
-MAP_CONTROLS = [
-    "header",
-    "#downloads",
-    "#ndvi-legend",
-    "#legend",
-    "#panel",
-    ".leaflet-control-zoom",
-    ".leaflet-control-layers",
-    ".leaflet-control-attribution",
-]
-OVERLAPPING = """(selectors) => {
-  const boxes = [];
-  for (const s of selectors) document.querySelectorAll(s).forEach((element, i) => {
-    const r = element.getBoundingClientRect();
-    if (r.width && r.height && !element.hidden) boxes.push([s + "[" + i + "]", r]);
-  });
-  const pairs = [];
-  for (let a = 0; a < boxes.length; a++) for (let b = a + 1; b < boxes.length; b++) {
-    const [n, p] = boxes[a], [m, q] = boxes[b];
-    if (p.left < q.right && q.left < p.right && p.top < q.bottom && q.top < p.bottom)
-      pairs.push(n + " over " + m);
-  }
-  return pairs;
-}"""
-
-
-def overlapping(page, selectors: list[str]) -> list[str]:
-    """Pairs of the page's visible boxes (header, panels, map controls) that cover each other:
-    a control over the header or another control hides what a user has to click."""
-    return page.evaluate(OVERLAPPING, selectors)
 
 
 def test_ndvi_overlay_legend_and_filtered_download(browser, live_server, clean, tmp_path) -> None:

@@ -119,6 +119,10 @@
     var query = filterQuery();
     Jasyl.plants.setUrl("/tiles/plants/{z}/{x}/{y}.pbf" + (query ? "?" + query : ""));
     Jasyl.filterQuery = query;
+    // Downloads take what the map shows: the same query string as the plant tiles.
+    Array.prototype.forEach.call(document.querySelectorAll("a.download"), function (link) {
+      link.href = link.href.split("&")[0] + (query ? "&" + query : "");
+    });
   };
   Jasyl.setMode = function (mode) {
     Jasyl.mode = mode;
