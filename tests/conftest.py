@@ -9,14 +9,17 @@ use ``clean`` to empty the inventory afterwards.
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
+from psycopg.errors import DeadlockDetected
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from registry import migrate
@@ -78,8 +81,22 @@ def clean(database_url: str) -> Iterator[str]:
     empty_inventory(database_url)
 
 
-def empty_inventory(database_url: str) -> None:
-    """Truncate every table but the reference data the migrations load."""
+def empty_inventory(database_url: str, attempts: int = 5) -> None:
+    """Truncate every table but the reference data the migrations load.
+
+    The live server may still be answering a browser's last tile or card, whose query reads
+    several of these tables in its own order; PostgreSQL then breaks the deadlock by failing
+    one side, sometimes the TRUNCATE. Those reads are short, so the TRUNCATE is tried again."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return _truncate_inventory(database_url)
+        except OperationalError as exc:
+            if not isinstance(exc.orig, DeadlockDetected) or attempt == attempts:
+                raise
+            time.sleep(0.2 * attempt)
+
+
+def _truncate_inventory(database_url: str) -> None:
     with engine_for(database_url).begin() as conn:
         tables = [
             t
