@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -13,8 +14,13 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from registry.accounts.models import User
+from registry.care.models import CareWork
 from registry.db import unit_of_work
+from registry.demo.users import DEMO_PASSWORD
 from registry.inventory.models import GreenSpace, Plant
+from registry.planting.models import PlantingEvent, SurvivalCheck
+from tests.web_client import sign_in
+from web import create_app
 from web.cli import main
 
 
@@ -110,10 +116,33 @@ def test_demo_loads_once(run, clean, monkeypatch) -> None:
         cyrillic = session.scalar(select(GreenSpace.name).where(GreenSpace.name.like("Парк%")))
     assert plants > 2000 and set(by_region) == {71, 75, 79}
     assert spaces > 40 and cyrillic.startswith("Парк")
+    assert "Demo plantings added" in first.output
+    with unit_of_work() as session:
+        seasons = demo_seasons(session)
+    last_year = date.today().year - 1
+    assert seasons["events"] > 0 and seasons["unplanned"] == 0 and seasons["checks"] > 0
+    assert seasons["care_done"] > 0
+    ministry = create_app({"TESTING": True}).test_client()
+    sign_in(ministry, "ministry@demo.jasyl.kz", DEMO_PASSWORD)
+    national = ministry.get(f"/api/v1/reports/dashboard?year={last_year}").get_json()
+    assert national["totals"]["planted"] > 0 and national["totals"]["planned"] > 0
     second = run("demo")
     assert second.exit_code == 0 and "already loaded" in second.output
     with unit_of_work() as session:
         assert session.scalar(select(func.count()).select_from(Plant)) == plants
+        assert demo_seasons(session) == seasons
+
+
+def demo_seasons(session) -> dict[str, int]:
+    """What the planting demo holds: events, events outside any plan line, re-counts, care done."""
+    events = select(func.count()).select_from(PlantingEvent)
+    done = select(func.count()).select_from(CareWork).where(CareWork.done_volume.is_not(None))
+    return {
+        "events": session.scalar(events),
+        "unplanned": session.scalar(events.where(PlantingEvent.plan_line_id.is_(None))),
+        "checks": session.scalar(select(func.count()).select_from(SurvivalCheck)),
+        "care_done": session.scalar(done),
+    }
 
 
 def test_db_status_says_the_schema_is_current(run) -> None:

@@ -10,6 +10,7 @@ from registry.db import unit_of_work
 from registry.demo.services import load_demo
 from registry.demo.users import ensure_demo_users
 from registry.nursery.demo import load_nursery_demo
+from registry.planting.demo import load_planting_demo
 
 
 @click.command("demo")
@@ -35,12 +36,18 @@ def demo(scale: float | None) -> None:
         added = load_demo(session, scale, progress)
         users = ensure_demo_users(session)
         nurseries = load_nursery_demo(session)
+        plantings = load_planting_demo(session)
     if added:
         click.echo(f"Loaded the demo data set: {added:,} plants.")
     else:
         click.echo("The demo data set is already loaded.")
     if nurseries:
         click.echo(f"Demo nurseries added: {nurseries}.")
+    if plantings:
+        click.echo(
+            f"Demo plantings added: {plantings} planting events over three springs, with their "
+            "plans, survival re-counts and care works."
+        )
     if users:
         click.echo(f"Demo accounts added: {', '.join(users)} (see README).")
 
