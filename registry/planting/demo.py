@@ -10,6 +10,7 @@ day it runs; a second call adds nothing.
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 from datetime import date
 
 from geoalchemy2.shape import to_shape
@@ -39,6 +40,16 @@ SPACES_PER_CITY = 3  # the parks of a city that get the plantings
 SEASON_TITLE = "Весенняя посадка"  # stored text, as an akimat would write it
 
 
+@dataclass(frozen=True)
+class CitySeason:
+    """One demo city's year: where its plantings and care go, and the day the demo runs."""
+
+    iso: str
+    year: int
+    parks: list[GreenSpace]
+    today: date
+
+
 def load_planting_demo(session: Session, today: date | None = None) -> int:
     """Plans, plantings, re-counts and care for this year and the two before; the number of
     planting events recorded (0 when any planting plan exists already)."""
@@ -52,8 +63,9 @@ def load_planting_demo(session: Session, today: date | None = None) -> int:
         if not spaces:
             continue
         for year in range(today.year - 2, today.year + 1):
-            events += _spring(session, rng, iso, year, spaces, today)
-            _care(session, rng, iso, year, spaces, today)
+            season = CitySeason(iso, year, spaces, today)
+            events += _spring(session, rng, season)
+            _care(session, rng, season)
     return events
 
 
@@ -68,19 +80,15 @@ def _parks(session: Session, iso: str) -> list[GreenSpace]:
     return list(session.scalars(query))
 
 
-def _spring(
-    session: Session,
-    rng: random.Random,
-    iso: str,
-    year: int,
-    spaces: list[GreenSpace],
-    today: date,
-) -> int:
+def _spring(session: Session, rng: random.Random, season: CitySeason) -> int:
     """One approved spring plan; what was planted against each line (70–100 % of it, if the
     day has come) and its re-counts after the 1st and 3rd seasons (if those days have come)."""
-    plan = planting.create_plan(session, ACTOR, iso, year, "spring", f"{SEASON_TITLE} {year}")
+    year = season.year
+    plan = planting.create_plan(
+        session, ACTOR, season.iso, year, "spring", f"{SEASON_TITLE} {year}"
+    )
     lines = []
-    for species, space in zip(rng.sample(SPECIES, 3), spaces, strict=False):
+    for species, space in zip(rng.sample(SPECIES, 3), season.parks, strict=False):
         quantity = rng.randint(30, 60)
         line = planting.add_plan_line(
             session, ACTOR, plan.id, species, quantity, green_space_id=space.id
@@ -90,7 +98,7 @@ def _spring(
     events = 0
     for line, species, space, quantity in lines:
         planted_on = date(year, 4, rng.randint(15, 30))
-        if planted_on > today:
+        if planted_on > season.today:
             continue
         count = round(quantity * rng.uniform(0.7, 1.0))
         places = _points_inside(to_shape(space.geom), count, rng)
@@ -106,34 +114,28 @@ def _spring(
             performer="ТОО «Горзеленхоз»",
         )
         events += 1
-        for season, years_after in ((1, 0), (3, 2)):
+        for growing_seasons, years_after in ((1, 0), (3, 2)):
             checked_on = date(year + years_after, 10, 1)
-            if checked_on <= today:
-                alive = round(count * rng.uniform(0.75, 0.95) ** season)
+            if checked_on <= season.today:
+                alive = round(count * rng.uniform(0.75, 0.95) ** growing_seasons)
                 planting.record_survival_check(
-                    session, ACTOR, event.id, season, checked_on, alive, count - alive
+                    session, ACTOR, event.id, growing_seasons, checked_on, alive, count - alive
                 )
     return events
 
 
-def _care(
-    session: Session,
-    rng: random.Random,
-    iso: str,
-    year: int,
-    spaces: list[GreenSpace],
-    today: date,
-) -> None:
+def _care(session: Session, rng: random.Random, season: CitySeason) -> None:
     """An approved care plan: summer watering and sanitary pruning in each park, done (with
     its volume and cost) once its day has passed."""
-    plan = care.create_care_plan(session, ACTOR, iso, year, f"Уход за насаждениями {year}")
+    year = season.year
+    plan = care.create_care_plan(session, ACTOR, season.iso, year, f"Уход за насаждениями {year}")
     care.approve_care_plan(session, ACTOR, plan.id)
-    for space in spaces:
+    for space in season.parks:
         for kind, unit, volume, price, day in (
             ("watering", "m3", rng.randint(200, 600), 450, date(year, 7, 1)),
             ("pruning_sanitary", "pieces", rng.randint(20, 80), 3500, date(year, 9, 15)),
         ):
-            done = day <= today
+            done = day <= season.today
             done_volume = round(volume * rng.uniform(0.8, 1.0)) if done else None
             care.add_care_work(
                 session,
