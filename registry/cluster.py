@@ -147,13 +147,14 @@ class LocalCluster:
         bindir = find_bindir()
         check_postgis(bindir)
         state = self.status()
-        if state.running and state.port != self.port:
-            # Started on another port (JASYL_PG_PORT changed since): the app would look for
-            # its database on whatever else listens on this one, so the server moves here.
+        moving = state.running and state.port != self.port
+        if moving or not state.running:
+            # A taken port is refused before anything stops. A server started on another port
+            # (JASYL_PG_PORT changed since) moves here: the app would look for its database on
+            # whatever else listens on this one.
             self._ensure_port_free()
+        if moving:
             state = self.down()
-        if not state.running:
-            self._ensure_port_free()
         if not state.initialised:
             self._prepare_dirs()
             self._run(
