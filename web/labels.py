@@ -5,7 +5,9 @@ templates. Condition grades carry their kk/ru/en names in the model itself.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from numbers import Number
+from typing import Any
 
 from flask import Flask
 from flask_babel import format_decimal
@@ -88,6 +90,12 @@ def condition_names() -> dict[int, str]:
     return {grade: names[column] for grade, names in CONDITION_GRADES.items()}
 
 
+def local_name(row: Mapping[str, Any]) -> str:
+    """A species' name in the reader's language from a report row carrying ``name_ru``,
+    ``name_kk`` and ``name_en`` (Russian when that language's name is missing)."""
+    return row.get(f"name_{language()}") or row["name_ru"]
+
+
 def whole_number(value: Number | None) -> str:
     """A count or sum of money rounded to a whole number and grouped the reader's way: 4 511 501
     in Kazakh and Russian, 4,511,501 in English (an empty cell for no value)."""
@@ -105,6 +113,7 @@ def decimal_number(value: Number | None, places: int = 1) -> str:
 def init_app(app: Flask) -> None:
     app.add_template_filter(whole_number, "number")
     app.add_template_filter(decimal_number, "decimal")
+    app.add_template_global(local_name)
 
     @app.context_processor
     def labels() -> dict:

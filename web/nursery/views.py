@@ -25,7 +25,7 @@ from registry.regions.services import list_regions
 from registry.species.models import Species
 from web.actors import current_actor
 from web.db import request_session
-from web.i18n import language
+from web.labels import local_name
 
 bp = Blueprint("nursery", __name__, url_prefix="/nurseries")
 # JSON lives with the rest of the API, so errors answer as JSON (``web.errors.wants_json``).
@@ -77,7 +77,7 @@ def index() -> str:
         plans = services.stock_against_plans(session, actor, year)
     national: dict[tuple, int] = {}
     for row in stock:
-        key = (row["species"], row[f"name_{language()}"], row["stage"], row["grade"])
+        key = (row["species"], local_name(row), row["stage"], row["grade"])
         national[key] = national.get(key, 0) + row["quantity"]
     return render_template(
         "nursery/index.html",
