@@ -50,6 +50,8 @@ class ImportReport:
     crs: str | None = None
     problems: list[Problem] = field(default_factory=list)
     kept_aliases: list[str] = field(default_factory=list)
+    # species names only a person may confirm (registry.species.services.Proposal)
+    proposals: list[Any] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)  # wall time per phase
 
     @property
@@ -90,6 +92,7 @@ class ImportReport:
         return {
             **self.summary(),
             "kept_aliases": self.kept_aliases,
+            "proposals": [proposal_dict(p, self.problems) for p in self.proposals],
             "seconds": seconds,
             "problems": problems,
         }
@@ -102,3 +105,19 @@ class ImportReport:
             for p in self.problems:
                 value = "" if p.value is None else p.value
                 writer.writerow([p.file, p.row or "", p.field, value, p.code, p.message])
+
+
+def proposal_dict(proposal: Any, problems: list[Problem]) -> dict[str, Any]:
+    """A species proposal as JSON: the name, why, its candidates and the rows that wrote it."""
+    rows = [
+        p.row for p in problems if p.code == "needs_confirmation" and p.value == proposal.written
+    ]
+    return {
+        "written": proposal.written,
+        "reason": proposal.reason,
+        "candidates": [
+            {"code": m.species.code, "latin": m.species.latin, "ru": m.species.name_ru}
+            for m in proposal.candidates
+        ],
+        "rows": len(rows),
+    }

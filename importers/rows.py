@@ -9,7 +9,6 @@ Failures become ``Problem`` rows naming the file, row, column, value and the rul
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -25,18 +24,13 @@ from importers.fields import Column, Mapping
 from importers.report import Problem
 from importers.sources import Batch
 from importers.vocabulary import condition_of, form_of, status_of
-from registry.errors import InvalidValue, NotFound
+from registry.errors import InvalidValue, NeedsConfirmation, NotFound
 from registry.inventory import rules
 from registry.regions.models import Region
 from registry.regions.services import RegionPieces
 from registry.species.models import Species
-from registry.species.services import SpeciesIndex
+from registry.species.services import Proposal, SpeciesIndex
 
-# "Picea pungens Engelm.", "Ulmus pumila L.", "Tilia x americana (L.) Karst." → the binomial.
-AUTHORITY = re.compile(
-    r"^\s*([A-Za-z]+(?:\s+[x×])?\s+[a-z][a-z-]+(?:\s+(?:var|subsp|ssp|f)\.\s*[a-z-]+)?)"
-    r"\s+[A-Z(].*$"
-)
 TRUE_WORDS = {"1", "да", "yes", "true", "иә", "ия", "y", "д", "+"}
 STAGING_COLUMNS = (
     "row_no",
@@ -69,12 +63,6 @@ def empty(value: Any) -> bool:
     if isinstance(value, str):
         return not value.strip()
     return value is pd.NaT
-
-
-def strip_authority(name: str) -> str:
-    """The Latin binomial without the botanist's name that surveys often append."""
-    found = AUTHORITY.match(name)
-    return found.group(1) if found else name
 
 
 def whole(value: Any) -> Any:
@@ -120,6 +108,7 @@ class Normaliser:
         self.species = species
         self.target, self.pieces = region
         self.by_id: dict[int, Species] = {s.id: s for s in species.by_code.values()}
+        self.proposals: dict[str, Proposal] = {}  # names a person must confirm, by name
 
     # -- entry ------------------------------------------------------------------------------------
     def normalise(self, batch: Batch, geometry: np.ndarray) -> Clean:
@@ -200,7 +189,8 @@ class Normaliser:
             exc = results[k].exc
             message = exc.reason if isinstance(exc, InvalidValue) else exc.message
             value = values[first[k]]
-            self.reject(inverse == k, self.source_name(name), value, code, message)
+            why = exc.code if isinstance(exc, NeedsConfirmation) else code
+            self.reject(inverse == k, self.source_name(name), value, why, message)
             results[k] = None
         return results[inverse]
 
@@ -269,14 +259,16 @@ class Normaliser:
         )
 
     def _one_species(self, value: Any) -> Species:
+        """The catalogue species a cell names as written (``SpeciesIndex.match``); any other
+        name is refused as a proposal for a person to confirm, never taken for its nearest."""
         if empty(value):
             raise InvalidValue("species", "is empty; every record needs a species")
-        name = str(value).strip()
-        for candidate in (name, strip_authority(name)):
-            match = self.species.match(candidate)
-            if match:
-                return match.species
-        return self.species.require(strip_authority(name))
+        name = str(whole(value)).strip()
+        match = self.species.match(name)
+        if match:
+            return match.species
+        proposal = self.proposals.setdefault(name, self.species.propose(name))
+        raise NeedsConfirmation("species", proposal_message(proposal))
 
     def _measure(
         self, name: str, target: str, limit: Callable[[Species | None], Decimal]
@@ -402,6 +394,22 @@ class Normaliser:
             cells = cells.map(whole, na_action="ignore")
         text = cells.astype(str).str.strip()
         return text.where(~missing, "")
+
+
+def proposal_message(proposal: Proposal) -> str:
+    """Why a species name stops the import, what it might be, and how to settle it."""
+    why = {
+        "near": "is not in the catalogue as written; it is spelled like",
+        "genus": "is not in the catalogue; its genus holds",
+        "code": "is not in the catalogue; as a survey code it could be",
+        "unknown": "is not in the catalogue and no species is close",
+    }[proposal.reason]
+    listed = f" {proposal.listed()}" if proposal.candidates else ""
+    return (
+        f"needs confirmation: {why}{listed}. Confirm the species in the mapping's [species] "
+        "(jasyl import FILE --dry-run --write-mapping MAP.toml writes the proposals) or add "
+        "it to the catalogue (jasyl species add)"
+    )
 
 
 @dataclass(frozen=True)

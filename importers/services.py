@@ -37,6 +37,7 @@ from importers.fields import (
 )
 from importers.green_spaces import Area, AreaReader, Refusal, existing_names
 from importers.neighbours import ExistingPlants
+from importers.proposals import confirmed_aliases, confirmed_lines
 from importers.report import ImportReport, Problem
 from importers.rows import Clean, Normaliser, whole
 from importers.sources import Batch, Source, SourceError, open_source
@@ -213,7 +214,10 @@ def _in_savepoint(run: ImportRun) -> ImportReport:
     try:
         read(run)
         run.report.rejected = len({p.row for p in run.report.errors})
-        if run.report.errors and not run.options.allow_partial or run.options.dry_run:
+        # A species only a person may confirm stops the import even when partial: the file
+        # cannot be imported again later for its remaining rows (the same file is "unchanged").
+        stop = run.report.errors and not run.options.allow_partial or run.report.proposals
+        if stop or run.options.dry_run:
             savepoint.rollback()
             run.report.status = "dry_run" if run.options.dry_run else "rejected"
         else:
@@ -273,6 +277,7 @@ def _stage(run: ImportRun) -> None:
             run.tell("reading", run.report.rows_read, run.source.total)
     if run.report.rows_read == 0:
         raise SourceError(f"{run.file_name}: the file holds no records")
+    run.report.proposals = list(normaliser.proposals.values()) if normaliser else []
     with run.timed("checks"):
         _check_duplicates(run)
 
@@ -550,16 +555,15 @@ def _source_crs(run: ImportRun, geometry: np.ndarray) -> CRS:
 
 
 def _keep_aliases(run: ImportRun) -> None:
-    kept = keep_aliases(run.session, run.actor, run.mapping.species)
+    kept = keep_aliases(run.session, run.actor, confirmed_lines(run.mapping))
     run.report.kept_aliases = [f"{alias} → {species.code}" for alias, species in kept]
 
 
 def _species_aliases(session: Session, mapping: Mapping) -> dict[str, str]:
-    """The mapping file's ``[species]`` aliases as alias → catalogue code (any name accepted)."""
+    """The mapping's confirmed ``[species]`` lines as alias → catalogue code."""
     if not mapping.species:
         return {}
-    index = SpeciesIndex.load(session)
-    return {alias: index.require(name).code for alias, name in mapping.species.items()}
+    return confirmed_aliases(SpeciesIndex.load(session), mapping)
 
 
 # -- set-wise checks ------------------------------------------------------------------------------

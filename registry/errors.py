@@ -43,6 +43,13 @@ class InvalidValue(JasylError, ValueError):
         self.value = value
 
 
+class NeedsConfirmation(InvalidValue):
+    """A value that may mean something the registry knows, but only a person may say so (a
+    species name near a catalogue name): proposed with candidates, never applied."""
+
+    code = "needs_confirmation"
+
+
 class TooLarge(InvalidValue):
     """A value (an uploaded file) over its size limit."""
 

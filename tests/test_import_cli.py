@@ -55,15 +55,17 @@ def test_bad_rows_exit_3_write_report_and_nothing(run, tmp_path: Path) -> None:
     result = run("import", str(path), "--region", "KZ-71", "--report", str(report))
     assert result.exit_code == 3
     assert "b.shp: Rejected: nothing was written." in result.output
-    assert "error: b.shp, row 2, ПОРОДА: unknown species 'баобаб'" in result.output
+    refused = "error: b.shp, row 2, ПОРОДА: needs confirmation: is not in the catalogue"
+    assert refused in result.output
     with report.open(encoding="utf-8-sig") as handle:
         rows = list(csv.reader(handle))
     assert rows[0] == ["file", "row", "field", "value", "code", "message"]
-    assert rows[1][:5] == ["b.shp", "2", "ПОРОДА", "баобаб", "species"]
+    assert rows[1][:5] == ["b.shp", "2", "ПОРОДА", "баобаб", "needs_confirmation"]
     assert plant_count() == 0
+    # A species to confirm stops even a partial import (issue #17: never a silent guess).
     partial = run("import", str(path), "--region", "KZ-71", "--allow-partial", "--json")
-    assert partial.exit_code == 0 and json.loads(partial.output)["imported"] == 2
-    assert plant_count() == 2
+    assert partial.exit_code == 3 and json.loads(partial.output)["status"] == "rejected"
+    assert plant_count() == 0
 
 
 def test_dry_run_and_file_errors(run, tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ from registry.access import Actor, require_species_alias_write
 from registry.audit.services import record_changes
 from registry.errors import InvalidValue, NotFound
 from registry.species.models import Species
+from registry.species.names import code_of, looks_like_code, species_key
 from registry.text import fold
 
 
@@ -28,10 +29,31 @@ class SpeciesMatch:
     exact: bool
 
 
-class SpeciesIndex:
-    """An in-memory index of the catalogue: exact folded names first, then fuzzy candidates.
+@dataclass(frozen=True)
+class Proposal:
+    """A written name the catalogue does not hold as written, and the species it might mean.
 
-    Build it once per import (the catalogue is small); lookups then cost microseconds.
+    ``reason`` says why each is only a candidate: ``near`` (a similar spelling), ``genus`` (the
+    genus is known, the species is not), ``code`` (a survey code such as PINI) or ``unknown``
+    (nothing close). Candidates are for a person to confirm; the importer never applies one.
+    """
+
+    written: str
+    reason: str
+    candidates: tuple[SpeciesMatch, ...]
+
+    def listed(self) -> str:
+        if not self.candidates:
+            return "no species of the catalogue is close"
+        return "; ".join(f"{m.species.latin} ({m.species.code})" for m in self.candidates)
+
+
+class SpeciesIndex:
+    """An in-memory index of the catalogue: names as written (folded) and as reduced keys.
+
+    ``match`` accepts only a name the catalogue holds, after reductions that cannot change the
+    taxon (``registry.species.names.species_key``); ``propose`` lists candidates for any other
+    name. Build it once per import (the catalogue is small); lookups then cost microseconds.
     """
 
     def __init__(self, species: list[Species], extra_aliases: dict[str, str] | None = None):
@@ -42,41 +64,77 @@ class SpeciesIndex:
                 self.by_name.setdefault(name, item)
         for alias, code in (extra_aliases or {}).items():
             self.by_name[fold(alias)] = self.by_code[code]
+        self.by_key: dict[str, Species] = {}
+        for name, item in self.by_name.items():
+            self.by_key.setdefault(species_key(name), item)
+        self.by_short_code: dict[str, list[Species]] = {}
+        for item in species:
+            for short in code_of(item.latin):
+                if short:
+                    self.by_short_code.setdefault(short, []).append(item)
+        # "Acer …", "клён …", "үйеңкі …": the species of a genus, its genus-level taxon first
+        self.genera: dict[str, list[Species]] = {}
+        for item in sorted(species, key=lambda s: s.rank != "genus"):
+            self.genera.setdefault(fold(item.genus), []).append(item)
+        for item in species:
+            if item.rank == "genus":
+                for name in (item.name_ru, item.name_kk):
+                    self.genera[fold(name)] = self.genera[fold(item.genus)]
         self.names = list(self.by_name)
 
     @classmethod
     def load(cls, session: Session, extra_aliases: dict[str, str] | None = None) -> SpeciesIndex:
         return cls(list(session.scalars(select(Species))), extra_aliases)
 
-    def candidates(self, name: str, limit: int = 3, cutoff: float = 60) -> list[SpeciesMatch]:
-        key = fold(name)
+    def candidates(
+        self, name: str, limit: int = 3, cutoff: float = 60, among: list[Species] | None = None
+    ) -> list[SpeciesMatch]:
+        """Catalogue species whose names are spelled like ``name``, best first (whole names,
+        not parts: "Carpinus" is not near "Pinus"); ``among`` narrows the search."""
+        allowed = {s.id for s in among} if among is not None else None
+        names = [n for n in self.names if allowed is None or self.by_name[n].id in allowed]
         found = process.extract(
-            key, self.names, scorer=fuzz.WRatio, limit=limit * 3, score_cutoff=cutoff
+            species_key(name), names, scorer=fuzz.ratio, limit=limit * 4, score_cutoff=cutoff
         )
         seen: dict[int, SpeciesMatch] = {}
         for candidate, score, _ in found:
             item = self.by_name[candidate]
             if item.id not in seen:
-                seen[item.id] = SpeciesMatch(item, score, False)
+                seen[item.id] = SpeciesMatch(item, round(score, 1), False)
         return list(seen.values())[:limit]
 
-    def match(self, name: str, min_score: float = 90) -> SpeciesMatch | None:
-        """The species ``name`` means, or ``None`` when it is unknown or ambiguous."""
-        key = fold(name)
-        if key in self.by_name:
-            return SpeciesMatch(self.by_name[key], 100.0, True)
-        best = self.candidates(name, limit=2)
-        if not best or best[0].score < min_score:
-            return None
-        if len(best) > 1 and best[1].score >= best[0].score - 2:
-            return None
-        return best[0]
+    def match(self, name: str) -> SpeciesMatch | None:
+        """The species ``name`` names exactly (by any catalogue name or alias, after the
+        reductions of ``species_key``), or ``None``: then ``propose`` says what it might be."""
+        found = self.by_name.get(fold(name)) or self.by_key.get(species_key(name))
+        return SpeciesMatch(found, 100.0, True) if found else None
+
+    def propose(self, name: str, limit: int = 3) -> Proposal:
+        """Candidates for a name ``match`` does not know, and why each is only a candidate:
+        a survey code's species (PINI → Pinus nigra), the species of a known genus with its
+        genus-level taxon (Acer rubrum → Acer …, Acer sp.), or near spellings."""
+        if looks_like_code(name) and name.strip() in self.by_short_code:
+            found = self.by_short_code[name.strip()]
+            return Proposal(name.strip(), "code", tuple(SpeciesMatch(s, 0.0, False) for s in found))
+        words = species_key(name).split()
+        genus = self.genera.get(words[0], []) if words else []
+        if genus:
+            near = self.candidates(name, limit, cutoff=0, among=genus)
+            taxon = [SpeciesMatch(s, 0.0, False) for s in genus if s.rank == "genus"]
+            best = near[0].score if near else 0
+            near = [m for m in near if m.species.rank != "genus"]
+            reason = "near" if best >= 85 else "genus"
+            return Proposal(name.strip(), reason, tuple(near + taxon))
+        near = self.candidates(name, limit)
+        return Proposal(name.strip(), "near" if near else "unknown", tuple(near))
 
     def require(self, name: str) -> Species:
         found = self.match(name)
         if found:
             return found.species
-        near = ", ".join(f"{m.species.name_ru} ({m.species.latin})" for m in self.candidates(name))
+        near = ", ".join(
+            f"{m.species.name_ru} ({m.species.latin})" for m in self.propose(name).candidates
+        )
         raise NotFound(
             f"unknown species {name!r}" + (f"; did you mean: {near}" if near else ""),
             reference=name,

@@ -60,6 +60,13 @@ def import_group() -> None:
     is_flag=True,
     help="After a successful import, keep the mapping file's [species] aliases in the catalogue.",
 )
+@click.option(
+    "--write-mapping",
+    "write_mapping",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write the species names to confirm into this TOML mapping (as commented lines under "
+    "[species]; uncomment a line to confirm it), then run again with --mapping.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
 @click.option(
     "--report",
@@ -78,6 +85,7 @@ def import_file_command(
     allow_partial: bool,
     near_is_error: bool,
     keep_aliases: bool,
+    write_mapping: Path | None,
     as_json: bool,
     report_path: Path | None,
 ) -> None:
@@ -87,6 +95,11 @@ def import_file_command(
     problems (encoding, CRS, columns) exit with status 1.
     """
     from importers.services import ImportOptions, import_file  # heavy: only when importing
+
+    if write_mapping is not None and write_mapping.suffix.lower() != ".toml":
+        raise click.BadParameter(
+            "the mapping is written as TOML: name a .toml file", param_hint="--write-mapping"
+        )
 
     options = ImportOptions(
         mapping, crs, encoding, layer, dry_run, allow_partial, near_is_error, keep_aliases
@@ -108,12 +121,32 @@ def import_file_command(
         )
     if report_path:
         report.write_csv(report_path)
+    _write_proposals(report, write_mapping, mapping)
     if as_json:
         click.echo(json.dumps(report.as_dict(), ensure_ascii=False))
     else:
         _print_summary(report)
     if not report.ok:
         sys.exit(EXIT_REJECTED)
+
+
+def _write_proposals(report: ImportReport, target: Path | None, mapping: Path | None) -> int:
+    """The proposals into ``--write-mapping``'s file, told on stderr (stdout may be JSON)."""
+    if target is None:
+        return 0
+    from importers.proposals import write_proposals
+
+    written = write_proposals(target, report, mapping)
+    if written:
+        click.echo(
+            f"{target}: {written} species proposal(s) written as commented lines under "
+            "[species]; uncomment (and correct) each to confirm it, then run with "
+            f"--mapping {target}",
+            err=True,
+        )
+    else:
+        click.echo(f"{target}: no species to confirm; the file was not changed", err=True)
+    return written
 
 
 class _progress:
@@ -158,6 +191,11 @@ def _print_summary(report: ImportReport) -> None:
         click.echo(f"encoding {report.encoding or '-'}, CRS {report.crs or '-'}")
     for kept in report.kept_aliases:
         click.echo(f"species alias kept in the catalogue: {kept}")
+    if report.proposals:
+        click.echo(
+            f"{len(report.proposals)} species name(s) need confirmation (not imported as a guess); "
+            "write them into a mapping with --dry-run --write-mapping MAP.toml"
+        )
     for problem in report.problems[:SHOWN_PROBLEMS]:
         click.echo(("error: " if problem.severity == "error" else "warning: ") + problem.line())
     hidden = len(report.problems) - SHOWN_PROBLEMS

@@ -65,8 +65,9 @@ def species_alias_keep(mapping: Path) -> None:
     Later surveys then match those spellings without the mapping file.
     """
     from importers.fields import load_mapping  # the mapping file's reader and its errors
+    from importers.proposals import confirmed_lines
 
-    aliases = load_mapping(mapping).species
+    aliases = confirmed_lines(load_mapping(mapping))
     if not aliases:
         raise click.ClickException(f"{mapping.name}: the mapping file has no [species] aliases")
     with unit_of_work() as session:
