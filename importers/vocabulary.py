@@ -1,13 +1,17 @@
 """The words surveys use for condition, planting form and status, mapped to the registry's values.
 
 Numbers and Roman numerals go through ``registry.inventory.rules`` (one scale, one message);
-words are folded (case, ё/е, punctuation) and looked up here, Russian, Kazakh and English.
+words, Russian, Kazakh and English, are found in any grammatical form or abbreviation by
+``importers.lemmas.Vocabulary`` (усыхающее, усыхающие, усыхающий are all grade IV). A word
+found nowhere is refused with the accepted words listed; a mapping's ``[values.<field>]``
+translates a survey's own words before these tables are consulted.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from importers.lemmas import Vocabulary
 from registry.errors import InvalidValue
 from registry.inventory import rules
 from registry.inventory.models import CONDITION_GRADES, PlantingForm, PlantStatus
@@ -53,6 +57,7 @@ for _grade, _names in CONDITION_GRADES.items():
     for _name in _names:
         CONDITION_WORDS.setdefault(fold(_name), (_grade, False))
 CONDITION_HINT = "хорошее, удовлетворительное, неудовлетворительное, аварийное, сухостой"
+CONDITION_WORDS.update({"свежий сухостой": (5, False), "старый сухостой": (6, False)})
 
 FORM_WORDS = {
     "солитер": PlantingForm.SOLITARY,
@@ -92,36 +97,58 @@ STATUS_WORDS = {
 }
 
 
+CONDITIONS = Vocabulary(CONDITION_WORDS)
+FORMS = Vocabulary({**FORM_WORDS, **{f.value: f for f in PlantingForm}})
+STATUSES = Vocabulary(
+    {**STATUS_WORDS, "пни": PlantStatus.STUMP, **{s.value: s for s in PlantStatus}}
+)
+
+
 def condition_of(value: Any) -> tuple[int, bool]:
     """A condition cell as (grade 1–6, hazardous): a grade, a Roman numeral or a word."""
     if value is None or (isinstance(value, str) and not value.strip()):
         raise InvalidValue("condition", "is empty; give a grade from I to VI or a word")
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    word = CONDITION_WORDS.get(fold(str(value)))
-    if word:
-        return word
     try:
         return rules.check_condition(value), False
     except InvalidValue:
-        raise InvalidValue(
-            "condition",
-            f"is not on the sanitary scale: use I–VI, 1–6 or a word ({CONDITION_HINT})",
-            value,
-        ) from None
+        pass
+    word = CONDITIONS.find(str(value)) if isinstance(value, str) else None
+    if word:
+        return word
+    raise InvalidValue(
+        "condition",
+        "is not on the sanitary scale: use I–VI, 1–6 or a word in any form "
+        f"({CONDITIONS.accepted()}), or translate it in the mapping's [values.condition]",
+        value,
+    )
 
 
 def form_of(value: Any) -> str | None:
     """A planting-form cell as a ``PlantingForm`` value (checked against the geometry later)."""
     if value is None or str(value).strip() == "":
         return None
-    key = fold(str(value))
-    found = FORM_WORDS.get(key)
-    return found.value if found else key
+    found = FORMS.find(str(value))
+    if found is None:
+        raise InvalidValue(
+            "planting_form",
+            f"is not a planting form: use a word in any form ({FORMS.accepted()}), "
+            "or translate it in the mapping's [values.planting_form]",
+            value,
+        )
+    return found.value
 
 
 def status_of(value: Any) -> PlantStatus:
     if value is None or str(value).strip() == "":
         return PlantStatus.ALIVE
-    key = fold(str(value))
-    return STATUS_WORDS.get(key) or rules.check_status(key)
+    found = STATUSES.find(str(value))
+    if found is None:
+        raise InvalidValue(
+            "status",
+            f"is not a status: use a word in any form ({STATUSES.accepted()}), "
+            "or translate it in the mapping's [values.status]",
+            value,
+        )
+    return found

@@ -10,6 +10,7 @@ import shapely
 from sqlalchemy import func, select
 
 from importers.services import ImportOptions, import_file
+from importers.vocabulary import CONDITIONS
 from registry.access import Actor
 from registry.audit.models import AuditEntry
 from registry.errors import JasylError
@@ -19,6 +20,10 @@ from tests.factories import make_plant
 from tests.import_files import ALMATY_LONLAT, ASTANA_LONLAT, points, survey_frame, write_shapefile
 
 ADMIN = Actor.system("test import")
+NOT_A_CONDITION = (
+    "is not on the sanitary scale: use I–VI, 1–6 or a word in any form "
+    f"({CONDITIONS.accepted()}), or translate it in the mapping's [values.condition]"
+)
 
 
 def counts(db) -> tuple[int, int, int]:
@@ -65,38 +70,19 @@ def file_error(db, path: Path, **options) -> str:
             ),
         ),
         ("ВОЗР_ЛЕТ", 900, ("ВОЗР_ЛЕТ", "900", "invalid_value", "must lie between 0 and 800")),
-        (
-            "СОСТ",
-            "отлично",
-            (
-                "СОСТ",
-                "отлично",
-                "invalid_value",
-                "is not on the sanitary scale: use I–VI, 1–6 or a word (хорошее, "
-                "удовлетворительное, неудовлетворительное, аварийное, сухостой)",
-            ),
-        ),
-        (
-            "СОСТ",
-            "VII",
-            (
-                "СОСТ",
-                "VII",
-                "invalid_value",
-                "is not on the sanitary scale: use "
-                "I–VI, 1–6 or a word (хорошее, удовлетворительное, "
-                "неудовлетворительное, аварийное, сухостой)",
-            ),
-        ),
+        ("СОСТ", "синее", ("СОСТ", "синее", "invalid_value", NOT_A_CONDITION)),
+        ("СОСТ", "VII", ("СОСТ", "VII", "invalid_value", NOT_A_CONDITION)),
         (
             "ПОРОДА",
             "баобаб",
             (
                 "ПОРОДА",
                 "баобаб",
-                "species",
-                "unknown species 'баобаб'; did you mean: барбарис обыкновенный "
-                "(Berberis vulgaris), шиповник собачий (Rosa canina)",
+                "needs_confirmation",
+                "needs confirmation: is not in the catalogue and no species is close. Confirm "
+                "the species in the mapping's [species] (jasyl import FILE --dry-run "
+                "--write-mapping MAP.toml writes the proposals) or add it to the catalogue "
+                "(jasyl species add)",
             ),
         ),
     ],
@@ -109,13 +95,20 @@ def test_bad_value_rejects_the_file(unchanged, tmp_path: Path, column, bad, expe
     assert errors == [(1, *expected)]
 
 
-def test_small_misspellings_match(unchanged, tmp_path: Path) -> None:
+def test_small_misspellings_are_proposed_not_taken(unchanged, tmp_path: Path) -> None:
+    """A near spelling is probably the species it is near, but only a person may say so
+    (issue #17: near misses across genera were stored as another species)."""
     frame = survey_frame(ПОРОДА=["Вяз призимистый", "ель колючая", "берёза повисла"])
     path = write_shapefile(tmp_path / "s.shp", frame)
     report = import_file(
         unchanged, ADMIN, path, region="KZ-71", options=ImportOptions(dry_run=True)
     )
-    assert report.status == "dry_run" and not report.errors  # small misspellings match
+    assert [(p.row, p.code) for p in report.errors] == [
+        (1, "needs_confirmation"),
+        (3, "needs_confirmation"),
+    ]
+    first = {p.written: p.candidates[0].species.code for p in report.proposals}
+    assert first == {"Вяз призимистый": "ulmus_pumila", "берёза повисла": "betula_pendula"}
 
 
 def test_text_in_numeric_column_and_duplicates(unchanged, tmp_path: Path) -> None:
@@ -184,14 +177,24 @@ def test_empty_and_self_intersecting_geometry(unchanged, tmp_path: Path) -> None
 
 
 def test_allow_partial_writes_good_rows_only(db, tmp_path: Path) -> None:
-    frame = survey_frame(ПОРОДА=["Вяз приземистый", "баобаб", "Берёза повислая"])
+    frame = survey_frame(ВЫС_М=[8.5, "восемь", 9.0])
     path = write_shapefile(tmp_path / "p.shp", frame)
     report = import_file(db, ADMIN, path, region="KZ-71", options=ImportOptions(allow_partial=True))
     assert (report.status, report.imported, report.rejected) == ("done", 2, 1)
     numbers = set(db.scalars(select(Plant.inventory_number)))
     assert numbers == {"A-1", "A-3"}
     batch = db.get(ImportBatch, report.batch_id)
-    assert batch.rows_rejected == 1 and batch.details["problems"][0]["value"] == "баобаб"
+    assert batch.rows_rejected == 1 and batch.details["problems"][0]["value"] == "восемь"
+
+
+def test_a_species_to_confirm_stops_even_a_partial_import(db, tmp_path: Path) -> None:
+    """Its rows could never come in later: the same file again is "already imported"."""
+    frame = survey_frame(ПОРОДА=["Вяз приземистый", "баобаб", "Берёза повислая"])
+    path = write_shapefile(tmp_path / "p.shp", frame)
+    report = import_file(db, ADMIN, path, region="KZ-71", options=ImportOptions(allow_partial=True))
+    assert (report.status, report.imported, report.batch_id) == ("rejected", 0, None)
+    assert [p.written for p in report.proposals] == ["баобаб"]
+    assert set(db.scalars(select(Plant.inventory_number))) == set()
 
 
 def test_dry_run_writes_nothing(unchanged, tmp_path: Path) -> None:
