@@ -137,6 +137,18 @@ def require_species_alias_write(session: Session, actor: Actor, species_id: int 
         deny(session, actor, "keep_alias", "species", species_id, None, message)
 
 
+def may_add_species(actor: Actor) -> bool:
+    """The ministry (and administrators) keep the national catalogue: a species added there is
+    offered to every region and sets the size limits its plants are checked against."""
+    return actor.role in (Role.MINISTRY, Role.ADMIN)
+
+
+def require_species_add(session: Session, actor: Actor) -> None:
+    if not may_add_species(actor):
+        message = f"{who(actor)} may not add species to the catalogue"
+        deny(session, actor, "add", "species", None, None, message)
+
+
 # -- forest nurseries -----------------------------------------------------------------------------
 def may_write_nursery(actor: Actor, nursery_id: int) -> bool:
     """Nursery staff keep their own nursery's ledger only; an admin may keep any."""

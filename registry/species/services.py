@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 
 from rapidfuzz import fuzz, process
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from registry.access import Actor, require_species_alias_write
-from registry.audit.services import record_changes
-from registry.errors import InvalidValue, NotFound
-from registry.species.models import Species
+from registry.access import Actor, require_species_add, require_species_alias_write
+from registry.audit.services import record_changes, record_creation
+from registry.errors import DuplicateRecord, InvalidValue, NotFound
+from registry.regions.models import NATURAL_ZONES
+from registry.species.models import LEAF_TYPES, LIFE_FORMS, Species
 from registry.species.names import code_of, looks_like_code, species_key
 from registry.text import fold
 
@@ -198,3 +201,117 @@ def keep_aliases(
         kept.append((spelling, species))
     session.flush()
     return kept
+
+
+# -- adding to the catalogue ----------------------------------------------------------------------
+MAX_HEIGHT_M = Decimal(60)  # the catalogue's own bounds (tests/test_species.py)
+MAX_TRUNK_DIAMETER_CM = Decimal(400)
+LATIN = re.compile(
+    r"^(?:× )?[A-Z][a-z]+(?: sp\.| (?:× )?[a-z][a-z-]+(?: (?:subsp|var|f)\. [a-z-]+)?)$"
+)
+
+
+@dataclass(frozen=True)
+class NewSpecies:
+    """What a person says about a species the catalogue lacks; nothing is filled in for them."""
+
+    latin: str
+    name_ru: str
+    name_kk: str
+    name_en: str
+    life_form: str
+    leaf_type: str
+    max_height_m: Decimal
+    max_trunk_diameter_cm: Decimal
+    zones: tuple[str, ...] = ()
+    aliases: tuple[str, ...] = ()
+
+
+def add_species(session: Session, actor: Actor, new: NewSpecies) -> Species:
+    """Add a species to the catalogue (ministry and administrators), audited.
+
+    A survey's species the catalogue lacks is added here rather than forced onto a neighbour.
+    Its Latin name is written as botanists do ("Carpinus betulus", "Platanus × acerifolia",
+    "Carpinus sp." for the genus); no name may already name another species, or matching
+    would become ambiguous. Zones left out mean "not said", not "everywhere".
+    """
+    require_species_add(session, actor)
+    latin = _latin(new.latin)
+    names = {"name_ru": new.name_ru, "name_kk": new.name_kk, "name_en": new.name_en}
+    names = {field: " ".join(value.split()) for field, value in names.items()}
+    for field, value in names.items():
+        if not value:
+            raise InvalidValue(
+                field, "is required: the catalogue names every species in kk, ru, en"
+            )
+    _check_choices(new)
+    height = _limit("max_height_m", new.max_height_m, MAX_HEIGHT_M)
+    trunk = _limit("max_trunk_diameter_cm", new.max_trunk_diameter_cm, MAX_TRUNK_DIAMETER_CM)
+    aliases = [" ".join(a.split()) for a in new.aliases if a.strip()]
+    index = SpeciesIndex.load(session)
+    for field, value in [("latin", latin), *names.items(), *(("alias", a) for a in aliases)]:
+        owner = index.match(value)
+        if owner is not None:
+            found = owner.species
+            raise DuplicateRecord(
+                f"{field}: {value!r} already names {found.name_ru} ({found.latin}, {found.code})",
+                field=field,
+                code=found.code,
+            )
+    species = Species(
+        code=_code_of(latin),
+        latin=latin,
+        rank="genus" if latin.endswith(" sp.") else "species",
+        genus=latin.removeprefix("× ").split()[0],
+        life_form=new.life_form,
+        leaf_type=new.leaf_type,
+        max_height_m=height,
+        max_trunk_diameter_cm=trunk,
+        zones=list(dict.fromkeys(new.zones)),
+        aliases=aliases,
+        **names,
+    )
+    if species.code in index.by_code:
+        raise DuplicateRecord(f"code: {species.code!r} is taken", field="code", code=species.code)
+    session.add(species)
+    session.flush()
+    snapshot = {c: getattr(species, c) for c in ("code", "latin", *names, "rank", "genus")}
+    snapshot |= {"life_form": species.life_form, "leaf_type": species.leaf_type}
+    snapshot |= {"max_height_m": height, "max_trunk_diameter_cm": trunk, "zones": species.zones}
+    record_creation(session, actor, "species", species.id, None, snapshot | {"aliases": aliases})
+    return species
+
+
+def _latin(written: str) -> str:
+    """The Latin name with one hybrid sign (×) and single spaces, or an error saying the form."""
+    words = [("×" if w.lower() in ("x", "×") else w) for w in written.replace("×", " × ").split()]
+    latin = " ".join(words)
+    if not LATIN.match(latin):
+        raise InvalidValue(
+            "latin",
+            'must be a Latin name: "Genus epithet" (Carpinus betulus), a hybrid '
+            '(Platanus × acerifolia) or "Genus sp." for a genus',
+            written,
+        )
+    return latin
+
+
+def _code_of(latin: str) -> str:
+    """``carpinus_betulus``, ``platanus_x_acerifolia``, ``carpinus_sp``: as the catalogue's."""
+    return re.sub(r"[^a-z]+", "_", latin.lower().replace("×", "x")).strip("_")
+
+
+def _check_choices(new: NewSpecies) -> None:
+    if new.life_form not in LIFE_FORMS:
+        raise InvalidValue("life_form", f"must be one of {', '.join(LIFE_FORMS)}", new.life_form)
+    if new.leaf_type not in LEAF_TYPES:
+        raise InvalidValue("leaf_type", f"must be one of {', '.join(LEAF_TYPES)}", new.leaf_type)
+    unknown = [z for z in new.zones if z not in NATURAL_ZONES]
+    if unknown:
+        raise InvalidValue("zones", f"must be among {', '.join(NATURAL_ZONES)}", unknown[0])
+
+
+def _limit(field: str, value: Decimal, most: Decimal) -> Decimal:
+    if not 0 < value <= most:
+        raise InvalidValue(field, f"must be above 0 and at most {most}", str(value))
+    return value

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
 
 import click
 
 from registry.access import Actor
 from registry.db import unit_of_work
+from registry.regions.models import NATURAL_ZONES
 from registry.regions.services import list_regions
-from registry.species.services import keep_aliases, list_species
+from registry.species.models import LEAF_TYPES, LIFE_FORMS
+from registry.species.services import NewSpecies, add_species, keep_aliases, list_species
+from web.cli.nursery import AS_USER, acting
 
 
 @click.group("species")
@@ -50,6 +54,68 @@ def species_list(search: str | None, as_json: bool) -> None:
             raise click.ClickException(f"no species matches {search!r}")
         for s in found:
             click.echo(f"{s.code:28} {s.latin:32} {s.name_ru:28} {s.name_kk}")
+
+
+@species.command("add")
+@click.option(
+    "--latin", required=True, help='Latin name: "Carpinus betulus", "Platanus × acerifolia".'
+)
+@click.option("--ru", "name_ru", required=True, help="Russian name.")
+@click.option("--kk", "name_kk", required=True, help="Kazakh name.")
+@click.option("--en", "name_en", required=True, help="English name.")
+@click.option("--life-form", type=click.Choice(LIFE_FORMS), required=True)
+@click.option("--leaf-type", type=click.Choice(LEAF_TYPES), required=True)
+@click.option(
+    "--max-height", type=click.FLOAT, required=True, help="Plausible maximum height, m (≤ 60)."
+)
+@click.option(
+    "--max-trunk-diameter",
+    type=click.FLOAT,
+    required=True,
+    help="Plausible maximum trunk diameter, cm (≤ 400).",
+)
+@click.option(
+    "--zone",
+    "zones",
+    multiple=True,
+    type=click.Choice(NATURAL_ZONES),
+    help="Natural zone (repeat).",
+)
+@click.option("--alias", "aliases", multiple=True, help="Another name surveys use (repeat).")
+@AS_USER
+def species_add(
+    latin: str,
+    name_ru: str,
+    name_kk: str,
+    name_en: str,
+    life_form: str,
+    leaf_type: str,
+    max_height: float,
+    max_trunk_diameter: float,
+    zones: tuple[str, ...],
+    aliases: tuple[str, ...],
+    as_user: str | None,
+) -> None:
+    """Add a species the catalogue lacks (the ministry or an administrator; audited).
+
+    A survey's species that is not in the catalogue is added here instead of being forced onto
+    a neighbour; the next import then finds it by any of its names.
+    """
+    new = NewSpecies(
+        latin,
+        name_ru,
+        name_kk,
+        name_en,
+        life_form,
+        leaf_type,
+        Decimal(str(max_height)),
+        Decimal(str(max_trunk_diameter)),
+        zones,
+        aliases,
+    )
+    with unit_of_work() as session:
+        added = add_species(session, acting(session, as_user), new)
+        click.echo(f"added {added.code}: {added.latin} ({added.name_ru}, {added.name_kk})")
 
 
 @species.group("alias")
