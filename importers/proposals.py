@@ -113,6 +113,15 @@ def merged_mapping(base: str, report: ImportReport) -> str:
     return "\n".join([*kept[: at + 1], *block, *kept[at + 1 :]]) + "\n"
 
 
+def proposed_mapping(report: ImportReport, base: Path | None) -> str | None:
+    """The mapping to confirm: ``base`` (a TOML mapping, if any) with the report's proposals
+    in its ``[species]``; ``None`` when there is nothing to confirm."""
+    if not report.proposals:
+        return None
+    usable = base is not None and base.suffix.lower() == ".toml" and base.exists()
+    return merged_mapping(base.read_text(encoding="utf-8") if usable else "", report)
+
+
 def write_proposals(target: Path, report: ImportReport, mapping: Path | None) -> int:
     """Write the report's proposals into ``target`` (TOML); returns how many were written.
 
@@ -122,13 +131,11 @@ def write_proposals(target: Path, report: ImportReport, mapping: Path | None) ->
     """
     if target.suffix.lower() != ".toml":
         raise MappingError(f"{target.name}: --write-mapping writes TOML; name a .toml file")
-    if not report.proposals:
+    text = proposed_mapping(report, target if target.exists() else mapping)
+    if text is None:
         return 0
-    source = target if target.exists() else mapping
-    usable = source is not None and source.suffix.lower() == ".toml" and source.exists()
-    base = source.read_text(encoding="utf-8") if usable else ""
     try:
-        target.write_text(merged_mapping(base, report), encoding="utf-8")
+        target.write_text(text, encoding="utf-8")
     except OSError as exc:
         raise MappingError(f"{target}: cannot write the mapping ({exc.strerror})") from None
     return len(report.proposals)

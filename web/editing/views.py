@@ -19,6 +19,7 @@ from flask_babel import gettext as _
 from flask_login import login_required
 from shapely.geometry import Point, shape
 
+from importers.proposals import proposed_mapping
 from importers.services import ImportOptions, import_file
 from registry.errors import AccessDenied, InvalidValue, JasylError, StaleVersion
 from registry.inventory import queries
@@ -355,7 +356,7 @@ def upload():
     actor = current_actor()
     form = {"region": "", "encoding": "", "crs": "", **request.form.to_dict()}
     errors: dict[str, str] = {}
-    report = None
+    report = proposed = None
     with request_session() as session:
         # Plain pairs: a failed import rolls the session back, which detaches ORM rows.
         regions = [(r.iso_code, r.name(language()), r.id) for r in list_regions(session)]
@@ -367,7 +368,7 @@ def upload():
                 errors["survey"] = _("Choose a survey file.")
             else:
                 try:
-                    report = run_import(session, actor, upload_file, form)
+                    report, proposed = run_import(session, actor, upload_file, form)
                 except AccessDenied:
                     raise
                 except JasylError as exc:  # the file as a whole: encoding, CRS, columns
@@ -379,21 +380,41 @@ def upload():
         form=form,
         errors=errors,
         report=report,
+        proposed=proposed,
         regions=regions,
         lang=language(),
     ), status
 
 
 def run_import(session, actor, upload_file, form: dict[str, str]):
-    """Keep the upload under its own name (reports cite it; Cyrillic names stay) and run it."""
+    """Keep the upload under its own name (reports cite it; Cyrillic names stay) and run it.
+
+    Returns the report and, when species names need confirming, the mapping to download with
+    the proposals written in (the uploaded mapping, if any, kept as it was).
+    """
     name = Path(upload_file.filename.replace("\\", "/")).name.lstrip(".") or "survey"
-    options = ImportOptions(
-        crs=form.get("crs") or None,
-        encoding=form.get("encoding") or None,
-        dry_run="dry_run" in form,
-        allow_partial="allow_partial" in form,
-    )
     with tempfile.TemporaryDirectory(prefix="jasyl-upload-") as folder:
         path = Path(folder) / name
         upload_file.save(path)
-        return import_file(session, actor, path, region=form["region"], options=options)
+        mapping = saved_mapping(request.files.get("mapping"), Path(folder))
+        options = ImportOptions(
+            mapping=mapping,
+            crs=form.get("crs") or None,
+            encoding=form.get("encoding") or None,
+            dry_run="dry_run" in form,
+            allow_partial="allow_partial" in form,
+        )
+        report = import_file(session, actor, path, region=form["region"], options=options)
+        return report, proposed_mapping(report, mapping)
+
+
+def saved_mapping(upload, folder: Path) -> Path | None:
+    """The uploaded mapping file, if one was chosen, saved under its kind's suffix."""
+    if upload is None or not upload.filename:
+        return None
+    suffix = Path(upload.filename).suffix.lower()
+    if suffix not in (".toml", ".yaml", ".yml"):
+        raise InvalidValue("mapping", _("A mapping file is .toml or .yaml."), upload.filename)
+    path = folder / f"mapping{suffix}"
+    upload.save(path)
+    return path
