@@ -86,7 +86,7 @@ def proposal_line(proposal: Proposal, rows: int) -> str:
 
 def proposals_text(report: ImportReport) -> str:
     """The proposals of an import as the commented lines of a ``[species]`` section."""
-    rows = Counter(p.value for p in report.problems if p.code == "needs_confirmation")
+    rows = Counter(str(p.value).strip() for p in report.problems if p.code == "needs_confirmation")
     lines = [proposal_line(p, rows[p.written]) for p in report.proposals]
     header = INSTRUCTIONS.format(file=report.file_name, day=date.today().isoformat())
     return header + "\n".join(lines) + "\n"

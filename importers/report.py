@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -88,11 +89,14 @@ class ImportReport:
 
     def as_dict(self, limit: int = 1000) -> dict[str, Any]:
         problems = [asdict(p) for p in self.problems[:limit]]
+        rows = Counter(
+            str(p.value).strip() for p in self.problems if p.code == "needs_confirmation"
+        )
         seconds = {phase: round(spent, 2) for phase, spent in self.seconds.items()}
         return {
             **self.summary(),
             "kept_aliases": self.kept_aliases,
-            "proposals": [proposal_dict(p, self.problems) for p in self.proposals],
+            "proposals": [proposal_dict(p, rows) for p in self.proposals],
             "seconds": seconds,
             "problems": problems,
         }
@@ -107,11 +111,8 @@ class ImportReport:
                 writer.writerow([p.file, p.row or "", p.field, value, p.code, p.message])
 
 
-def proposal_dict(proposal: Any, problems: list[Problem]) -> dict[str, Any]:
-    """A species proposal as JSON: the name, why, its candidates and the rows that wrote it."""
-    rows = [
-        p.row for p in problems if p.code == "needs_confirmation" and p.value == proposal.written
-    ]
+def proposal_dict(proposal: Any, rows: Counter) -> dict[str, Any]:
+    """A species proposal as JSON: the name, why, its candidates and how many rows wrote it."""
     return {
         "written": proposal.written,
         "reason": proposal.reason,
@@ -119,5 +120,5 @@ def proposal_dict(proposal: Any, problems: list[Problem]) -> dict[str, Any]:
             {"code": m.species.code, "latin": m.species.latin, "ru": m.species.name_ru}
             for m in proposal.candidates
         ],
-        "rows": len(rows),
+        "rows": rows[proposal.written],
     }

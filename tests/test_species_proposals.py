@@ -112,6 +112,7 @@ def test_guesses_stop_the_import_until_confirmed_in_the_written_mapping(
     proposed = {p["written"]: p for p in report["proposals"]}
     assert set(proposed) == {w for w, code in WRITTEN.items() if code is None}
     assert [c["code"] for c in proposed["PINI"]["candidates"]] == ["pinus_nigra_pallasiana"]
+    assert {p["rows"] for p in proposed.values()} == {1}
     assert {p["value"] for p in report["problems"] if p["code"] == "needs_confirmation"} == set(
         proposed
     )
