@@ -105,7 +105,7 @@ def test_bad_last_row_refuses_the_file_after_chunks_were_merged(db, small_chunks
     report = import_file(db, ADMIN, path, region="KZ-71")
 
     assert report.status == "rejected" and report.imported == 0
-    assert [(p.row, p.code) for p in report.errors] == [(10, "species")]
+    assert [(p.row, p.code) for p in report.errors] == [(10, "needs_confirmation")]
     assert registry_state(db) == before
 
 
@@ -159,7 +159,9 @@ def test_corrected_survey_in_chunks_updates_matches_and_inserts_the_rest(
 
 
 def test_partial_and_dry_runs_stage_first_and_merge_after(db, small_chunks, tmp_path) -> None:
-    path = survey(tmp_path, "partial.shp", ПОРОДА=[*SPECIES[:9], "Пальма кокосовая"])
+    # A bad height, not a species to confirm: that stops even a partial import.
+    heights = [6.0 + i / 2 for i in range(9)] + [95.0]
+    path = survey(tmp_path, "partial.shp", ВЫС_М=heights)
     before = registry_state(db)
     dry = import_file(db, ADMIN, path, region="KZ-71", options=ImportOptions(dry_run=True))
     assert dry.status == "dry_run" and registry_state(db) == before

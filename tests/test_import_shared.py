@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from importers.services import ImportOptions, import_file
+from importers.vocabulary import STATUSES
 from registry.access import Actor
 from registry.inventory.models import Plant
 
@@ -74,19 +75,25 @@ def test_alessandria_inventory_checks_through_a_mapping(db, shared_data: Path, t
     assert report.status == "rejected" and report.rows_read == 16484
     assert report.encoding == "utf-8 (geopackage (always UTF-8))" and report.crs == "EPSG:3003"
     codes = Counter(p.code for p in report.errors)
-    assert set(codes) <= {"outside_kazakhstan", "species", "invalid_value", "duplicate_number"}
+    assert set(codes) <= {
+        *("outside_kazakhstan", "needs_confirmation", "species"),
+        *("invalid_value", "duplicate_number"),
+    }
     # The aliased and catalogue species pass; only Italy stops them.
     assert codes["outside_kazakhstan"] > 8000
     outside = next(p for p in report.errors if p.code == "outside_kazakhstan")
     assert outside.message.startswith("lies outside Kazakhstan's regions (lon 8.")
-    unknown = [p for p in report.errors if p.code == "species" and p.value]
+    # Species the catalogue does not hold as written are proposals, never taken for a neighbour.
+    unknown = [p for p in report.errors if p.code == "needs_confirmation" and p.value]
     assert unknown and all(p.field == "Essenza" for p in unknown)
-    assert all(p.message.startswith(f"unknown species {p.value!r}") for p in unknown)
+    assert all(p.message.startswith("needs confirmation: ") for p in unknown)
     assert "Tilia X Americana" not in {p.value for p in unknown}
+    assert {p.written for p in report.proposals} == {p.value for p in unknown}
     assert not [p for p in report.errors if p.field == "StatoVegetativo"]
     unmapped = {p.value for p in report.errors if p.field == "Tipologia"}
     assert unmapped and not unmapped & {"Albero", "Neoimpianto", "Ceppaia", "Fallanza"}
     assert next(p for p in report.errors if p.field == "Tipologia").message == (
-        "must be one of alive, dead, removed, stump, vacant"
+        f"is not a status: use a word in any form ({STATUSES.accepted()}), "
+        "or translate it in the mapping's [values.status]"
     )
     assert db.scalar(select(func.count()).select_from(Plant)) == 0
