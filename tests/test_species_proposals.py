@@ -76,6 +76,8 @@ def test_exact_and_normalised_names_match_and_guesses_do_not(db) -> None:
         assert (found.species.code if found else None) == code, written
     for hybrid in ("Populus × canadensis", "Populus x canadensis", "POPULUS X CANADENSIS"):
         assert index.match(hybrid).species.code == "populus_x_canadensis", hybrid
+    for author in ("Ulmus pinnato-ramosa Dieck ex Koehne", "ULMUS PUMILA L.", "Ulmus pumila (L.)"):
+        assert index.match(author).species.code == "ulmus_pumila", author
 
 
 @pytest.mark.parametrize(

@@ -35,7 +35,8 @@ def strip_authority(name: str) -> str:
         return name
     i = 2 if words[1].lower() in HYBRID_SIGNS else 1
     epithet = words[i] if i < len(words) else ""
-    if not epithet.isalpha() or not (epithet.islower() or name.isupper()):
+    plain = epithet.replace("-", "")  # pinnato-ramosa
+    if not plain.isalpha() or not (plain.islower() or name.isupper()):
         return name
     i += 1
     if i + 1 < len(words) and words[i].lower().rstrip(".") in RANKS:
