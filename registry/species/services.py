@@ -236,28 +236,13 @@ def add_species(session: Session, actor: Actor, new: NewSpecies) -> Species:
     would become ambiguous. Zones left out mean "not said", not "everywhere".
     """
     require_species_add(session, actor)
-    latin = _latin(new.latin)
-    names = {"name_ru": new.name_ru, "name_kk": new.name_kk, "name_en": new.name_en}
-    names = {field: " ".join(value.split()) for field, value in names.items()}
-    for field, value in names.items():
-        if not value:
-            raise InvalidValue(
-                field, "is required: the catalogue names every species in kk, ru, en"
-            )
+    latin, names = _latin(new.latin), _names(new)
     _check_choices(new)
     height = _limit("max_height_m", new.max_height_m, MAX_HEIGHT_M)
     trunk = _limit("max_trunk_diameter_cm", new.max_trunk_diameter_cm, MAX_TRUNK_DIAMETER_CM)
     aliases = [" ".join(a.split()) for a in new.aliases if a.strip()]
     index = SpeciesIndex.load(session)
-    for field, value in [("latin", latin), *names.items(), *(("alias", a) for a in aliases)]:
-        owner = index.match(value)
-        if owner is not None:
-            found = owner.species
-            raise DuplicateRecord(
-                f"{field}: {value!r} already names {found.name_ru} ({found.latin}, {found.code})",
-                field=field,
-                code=found.code,
-            )
+    _check_unclaimed(index, [("latin", latin), *names.items(), *(("alias", a) for a in aliases)])
     species = Species(
         code=_code_of(latin),
         latin=latin,
@@ -275,11 +260,36 @@ def add_species(session: Session, actor: Actor, new: NewSpecies) -> Species:
         raise DuplicateRecord(f"code: {species.code!r} is taken", field="code", code=species.code)
     session.add(species)
     session.flush()
-    snapshot = {c: getattr(species, c) for c in ("code", "latin", *names, "rank", "genus")}
-    snapshot |= {"life_form": species.life_form, "leaf_type": species.leaf_type}
-    snapshot |= {"max_height_m": height, "max_trunk_diameter_cm": trunk, "zones": species.zones}
-    record_creation(session, actor, "species", species.id, None, snapshot | {"aliases": aliases})
+    columns = ("code", "latin", *names, "rank", "genus", "life_form", "leaf_type", "zones")
+    snapshot = {c: getattr(species, c) for c in columns}
+    snapshot |= {"max_height_m": height, "max_trunk_diameter_cm": trunk, "aliases": aliases}
+    record_creation(session, actor, "species", species.id, None, snapshot)
     return species
+
+
+def _names(new: NewSpecies) -> dict[str, str]:
+    """The kk, ru and en names with single spaces; each is required."""
+    names = {"name_ru": new.name_ru, "name_kk": new.name_kk, "name_en": new.name_en}
+    names = {field: " ".join(value.split()) for field, value in names.items()}
+    for field, value in names.items():
+        if not value:
+            raise InvalidValue(
+                field, "is required: the catalogue names every species in kk, ru, en"
+            )
+    return names
+
+
+def _check_unclaimed(index: SpeciesIndex, names: list[tuple[str, str]]) -> None:
+    """Refuse a name that already names a species: matching would become ambiguous."""
+    for field, value in names:
+        owner = index.match(value)
+        if owner is not None:
+            found = owner.species
+            raise DuplicateRecord(
+                f"{field}: {value!r} already names {found.name_ru} ({found.latin}, {found.code})",
+                field=field,
+                code=found.code,
+            )
 
 
 def _latin(written: str) -> str:
