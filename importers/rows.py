@@ -23,7 +23,7 @@ from importers import crs as crs_rules
 from importers.fields import Column, Mapping
 from importers.report import Problem
 from importers.sources import Batch
-from importers.vocabulary import condition_of, form_of, status_of
+from importers.vocabulary import condition_of, form_of, status_of, translated
 from registry.errors import InvalidValue, NeedsConfirmation, NotFound
 from registry.inventory import rules
 from registry.regions.models import Region
@@ -137,7 +137,7 @@ class Normaliser:
             values = self.frame[column.source].to_numpy(dtype=object)
         translate = self.mapping.values.get(name)
         if translate:
-            values = np.array([translate.get(str(v), v) for v in values], dtype=object)
+            values = translated(name, values, translate)
         default = self.mapping.defaults.get(name)
         if default is not None and column is not None:
             values = np.array([default if empty(v) else v for v in values], dtype=object)

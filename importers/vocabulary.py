@@ -11,6 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+import pandas as pd
+
 from importers.lemmas import Vocabulary
 from registry.errors import InvalidValue
 from registry.inventory import rules
@@ -152,3 +155,29 @@ def status_of(value: Any) -> PlantStatus:
             value,
         )
     return found
+
+
+WORD_FIELDS = ("condition", "status", "planting_form")
+
+
+def translated(field: str, cells: np.ndarray, table: dict[str, Any]) -> np.ndarray:
+    """Cells through a mapping's ``[values.<field>]``: as written, and for the word fields
+    (condition, status, planting form) also in any form ("MORTO", "morte" for ``Morto``);
+    cells the table does not name pass unchanged to the built-in words. Worked out once per
+    distinct cell, not per row."""
+    words = Vocabulary({str(k): v for k, v in table.items()}) if field in WORD_FIELDS else None
+    codes, distinct = pd.factorize(pd.Series(cells, dtype=object), use_na_sentinel=False)
+    out = np.full(len(distinct), _MISSING, dtype=object)
+    for i, cell in enumerate(distinct):
+        value = table.get(str(cell), _MISSING)
+        if value is _MISSING and words is not None and isinstance(cell, str) and cell.strip():
+            found = words.find(cell)
+            value = _MISSING if found is None else found
+        out[i] = value
+    result = out[codes]
+    untouched = np.array([v is _MISSING for v in out], dtype=bool)[codes]
+    result[untouched] = np.asarray(cells, dtype=object)[untouched]  # None stays None
+    return result
+
+
+_MISSING = object()

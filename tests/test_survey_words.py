@@ -96,12 +96,16 @@ def test_a_word_found_nowhere_is_an_error_listing_the_accepted_words(
 def test_a_mapping_value_table_still_translates_the_surveys_own_words(
     jasyl, tmp_path: Path
 ) -> None:
-    path = survey(tmp_path, [("Morto", "одиночное", "живое"), ("Buono", "одиночное", "живое")])
+    rows = [("Morto", "одиночное", "живое"), ("BUONO ", "одиночное", "живое")]
+    rows += [("сухие", "одиночное", "живое"), ("сухостой", "одиночное", "живое")]
+    path = survey(tmp_path, rows)
     mapping = tmp_path / "m.toml"
-    mapping.write_text("[values.condition]\nMorto = 6\nBuono = 1\n", encoding="utf-8")
+    # The survey's own words, and "сухое" meaning grade VI in this survey: in any form.
+    table = '[values.condition]\nMorto = 6\nBuono = 1\n"сухое" = 6\n'
+    mapping.write_text(table, encoding="utf-8")
     result = jasyl("import", path, "--region", "KZ-71", "--mapping", mapping)
     assert result.exit_code == 0, result.output
-    assert {n: v[0] for n, v in stored().items()} == {"W-1": 6, "W-2": 1}
+    assert {n: v[0] for n, v in stored().items()} == {"W-1": 6, "W-2": 1, "W-3": 6, "W-4": 5}
 
 
 def test_two_meanings_are_no_meaning() -> None:
