@@ -26,6 +26,7 @@ from web.api.views import body
 from web.db import read_connection, request_session
 from web.i18n import language
 from web.planting.views import whole
+from web.reports.pdf import report_pdf
 
 bp = Blueprint("reports", __name__)
 
@@ -209,8 +210,8 @@ def api_return(region: str, year: int):
 @bp.get("/api/v1/reports/<region>/<int:year>")
 def api_show(region: str, year: int):
     fmt = request.args.get("format", "json")
-    if fmt not in ("json", "csv", "xlsx"):
-        raise InvalidValue("format", "must be one of json, csv, xlsx", fmt)
+    if fmt not in ("json", "csv", "xlsx", "pdf"):
+        raise InvalidValue("format", "must be one of json, csv, xlsx, pdf", fmt)
     with request_session() as session:
         found = reports.get_report(
             session, current_actor(), region, year, whole(dict(request.args), "edition")
@@ -227,6 +228,12 @@ def api_show(region: str, year: int):
                 exports.to_xlsx(found.content),
                 mimetype=XLSX,
                 headers={"Content-Disposition": f"attachment; filename={name}.xlsx"},
+            )
+        if fmt == "pdf":
+            return Response(
+                report_pdf(session, found),
+                mimetype="application/pdf",
+                headers={"Content-Disposition": f"attachment; filename={name}-{language()}.pdf"},
             )
         return _answer(found)
 
