@@ -5,6 +5,7 @@ templates. Condition grades carry their kk/ru/en names in the model itself.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from numbers import Number
 from typing import Any
@@ -165,6 +166,15 @@ def species_name(code: str | None) -> str:
     return _named("species", code)
 
 
+REGION_CODE = re.compile(r"\bKZ-\d{2}\b")
+
+
+def with_region_names(text: str | None) -> str:
+    """A stored note with its region codes read out ("shipment 4 to KZ-71" → "shipment 4 to
+    Astana"), for ledgers whose reasons the services wrote with codes."""
+    return REGION_CODE.sub(lambda found: region_name(found.group()), text or "")
+
+
 def whole_number(value: Number | None) -> str:
     """A count or sum of money rounded to a whole number and grouped the reader's way: 4 511 501
     in Kazakh and Russian, 4,511,501 in English (an empty cell for no value)."""
@@ -182,6 +192,7 @@ def decimal_number(value: Number | None, places: int = 1) -> str:
 def init_app(app: Flask) -> None:
     app.add_template_filter(whole_number, "number")
     app.add_template_filter(decimal_number, "decimal")
+    app.add_template_filter(with_region_names, "region_names")
     app.add_template_global(local_name)
     app.add_template_global(region_name)
     app.add_template_global(species_name)
