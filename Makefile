@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 JASYL := $(VENV)/bin/jasyl
 PYTHON ?= python3
 APT_PACKAGES := postgresql postgis postgresql-postgis gdal-bin chromium python3-venv python3-dev \
-                libpq-dev
+                libpq-dev libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core poppler-utils
 PYTEST_ARGS ?=
 
 .PHONY: run test setup system-packages serve serve-production bench lint format clean db-up translations

@@ -8,6 +8,7 @@ import pytest
 from openpyxl import load_workbook
 
 from registry.db import unit_of_work
+from tests.charts import drawn_chart, series
 from tests.factories import make_plant
 from tests.web_client import new_user, send, sign_in
 from web import create_app
@@ -239,7 +240,8 @@ def test_report_workflow_exports_and_pages_over_http(client, people) -> None:
     astana = next(r for r in dashboard["regions"] if r["region"] == "KZ-71")
     assert len(dashboard["regions"]) == 20 and astana["planted"] == 3
     html = client.get("/reports/dashboard?year=2024").get_data(as_text=True)
-    assert 'id="choropleth"' in html and 'id="trend-chart"' in html and "cdn" not in html.lower()
+    assert 'id="choropleth"' in html and 'data-chart="chart-planting-by-year"' in html
+    assert "cdn" not in html.lower()
     assert client.get("/api/v1/reports?year=2024").json == [
         {"region": "KZ-71", "year": 2024, "edition": 1, "status": "approved"}
     ]
@@ -273,7 +275,11 @@ def test_dashboard_in_the_browser_shows_the_choropleth_and_a_chart(
         page.goto(f"{live_server}/reports/dashboard?year=2024")
         page.wait_for_selector("#choropleth path.leaflet-interactive", timeout=15000)
         assert page.locator("#choropleth path.leaflet-interactive").count() >= 20
-        assert page.locator("#trend-chart rect.bar-planted").count() >= 1
-        assert "KZ-71" in page.locator("#regions").inner_text()
+        by_year = drawn_chart(page, "chart-planting-by-year")
+        assert by_year["categories"] == ["2024"] and series(by_year)["Посажено"] == [2]
+        assert by_year["axes"]["y"]["title"] and by_year["axes"]["x"]["title"]
+        assert by_year["ink"] > 1000, "the canvas has bars and axes drawn on it"
+        astana = page.locator('#regions tr[data-region="KZ-71"] a.region-link').inner_text()
+        assert astana == "г. Астана" and "KZ-71" not in page.locator("#regions").inner_text()
     finally:
         page.close()

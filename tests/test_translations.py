@@ -12,8 +12,11 @@ import pytest
 from babel.messages.pofile import read_po
 from flask import render_template_string
 
+from registry.care.models import CareKind, CareUnit
 from registry.nursery.models import LossCause, MovementKind, RootSystem, ShipmentStatus, Stage
+from registry.planting.models import PlantingUnit
 from registry.regions.models import NATURAL_ZONES
+from registry.reports.models import ReportStatus
 from web import create_app, labels
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -55,6 +58,9 @@ def test_every_message_is_translated(template, language) -> None:
         (labels.LOSS_CAUSE_NAMES, LossCause),
         (labels.SHIPMENT_STATUS_NAMES, ShipmentStatus),
         (labels.ZONE_NAMES, NATURAL_ZONES),
+        (labels.CARE_KIND_NAMES, CareKind),
+        (labels.UNIT_NAMES, set(CareUnit) | set(PlantingUnit)),
+        (labels.REPORT_STATUS_NAMES, ReportStatus),
     ],
 )
 def test_every_code_has_a_label(names, codes) -> None:

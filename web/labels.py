@@ -5,13 +5,15 @@ templates. Condition grades carry their kk/ru/en names in the model itself.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from numbers import Number
 from typing import Any
 
-from flask import Flask
+from flask import Flask, g
 from flask_babel import format_decimal
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import text
 
 from registry.inventory.models import CONDITION_GRADES
 from registry.nursery.models import (
@@ -21,6 +23,7 @@ from registry.nursery.models import (
     ShipmentStatus,
     Stage,
 )
+from web.db import read_connection
 from web.i18n import language
 
 STATUS_NAMES = {
@@ -82,6 +85,33 @@ ZONE_NAMES = {
     "foothill": _l("foothills"),
     "mountain": _l("mountains"),
 }
+CARE_KIND_NAMES = {
+    "watering": _l("watering"),
+    "pruning_formative": _l("formative pruning"),
+    "pruning_sanitary": _l("sanitary pruning"),
+    "crown_reduction": _l("crown reduction"),
+    "sanitary_felling": _l("sanitary felling"),
+    "stump_removal": _l("stump removal"),
+    "fertilising": _l("fertilising"),
+    "pest_control": _l("pest control"),
+    "mowing": _l("mowing"),
+    "winter_protection": _l("winter protection"),
+    "irrigation_repair": _l("irrigation repair"),
+}
+REPORT_STATUS_NAMES = {
+    "draft": _l("draft"),
+    "submitted": _l("submitted"),
+    "approved": _l("approved"),
+    "returned": _l("returned"),
+}
+# Units of planting and care quantities (pieces, running metres, m², m³, hectares).
+UNIT_NAMES = {
+    "pieces": _l("pcs"),
+    "running_m": _l("running m"),
+    "m2": "m²",
+    "m3": "m³",
+    "ha": _l("ha"),
+}
 LANGUAGE_COLUMN = {"ru": 0, "kk": 1, "en": 2}
 
 
@@ -94,6 +124,55 @@ def local_name(row: Mapping[str, Any]) -> str:
     """A species' name in the reader's language from a report row carrying ``name_ru``,
     ``name_kk`` and ``name_en`` (Russian when that language's name is missing)."""
     return row.get(f"name_{language()}") or row["name_ru"]
+
+
+NAMES = text(
+    """
+    SELECT 'region', iso_code, name_kk, name_ru, name_en FROM regions
+    UNION ALL SELECT 'species', code, name_kk, name_ru, name_en FROM species
+    """
+)
+
+
+def _names() -> dict[tuple[str, str], dict[str, str]]:
+    """Every region's and species' names, read once per request (20 regions and a catalogue
+    of a few hundred taxa: cheaper than a join in every query that groups by code)."""
+    if "jasyl_names" not in g:
+        with read_connection() as connection:
+            g.jasyl_names = {
+                (kind, code): {"kk": kk, "ru": ru, "en": en}
+                for kind, code, kk, ru, en in connection.execute(NAMES)
+            }
+    return g.jasyl_names
+
+
+def _named(kind: str, code: str | None) -> str:
+    if code is None:
+        return ""
+    names = _names().get((kind, code))
+    if names is None:
+        return code  # not in the reference: the code is all there is to show
+    return names.get(language()) or names["ru"]
+
+
+def region_name(iso_code: str | None) -> str:
+    """A region's name in the reader's language from its ISO code (KZ-75 → Алматы / Almaty)."""
+    return _named("region", iso_code)
+
+
+def species_name(code: str | None) -> str:
+    """A species' name in the reader's language from its catalogue code (``ulmus_pumila`` →
+    Вяз приземистый / Siberian elm), for the tables that group by code."""
+    return _named("species", code)
+
+
+REGION_CODE = re.compile(r"\bKZ-\d{2}\b")
+
+
+def with_region_names(text: str | None) -> str:
+    """A stored note with its region codes read out ("shipment 4 to KZ-71" → "shipment 4 to
+    Astana"), for ledgers whose reasons the services wrote with codes."""
+    return REGION_CODE.sub(lambda found: region_name(found.group()), text or "")
 
 
 def whole_number(value: Number | None) -> str:
@@ -113,7 +192,10 @@ def decimal_number(value: Number | None, places: int = 1) -> str:
 def init_app(app: Flask) -> None:
     app.add_template_filter(whole_number, "number")
     app.add_template_filter(decimal_number, "decimal")
+    app.add_template_filter(with_region_names, "region_names")
     app.add_template_global(local_name)
+    app.add_template_global(region_name)
+    app.add_template_global(species_name)
 
     @app.context_processor
     def labels() -> dict:
@@ -128,4 +210,7 @@ def init_app(app: Flask) -> None:
             "loss_cause_names": LOSS_CAUSE_NAMES,
             "shipment_status_names": SHIPMENT_STATUS_NAMES,
             "zone_names": ZONE_NAMES,
+            "care_kind_names": CARE_KIND_NAMES,
+            "unit_names": UNIT_NAMES,
+            "report_status_names": REPORT_STATUS_NAMES,
         }

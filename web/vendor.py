@@ -19,7 +19,8 @@ LEAFLET_CSS = "/vendor/leaflet/dist/leaflet.css"
 VECTORGRID_JS = "/vendor/leaflet.vectorgrid/dist/Leaflet.VectorGrid.bundled.min.js"
 GEOMAN_JS = "/vendor/@geoman-io/leaflet-geoman-free/dist/leaflet-geoman.min.js"
 GEOMAN_CSS = "/vendor/@geoman-io/leaflet-geoman-free/dist/leaflet-geoman.css"
-SERVED_PACKAGES = frozenset({"leaflet", "leaflet.vectorgrid", "@geoman-io"})
+CHART_JS = "/vendor/chart.js/dist/chart.umd.min.js"
+SERVED_PACKAGES = frozenset({"leaflet", "leaflet.vectorgrid", "@geoman-io", "chart.js"})
 
 bp = Blueprint("vendor", __name__)
 
@@ -46,6 +47,7 @@ def init_app(app: Flask) -> None:
             "leaflet_css": LEAFLET_CSS,
             "geoman_js": GEOMAN_JS,
             "geoman_css": GEOMAN_CSS,
+            "chart_js": CHART_JS,
         }
     )
     if not (NODE_MODULES / "leaflet").exists():

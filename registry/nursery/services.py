@@ -1060,7 +1060,8 @@ PLAN_SHORTFALL_SQL = """
                greatest(p.planned - coalesce(s.shipped, 0), 0) AS still_needed
         FROM planned p LEFT JOIN shipped s USING (region_id, species_id)
     )
-    SELECT r.iso_code AS region, sp.latin AS species, sp.name_ru, n.planned, n.shipped,
+    SELECT r.iso_code AS region, sp.latin AS species, sp.name_ru, sp.name_kk, sp.name_en,
+           n.planned, n.shipped,
            n.still_needed, coalesce(rd.ready, 0) AS ready_nationally,
            greatest(sum(n.still_needed) OVER (PARTITION BY n.species_id)
                     - coalesce(rd.ready, 0), 0) AS national_shortfall

@@ -25,6 +25,7 @@ from registry.access import (
     require_region_read,
     require_region_write,
 )
+from registry.accounts.models import User
 from registry.audit.services import record_changes, record_creation
 from registry.care.services import care_rows
 from registry.errors import InvalidValue, NotFound
@@ -446,6 +447,25 @@ def describe(report: RegionReport) -> dict[str, Any]:
         "review_comment": report.review_comment,
         "content": report.content,
     }
+
+
+def report_people(session: Session, report: RegionReport) -> dict[str, dict[str, Any]]:
+    """Who built, submitted and reviewed an edition, and when: the signatures of its PDF."""
+    steps = {
+        "built": (report.built_by, report.built_at),
+        "submitted": (report.submitted_by, report.submitted_at),
+        "reviewed": (report.reviewed_by, report.reviewed_at),
+    }
+    ids = {user for user, _ in steps.values() if user is not None}
+    users = {u.id: u for u in session.scalars(select(User).where(User.id.in_(ids)))} if ids else {}
+    people = {}
+    for step, (user_id, at) in steps.items():
+        if at is None:
+            continue
+        user = users.get(user_id)
+        name = (user.full_name or user.email) if user else None
+        people[step] = {"name": name, "at": at.isoformat(timespec="minutes")}
+    return people
 
 
 # -- national -------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ without it, the system operator). Building shows progress on a terminal, section
 from __future__ import annotations
 
 import json
+import secrets
 import sys
 from pathlib import Path
 
@@ -110,22 +111,38 @@ def return_(region, year, comment, as_user) -> None:
 @YEAR
 @click.option("--edition", type=int, help="Edition (default: the latest).")
 @click.option(
-    "--format", "fmt", type=click.Choice(["json", "csv", "xlsx"]), default="json", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice(["json", "csv", "xlsx", "pdf"]),
+    default="json",
+    show_default=True,
 )
 @click.option(
     "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write to this file (required for xlsx).",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Write to this file (required for xlsx and pdf).",
+)
+@click.option(
+    "--language",
+    type=click.Choice(["kk", "ru", "en"]),
+    default="ru",
+    show_default=True,
+    help="The PDF's language.",
 )
 @AS_USER
-def show(region, year, edition, fmt, output, as_user) -> None:
-    """Show a report edition as JSON or CSV, or write it as an XLSX workbook."""
+def show(region, year, edition, fmt, output, language, as_user) -> None:
+    """Show a report edition as JSON or CSV, or write it as an XLSX workbook or a PDF."""
+    if fmt in ("xlsx", "pdf") and output is None:
+        raise click.UsageError(f"--format {fmt} needs --output FILE")
     with unit_of_work() as session:
         found = reports.get_report(session, acting(session, as_user), region, year, edition)
-        if fmt == "xlsx":
-            if output is None:
-                raise click.UsageError("--format xlsx needs --output FILE")
-            output.write_bytes(exports.to_xlsx(found.content))
+        if fmt in ("xlsx", "pdf"):
+            data = (
+                exports.to_xlsx(found.content)
+                if fmt == "xlsx"
+                else printed_report(session, found, language)
+            )
+            output.write_bytes(data)
             click.echo(f"Wrote {output} (edition {found.edition}, {found.status.value}).")
             return
         text = (
@@ -138,6 +155,19 @@ def show(region, year, edition, fmt, output, as_user) -> None:
             click.echo(f"Wrote {output}.")
         else:
             click.echo(text)
+
+
+def printed_report(session, found, language: str) -> bytes:
+    """The PDF, rendered by the web app's templates in ``language`` (no server, no session:
+    the app is built only for its templates and translations)."""
+    from flask_babel import force_locale
+
+    from web.app import create_app
+    from web.reports.pdf import report_pdf
+
+    app = create_app({"SECRET_KEY": secrets.token_hex(32), "SERVER_NAME": "jasyl.local"})
+    with app.test_request_context("/"), force_locale(language):
+        return report_pdf(session, found)
 
 
 @report.command("national")

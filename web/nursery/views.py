@@ -26,6 +26,7 @@ from registry.species.models import Species
 from web.actors import current_actor
 from web.db import request_session
 from web.labels import local_name
+from web.reports.charts import stock_by_stage
 
 bp = Blueprint("nursery", __name__, url_prefix="/nurseries")
 # JSON lives with the rest of the API, so errors answer as JSON (``web.errors.wants_json``).
@@ -127,6 +128,7 @@ def nursery_page(code: str) -> str:
             batches=batches,
             species=species,
             shipments=shipments,
+            stock_chart=stock_by_stage(stock),
             **_map(nursery),
         )
 

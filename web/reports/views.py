@@ -26,6 +26,8 @@ from web.api.views import body
 from web.db import read_connection, request_session
 from web.i18n import language
 from web.planting.views import whole
+from web.reports import charts
+from web.reports.pdf import report_pdf
 
 bp = Blueprint("reports", __name__)
 
@@ -103,37 +105,6 @@ def choropleth(regions: list[dict[str, Any]]) -> tuple[folium.Map, str]:
     return m, layer.get_name()
 
 
-def plan_bars(trend: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """An inline SVG chart of a region: planned vs planted bars per year, survival as dots on a
-    0–100 % scale (no charting JS needed)."""
-    top = max((max(t["planned"], t["planted"]) for t in trend), default=0) or 1
-    return [
-        {
-            **t,
-            "h_planned": round(160 * t["planned"] / top, 1),
-            "h_planted": round(160 * t["planted"] / top, 1),
-            "y_rate_1": None if t["rate_1"] is None else round(175 - 1.6 * t["rate_1"], 1),
-            "y_rate_3": None if t["rate_3"] is None else round(175 - 1.6 * t["rate_3"], 1),
-        }
-        for t in trend
-    ]
-
-
-def trend_bars(trend: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Bars of an inline SVG chart: planted and replanted per year (no charting JS needed)."""
-    top = max((t["planted"] + t["replanted"] for t in trend), default=0) or 1
-    return [
-        {
-            "year": t["year"],
-            "planted": t["planted"],
-            "replanted": t["replanted"],
-            "h_planted": round(160 * t["planted"] / top, 1),
-            "h_replanted": round(160 * t["replanted"] / top, 1),
-        }
-        for t in trend
-    ]
-
-
 # -- pages ----------------------------------------------------------------------------------------
 @bp.get("/reports/dashboard")
 def dashboard() -> str:
@@ -148,7 +119,10 @@ def dashboard() -> str:
         data=data,
         year=year,
         layer=layer,
-        bars=trend_bars(data["trend"]),
+        charts={
+            "by_year": charts.planting_by_year(data["trend"]),
+            "survival": charts.survival_by_species(data["species"]),
+        },
         map_header=root.header.render(),
         map_html=root.html.render(),
         map_script=root.script.render(),
@@ -162,9 +136,11 @@ def region_page(region: str) -> str:
     year = _year(request.args.get("year"))
     with request_session() as session:
         data = reports.region_dashboard(session, current_actor(), region, year)
-    return render_template(
-        "reports/region.html", data=data, year=year, bars=plan_bars(data["trend"])
-    )
+    drawn = {
+        "trend": charts.plan_and_survival_by_year(data["trend"]),
+        "care": charts.care_done_and_planned(data["care"]),
+    }
+    return render_template("reports/region.html", data=data, year=year, charts=drawn)
 
 
 @bp.get("/reports/<region>/<int:year>")
@@ -209,8 +185,8 @@ def api_return(region: str, year: int):
 @bp.get("/api/v1/reports/<region>/<int:year>")
 def api_show(region: str, year: int):
     fmt = request.args.get("format", "json")
-    if fmt not in ("json", "csv", "xlsx"):
-        raise InvalidValue("format", "must be one of json, csv, xlsx", fmt)
+    if fmt not in ("json", "csv", "xlsx", "pdf"):
+        raise InvalidValue("format", "must be one of json, csv, xlsx, pdf", fmt)
     with request_session() as session:
         found = reports.get_report(
             session, current_actor(), region, year, whole(dict(request.args), "edition")
@@ -227,6 +203,12 @@ def api_show(region: str, year: int):
                 exports.to_xlsx(found.content),
                 mimetype=XLSX,
                 headers={"Content-Disposition": f"attachment; filename={name}.xlsx"},
+            )
+        if fmt == "pdf":
+            return Response(
+                report_pdf(session, found),
+                mimetype="application/pdf",
+                headers={"Content-Disposition": f"attachment; filename={name}-{language()}.pdf"},
             )
         return _answer(found)
 
