@@ -36,3 +36,11 @@ def send(client: FlaskClient, method: str, path: str, json: Any = None, **kwargs
     """A state-changing API call the way the map's fetch() makes it: X-CSRFToken from the meta."""
     headers = {"X-CSRFToken": csrf_token(client), **kwargs.pop("headers", {})}
     return client.open(path, method=method, json=json, headers=headers, **kwargs)
+
+
+ASSET_URL = re.compile(r'<(?:script|link|img)\b[^>]*\b(?:src|href)="((?:https?:)?//[^"]+)"', re.I)
+
+
+def third_party_assets(html: str) -> list[str]:
+    """Scripts, styles and images a page would fetch from another host (the app serves its own)."""
+    return ASSET_URL.findall(html)
