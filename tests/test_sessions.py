@@ -148,6 +148,29 @@ def test_a_new_password_ends_earlier_sessions(clean, forester) -> None:
     assert signed_in_as(client)
 
 
+def test_changing_the_password_ends_the_other_sessions_and_keeps_this_one(clean, forester):
+    app = create_app({"TESTING": True})
+    desk, phone = app.test_client(), app.test_client()
+    sign_in(desk, forester)
+    sign_in(phone, forester)
+    new = "a brand new password"
+    form = {"current": PASSWORD, "new": new, "repeat": new, "csrf_token": csrf_token(desk)}
+    for wrong, field in (
+        ({"current": "not the password"}, "current"),
+        ({"repeat": "another new password"}, "repeat"),
+        ({"new": "short", "repeat": "short"}, "new"),
+    ):
+        answer = desk.post("/account/password", data={**form, **wrong})
+        assert answer.status_code == 422 and f'data-field="{field}"' in answer.get_data(True)
+    assert signed_in_as(phone), "nothing changed"
+    answer = desk.post("/account/password", data=form)
+    assert answer.status_code == 302
+    assert signed_in_as(desk), "the session that changed it carries on"
+    assert not signed_in_as(phone)
+    assert send(phone, "POST", "/api/v1/plants", plant_body(clean)).status_code == 401
+    assert sign_in(app.test_client(), forester, new).status_code == 302
+
+
 def _age(client, key: str, seconds: int) -> None:
     with client.session_transaction() as cookie:
         cookie[key] = int(time.time()) - seconds

@@ -25,15 +25,29 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
+from flask_login import (
+    LoginManager,
+    UserMixin,
+    current_user,
+    login_required,
+    login_user,
+    logout_user,
+)
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFProtect
 from wtforms import EmailField, PasswordField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, EqualTo, Length
 
 from registry.access import Actor
 from registry.accounts.models import User
-from registry.accounts.services import actor_for, authenticate, end_sessions
+from registry.accounts.services import (
+    MIN_PASSWORD_LENGTH,
+    actor_for,
+    authenticate,
+    end_sessions,
+    password_matches,
+    set_password,
+)
 from web.auth import sessions, throttle
 from web.db import request_session
 
@@ -98,7 +112,7 @@ def login():
         attempt = throttle.Attempt(form.email.data, request.remote_addr or "")
         wait = throttle.seconds_to_wait(database, attempt, rules)
         if wait:
-            return _wait_page(form, wait)
+            return _wait_page(form, wait, form.password, "auth/login.html")
         with request_session() as work:
             user = authenticate(work, form.email.data, form.password.data)
             signed = signed_in_from(user) if user is not None else None
@@ -114,13 +128,13 @@ def login():
     return render_template("auth/login.html", form=form), status
 
 
-def _wait_page(form: SignInForm, seconds: int):
+def _wait_page(form: FlaskForm, seconds: int, field, template: str):
     """429 beside the password field, with how long to wait (in minutes, rounded up)."""
     minutes = -(-seconds // 60)
-    form.password.errors.append(
+    field.errors.append(
         _("Too many failed sign-ins; try again in %(minutes)s min.", minutes=minutes)
     )
-    page = render_template("auth/login.html", form=form)
+    page = render_template(template, form=form)
     return page, 429, {"Retry-After": str(seconds)}
 
 
@@ -135,6 +149,51 @@ def logout():
     logout_user()
     sessions.forget(session)
     flash(_l("You have signed out."))
+    return redirect(url_for("map.index"))
+
+
+class PasswordForm(FlaskForm):
+    current = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=1024)])
+    new = PasswordField(
+        _l("New password"),
+        validators=[
+            DataRequired(),
+            Length(
+                MIN_PASSWORD_LENGTH, 1024, message=_l("Between %(min)d and %(max)d characters.")
+            ),
+        ],
+    )
+    repeat = PasswordField(
+        _l("New password again"),
+        validators=[DataRequired(), EqualTo("new", message=_l("The two new passwords differ."))],
+    )
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    """A new password, asked with the current one; it ends the user's other sessions, and this
+    one carries on with the new session generation."""
+    form = PasswordForm()
+    if not form.validate_on_submit():
+        status = 422 if form.errors else 200
+        return render_template("auth/password.html", form=form), status
+    database, rules = current_app.config["DATABASE_URL"], current_app.config["SIGN_IN_RULES"]
+    attempt = throttle.Attempt(current_user.email, request.remote_addr or "")
+    wait = throttle.seconds_to_wait(database, attempt, rules)
+    if wait:
+        return _wait_page(form, wait, form.current, "auth/password.html")
+    with request_session() as work:
+        user = work.get(User, current_user.id)
+        generation = None
+        if password_matches(user, form.current.data):
+            generation = set_password(work, current_user.actor, user, form.new.data)
+    if generation is None:
+        throttle.record_failure(database, attempt, rules)
+        form.current.errors.append(_l("Wrong password."))
+        return render_template("auth/password.html", form=form), 422
+    sessions.begin(session, generation)
+    flash(_l("Your password has been changed; your sessions elsewhere have ended."))
     return redirect(url_for("map.index"))
 
 
