@@ -191,6 +191,15 @@ def test_an_idle_session_ends(clean, forester, monkeypatch) -> None:
         assert "_user_id" not in cookie, "the sign-in is dropped from the cookie"
 
 
+def test_tiles_note_no_use_so_a_shared_cache_never_keeps_a_cookie(clean, forester) -> None:
+    client = create_app({"TESTING": True}).test_client()
+    sign_in(client, forester)
+    _age(client, SEEN_AT, 10 * 60)
+    tile = client.get("/tiles/plants/5/22/10.pbf")
+    assert tile.status_code in (200, 204) and "Set-Cookie" not in tile.headers
+    assert "Set-Cookie" in client.get("/login").headers, "a page notes the use"
+
+
 def test_a_session_ends_after_its_absolute_lifetime(clean, forester, monkeypatch) -> None:
     monkeypatch.setenv("JASYL_SESSION_HOURS", "8")
     app = create_app({"TESTING": True})

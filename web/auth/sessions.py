@@ -18,7 +18,7 @@ from collections.abc import MutableMapping
 from datetime import timedelta
 from typing import Any
 
-from flask import Flask
+from flask import Flask, request
 
 from registry.config import DEV_SECRET_KEY, Settings
 
@@ -27,6 +27,9 @@ SIGNED_IN_AT = "jasyl_signed_in_at"
 SEEN_AT = "jasyl_seen_at"
 # The last use is written back at most this often (a new cookie on every tile is not needed).
 SEEN_RESOLUTION_SECONDS = 60
+# Answers a shared cache may keep (tiles: ``Cache-Control: public`` for some staff) never carry
+# a new cookie; the pages and API calls around them note the use.
+QUIET_PATHS = ("/tiles/",)
 LOGIN_KEYS = ("_user_id", "_fresh", "_id", GENERATION, SIGNED_IN_AT, SEEN_AT)
 
 
@@ -90,7 +93,7 @@ def still_signed_in(cookie: MutableMapping[str, Any], generation: int, config: A
         return False
     if now - seen_at > config["SESSION_IDLE"].total_seconds():
         return False
-    if now - seen_at >= SEEN_RESOLUTION_SECONDS:
+    if now - seen_at >= SEEN_RESOLUTION_SECONDS and not request.path.startswith(QUIET_PATHS):
         cookie[SEEN_AT] = now
     return True
 
