@@ -5,11 +5,15 @@ from another address. Addresses are the WSGI ``REMOTE_ADDR`` a server would see,
 
 from __future__ import annotations
 
+import re
+from urllib.parse import urlencode
+
 import pytest
 from sqlalchemy import text
 
 from registry.db import engine_for
 from registry.errors import InvalidValue
+from tests.serving import Client, ProductionServer
 from tests.web_client import PASSWORD, csrf_token, new_user
 from web import create_app
 from web.auth.throttle import ThrottleRules
@@ -118,3 +122,36 @@ def test_a_bad_trusted_proxies_setting_is_named(monkeypatch) -> None:
     monkeypatch.setenv("JASYL_TRUSTED_PROXIES", "one")
     with pytest.raises(InvalidValue, match="JASYL_TRUSTED_PROXIES"):
         create_app()
+
+
+def post_sign_in(client: Client, password: str, forwarded: str) -> int:
+    """A browser's sign-in through a proxy on a new connection (any worker may take it)."""
+    client.connection.close()
+    _, page, _ = client.request("GET", "/login", headers={"X-Forwarded-For": forwarded})
+    token = re.search(rb'name="csrf_token"[^>]*value="([^"]+)"', page).group(1).decode()
+    form = urlencode({"email": OWNER, "password": password, "csrf_token": token}).encode()
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Forwarded-For": forwarded,
+        "X-Forwarded-Proto": "https",
+        "Referer": f"https://127.0.0.1:{client.port}/login",  # checked by CSRF over HTTPS
+    }
+    return client.request("POST", "/login", form, headers)[0]
+
+
+def test_the_production_servers_workers_share_the_count_behind_a_proxy(owner, clean) -> None:
+    """granian with two workers behind one trusted proxy: the default allowance (5 failures of
+    an account from one address) holds across the workers, and a colleague behind the same
+    proxy still signs in."""
+    server = ProductionServer(clean, workers=2, extra_env={"JASYL_TRUSTED_PROXIES": "1"})
+    server.start()
+    try:
+        attacker = Client(server.port)
+        codes = [post_sign_in(attacker, f"guess {i}", "203.0.113.5") for i in range(7)]
+        assert codes == [401] * 6 + [429]
+        colleague = Client(server.port)
+        assert post_sign_in(colleague, PASSWORD, "198.51.100.7") == 302
+        _, _, answer = colleague.request("GET", "/")
+        assert "frame-ancestors 'none'" in answer.headers["Content-Security-Policy"]
+    finally:
+        server.stop()
