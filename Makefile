@@ -14,11 +14,11 @@ PYTEST_ARGS ?=
 
 run: setup db-up
 	$(JASYL) demo
-	$(JASYL) serve --host 127.0.0.1 --port 5000
+	JASYL_ENV=development $(JASYL) serve --host 127.0.0.1 --port 5000
 
 test: setup
 	JASYL_PG_FAST=1 $(JASYL) db up
-	$(PY) -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
+	JASYL_ENV=test $(PY) -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
 setup: system-packages $(VENV)/.installed web/node_modules/.package-lock.json translations
 
@@ -52,7 +52,7 @@ translations: $(VENV)/.installed
 	$(VENV)/bin/pybabel -q compile -d web/translations
 
 serve: setup db-up
-	$(JASYL) serve --host 127.0.0.1 --port 5000
+	JASYL_ENV=development $(JASYL) serve --host 127.0.0.1 --port 5000
 
 # granian, workers from the cores; needs JASYL_SECRET_KEY (see README, "Deploying").
 serve-production: setup db-up

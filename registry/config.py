@@ -7,8 +7,19 @@ import time), so tests and deployments can point one process at another database
 - ``JASYL_HOME``: where the local cluster, uploads and logs live (``<project>/.jasyl``).
 - ``JASYL_PG_PORT``: TCP port of the local cluster, loopback only (``54329``).
 - ``JASYL_PG_FAST``: ``1`` starts the local cluster without fsync (tests, never production).
-- ``JASYL_SECRET_KEY``: Flask session signing key; required with ``JASYL_PRODUCTION=1``.
-- ``JASYL_PRODUCTION``: ``1`` refuses insecure defaults.
+- ``JASYL_SECRET_KEY``: Flask session signing key. Required unless ``JASYL_ENV`` is
+  ``development`` or ``test``: the app refuses to build with none or with the development key
+  written below (anyone who reads the source could sign a session with it).
+- ``JASYL_SECRET_KEY_FALLBACKS``: earlier keys, comma-separated, still accepted for reading
+  sessions while they expire after a key rotation (Flask's ``SECRET_KEY_FALLBACKS``).
+- ``JASYL_ENV``: ``development`` (``make run``, ``jasyl serve``) or ``test`` (the test suite,
+  benches) allow the development key; unset everywhere else. Ignored with ``JASYL_PRODUCTION=1``.
+- ``JASYL_PRODUCTION``: ``1`` refuses insecure defaults (``Secure`` cookies).
+- ``JASYL_SESSION_IDLE_MINUTES``: a signed-in session unused this long ends (``60``).
+- ``JASYL_SESSION_HOURS``: a signed-in session ends this long after sign-in, used or not (``12``).
+- ``JASYL_TRUSTED_PROXIES``: how many reverse proxies stand in front of the app and set
+  ``X-Forwarded-For``/``-Proto``/``-Host`` (``0``: those headers are ignored, the client is the
+  address that connected).
 - ``JASYL_DEMO_SCALE``: multiplies the demo data set's size (``1.0``).
 - ``JASYL_REPLICA_URL``: a streaming replica for read-only requests (tiles, maps); unset = primary.
 - ``JASYL_WORKERS``: server worker processes in production (``2 × cores + 1``).
@@ -31,6 +42,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PG_PORT = 54329
 LOCAL_DATABASE = "jasyl"
 DEV_SECRET_KEY = "jasyl-development-key-not-for-production"
+DEVELOPMENT_MODES = ("development", "test")
 
 
 @dataclass(frozen=True)
@@ -49,6 +61,16 @@ class Settings:
     threads: int = 4
     access_log: str = "-"
     tile_cache: Path | None = None
+    mode: str = ""
+    secret_key_fallbacks: tuple[str, ...] = ()
+    session_idle_minutes: int = 60
+    session_hours: int = 12
+    trusted_proxies: int = 0
+
+    @property
+    def development(self) -> bool:
+        """Explicitly a developer's or the tests' process: the development key is allowed."""
+        return self.mode in DEVELOPMENT_MODES and not self.production
 
     @property
     def uses_local_cluster(self) -> bool:
@@ -96,6 +118,25 @@ def _positive(env: Mapping[str, str], name: str, default: int) -> int:
     return int(raw)
 
 
+def _count(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = (env.get(name) or str(default)).strip()
+    if not raw.isascii() or not raw.isdigit():
+        raise InvalidValue(name, "must be a whole number of at least 0", raw)
+    return int(raw)
+
+
+def _mode(env: Mapping[str, str]) -> str:
+    raw = (env.get("JASYL_ENV") or "").strip().lower()
+    if raw and raw not in DEVELOPMENT_MODES:
+        raise InvalidValue("JASYL_ENV", f"must be one of {', '.join(DEVELOPMENT_MODES)}", raw)
+    return raw
+
+
+def _fallbacks(env: Mapping[str, str]) -> tuple[str, ...]:
+    raw = env.get("JASYL_SECRET_KEY_FALLBACKS") or ""
+    return tuple(key.strip() for key in raw.split(",") if key.strip())
+
+
 def _flag(value: str | None) -> bool:
     return (value or "").strip().lower() in {"1", "true", "yes", "on"}
 
@@ -104,13 +145,15 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Read the settings from ``environ`` (the process environment by default)."""
     env = os.environ if environ is None else environ
     production = _flag(env.get("JASYL_PRODUCTION"))
+    mode = _mode(env)
+    development = mode in DEVELOPMENT_MODES and not production
     home = Path(env.get("JASYL_HOME") or PROJECT_ROOT / ".jasyl")
     return Settings(
         external_database_url=env.get("DATABASE_URL") or None,
         home=home,
         pg_port=int(env.get("JASYL_PG_PORT") or DEFAULT_PG_PORT),
         pg_fast=_flag(env.get("JASYL_PG_FAST")),
-        secret_key=env.get("JASYL_SECRET_KEY") or ("" if production else DEV_SECRET_KEY),
+        secret_key=env.get("JASYL_SECRET_KEY") or (DEV_SECRET_KEY if development else ""),
         production=production,
         demo_scale=float(env.get("JASYL_DEMO_SCALE") or 1.0),
         replica_url=normalise_database_url(env["JASYL_REPLICA_URL"])
@@ -120,6 +163,11 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         threads=_positive(env, "JASYL_THREADS", 4),
         access_log=env.get("JASYL_ACCESS_LOG") or "-",
         tile_cache=_tile_cache(env),
+        mode=mode,
+        secret_key_fallbacks=_fallbacks(env),
+        session_idle_minutes=_positive(env, "JASYL_SESSION_IDLE_MINUTES", 60),
+        session_hours=_positive(env, "JASYL_SESSION_HOURS", 12),
+        trusted_proxies=_count(env, "JASYL_TRUSTED_PROXIES", 0),
     )
 
 

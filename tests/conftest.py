@@ -27,6 +27,9 @@ from registry.cluster import LocalCluster
 from registry.config import load_settings
 from registry.db import engine_for
 
+# The tests' processes (and the commands they start) are explicitly a test run: the app may sign
+# sessions with the development key, which it refuses everywhere else.
+os.environ["JASYL_ENV"] = "test"
 ORIGINAL_DATABASE_URL = os.environ.get("DATABASE_URL")
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 # Reference data loaded by migrations; every other table is emptied by ``clean``.

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from registry.config import DEFAULT_PG_PORT, load_settings, normalise_database_url
+import pytest
+
+from registry.config import DEFAULT_PG_PORT, DEV_SECRET_KEY, load_settings, normalise_database_url
+from registry.errors import InvalidValue
 
 
 def test_defaults_use_the_local_cluster() -> None:
@@ -30,6 +33,12 @@ def test_external_urls_get_the_psycopg3_driver() -> None:
     assert settings.database_url == "postgresql+psycopg://u@h/db"
 
 
-def test_production_has_no_default_secret() -> None:
+def test_only_development_and_tests_have_a_default_secret() -> None:
     assert load_settings({"JASYL_PRODUCTION": "1"}).secret_key == ""
-    assert load_settings({}).secret_key
+    assert load_settings({}).secret_key == "", "a server started on the factory has no key"
+    assert load_settings({"JASYL_ENV": "development"}).secret_key == DEV_SECRET_KEY
+    assert load_settings({"JASYL_ENV": "test"}).secret_key == DEV_SECRET_KEY
+    production = load_settings({"JASYL_ENV": "test", "JASYL_PRODUCTION": "1"})
+    assert production.secret_key == "" and not production.development
+    with pytest.raises(InvalidValue, match="JASYL_ENV"):
+        load_settings({"JASYL_ENV": "staging"})

@@ -8,6 +8,7 @@ from sqlalchemy import text
 from registry.db import engine_for
 from tests.web_client import PASSWORD, csrf_token, new_user, sign_in
 from web import create_app
+from web.auth.throttle import ThrottleRules
 
 
 @pytest.fixture
@@ -67,11 +68,14 @@ def test_csrf_is_required_on_forms(app, forester) -> None:
 
 
 def test_login_attempts_are_throttled(clean, forester) -> None:
-    app = create_app({"TESTING": True, "JASYL_LOGIN_LIMIT": "3 per minute"})
+    app = create_app({"TESTING": True, "SIGN_IN_RULES": ThrottleRules(account_from_address=3)})
     client = app.test_client()
-    codes = [sign_in(client, forester, f"guess number {i}").status_code for i in range(4)]
-    assert codes == [401, 401, 401, 429]
-    assert sign_in(client, forester).status_code == 429, "even the right password waits"
+    codes = [sign_in(client, forester, f"guess number {i}").status_code for i in range(5)]
+    assert codes == [401, 401, 401, 401, 429]
+    refused = sign_in(client, forester)
+    assert refused.status_code == 429, "even the right password waits, from this address"
+    assert int(refused.headers["Retry-After"]) > 0
+    assert "Слишком много неудачных попыток входа" in refused.get_data(as_text=True)
     assert client.get("/login").status_code == 200, "only attempts are counted"
 
 

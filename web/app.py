@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from flask import Flask
@@ -10,10 +9,11 @@ from flask import Flask
 import registry.models  # noqa: F401  (every mapper known before the first query)
 from registry.access import may_edit_inventory
 from registry.config import load_settings
-from web import errors, i18n, labels, vendor
+from web import errors, headers, i18n, labels, vendor
 from web.actors import current_actor
 from web.api.views import bp as api_bp
 from web.auth import views as auth
+from web.auth.sessions import require_signing_key, session_config
 from web.editing.views import bp as editing_bp
 from web.health.views import bp as health_bp
 from web.map.views import bp as map_bp
@@ -51,26 +51,18 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     settings = load_settings()
     app = Flask(__name__)
     app.config.from_mapping(
-        SECRET_KEY=settings.secret_key,
         DATABASE_URL=settings.database_url,
         REPLICA_URL=settings.replica_url,
         TILE_CACHE=settings.tile_cache,
         JASYL_SETTINGS=settings,
-        SESSION_COOKIE_HTTPONLY=True,
-        SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=settings.production,
-        SESSION_COOKIE_NAME="jasyl_session",
-        REMEMBER_COOKIE_HTTPONLY=True,
-        REMEMBER_COOKIE_SAMESITE="Lax",
-        REMEMBER_COOKIE_SECURE=settings.production,
-        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
         WTF_CSRF_TIME_LIMIT=None,
         MAX_CONTENT_LENGTH=200 * 1024 * 1024,
+        TRUSTED_PROXIES=settings.trusted_proxies,
+        **session_config(settings),
     )
     if test_config:
         app.config.update(test_config)
-    if settings.production and not app.config["SECRET_KEY"]:
-        raise RuntimeError("JASYL_PRODUCTION=1 needs JASYL_SECRET_KEY to sign sessions")
+    require_signing_key(app, settings)
     errors.init_app(app)
     vendor.init_app(app)
     i18n.init_app(app)
@@ -79,6 +71,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.register_blueprint(blueprint)
     auth.init_app(app)
     serve_public_tiles(app)
+    headers.init_app(app, app.config["TRUSTED_PROXIES"])
 
     @app.context_processor
     def navigation() -> dict:

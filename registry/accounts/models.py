@@ -11,6 +11,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Index,
+    Integer,
     SmallInteger,
     Text,
     func,
@@ -53,3 +54,18 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Written into each session cookie at sign-in; one more on sign-out or a new password ends
+    # every session issued before (``web.auth.sessions``).
+    session_generation: Mapped[int] = mapped_column(Integer, server_default="0", default=0)
+
+
+class SignInThrottle(Base):
+    """Failed sign-ins counted under one key (an account, an address, or both), shared by every
+    worker through the database (``web.auth.throttle``)."""
+
+    __tablename__ = "sign_in_throttles"
+
+    key: Mapped[str] = mapped_column(Text, primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    first_failed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    blocked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

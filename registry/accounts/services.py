@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from registry.access import Actor, require_role
@@ -86,12 +86,34 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
     return user
 
 
-def set_password(session: Session, actor: Actor, user: User, password: str) -> None:
+def password_matches(user: User, password: str) -> bool:
+    """Whether ``password`` is the user's (asked again before it is changed)."""
+    try:
+        return bool(user.password_hash) and _hasher.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def set_password(session: Session, actor: Actor, user: User, password: str) -> int:
+    """A new password ends every session of the user signed in before it: whoever had learnt
+    the old one may have signed in with it. Returns the new session generation."""
     if actor.user_id != user.id:
         require_role(session, actor, {Role.ADMIN}, "set the password of", "user", user.id)
     if len(password) < MIN_PASSWORD_LENGTH:
         raise InvalidValue("password", f"must have at least {MIN_PASSWORD_LENGTH} characters")
     user.password_hash = _hasher.hash(password)
+    return end_sessions(session, user.id)
+
+
+def end_sessions(session: Session, user_id: int) -> int:
+    """Every session cookie issued to the user so far stops being a sign-in (sign-out, a new
+    password); returns the new generation for the cookie of whoever stays signed in."""
+    return session.execute(
+        update(User)
+        .where(User.id == user_id)
+        .values(session_generation=User.session_generation + 1)
+        .returning(User.session_generation)
+    ).scalar_one()
 
 
 def actor_for(user: User) -> Actor:

@@ -44,7 +44,8 @@ GRACEFUL_SECONDS = 30
 def serve(
     host: str, port: int, debug: bool, production: bool, workers: int | None, threads: int | None
 ) -> None:
-    """Serve the map and the API."""
+    """Serve the map and the API (Flask's development server, JASYL_ENV=development, unless
+    --production)."""
     if production:
         if debug:
             raise click.UsageError("--debug and --production exclude each other")
@@ -52,6 +53,8 @@ def serve(
         return
     from web.app import create_app
 
+    # Flask's development server is a developer's: say so, which allows the development key.
+    os.environ.setdefault("JASYL_ENV", "development")
     app = create_app()
     click.echo(f"Jasyl is serving on http://{host}:{port}")
     app.run(host=host, port=port, debug=debug, use_reloader=debug)
