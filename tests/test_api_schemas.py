@@ -197,3 +197,16 @@ def test_the_document_is_generated_from_the_schemas_that_judge(site) -> None:
         p for p in document["paths"]["/plants"]["get"]["parameters"] if p["name"] == "after"
     )
     assert after["schema"]["type"] == "integer"
+
+
+def test_a_multipart_field_without_a_readable_name_is_a_400_for_the_public(site) -> None:
+    """Its name parsed as None, on which the CSRF check failed with a 500 (issue #18, item 3)."""
+    app, _, ids = site
+    body = b'--xx\r\nContent-Disposition: form-data; name="a\\"\r\n\r\n{}\r\n--xx--\r\n'
+    answer = app.test_client().post(
+        f"/api/v1/plants/{ids['plant']}/photos",
+        data=body,
+        content_type="multipart/form-data; boundary=xx",
+    )
+    assert answer.status_code == 400 and "no readable name" in answer.get_json()["message"]
+    assert stored(app, "SELECT id FROM plant_photos") == []

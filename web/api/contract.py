@@ -21,6 +21,7 @@ from typing import Annotated, Any
 
 from flask import Flask, g, request
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from werkzeug.exceptions import BadRequest
 from werkzeug.routing import IntegerConverter, Rule
 
 from registry.errors import InvalidValue
@@ -121,11 +122,24 @@ def checked(view: Callable[..., Any], operation: Operation) -> Callable[..., Any
     return judged
 
 
-def init_app(app: Flask, operations: dict[str, Operation]) -> None:
+def init_app(app: Flask, operations: dict[str, Operation], prefix: str) -> None:
     """Put every declared endpoint behind its schemas (after its blueprint's own checks)."""
     for endpoint, operation in operations.items():
         if endpoint in app.view_functions:
             app.view_functions[endpoint] = checked(app.view_functions[endpoint], operation)
+
+    @app.before_request
+    def readable_fields() -> None:
+        """A multipart field whose name cannot be read is parsed as the name ``None``, which the
+        CSRF check (registered after this) then fails on with a 500, before the sign-in check:
+        such a body cannot be read, a 400 for anyone."""
+        multipart = request.mimetype == "multipart/form-data"
+        if (
+            multipart
+            and request.path.startswith(prefix)
+            and None in {**request.form, **request.files}
+        ):
+            raise BadRequest("a multipart field has no readable name")
 
 
 # -- the document --------------------------------------------------------------------------------

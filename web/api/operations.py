@@ -183,7 +183,7 @@ INFO = {
 
 
 def init_app(app: Flask) -> None:
-    contract.init_app(app, OPERATIONS)
+    contract.init_app(app, OPERATIONS, "/api/v1/")
 
 
 def document(rules: Any) -> dict[str, Any]:
