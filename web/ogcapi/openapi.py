@@ -95,7 +95,8 @@ PROPERTY_TYPES: dict[str, Any] = {
         WithJsonSchema({"type": "number"}),
     ],
     "boolean": Literal[tuple(TRUE_WORDS)],
-    "string": Annotated[str, Field(max_length=200)],
+    # a NUL is no text PostgreSQL can compare: a 400 here, not the database's refusal
+    "string": Annotated[str, Field(max_length=200, pattern=r"^[^\x00]*$")],
 }
 
 
