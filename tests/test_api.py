@@ -205,7 +205,8 @@ def test_green_spaces_are_drawn_and_redrawn_by_their_region(site) -> None:
     )
     line = {"type": "LineString", "coordinates": [[71.4, 51.1], [71.5, 51.2]]}
     assert (
-        send(astana, "PATCH", url, {"version": 2, "geometry": line}).get_json()["field"] == "geom"
+        send(astana, "PATCH", url, {"version": 2, "geometry": line}).get_json()["field"]
+        == "geometry"
     )
 
 

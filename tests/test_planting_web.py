@@ -139,7 +139,6 @@ def test_care_felling_and_obligations_over_json(client, people, clean) -> None:
             "kind": "watering",
             "unit": "m3",
             "planned_volume": 20,
-            "planted_on": None,
             "plant_id": trees[0],
             "year": 2025,
         },

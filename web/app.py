@@ -11,6 +11,7 @@ from registry.access import may_edit_inventory
 from registry.config import load_settings
 from web import errors, headers, i18n, labels, vendor
 from web.actors import current_actor
+from web.api import operations as declared_api
 from web.api.views import bp as api_bp
 from web.auth import views as auth
 from web.auth.sessions import require_signing_key, session_config
@@ -69,6 +70,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     labels.init_app(app)
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
+    declared_api.init_app(app)  # every /api/v1 view behind its declared schemas
     auth.init_app(app)
     serve_public_tiles(app)
     headers.init_app(app, app.config["TRUSTED_PROXIES"])

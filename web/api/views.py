@@ -10,7 +10,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, jsonify, render_template, request, url_for
+from flask import Blueprint, current_app, g, jsonify, render_template, request, url_for
+from pydantic import BaseModel
 from shapely.geometry import Point, shape
 from shapely.geometry.base import BaseGeometry
 
@@ -30,7 +31,8 @@ from registry.photos.services import photos_of
 from registry.regions.services import list_regions, resolve_region
 from registry.species.services import get_species, list_species
 from web.actors import current_actor
-from web.api.openapi import document
+from web.api import operations
+from web.api.schemas import InspectionInput
 from web.db import request_session
 from web.i18n import language
 
@@ -47,11 +49,20 @@ def writers_sign_in_first() -> None:
 
 
 # -- input ----------------------------------------------------------------------------------------
+# Each view's query and JSON body were judged against its declared schema (``web.api.operations``)
+# before it runs: ``g.query`` and ``g.body`` hold the parsed models.
 def body() -> dict[str, Any]:
+    """The JSON object sent (already checked against the view's schema where one is declared)."""
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         raise InvalidValue("body", "must be a JSON object")
     return data
+
+
+def sent(model: BaseModel | None = None) -> dict[str, Any]:
+    """The fields the client sent in the declared body, as plain JSON values."""
+    model = g.body if model is None else model
+    return model.model_dump(mode="json", exclude_unset=True) if model is not None else {}
 
 
 def geometry_from(data: dict[str, Any]) -> BaseGeometry | None:
@@ -69,23 +80,12 @@ def geometry_from(data: dict[str, Any]) -> BaseGeometry | None:
 
 
 def coordinate(value: Any, name: str) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise InvalidValue(name, "is not a number", value) from None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidValue(name, "is not a number", value)
     limit = 180 if name == "lon" else 90
-    if not -limit <= number <= limit:
+    if not -limit <= value <= limit:  # NaN fails this too
         raise InvalidValue(name, f"must lie between -{limit} and {limit}", value)
-    return number
-
-
-def required_version(data: dict[str, Any]) -> int:
-    version = data.pop("version", None)
-    if isinstance(version, bool) or not isinstance(version, int):
-        raise InvalidValue(
-            "version", "the version you read is required (optimistic locking)", version
-        )
-    return version
+    return float(value)
 
 
 def plant_input(session, data: dict[str, Any]) -> dict[str, Any]:
@@ -96,14 +96,6 @@ def plant_input(session, data: dict[str, Any]) -> dict[str, Any]:
     if "species" in data:
         data["species_id"] = get_species(session, str(data.pop("species"))).id
     return data
-
-
-def after_id() -> int:
-    """The keyset cursor: the last id of the previous page."""
-    raw = request.args.get("after") or "0"
-    if not raw.isdigit() or int(raw) > 2**62:
-        raise InvalidValue("after", "must be the id of the last record of the previous page", raw)
-    return int(raw)
 
 
 def next_link(endpoint: str, rows: list, limit: int) -> str | None:
@@ -118,10 +110,9 @@ def next_link(endpoint: str, rows: list, limit: int) -> str | None:
 def plants():
     actor = current_actor()
     wanted = queries.parse_filter(request.args.to_dict())
-    limit = queries.page_size(request.args.get("limit"))
-    after = after_id()
+    limit = queries.page_size(g.query.limit)
     with request_session() as session:
-        rows = queries.list_plants(session, actor, wanted, after, limit)
+        rows = queries.list_plants(session, actor, wanted, g.query.after, limit)
         items = [queries.plant_view(p, actor) for p in rows]
     return jsonify({"items": items, "next": next_link("api.plants", rows, limit)})
 
@@ -137,7 +128,7 @@ def plant(plant_id: int):
 def add_plant():
     actor = current_actor()
     with request_session() as session:
-        created = create_plant(session, actor, plant_input(session, body()))
+        created = create_plant(session, actor, plant_input(session, sent()))
         view = queries.plant_view(created, actor)
     return jsonify(view), 201, {"Location": url_for("api.plant", plant_id=view["id"])}
 
@@ -145,8 +136,8 @@ def add_plant():
 @bp.patch("/plants/<int:plant_id>")
 def change_plant(plant_id: int):
     actor = current_actor()
-    data = body()
-    version = required_version(data)
+    data = sent()
+    version = data.pop("version")
     with request_session() as session:
         changed = update_plant(session, actor, plant_id, version, plant_input(session, data))
         return jsonify(queries.plant_view(changed, actor))
@@ -156,19 +147,15 @@ def change_plant(plant_id: int):
 def delete_plant(plant_id: int):
     """Plants are never erased: "delete" marks them removed (or dead, a stump…), keeping history."""
     actor = current_actor()
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        data = request.args.to_dict()
-    version = required_version({"version": _int_or_raw(data.get("version"))})
+    data = sent() or sent(g.query)
+    if "version" not in data:
+        raise InvalidValue("version", "the version you read is required (optimistic locking)")
+    version = data["version"]
     status = rules.check_status(data.get("status") or "removed")
-    reason = str(data.get("reason") or "")
+    reason = data.get("reason") or ""
     with request_session() as session:
         removed = remove_plant(session, actor, plant_id, version, status, reason)
         return jsonify(queries.plant_view(removed, actor))
-
-
-def _int_or_raw(value: Any) -> Any:
-    return int(value) if isinstance(value, str) and value.isdigit() else value
 
 
 @bp.get("/plants/<int:plant_id>/inspections")
@@ -182,25 +169,19 @@ def inspections(plant_id: int):
 @bp.post("/plants/<int:plant_id>/inspections")
 def add_inspection(plant_id: int):
     actor = current_actor()
-    data = body()
-    try:
-        inspected_on = date.fromisoformat(str(data.get("inspected_on") or date.today()))
-    except ValueError:
-        raise InvalidValue(
-            "inspected_on", "is not a date (YYYY-MM-DD)", data["inspected_on"]
-        ) from None
+    given: InspectionInput = g.body
     with request_session() as session:
         inspection = record_inspection(
             session,
             actor,
             plant_id,
-            inspected_on,
-            data.get("condition"),
-            inspector=str(data.get("inspector") or ""),
-            hazardous=bool(data.get("hazardous", False)),
-            height_m=data.get("height_m"),
-            trunk_diameter_cm=data.get("trunk_diameter_cm"),
-            notes=str(data.get("notes") or ""),
+            given.inspected_on or date.today(),
+            given.condition,
+            inspector=given.inspector or "",
+            hazardous=bool(given.hazardous),
+            height_m=given.height_m,
+            trunk_diameter_cm=given.trunk_diameter_cm,
+            notes=given.notes or "",
         )
         return jsonify(queries.inspection_view(inspection, actor)), 201
 
@@ -239,10 +220,8 @@ def at():
     dashboard's drill down) wants its card even where a tree stands at its centre.
     """
     actor = current_actor()
-    lon = coordinate(request.args.get("lon"), "lon")
-    lat = coordinate(request.args.get("lat"), "lat")
-    zoom = coordinate(request.args.get("z", 16), "z")
-    spaces_only = request.args.get("kind") == "green_space"
+    lon, lat, zoom = g.query.lon, g.query.lat, g.query.z
+    spaces_only = g.query.kind == "green_space"
     with request_session() as session:
         found = None if spaces_only else queries.plant_at(session, actor, lon, lat, zoom)
         if found is not None:
@@ -285,23 +264,18 @@ def green_space_card(session, space) -> str:
 def find():
     actor = current_actor()
     with request_session() as session:
-        return jsonify({"items": queries.search(session, actor, request.args.get("q", ""))})
+        return jsonify({"items": queries.search(session, actor, g.query.q)})
 
 
 # -- green spaces ---------------------------------------------------------------------------------
 @bp.get("/green_spaces")
 def green_spaces():
     actor = current_actor()
-    limit = queries.page_size(request.args.get("limit"))
-    wanted = queries.parse_filter({"region": request.args.get("region", "")})
+    limit = queries.page_size(g.query.limit)
+    wanted = queries.parse_filter({"region": g.query.region or ""})
     with request_session() as session:
         rows = queries.list_green_spaces(
-            session,
-            actor,
-            wanted.region_ids,
-            request.args.get("name", ""),
-            after_id(),
-            limit,
+            session, actor, wanted.region_ids, g.query.name or "", g.query.after, limit
         )
         items = [queries.green_space_view(s, actor) for s in rows]
     return jsonify({"items": items, "next": next_link("api.green_spaces", rows, limit)})
@@ -319,7 +293,7 @@ def green_space(space_id: int):
 @bp.post("/green_spaces")
 def add_green_space():
     actor = current_actor()
-    data = body()
+    data = sent()
     geometry = geometry_from(data)
     if geometry is not None:
         data["geom"] = geometry
@@ -331,8 +305,8 @@ def add_green_space():
 @bp.patch("/green_spaces/<int:space_id>")
 def change_green_space(space_id: int):
     actor = current_actor()
-    data = body()
-    version = required_version(data)
+    data = sent()
+    version = data.pop("version")
     geometry = geometry_from(data)
     if geometry is not None:
         data["geom"] = geometry
@@ -394,11 +368,12 @@ def species():
                 "name_en": s.name_en,
                 "life_form": s.life_form,
             }
-            for s in list_species(session, request.args.get("search"))
+            for s in list_species(session, g.query.search)
         ]
     return jsonify({"items": items})
 
 
 @bp.get("/openapi.json")
 def openapi():
-    return jsonify(document())
+    """Generated from the schemas that judge each request (``web.api.operations``)."""
+    return jsonify(operations.document(current_app.url_map.iter_rules()))

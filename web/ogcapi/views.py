@@ -37,8 +37,9 @@ from registry.opendata.collections import COLLECTIONS, Collection, get_collectio
 from registry.opendata.cql import GEOMETRY
 from registry.opendata.rules import FeatureQuery, parse_crs, parse_map_filters, parse_query
 from web.actors import current_actor
+from web.api.contract import read_query
 from web.db import read_connection
-from web.ogcapi.openapi import document
+from web.ogcapi.openapi import ItemQuery, document, items_query
 
 bp = Blueprint("ogcapi", __name__, url_prefix="/ogc")
 
@@ -251,6 +252,7 @@ def queryables(collection_id: str) -> Response:
 @bp.get("/collections/<collection_id>/items")
 def items(collection_id: str) -> Response:
     collection = get_collection(collection_id)
+    read_query(items_query(collection))  # types and lengths first: a 400 naming the parameter
     actor = current_actor()
     args = request.args.to_dict()
     query = parse_query(collection, args, sees_internal_fields(actor))
@@ -298,6 +300,7 @@ def items(collection_id: str) -> Response:
 @bp.get("/collections/<collection_id>/items/<int:fid>")
 def item(collection_id: str, fid: int) -> Response:
     collection = get_collection(collection_id)
+    read_query(ItemQuery)
     crs = parse_crs(request.args.get("crs"), "crs")
     with read_session() as session:
         found = services.feature(session, current_actor(), collection, fid, crs)
