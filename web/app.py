@@ -10,7 +10,7 @@ from flask import Flask
 import registry.models  # noqa: F401  (every mapper known before the first query)
 from registry.access import may_edit_inventory
 from registry.config import load_settings
-from web import errors, i18n, labels, vendor
+from web import bounds, errors, i18n, labels, vendor
 from web.actors import current_actor
 from web.api.views import bp as api_bp
 from web.auth import views as auth
@@ -65,13 +65,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         REMEMBER_COOKIE_SECURE=settings.production,
         PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
         WTF_CSRF_TIME_LIMIT=None,
-        MAX_CONTENT_LENGTH=200 * 1024 * 1024,
+        MAX_CONTENT_LENGTH=bounds.body_ceiling(settings.limits),  # each endpoint: its own
     )
     if test_config:
         app.config.update(test_config)
     if settings.production and not app.config["SECRET_KEY"]:
         raise RuntimeError("JASYL_PRODUCTION=1 needs JASYL_SECRET_KEY to sign sessions")
     errors.init_app(app)
+    bounds.init_app(app)  # before CSRF reads a form: the body limit must be set first
     vendor.init_app(app)
     i18n.init_app(app)
     labels.init_app(app)
