@@ -15,6 +15,15 @@
 - ``Importer``: a forester of Astana uploading a contractor's survey (a generated CSV of new
   plants) through ``/imports/upload`` every ``JASYL_LOAD_IMPORT_EVERY`` seconds.
 
+With ``JASYL_LOAD_STRANGERS=1`` (``bench.load --strangers``), hostile anonymous traffic joins:
+
+- ``StaffPageProber``: anonymous GETs of staff pages, 50 a second in all, each refused (401, or
+  a redirect to the sign-in page); none may grow the audit log.
+- ``PublicExporter``: three anonymous clients downloading the whole plants layer as XLSX again
+  and again; a 503 with ``Retry-After`` (the server's limit of public exports) is the expected
+  answer while another runs.
+- ``SearchMisser``: searches for text no plant or green space holds, 10 a second in all.
+
 The plan (plant ids and places, accounts, counts) comes from the JSON file named by
 ``JASYL_LOAD_PLAN``, written by ``bench.load``. Every answer other than the expected one is a
 failure in locust's statistics.
@@ -36,7 +45,7 @@ from urllib.parse import urlencode
 
 import gevent.pool
 import mapbox_vector_tile
-from locust import FastHttpUser, between, constant, events, task
+from locust import FastHttpUser, between, constant, constant_throughput, events, task
 
 PLAN = json.loads(Path(os.environ["JASYL_LOAD_PLAN"]).read_text(encoding="utf-8"))
 TILE_MAX_AGE = 300  # seconds: the tiles' Cache-Control max-age
@@ -302,6 +311,68 @@ class Importer(SignedIn):
                 answer.failure(f"{answer.status_code}: import not done: {why}")
 
 
+STRANGERS = os.environ.get("JASYL_LOAD_STRANGERS") == "1"
+STAFF_PAGES = ("/reports/dashboard", "/api/v1/planting/survival", "/api/v1/care/summary",
+               "/nurseries/", "/imports/upload")  # fmt: skip
+STRANGER_COUNTS = {"public exports served": 0, "public exports turned away (503)": 0}
+
+
+class StaffPageProber(FastHttpUser):
+    """Five anonymous clients at 10 refused staff pages a second each."""
+
+    abstract = not STRANGERS  # only in the hostile run
+    fixed_count = 5
+    wait_time = constant_throughput(10)
+
+    @task
+    def probe(self) -> None:
+        page = random.choice(STAFF_PAGES)
+        with self.client.get(
+            page, name="stranger: staff page (refused)", allow_redirects=False, catch_response=True
+        ) as answer:
+            if answer.status_code in (401, 302, 403):
+                answer.success()
+            else:
+                answer.failure(f"{answer.status_code} for an anonymous {page}")
+
+
+class PublicExporter(FastHttpUser):
+    """Three anonymous whole-layer XLSX downloads at once, retried every second."""
+
+    abstract = not STRANGERS  # only in the hostile run
+    fixed_count = 3
+    wait_time = constant(1)
+    network_timeout = 300.0
+    connection_timeout = 300.0
+
+    @task
+    def download(self) -> None:
+        url = "/ogc/collections/plants/download?format=xlsx"
+        with self.client.get(url, name="stranger: whole-layer XLSX", catch_response=True) as answer:
+            if answer.status_code == 200:
+                STRANGER_COUNTS["public exports served"] += 1
+                answer.success()
+            elif answer.status_code == 503 and answer.headers.get("Retry-After"):
+                STRANGER_COUNTS["public exports turned away (503)"] += 1
+                answer.success()
+            else:
+                answer.failure(f"{answer.status_code}: {answer.text[:200]}")
+
+
+class SearchMisser(FastHttpUser):
+    """Two anonymous clients searching for what nothing holds, 5 a second each."""
+
+    abstract = not STRANGERS  # only in the hostile run
+    fixed_count = 2
+    wait_time = constant_throughput(5)
+
+    @task
+    def miss(self) -> None:
+        wanted = f"zq{uuid.uuid4().hex[:6]}%_"
+        query = urlencode({"q": wanted})
+        self.client.get(f"/api/v1/search?{query}", name="stranger: search miss")
+
+
 def multipart(boundary: str, fields: dict[str, str], file: tuple[str, str, bytes]) -> bytes:
     parts = [
         f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
@@ -342,5 +413,6 @@ def write_results(**_kwargs) -> None:
     """The samples, the steady state's length, and what never reached the server (browser
     cache hits) and the 304s."""
     steady_seconds = max(0.0, time.monotonic() - STEADY["from"])
-    results = {"counts": COUNTS, "samples": SAMPLES, "steady_seconds": steady_seconds}
+    counts = {**COUNTS, **(STRANGER_COUNTS if STRANGERS else {})}
+    results = {"counts": counts, "samples": SAMPLES, "steady_seconds": steady_seconds}
     Path(os.environ["JASYL_LOAD_RESULTS"]).write_text(json.dumps(results), encoding="utf-8")

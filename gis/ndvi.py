@@ -27,7 +27,7 @@ from rasterio.transform import Affine, array_bounds
 from rasterio.warp import Resampling, calculate_default_transform, reproject, transform_geom
 from shapely.geometry.base import BaseGeometry
 
-from registry.errors import InvalidValue
+from registry.errors import InvalidValue, TooLarge
 
 WEB_MERCATOR = CRS.from_epsg(3857)
 NODATA_BYTE = 255  # the vegetated-flag raster's nodata
@@ -98,14 +98,30 @@ def _image_date(tags: dict[str, str]) -> date | None:
     return None
 
 
-def read_ndvi(path: Path, red: int, nir: int) -> NdviImage:
-    """Open ``path`` and compute its NDVI; a clear ``InvalidValue`` for every kind of bad file."""
+def check_pixels(source: rasterio.DatasetReader, name: str, max_pixels: int | None) -> None:
+    pixels = source.width * source.height * source.count
+    if max_pixels is not None and pixels > max_pixels:
+        raise TooLarge(
+            "image",
+            f"has {source.width:,} × {source.height:,} pixels in {source.count} band(s) = "
+            f"{pixels:,}, more than the {max_pixels:,} allowed (JASYL_RASTER_MAX_PIXELS); crop "
+            "it to the area of interest or keep only the red and near-infrared bands",
+            name,
+        )
+
+
+def read_ndvi(path: Path, red: int, nir: int, max_pixels: int | None = None) -> NdviImage:
+    """Open ``path`` and compute its NDVI; a clear ``InvalidValue`` for every kind of bad file.
+
+    An image of more than ``max_pixels`` (width × height × bands, from its header) is refused
+    before any pixel is read: reading is what takes the memory."""
     try:
         source = rasterio.open(path)
     except RasterioIOError as exc:
         reason = "does not exist" if not Path(path).exists() else "is not a readable raster image"
         raise InvalidValue("image", f"{reason} ({str(exc).splitlines()[0]})", str(path)) from None
     with source:
+        check_pixels(source, Path(path).name, max_pixels)
         if source.crs is None:
             raise InvalidValue(
                 "image", "has no coordinate reference system (georeference it first)", str(path)

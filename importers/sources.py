@@ -23,7 +23,9 @@ import pandas as pd
 import pyogrio
 import shapely
 
+from importers.bounds import archive_problem
 from importers.encoding import Decision, shapefile_encoding, text_encoding
+from registry.config import load_limits
 from registry.errors import JasylError
 
 VECTOR_SUFFIXES = {".shp", ".gpkg", ".geojson", ".json"}
@@ -121,6 +123,8 @@ def _unzip(path: Path, stack: ExitStack) -> Path:
     except zipfile.BadZipFile:
         raise SourceError(f"{path.name}: not a readable ZIP archive") from None
     with archive:
+        if problem := archive_problem(archive, load_limits()):  # from its directory alone
+            raise SourceError(f"{path.name}: {problem}; nothing was unpacked")
         members = [m for m in archive.namelist() if not m.startswith("__MACOSX/")]
         surveys = [m for m in members if Path(m).suffix.lower() in VECTOR_SUFFIXES | TABLE_SUFFIXES]
         if not surveys:
@@ -134,7 +138,10 @@ def _unzip(path: Path, stack: ExitStack) -> Path:
                 "import them one at a time"
             )
         folder = Path(stack.enter_context(TemporaryDirectory(prefix="jasyl-import-")))
-        archive.extractall(folder, [m for m in members if not m.endswith("/")])
+        try:
+            archive.extractall(folder, [m for m in members if not m.endswith("/")])
+        except (zipfile.BadZipFile, EOFError) as exc:  # a member whose data is not as declared
+            raise SourceError(f"{path.name}: a damaged ZIP archive ({exc})") from None
     return folder / surveys[0]
 
 

@@ -27,6 +27,19 @@ import time), so tests and deployments can point one process at another database
 - ``JASYL_ACCESS_LOG``: where the server writes one line per request (``-``: standard output).
 - ``JASYL_TILE_CACHE``: a folder to keep rendered tiles in, under their data version; unset or
   ``off`` renders every tile (at the demo's scale a render costs about what a cached read does).
+
+Bounds on what one request may cost (``Limits``; each refusal names its setting):
+
+- ``JASYL_MAX_REQUEST_BYTES``: a request body, unless its endpoint says otherwise (``4194304``).
+- ``JASYL_MAX_SURVEY_BYTES``: a survey file uploaded to the web importer (``209715200``).
+- ``JASYL_MAX_RASTER_BYTES``: a satellite image uploaded for NDVI (``524288000``).
+- ``JASYL_ZIP_MAX_MEMBERS``: files in a survey ZIP (``1000``).
+- ``JASYL_ZIP_MAX_BYTES``: a survey ZIP's files unpacked, together (``1073741824``).
+- ``JASYL_ZIP_MAX_RATIO``: unpacked to packed size of a ZIP over 1 MiB unpacked (``100``).
+- ``JASYL_RASTER_MAX_PIXELS``: width × height × bands of an NDVI image (``500000000``).
+- ``JASYL_XLSX_MAX_ROWS``: rows below the header of an XLSX export (``1048575``, Excel's limit).
+- ``JASYL_PUBLIC_EXPORTS``: whole-layer downloads by the public at once, across every worker
+  of the machine; more are answered 503 with ``Retry-After`` (``1``).
 """
 
 from __future__ import annotations
@@ -43,6 +56,22 @@ DEFAULT_PG_PORT = 54329
 LOCAL_DATABASE = "jasyl"
 DEV_SECRET_KEY = "jasyl-development-key-not-for-production"
 DEVELOPMENT_MODES = ("development", "test")
+MIB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one request or file may cost, so a stranger cannot fill the disk or the memory."""
+
+    max_request_bytes: int = 4 * MIB
+    max_survey_bytes: int = 200 * MIB
+    max_raster_bytes: int = 500 * MIB
+    zip_max_members: int = 1000
+    zip_max_bytes: int = 1024 * MIB
+    zip_max_ratio: int = 100
+    raster_max_pixels: int = 500_000_000
+    xlsx_max_rows: int = 1_048_575
+    public_exports: int = 1
 
 
 @dataclass(frozen=True)
@@ -66,6 +95,7 @@ class Settings:
     session_idle_minutes: int = 60
     session_hours: int = 12
     trusted_proxies: int = 0
+    limits: Limits = Limits()
 
     @property
     def development(self) -> bool:
@@ -168,6 +198,25 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         session_idle_minutes=_positive(env, "JASYL_SESSION_IDLE_MINUTES", 60),
         session_hours=_positive(env, "JASYL_SESSION_HOURS", 12),
         trusted_proxies=_count(env, "JASYL_TRUSTED_PROXIES", 0),
+        limits=load_limits(env),
+    )
+
+
+def load_limits(environ: Mapping[str, str] | None = None) -> Limits:
+    """The bounds of ``Limits`` from the environment (for the importer and the CLI, which have
+    no app config); each a whole number of at least 1."""
+    env = os.environ if environ is None else environ
+    d = Limits()
+    return Limits(
+        max_request_bytes=_positive(env, "JASYL_MAX_REQUEST_BYTES", d.max_request_bytes),
+        max_survey_bytes=_positive(env, "JASYL_MAX_SURVEY_BYTES", d.max_survey_bytes),
+        max_raster_bytes=_positive(env, "JASYL_MAX_RASTER_BYTES", d.max_raster_bytes),
+        zip_max_members=_positive(env, "JASYL_ZIP_MAX_MEMBERS", d.zip_max_members),
+        zip_max_bytes=_positive(env, "JASYL_ZIP_MAX_BYTES", d.zip_max_bytes),
+        zip_max_ratio=_positive(env, "JASYL_ZIP_MAX_RATIO", d.zip_max_ratio),
+        raster_max_pixels=_positive(env, "JASYL_RASTER_MAX_PIXELS", d.raster_max_pixels),
+        xlsx_max_rows=_positive(env, "JASYL_XLSX_MAX_ROWS", d.xlsx_max_rows),
+        public_exports=_positive(env, "JASYL_PUBLIC_EXPORTS", d.public_exports),
     )
 
 

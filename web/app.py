@@ -9,7 +9,7 @@ from flask import Flask
 import registry.models  # noqa: F401  (every mapper known before the first query)
 from registry.access import may_edit_inventory
 from registry.config import load_settings
-from web import errors, headers, i18n, labels, vendor
+from web import bounds, errors, headers, i18n, labels, vendor
 from web.actors import current_actor
 from web.api import operations as declared_api
 from web.api.views import bp as api_bp
@@ -57,7 +57,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         TILE_CACHE=settings.tile_cache,
         JASYL_SETTINGS=settings,
         WTF_CSRF_TIME_LIMIT=None,
-        MAX_CONTENT_LENGTH=200 * 1024 * 1024,
+        MAX_CONTENT_LENGTH=bounds.body_ceiling(settings.limits),  # each endpoint: its own
         TRUSTED_PROXIES=settings.trusted_proxies,
         **session_config(settings),
     )
@@ -65,6 +65,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config.update(test_config)
     require_signing_key(app, settings)
     errors.init_app(app)
+    bounds.init_app(app)  # before CSRF reads a form: the body limit must be set first
     vendor.init_app(app)
     i18n.init_app(app)
     labels.init_app(app)

@@ -36,6 +36,11 @@ from sqlalchemy.orm import Mapped, mapped_column
 from registry.db import Base, Timestamped, pg_enum
 
 
+def trigram_index(name: str, column: str) -> Index:
+    """A ``pg_trgm`` GIN index: ``ILIKE '%text%'`` answered from the index, a miss too."""
+    return Index(name, column, postgresql_using="gin", postgresql_ops={column: "gin_trgm_ops"})
+
+
 class GreenSpaceCategory(enum.StrEnum):
     """ГОСТ 28329-89 triad: общего / ограниченного пользования / специального назначения."""
 
@@ -80,7 +85,10 @@ class Versioned:
 
 class GreenSpace(Timestamped, Versioned, Base):
     __tablename__ = "green_spaces"
-    __table_args__ = (Index("ix_green_spaces_geom_3857", "geom_3857", postgresql_using="gist"),)
+    __table_args__ = (
+        Index("ix_green_spaces_geom_3857", "geom_3857", postgresql_using="gist"),
+        trigram_index("ix_green_spaces_name_trgm", "name"),  # search (revision 0021)
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     region_id: Mapped[int] = mapped_column(SmallInteger, ForeignKey("regions.id"), index=True)
@@ -112,6 +120,8 @@ class Plant(Timestamped, Versioned, Base):
     __table_args__ = (
         UniqueConstraint("region_id", "inventory_number"),
         Index("ix_plants_geom_3857", "geom_3857", postgresql_using="gist"),
+        trigram_index("ix_plants_inventory_number_trgm", "inventory_number"),  # search
+        trigram_index("ix_plants_address_trgm", "address"),
         Index(
             "ix_plants_green_space_id",
             "green_space_id",

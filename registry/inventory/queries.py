@@ -175,7 +175,7 @@ def list_green_spaces(
     if region_ids:
         query = query.where(GreenSpace.region_id.in_(region_ids))
     if name.strip():
-        query = query.where(GreenSpace.name.ilike(f"%{name.strip()}%"))
+        query = query.where(GreenSpace.name.ilike(f"%{escape_like(name.strip())}%", escape="\\"))
     return list(session.scalars(_visible(query, GreenSpace, actor)))
 
 
@@ -218,14 +218,23 @@ def green_space_at(session: Session, actor: Actor, lon: float, lat: float) -> Gr
     return session.scalar(_visible(query, GreenSpace, actor))
 
 
+def escape_like(text: str) -> str:
+    """``text`` matched literally by ``LIKE … ESCAPE '\\'``: its ``%``, ``_`` and ``\\`` escaped."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def search(session: Session, actor: Actor, text: str, limit: int = 10) -> list[dict[str, Any]]:
     """Plants by inventory number (prefix), green spaces by name and plants by address."""
     wanted = text.strip()
     if len(wanted) < 2:
         raise InvalidValue("q", "type at least two characters", text)
     found: list[dict[str, Any]] = []
+    literal = escape_like(wanted)  # "50%" and "A_1" are what was typed, not wildcards
     plants = select(Plant).where(
-        or_(Plant.inventory_number.ilike(f"{wanted}%"), Plant.address.ilike(f"%{wanted}%"))
+        or_(
+            Plant.inventory_number.ilike(f"{literal}%", escape="\\"),
+            Plant.address.ilike(f"%{literal}%", escape="\\"),
+        )
     )
     for plant in session.scalars(_visible(plants.order_by(Plant.id).limit(limit), Plant, actor)):
         point = to_shape(plant.geom).representative_point()
@@ -238,7 +247,8 @@ def search(session: Session, actor: Actor, text: str, limit: int = 10) -> list[d
                 "lat": point.y,
             }
         )
-    spaces = select(GreenSpace).where(GreenSpace.name.ilike(f"%{wanted}%")).order_by(GreenSpace.id)
+    named = GreenSpace.name.ilike(f"%{literal}%", escape="\\")
+    spaces = select(GreenSpace).where(named).order_by(GreenSpace.id)
     for space in session.scalars(_visible(spaces.limit(limit), GreenSpace, actor)):
         shape = to_shape(space.geom)
         point = shape.representative_point()

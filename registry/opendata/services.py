@@ -27,6 +27,7 @@ from gis.export import FORMATS, TEXT_FORMATS, Field, shorten_names, stream_batch
 from registry.access import Actor, require_role, sees_internal_fields
 from registry.accounts.models import Role
 from registry.audit.services import record_creation
+from registry.config import load_limits
 from registry.errors import InvalidValue, NotFound
 from registry.inventory.models import GreenSpace
 from registry.opendata.collections import Collection
@@ -290,7 +291,9 @@ def export_layer(
         raise InvalidValue("output", "the folder does not exist", str(path.parent))
     internal = sees_internal_fields(actor)
     fields = [Field(p.name, p.type) for p in collection.visible(internal)]
-    on_start(count_rows(session, actor, collection, query))
+    total = count_rows(session, actor, collection, query)
+    check_sheet_rows(fmt, total, collection.id)
+    on_start(total)
     written = 0
 
     def counted(n: int) -> None:
@@ -306,6 +309,20 @@ def export_layer(
         sidecar.write_text(mapping, encoding="utf-8")
         files.append(sidecar)
     return Export(files, written)
+
+
+def check_sheet_rows(fmt: str, total: int, layer: str) -> None:
+    """An XLSX sheet ends at row 1,048,576: refuse a larger export before writing any of it
+    (it was cut, or ran for minutes to fail), and say which formats hold it."""
+    most = load_limits().xlsx_max_rows
+    if fmt == "xlsx" and total > most:
+        raise InvalidValue(
+            "format",
+            f"{layer} has {total:,} rows; an XLSX sheet holds at most {most:,} below its "
+            "header (JASYL_XLSX_MAX_ROWS): download it as GeoPackage (gpkg) or CSV, or narrow it "
+            "with filters",
+            fmt,
+        )
 
 
 def stream_layer(
@@ -369,7 +386,7 @@ def record_ndvi(
     require_role(session, actor, NDVI_WRITERS, "record", "NDVI image")
     if not -1 <= threshold <= 1:
         raise InvalidValue("--threshold", "must lie between -1 and 1 (an NDVI value)", threshold)
-    image = ndvi.read_ndvi(path, red, nir)
+    image = ndvi.read_ndvi(path, red, nir, load_limits().raster_max_pixels)
     when = acquired_on or image.acquired_on
     if when is None:
         raise InvalidValue(

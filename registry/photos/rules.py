@@ -37,7 +37,7 @@ def check_photo(data: bytes, file_name: str) -> PhotoFacts:
             with Image.open(io.BytesIO(data)) as image:
                 kind, size = image.format, image.size
                 if kind in FORMATS and size[0] * size[1] <= MAX_PIXELS:
-                    image.verify()
+                    decode_whole(data)
     except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise InvalidValue("photo", "is not a JPEG or PNG image", file_name) from None
     except (OSError, SyntaxError, ValueError) as exc:
@@ -48,6 +48,15 @@ def check_photo(data: bytes, file_name: str) -> PhotoFacts:
         raise TooLarge("photo", f"has more than {MAX_PIXELS:,} pixels", file_name)
     extension, content_type = FORMATS[kind]
     return PhotoFacts(extension, content_type, size[0], size[1])
+
+
+def decode_whole(data: bytes) -> None:
+    """Check the structure, then decode every pixel: ``verify()`` alone passes a JPEG cut short
+    (a phone's upload interrupted), which then failed at the thumbnail step as a 500."""
+    with Image.open(io.BytesIO(data)) as image:
+        image.verify()
+    with Image.open(io.BytesIO(data)) as image:
+        image.load()  # OSError "image file is truncated" unless every scan is there
 
 
 def thumbnail_of(data: bytes) -> bytes:

@@ -36,6 +36,7 @@ from registry.inventory.services import (
 from registry.regions.services import list_regions
 from registry.species.services import list_species
 from web.actors import current_actor
+from web.bounds import body_limit
 from web.db import request_session
 from web.i18n import language
 
@@ -351,6 +352,7 @@ def _green_space_form(space_id: int | None):
 # -- survey files ---------------------------------------------------------------------------------
 @bp.route("/imports/upload", methods=["GET", "POST"])
 @login_required
+@body_limit("max_survey_bytes")
 def upload():
     """A contractor's survey file through the importer; its report (row, field, why) is shown."""
     actor = current_actor()

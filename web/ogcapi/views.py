@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import itertools
 import json
-import shutil
 import tempfile
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, BinaryIO
 
 from flask import (
     Blueprint,
@@ -38,6 +37,7 @@ from registry.opendata.cql import GEOMETRY
 from registry.opendata.rules import FeatureQuery, parse_crs, parse_map_filters, parse_query
 from web.actors import current_actor
 from web.api.contract import read_query
+from web.bounds import free_slot, take_export_slot
 from web.db import read_connection
 from web.ogcapi.openapi import ItemQuery, document, items_query
 
@@ -349,10 +349,26 @@ def download(collection_id: str) -> Response:
         raise InvalidValue("format", f"must be one of {', '.join(DOWNLOAD_TYPES)}", fmt)
     args.pop("limit", None)
     query = parse_map_filters(collection, args, sees_internal_fields(actor))
-    if fmt in services.STREAMED_FORMATS:
-        return _streamed(actor, collection, query, fmt)
-    folder = Path(tempfile.mkdtemp(prefix="jasyl-export-"))
+    slot = None if actor.signed_in else take_export_slot()  # the public's: a few at once
     try:
+        if fmt in services.STREAMED_FORMATS:
+            return _streamed(actor, collection, query, fmt, slot)
+        body, name = _written(actor, collection, query, fmt)
+    finally:
+        if fmt not in services.STREAMED_FORMATS:
+            free_slot(slot)
+    return send_file(body, mimetype=DOWNLOAD_TYPES[fmt], as_attachment=True, download_name=name)
+
+
+def _written(
+    actor: Actor, collection: Collection, query: FeatureQuery, fmt: str
+) -> tuple[BinaryIO, str]:
+    """A GeoPackage, shapefile (zipped) or XLSX written to a temporary folder, returned open
+    with the folder already removed: the open file keeps its bytes until the response closes
+    it, and nothing is left in the temporary folder whether or not the server ever calls the
+    response's ``close`` (they were left behind)."""
+    with tempfile.TemporaryDirectory(prefix="jasyl-export-") as name:
+        folder = Path(name)
         target = folder / f"{collection.id}.{fmt}"
         with read_session() as session:
             services.export_layer(session, actor, collection, query, fmt, target)
@@ -362,31 +378,39 @@ def download(collection_id: str) -> Response:
                 for part in sorted(folder.iterdir()):
                     if part != target:
                         archive.write(part, part.name)
-        body = open(target, "rb")  # noqa: SIM115 (closed by the response)
-    except BaseException:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise
-    response = send_file(
-        body, mimetype=DOWNLOAD_TYPES[fmt], as_attachment=True, download_name=target.name
-    )
-    response.call_on_close(lambda: shutil.rmtree(folder, ignore_errors=True))
-    return response
+        return open(target, "rb"), target.name  # noqa: SIM115 (closed by the response)
 
 
-def _streamed(actor: Actor, collection: Collection, query: FeatureQuery, fmt: str) -> Response:
-    """A GeoJSON or CSV download sent chunk by chunk as the batches are read."""
+def _streamed(
+    actor: Actor,
+    collection: Collection,
+    query: FeatureQuery,
+    fmt: str,
+    slot: IO[bytes] | None = None,
+) -> Response:
+    """A GeoJSON or CSV download sent chunk by chunk as the batches are read; a public
+    download's ``slot`` is freed when the last chunk is sent or the client goes away."""
 
     def chunks() -> Iterator[bytes]:
-        with read_session() as session:
-            yield from services.stream_layer(session, actor, collection, query, fmt)
+        try:
+            with read_session() as session:
+                yield from services.stream_layer(session, actor, collection, query, fmt)
+        finally:
+            free_slot(slot)
 
     stream = chunks()
     # the head and the first batch are read now, so a filter the database refuses is still an
     # error answer (400/404) rather than a broken file after a 200
-    first = [next(stream), next(stream, b"")]
+    try:
+        first = [next(stream), next(stream, b"")]
+    except BaseException:
+        stream.close()
+        raise
     name = f"{collection.id}.{fmt}"
-    return Response(
+    response = Response(
         stream_with_context(itertools.chain(first, stream)),
         mimetype=DOWNLOAD_TYPES[fmt],
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
+    response.call_on_close(lambda: free_slot(slot))
+    return response

@@ -19,10 +19,12 @@ from registry.photos import services
 from registry.photos.models import PlantPhoto
 from registry.photos.rules import MAX_PHOTO_BYTES
 from web.actors import current_actor
+from web.bounds import body_limit
 from web.db import request_session
 
 bp = Blueprint("photos", __name__, url_prefix="/photos")
 api = Blueprint("photos_api", __name__, url_prefix="/api/v1")
+PHOTO_REQUEST_BYTES = MAX_PHOTO_BYTES + 1024 * 1024  # the photo and its multipart wrapping
 
 
 def uploads() -> Path:
@@ -66,6 +68,7 @@ def _store(plant_id: int) -> dict[str, Any]:
 
 
 @api.post("/plants/<int:plant_id>/photos")
+@body_limit(PHOTO_REQUEST_BYTES)
 def add_photo(plant_id: int):
     return jsonify(_store(plant_id)), 201
 
@@ -78,6 +81,7 @@ def photos(plant_id: int):
 
 
 @bp.post("/plants/<int:plant_id>")
+@body_limit(PHOTO_REQUEST_BYTES)
 def upload_from_card(plant_id: int):
     """The plant card's form: store, then back to the map with the plant's card open."""
     _store(plant_id)

@@ -20,6 +20,7 @@ from gis.ndvi import LEGEND
 from registry.errors import AccessDenied, InvalidValue
 from registry.opendata import services
 from web.actors import current_actor
+from web.bounds import body_limit
 from web.db import request_session
 
 bp = Blueprint("raster", __name__, url_prefix="/raster")
@@ -82,6 +83,7 @@ def history(green_space_id: int) -> Response:
 
 @bp.route("/ndvi/upload", methods=["GET", "POST"])
 @login_required
+@body_limit("max_raster_bytes")
 def upload() -> tuple[str, int]:
     """A satellite image through ``record_ndvi``; the result or the reason it was refused."""
     form = {"red": "", "nir": "", "date": "", "threshold": str(services.DEFAULT_THRESHOLD),

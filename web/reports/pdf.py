@@ -17,6 +17,7 @@ from flask import render_template
 from flask_babel import format_decimal
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
+from PIL import ImageFile
 from sqlalchemy.orm import Session
 from weasyprint import HTML
 
@@ -24,6 +25,10 @@ from registry.reports import services as reports
 from registry.reports.models import RegionReport
 from web.reports import charts
 from web.reports.charts import Chart
+
+# Importing WeasyPrint switches Pillow, process-wide, to accept truncated images; a report holds
+# only our own charts, and the photo check must keep refusing a JPEG cut short.
+ImageFile.LOAD_TRUNCATED_IMAGES = False
 
 CM = 1 / 2.54  # matplotlib sizes figures in inches
 

@@ -1,0 +1,47 @@
+"""The map's search takes ``%`` and ``_`` as typed, and a miss is answered from the trigram
+indexes (revision 0021) instead of a scan of every plant."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+
+from registry.db import unit_of_work
+from tests.factories import make_plant
+from web import create_app
+
+
+@pytest.fixture
+def site(clean):
+    with unit_of_work(clean) as session:
+        for number, address in enumerate(("Абая 50%", "Абая 505", "Кенесары A_1")):
+            make_plant(session, inventory_number=f"N_{number}", address=address)
+        make_plant(session, inventory_number="NX1", address="Кенесары AB1")
+    return create_app({"TESTING": True}), clean
+
+
+@pytest.mark.parametrize(
+    ("typed", "found"),
+    [("50%", ["Абая 50%"]), ("A_1", ["Кенесары A_1"]), ("N_", ["N_0", "N_1", "N_2"]), ("_%", [])],
+)
+def test_search_takes_percent_and_underscore_literally(site, typed, found) -> None:
+    app, _ = site
+    items = app.test_client().get("/api/v1/search", query_string={"q": typed}).get_json()["items"]
+    labels = [item["label"] for item in items]
+    assert len(labels) == len(found) and all(
+        any(want in label for label in labels) for want in found
+    ), labels
+
+
+def test_a_search_miss_reads_the_trigram_indexes(site) -> None:
+    """The plan of a miss: the trigram indexes, not a scan of every plant (forced on a small
+    table by turning sequential scans off, as the planner chooses at a million plants)."""
+    _, url = site
+    miss = (
+        "EXPLAIN SELECT id FROM plants"
+        " WHERE address ILIKE '%zzqx%' OR inventory_number ILIKE 'zzqx%'"
+    )
+    with unit_of_work(url) as session:
+        session.execute(text("SET LOCAL enable_seqscan = off"))
+        plan = "\n".join(session.execute(text(miss)).scalars())
+    assert "ix_plants_address_trgm" in plan and "ix_plants_inventory_number_trgm" in plan
