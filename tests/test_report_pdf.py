@@ -130,3 +130,22 @@ def test_the_report_page_links_a_pdf_that_says_what_the_json_says(approved_repor
         assert f"{row['latin']} · {row['name_ru']}" in words, "the reader's (Russian) name"
     assert "Годовой отчёт" in words
     assert client.get("/api/v1/reports/KZ-71/2024?format=docx").status_code == 422
+
+
+def test_a_process_that_makes_pdfs_still_refuses_a_photo_cut_short() -> None:
+    """WeasyPrint's import sets Pillow's LOAD_TRUNCATED_IMAGES for the whole process; the web
+    app imports it, and a phone's interrupted upload must still be refused, not stored."""
+    import io
+
+    from PIL import Image
+
+    import web.reports.pdf  # noqa: F401  (what every web worker imports)
+    from registry.errors import InvalidValue
+    from registry.photos.rules import check_photo
+
+    jpeg = io.BytesIO()
+    Image.new("RGB", (800, 600), (30, 120, 40)).save(jpeg, "JPEG")
+    whole = jpeg.getvalue()
+    assert check_photo(whole, "берёза.jpg").width == 800
+    with pytest.raises(InvalidValue, match="truncated"):
+        check_photo(whole[: len(whole) // 2], "берёза.jpg")
