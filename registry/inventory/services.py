@@ -17,7 +17,12 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from registry.access import Actor, require_region_write, sees_internal_fields
+from registry.access import (
+    Actor,
+    require_outline_write,
+    require_region_write,
+    sees_internal_fields,
+)
 from registry.accounts.models import User
 from registry.audit.services import record_changes, record_creation
 from registry.errors import DuplicateRecord, InvalidValue, NotFound, StaleVersion
@@ -175,6 +180,17 @@ def _check_unique_number(session: Session, region_id: int, number: str, own_id: 
         )
 
 
+def _require_green_space_write(session: Session, actor: Actor, space_id: int | None) -> None:
+    """A plant joins a green space only in a region its writer may write: an Almaty forester
+    attaching plants to an Astana park would change that park's counts and reports."""
+    if space_id is None:
+        return
+    space = session.get(GreenSpace, space_id)
+    require_region_write(
+        session, actor, space.region_id, "attach plants to", "green space", space_id
+    )
+
+
 def registry_number(kato: str, plant_id: int) -> str:
     """The inventory number of a plant that came without one: its region's KATO code and its id
     (the importer's SQL does the same: ``importers.staging.REGISTRY_NUMBER``)."""
@@ -186,6 +202,7 @@ def create_plant(session: Session, actor: Actor, data: dict[str, Any]) -> Plant:
     values = _plant_values(session, data)
     region = locate(session, values["geom"])
     require_region_write(session, actor, region.id, "create", "plant")
+    _require_green_space_write(session, actor, values["green_space_id"])
     plant_id = session.scalar(text("SELECT nextval(pg_get_serial_sequence('plants', 'id'))"))
     number = values["inventory_number"] or registry_number(region.kato, plant_id)
     _check_unique_number(session, region.id, number, None)
@@ -225,6 +242,8 @@ def update_plant(
         region = locate(session, values["geom"])
         require_region_write(session, actor, region.id, "move", "plant", plant_id)
         plant.region_id = region.id
+    if "green_space_id" in diff:
+        _require_green_space_write(session, actor, values["green_space_id"])
     if "inventory_number" in diff:
         if not values["inventory_number"]:
             raise InvalidValue("inventory_number", "cannot be emptied")
@@ -370,6 +389,7 @@ def create_green_space(session: Session, actor: Actor, data: dict[str, Any]) -> 
     values = _green_space_values(data)
     region = locate(session, values["geom"])
     require_region_write(session, actor, region.id, "create", "green space")
+    require_outline_write(session, actor, values["geom"], "create", "green space")
     space = GreenSpace(
         region_id=region.id,
         updated_by=actor.user_id,
@@ -397,6 +417,7 @@ def update_green_space(
     if "geom" in diff:
         region = locate(session, values["geom"])
         require_region_write(session, actor, region.id, "move", "green space", space_id)
+        require_outline_write(session, actor, values["geom"], "redraw", "green space", space_id)
         space.region_id = region.id
     if diff:
         _apply(space, diff, values)
