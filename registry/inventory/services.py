@@ -155,14 +155,14 @@ def _plant_values(session: Session, data: dict[str, Any]) -> dict[str, Any]:
         "planting_year": rules.check_planting_year(data.get("planting_year")),
         "age_years": rules.check_age(data.get("age_years")),
         "condition": rules.check_condition(data.get("condition", 1)),
-        "hazardous": bool(data.get("hazardous", False)),
+        "hazardous": rules.check_flag("hazardous", data.get("hazardous"), False),
         "status": rules.check_status(data.get("status", PlantStatus.ALIVE)),
-        "address": (data.get("address") or "").strip(),
-        "notes": (data.get("notes") or "").strip(),
-        "published": bool(data.get("published", True)),
+        "address": rules.check_text("address", data.get("address")),
+        "notes": rules.check_text("notes", data.get("notes")),
+        "published": rules.check_flag("published", data.get("published"), True),
         **rules.check_measurements(data, species),
     }
-    number = (data.get("inventory_number") or "").strip()
+    number = rules.check_text("inventory_number", data.get("inventory_number"))
     values["inventory_number"] = number or None
     return values
 
@@ -265,9 +265,10 @@ def remove_plant(
     reason: str = "",
 ) -> Plant:
     """Mark a plant removed, dead, a stump or a vacant site: history is kept, never deleted."""
-    if PlantStatus(status) is PlantStatus.ALIVE:
+    if rules.check_status(status) is PlantStatus.ALIVE:
         raise InvalidValue("status", "removing a plant needs a status other than alive", status)
     changes: dict[str, Any] = {"status": status}
+    reason = rules.check_text("reason", reason)
     if reason:
         plant = session.get(Plant, plant_id)
         if plant is not None:
@@ -299,20 +300,20 @@ def record_inspection(
     inspection = Inspection(
         plant_id=plant.id,
         inspected_on=inspected_on,
-        inspector=inspector or actor.label,
+        inspector=rules.check_text("inspector", inspector) or actor.label,
         user_id=actor.user_id,
         condition=rules.check_condition(condition),
-        hazardous=hazardous,
+        hazardous=rules.check_flag("hazardous", hazardous, False),
         height_m=measures["height_m"],
         trunk_diameter_cm=measures["trunk_diameter_cm"],
-        notes=notes.strip(),
+        notes=rules.check_text("notes", notes),
     )
     session.add(inspection)
     latest = session.scalar(
         select(func.max(Inspection.inspected_on)).where(Inspection.plant_id == plant.id)
     )
     if latest is None or inspected_on >= latest:
-        updates = {"condition": inspection.condition, "hazardous": hazardous}
+        updates = {"condition": inspection.condition, "hazardous": inspection.hazardous}
         updates.update({k: v for k, v in measures.items() if v is not None})
         update_plant(
             session,
@@ -343,7 +344,7 @@ def _green_space_values(data: dict[str, Any]) -> dict[str, Any]:
     unknown = set(data) - set(GREEN_SPACE_FIELDS)
     if unknown:
         raise InvalidValue(sorted(unknown)[0], "is not a green space field")
-    name = (data.get("name") or "").strip()
+    name = rules.check_text("name", data.get("name"))
     if not name:
         raise InvalidValue("name", "a green space needs a name")
     try:
@@ -369,11 +370,11 @@ def _green_space_values(data: dict[str, Any]) -> dict[str, Any]:
     return {
         "name": name,
         "category": category,
-        "kind": (data.get("kind") or "park").strip(),
-        "balance_holder": (data.get("balance_holder") or "").strip(),
+        "kind": rules.check_text("kind", data.get("kind")) or "park",
+        "balance_holder": rules.check_text("balance_holder", data.get("balance_holder")),
         "geom": geometry,
-        "notes": (data.get("notes") or "").strip(),
-        "published": bool(data.get("published", True)),
+        "notes": rules.check_text("notes", data.get("notes")),
+        "published": rules.check_flag("published", data.get("published"), True),
     }
 
 
