@@ -212,3 +212,13 @@ def test_demo_at_a_small_scale_loads_at_most_that_many_plants(run, clean) -> Non
         re.search(r"Loaded the demo data set: ([\d,]+) plants", result.output)[1].replace(",", "")
     )
     assert 0 < loaded <= sum(int(city.plants * 0.002) for city in CITIES)
+
+
+def test_demo_at_a_scale_too_small_for_a_plant_says_it_loaded_the_rest(run, clean) -> None:
+    """No city gets a plant at 0.00001, yet the nurseries, plantings and accounts load: the
+    first run said "already loaded"."""
+    result = run("demo", "--scale", "0.00001")
+    assert result.exit_code == 0, result.output
+    assert "Loaded the demo data set: 0 plants." in result.output
+    assert "already loaded" not in result.output and "Demo nurseries added" in result.output
+    assert "already loaded" in run("demo", "--scale", "0.00001").output
