@@ -12,12 +12,15 @@ import logging
 from contextvars import ContextVar
 from dataclasses import dataclass
 
-from sqlalchemy import insert
+from geoalchemy2.shape import from_shape
+from shapely.geometry.base import BaseGeometry
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from registry.accounts.models import Role
 from registry.audit.models import AuditEntry
 from registry.errors import AccessDenied
+from registry.regions.models import Region, RegionPart
 
 READ_ALL_ROLES = frozenset(Role)
 # The web request being served ({"address": …, "path": …}), set by the web app so that an
@@ -84,6 +87,40 @@ def require_region_write(
     if not may_write_region(actor, region_id):
         message = f"{who(actor)} may not {action} {entity} in region {region_id}"
         deny(session, actor, action, entity, entity_id, region_id, message)
+
+
+def require_outline_write(
+    session: Session,
+    actor: Actor,
+    outline: BaseGeometry,
+    action: str,
+    entity: str,
+    entity_id: int | None = None,
+) -> None:
+    """Refuse an outline that reaches into a region ``actor`` may not write.
+
+    A green space is filed under the region of one point on its surface; without this, an Almaty
+    forester could draw a park that spills into Astana and so write there. Every region whose
+    pieces share area with the outline (not merely a border) must be the writer's.
+    """
+    drawn = from_shape(outline, srid=4326)
+    reached = session.execute(
+        select(Region.id, Region.iso_code)
+        .join(RegionPart, RegionPart.region_id == Region.id)
+        .where(
+            func.ST_Intersects(RegionPart.geom, drawn),
+            func.ST_Relate(RegionPart.geom, drawn, "2********"),
+        )
+        .distinct()
+        .order_by(Region.id)
+    )
+    for region_id, iso_code in reached:
+        if not may_write_region(actor, region_id):
+            message = (
+                f"{who(actor)} may not {action} {entity} reaching into {iso_code} "
+                f"(region {region_id}): the outline must lie in your own region"
+            )
+            deny(session, actor, action, entity, entity_id, region_id, message)
 
 
 def require_role(

@@ -62,9 +62,20 @@ SERIAL_OPTIONS = (
 )
 
 
+def load_models() -> None:
+    """Register every ORM model before the first query, whichever door the process came in by.
+
+    A mapper resolves its foreign keys against ``Base.metadata`` when first used: a CLI command
+    that imported only the planting models met ``plants.import_batch_id`` → ``import_batches``
+    unknown (``NoReferencedTableError``). ``registry.models`` lists every model module; every
+    engine is made here, so the web app, the CLI, workers and benches all load it.
+    """
+    import registry.models  # noqa: F401, PLC0415  (imports this module: not at the top)
+
+
 @cache
 def engine_for(url: str, serial: bool = False) -> Engine:
-    """One pooled engine per URL for the life of the process.
+    """One pooled engine per URL for the life of the process (every model loaded first).
 
     The pool holds one connection per serving thread (``JASYL_THREADS``) and may lend
     ten more in a burst. A connection that sat idle is pinged before it is lent, and replaced if
@@ -75,6 +86,7 @@ def engine_for(url: str, serial: bool = False) -> Engine:
     ``serial`` engines (a separate pool, for map tiles) prepare their statements and run them
     without parallel workers or JIT.
     """
+    load_models()
     size = load_settings().pool_size
     connect_args = {"options": SERIAL_OPTIONS, "prepare_threshold": 0} if serial else {}
     engine = create_engine(url, pool_size=size, max_overflow=10, connect_args=connect_args)

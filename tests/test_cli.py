@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from datetime import date
@@ -16,6 +17,7 @@ from sqlalchemy import func, select
 from registry.accounts.models import User
 from registry.care.models import CareWork
 from registry.db import unit_of_work
+from registry.demo.cities import CITIES
 from registry.demo.users import DEMO_PASSWORD
 from registry.inventory.models import GreenSpace, Plant
 from registry.planting.models import PlantingEvent, SurvivalCheck
@@ -199,3 +201,24 @@ def test_every_command_is_where_the_lazy_group_looks_for_it() -> None:
         for command in getattr(importlib.import_module(module.name), "commands", []):
             found[command.name] = module.name
     assert found == COMMAND_MODULES
+
+
+def test_demo_at_a_small_scale_loads_at_most_that_many_plants(run, clean) -> None:
+    """A city's streets took at least four plants each, however small the scale, and left its
+    parks a negative number of plants: ``jasyl demo --scale 0.002`` ended in a traceback."""
+    result = run("demo", "--scale", "0.002")
+    assert result.exit_code == 0, result.output
+    loaded = int(
+        re.search(r"Loaded the demo data set: ([\d,]+) plants", result.output)[1].replace(",", "")
+    )
+    assert 0 < loaded <= sum(int(city.plants * 0.002) for city in CITIES)
+
+
+def test_demo_at_a_scale_too_small_for_a_plant_says_it_loaded_the_rest(run, clean) -> None:
+    """No city gets a plant at 0.00001, yet the nurseries, plantings and accounts load: the
+    first run said "already loaded"."""
+    result = run("demo", "--scale", "0.00001")
+    assert result.exit_code == 0, result.output
+    assert "Loaded the demo data set: 0 plants." in result.output
+    assert "already loaded" not in result.output and "Demo nurseries added" in result.output
+    assert "already loaded" in run("demo", "--scale", "0.00001").output

@@ -284,3 +284,16 @@ def test_demo_nurseries_load_once(clean) -> None:
             .having(func.sum(BatchMovement.quantity) != Batch.quantity)
         ).all()
         assert mismatched == []
+
+
+def test_list_names_each_nursery_region(run, clean) -> None:
+    """The table showed ``region_id`` 19 where a forester reads KZ-19, Almaty Region (#22)."""
+    with unit_of_work() as session:
+        code = make_nursery(session).code  # at Konaev, in Almaty Region
+    table = run("nursery", "list")
+    assert table.exit_code == 0, table.output
+    header, row = table.output.splitlines()[:2]
+    assert header.split() == ["code", "name", "region", "region_name", "zones"]
+    assert row.startswith(code) and "KZ-19" in row and "Almaty Region" in row
+    listed = json.loads(run("nursery", "list", "--format", "json").output)
+    assert listed[0]["region"] == "KZ-19" and listed[0]["region_id"] == 19

@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 from registry.access import Actor
 from registry.accounts.services import add_user
 from registry.db import unit_of_work
-from tests.factories import make_plant
+from tests.factories import make_green_space, make_plant
 from web.cli import main
 
 
@@ -505,3 +505,26 @@ def test_care_plan_create_and_approve(run, people) -> None:
     refused = run("care", "plan", "--approve", str(plan_id), "--as", people["almaty"])
     assert refused.exit_code == 1 and "may not approve care plan" in refused.output
     assert "approved" in run("care", "plan", "--approve", str(plan_id), *as_astana).output
+
+
+def test_plan_show_names_the_species_and_the_green_space(run, people) -> None:
+    """The lines showed ``species_id`` and ``green_space_id`` numbers only (#22): the table now
+    names the species and the green space; the id stays beside the name, JSON keeps its ids."""
+    with unit_of_work() as session:
+        space = make_green_space(session, name="Парк Победы")
+        space_id = space.id
+    created = run(
+        "planting", "plan", "create", "--region", "KZ-71", "--year", "2025", "--season", "spring"
+    )
+    plan_id = number_in(created.output)
+    run("planting", "plan", "line", str(plan_id), "--species", "карагач", "--quantity", "3",
+        "--green-space", str(space_id))  # fmt: skip
+    table = run("planting", "plan", "show", str(plan_id)).output.splitlines()
+    assert table[1].split() == [
+        "line", "species", "form", "quantity", "unit", "green_space", "green_space_id", "supplier"
+    ]  # fmt: skip
+    assert "Ulmus pumila" in table[2] and "Парк Победы" in table[2]
+    assert re.search(rf"Парк Победы\s+{space_id}\b", table[2])
+    (line,) = json.loads(run("planting", "plan", "show", str(plan_id), "--format", "json").output)
+    assert line["species"] == "Ulmus pumila" and line["species_id"] > 0
+    assert line["green_space"] == "Парк Победы" and line["green_space_id"] == space_id

@@ -246,10 +246,15 @@ def _plant_row(draft, sp, ewkb, space_id, address, year, age, grade, noise, chan
 
 
 def _street_places(draft: CityDraft, space_ids: list[int], count: int) -> Iterator[tuple]:
+    """At most ``count`` places along the streets, both sides, shared by length. A street too
+    short for its share gets none: a floor of two a side gave a city more street trees than a
+    small ``--scale`` asked for, and its parks a negative number."""
     street_spaces = space_ids[len(space_ids) - len(draft.streets) :]
     total_length = sum(line.length for _, line in draft.streets) or 1
     for (name, line), space_id in zip(draft.streets, street_spaces, strict=True):
-        n = max(2, int(count * line.length / total_length / 2))
+        n = int(count * line.length / total_length / 2)
+        if n == 0:
+            continue
         step = line.length / n
         for side in (-7.0, 7.0):
             offset = line.offset_curve(side)

@@ -15,6 +15,7 @@ from shapely.geometry.base import BaseGeometry
 from registry.errors import InvalidValue
 from registry.inventory.models import PlantingForm, PlantStatus
 from registry.species.models import Species
+from registry.text import bounded_text
 
 MAX_CROWN_DIAMETER_M = Decimal(40)
 MAX_AGE_YEARS = 800
@@ -33,6 +34,18 @@ DEFAULT_FORM = {
     "MultiLineString": PlantingForm.ROW,
     "Polygon": PlantingForm.GROUP,
     "MultiPolygon": PlantingForm.GROUP,
+}
+# The longest text each field keeps, in characters: a number on a tag, an address line, a
+# forester's notes. Longer input is refused naming the field, never cut or stored whole.
+TEXT_LIMITS = {
+    "inventory_number": 64,
+    "address": 500,
+    "notes": 4_000,
+    "reason": 4_000,
+    "inspector": 200,
+    "name": 300,
+    "kind": 64,
+    "balance_holder": 300,
 }
 ROMAN_GRADES = {"I": 1, "II": 2, "III": 3, "IV": 4, "V": 5, "VI": 6}
 
@@ -156,3 +169,27 @@ def check_measurements(values: dict[str, Any], species: Species) -> dict[str, An
             "crown_diameter_m", values.get("crown_diameter_m"), MAX_CROWN_DIAMETER_M, None
         ),
     }
+
+
+def check_text(field: str, value: Any) -> str:
+    """A text field within its limit (``TEXT_LIMITS``), stripped; empty stays empty."""
+    return bounded_text(field, value, TEXT_LIMITS[field])
+
+
+TRUE_WORDS = frozenset({"true", "1", "on", "yes"})
+FALSE_WORDS = frozenset({"false", "0", "off", "no", ""})
+
+
+def check_flag(field: str, value: Any, default: bool) -> bool:
+    """A yes/no field: a boolean, or its word (``"false"`` is false, as a form or a CSV means
+    it; ``bool("false")`` stored hazardous and published as true). Absent is ``default``."""
+    if value is None:
+        return default
+    if isinstance(value, bool):
+        return value
+    word = str(value).strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise InvalidValue(field, "must be true or false", value)

@@ -17,7 +17,12 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from registry.access import Actor, require_region_write, sees_internal_fields
+from registry.access import (
+    Actor,
+    require_outline_write,
+    require_region_write,
+    sees_internal_fields,
+)
 from registry.accounts.models import User
 from registry.audit.services import record_changes, record_creation
 from registry.errors import DuplicateRecord, InvalidValue, NotFound, StaleVersion
@@ -150,14 +155,14 @@ def _plant_values(session: Session, data: dict[str, Any]) -> dict[str, Any]:
         "planting_year": rules.check_planting_year(data.get("planting_year")),
         "age_years": rules.check_age(data.get("age_years")),
         "condition": rules.check_condition(data.get("condition", 1)),
-        "hazardous": bool(data.get("hazardous", False)),
+        "hazardous": rules.check_flag("hazardous", data.get("hazardous"), False),
         "status": rules.check_status(data.get("status", PlantStatus.ALIVE)),
-        "address": (data.get("address") or "").strip(),
-        "notes": (data.get("notes") or "").strip(),
-        "published": bool(data.get("published", True)),
+        "address": rules.check_text("address", data.get("address")),
+        "notes": rules.check_text("notes", data.get("notes")),
+        "published": rules.check_flag("published", data.get("published"), True),
         **rules.check_measurements(data, species),
     }
-    number = (data.get("inventory_number") or "").strip()
+    number = rules.check_text("inventory_number", data.get("inventory_number"))
     values["inventory_number"] = number or None
     return values
 
@@ -175,6 +180,17 @@ def _check_unique_number(session: Session, region_id: int, number: str, own_id: 
         )
 
 
+def _require_green_space_write(session: Session, actor: Actor, space_id: int | None) -> None:
+    """A plant joins a green space only in a region its writer may write: an Almaty forester
+    attaching plants to an Astana park would change that park's counts and reports."""
+    if space_id is None:
+        return
+    space = session.get(GreenSpace, space_id)
+    require_region_write(
+        session, actor, space.region_id, "attach plants to", "green space", space_id
+    )
+
+
 def registry_number(kato: str, plant_id: int) -> str:
     """The inventory number of a plant that came without one: its region's KATO code and its id
     (the importer's SQL does the same: ``importers.staging.REGISTRY_NUMBER``)."""
@@ -186,6 +202,7 @@ def create_plant(session: Session, actor: Actor, data: dict[str, Any]) -> Plant:
     values = _plant_values(session, data)
     region = locate(session, values["geom"])
     require_region_write(session, actor, region.id, "create", "plant")
+    _require_green_space_write(session, actor, values["green_space_id"])
     plant_id = session.scalar(text("SELECT nextval(pg_get_serial_sequence('plants', 'id'))"))
     number = values["inventory_number"] or registry_number(region.kato, plant_id)
     _check_unique_number(session, region.id, number, None)
@@ -225,6 +242,8 @@ def update_plant(
         region = locate(session, values["geom"])
         require_region_write(session, actor, region.id, "move", "plant", plant_id)
         plant.region_id = region.id
+    if "green_space_id" in diff:
+        _require_green_space_write(session, actor, values["green_space_id"])
     if "inventory_number" in diff:
         if not values["inventory_number"]:
             raise InvalidValue("inventory_number", "cannot be emptied")
@@ -246,9 +265,10 @@ def remove_plant(
     reason: str = "",
 ) -> Plant:
     """Mark a plant removed, dead, a stump or a vacant site: history is kept, never deleted."""
-    if PlantStatus(status) is PlantStatus.ALIVE:
+    if rules.check_status(status) is PlantStatus.ALIVE:
         raise InvalidValue("status", "removing a plant needs a status other than alive", status)
     changes: dict[str, Any] = {"status": status}
+    reason = rules.check_text("reason", reason)
     if reason:
         plant = session.get(Plant, plant_id)
         if plant is not None:
@@ -280,20 +300,20 @@ def record_inspection(
     inspection = Inspection(
         plant_id=plant.id,
         inspected_on=inspected_on,
-        inspector=inspector or actor.label,
+        inspector=rules.check_text("inspector", inspector) or actor.label,
         user_id=actor.user_id,
         condition=rules.check_condition(condition),
-        hazardous=hazardous,
+        hazardous=rules.check_flag("hazardous", hazardous, False),
         height_m=measures["height_m"],
         trunk_diameter_cm=measures["trunk_diameter_cm"],
-        notes=notes.strip(),
+        notes=rules.check_text("notes", notes),
     )
     session.add(inspection)
     latest = session.scalar(
         select(func.max(Inspection.inspected_on)).where(Inspection.plant_id == plant.id)
     )
     if latest is None or inspected_on >= latest:
-        updates = {"condition": inspection.condition, "hazardous": hazardous}
+        updates = {"condition": inspection.condition, "hazardous": inspection.hazardous}
         updates.update({k: v for k, v in measures.items() if v is not None})
         update_plant(
             session,
@@ -324,7 +344,7 @@ def _green_space_values(data: dict[str, Any]) -> dict[str, Any]:
     unknown = set(data) - set(GREEN_SPACE_FIELDS)
     if unknown:
         raise InvalidValue(sorted(unknown)[0], "is not a green space field")
-    name = (data.get("name") or "").strip()
+    name = rules.check_text("name", data.get("name"))
     if not name:
         raise InvalidValue("name", "a green space needs a name")
     try:
@@ -350,11 +370,11 @@ def _green_space_values(data: dict[str, Any]) -> dict[str, Any]:
     return {
         "name": name,
         "category": category,
-        "kind": (data.get("kind") or "park").strip(),
-        "balance_holder": (data.get("balance_holder") or "").strip(),
+        "kind": rules.check_text("kind", data.get("kind")) or "park",
+        "balance_holder": rules.check_text("balance_holder", data.get("balance_holder")),
         "geom": geometry,
-        "notes": (data.get("notes") or "").strip(),
-        "published": bool(data.get("published", True)),
+        "notes": rules.check_text("notes", data.get("notes")),
+        "published": rules.check_flag("published", data.get("published"), True),
     }
 
 
@@ -370,6 +390,7 @@ def create_green_space(session: Session, actor: Actor, data: dict[str, Any]) -> 
     values = _green_space_values(data)
     region = locate(session, values["geom"])
     require_region_write(session, actor, region.id, "create", "green space")
+    require_outline_write(session, actor, values["geom"], "create", "green space")
     space = GreenSpace(
         region_id=region.id,
         updated_by=actor.user_id,
@@ -397,6 +418,7 @@ def update_green_space(
     if "geom" in diff:
         region = locate(session, values["geom"])
         require_region_write(session, actor, region.id, "move", "green space", space_id)
+        require_outline_write(session, actor, values["geom"], "redraw", "green space", space_id)
         space.region_id = region.id
     if diff:
         _apply(space, diff, values)

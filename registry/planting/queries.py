@@ -1,4 +1,5 @@
-"""Read-only views of planting plans for the map: the planned plantings inside a map view.
+"""Read-only views of planting plans: the planned plantings inside a map view, and a plan's
+lines with the names people read.
 
 Plans are a region's business: the ministry and planners see every region's, a forester only
 their own region's, the public and nursery staff none (``registry.access.readable_regions``).
@@ -11,11 +12,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from registry.access import Actor, deny, readable_regions
 from registry.errors import InvalidValue
+from registry.inventory.models import GreenSpace
+from registry.planting.models import PlantingPlanLine
+from registry.species.models import Species
 
 MAX_FEATURES = 2000
 PLANNED_IN_VIEW = text(
@@ -85,3 +89,19 @@ def planned_in_view(
         "tolerance": (east - west) / 2000,  # about a pixel of a wide screen
     }
     return session.execute(PLANNED_IN_VIEW, params).scalar()
+
+
+def named_plan_lines(
+    session: Session, plan_id: int
+) -> list[tuple[PlantingPlanLine, str, str | None]]:
+    """A plan's lines, each with its species' Latin name and its green space's name (None when
+    the line names no green space): a forester reads names, not ids (issue #22). The caller
+    has already checked that the plan may be read (``services.get_plan``)."""
+    query = (
+        select(PlantingPlanLine, Species.latin, GreenSpace.name)
+        .join(Species, Species.id == PlantingPlanLine.species_id)
+        .outerjoin(GreenSpace, GreenSpace.id == PlantingPlanLine.green_space_id)
+        .where(PlantingPlanLine.plan_id == plan_id)
+        .order_by(PlantingPlanLine.id)
+    )
+    return [(line, latin, space) for line, latin, space in session.execute(query)]

@@ -7,7 +7,7 @@ from rich.progress import Progress
 
 from registry.config import load_settings
 from registry.db import unit_of_work
-from registry.demo.services import load_demo
+from registry.demo.services import demo_loaded, load_demo
 from registry.demo.users import ensure_demo_users
 from registry.nursery.demo import load_nursery_demo
 from registry.planting.demo import load_planting_demo
@@ -33,11 +33,12 @@ def demo(scale: float | None) -> None:
                 tasks[region] = bar.add_task(f"region {region}", total=total)
             bar.update(tasks[region], completed=done, total=max(total, done))
 
+        already = demo_loaded(session)  # a tiny --scale loads 0 plants, yet loads the rest
         added = load_demo(session, scale, progress)
         users = ensure_demo_users(session)
         nurseries = load_nursery_demo(session)
         plantings = load_planting_demo(session)
-    if added:
+    if not already:
         click.echo(f"Loaded the demo data set: {added:,} plants.")
     else:
         click.echo("The demo data set is already loaded.")

@@ -21,6 +21,7 @@ from registry.db import unit_of_work
 from registry.errors import NotFound
 from registry.nursery import provenance, services
 from registry.nursery.models import SeedLot
+from registry.regions.services import list_regions
 
 AS_USER = click.option(
     "--as", "as_user", metavar="EMAIL", help="Act as this user (default: the system operator)."
@@ -80,19 +81,22 @@ def nursery() -> None:
 @nursery.command("list")
 @FORMAT
 def list_command(fmt: str) -> None:
-    """List the nurseries with their regions and natural zones."""
+    """List the nurseries with their regions (ISO code and name) and natural zones."""
     with unit_of_work() as session:
+        regions = {region.id: region for region in list_regions(session)}
         rows = [
             {
                 "code": n.code,
                 "name": n.name,
+                "region": regions[n.region_id].iso_code,
+                "region_name": regions[n.region_id].name_en,
                 "region_id": n.region_id,
                 "zones": ",".join(n.zones),
                 "operator": n.operator,
             }
             for n in services.list_nurseries(session)
         ]
-    emit(rows, fmt, ["code", "name", "region_id", "zones"])
+    emit(rows, fmt, ["code", "name", "region", "region_name", "zones"])
 
 
 @nursery.command("stock")

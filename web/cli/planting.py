@@ -22,6 +22,7 @@ from registry.felling import services as felling
 from registry.felling.models import CompensationCase, FellingReason, Protection
 from registry.planting import services as planting
 from registry.planting.models import Performer, PlantingUnit
+from registry.planting.queries import named_plan_lines
 from web.cli.nursery import AS_USER, FORMAT, acting, emit
 
 DAY = click.DateTime(formats=["%Y-%m-%d"])
@@ -155,20 +156,19 @@ def plan_show(plan_id, fmt, as_user) -> None:
         rows = [
             {
                 "line": line.id,
+                "species": latin,
                 "species_id": line.species_id,
                 "form": line.planting_form.value,
                 "quantity": float(line.quantity),
                 "unit": line.unit.value,
+                "green_space": space,
                 "green_space_id": line.green_space_id,
                 "supplier": line.supplier,
             }
-            for line in planting.plan_lines(session, found.id)
+            for line, latin, space in named_plan_lines(session, found.id)
         ]
-        emit(
-            rows,
-            fmt,
-            ["line", "species_id", "form", "quantity", "unit", "green_space_id", "supplier"],
-        )
+        columns = ["line", "species", "form", "quantity", "unit", "green_space", "green_space_id"]
+        emit(rows, fmt, [*columns, "supplier"])
 
 
 @planting_group.command("record")

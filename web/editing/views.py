@@ -17,6 +17,7 @@ from typing import Any
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
+from shapely.errors import ShapelyError
 from shapely.geometry import Point, shape
 
 from importers.proposals import proposed_mapping
@@ -38,6 +39,7 @@ from registry.species.services import list_species
 from web.actors import current_actor
 from web.bounds import body_limit
 from web.db import request_session
+from web.forms import checkbox, version_of, whole_number
 from web.i18n import language
 
 bp = Blueprint("editing", __name__)
@@ -87,9 +89,9 @@ def plant_changes(form: dict[str, str]) -> dict[str, Any]:
             value = form[name].strip()
             changes[name] = value if value != "" else None
     for name in CHECKBOXES:
-        changes[name] = name in form
+        changes[name] = checkbox(form, name)
     if changes.get("species_id") is not None:
-        changes["species_id"] = int(changes["species_id"]) if changes["species_id"].isdigit() else 0
+        changes["species_id"] = whole_number("species_id", changes["species_id"])
     if changes.get("planting_form") is None:
         changes.pop("planting_form", None)
     for name in ("quantity", "condition", "status"):
@@ -179,7 +181,7 @@ def edit_plant(plant_id: int):
                 changes = plant_changes(form)
                 if view["geometry"]["type"] == "Point" and form.get("lon"):
                     changes["geom"] = location_from(form)
-                version = int(form["version"]) if form["version"].isdigit() else 0
+                version = version_of(form)
                 update_plant(session, actor, plant_id, version, changes)
                 return redirect(url_for("map.index", plant=plant_id, z=18))
             except InvalidValue as exc:
@@ -224,7 +226,7 @@ def inspect_plant(plant_id: int):
                     inspected_on,
                     form.get("condition"),
                     inspector=form.get("inspector", ""),
-                    hazardous="hazardous" in form,
+                    hazardous=checkbox(form, "hazardous"),
                     height_m=form.get("height_m") or None,
                     trunk_diameter_cm=form.get("trunk_diameter_cm") or None,
                     notes=form.get("notes", ""),
@@ -248,8 +250,8 @@ def remove_plant_page(plant_id: int):
         view = queries.plant_view(get_plant(session, actor, plant_id), actor)
         form = {"status": "removed", "version": view["version"], **request.form.to_dict()}
         if request.method == "POST":
-            version = int(form["version"]) if str(form["version"]).isdigit() else 0
             try:
+                version = version_of(form)
                 remove_plant(
                     session, actor, plant_id, version, form["status"], form.get("reason", "")
                 )
@@ -282,12 +284,12 @@ def green_space_changes(form: dict[str, str]) -> dict[str, Any]:
         name: form.get(name, "").strip()
         for name in ("name", "category", "kind", "balance_holder", "notes")
     }
-    changes["published"] = "published" in form
+    changes["published"] = checkbox(form, "published")
     raw = (form.get("geometry") or "").strip()
     if raw:
         try:
             changes["geom"] = shape(json.loads(raw))
-        except (ValueError, TypeError, KeyError, AttributeError):
+        except (ValueError, TypeError, KeyError, AttributeError, ShapelyError):
             raise InvalidValue(
                 "geometry", "draw the outline on the map (no valid polygon)"
             ) from None
@@ -327,7 +329,7 @@ def _green_space_form(space_id: int | None):
                         raise InvalidValue("geometry", "draw the outline on the map")
                     saved = create_green_space(session, actor, changes)
                 else:
-                    version = int(form.get("version", "0") or 0)
+                    version = version_of(form)
                     saved = update_green_space(session, actor, space_id, version, changes)
                 return redirect(url_for("map.index", green_space=saved.id))
             except InvalidValue as exc:

@@ -25,6 +25,7 @@ from registry.regions.services import list_regions
 from registry.species.models import Species
 from web.actors import current_actor
 from web.db import request_session
+from web.forms import numbered
 from web.labels import local_name
 from web.reports.charts import stock_by_stage
 
@@ -205,8 +206,8 @@ def shipment_page(shipment_id: int):
     actor = current_actor()
     error = ""
     if request.method == "POST":
-        counts = {int(k[4:]): v for k, v in request.form.items() if k.startswith("got_")}
         try:
+            counts = numbered(request.form, "got_")
             with request_session() as session:
                 services.receive(session, actor, shipment_id, counts, request.form.get("on", ""))
             return redirect(url_for("nursery.shipment_page", shipment_id=shipment_id))
