@@ -238,6 +238,17 @@ ACCOUNTS_AND_REFERENCE = [
     bad("users", "list", "everyone"),
     good("species", "list", "--search", "Ulmus", says="Ulmus pumila"),
     bad("species", "list", "--format", "xml"),
+    good(
+        "species", "add", "--latin", "Carpinus betulus", "--ru", "Граб обыкновенный",
+        "--kk", "Кәдімгі шамшат", "--en", "European hornbeam", "--life-form", "tree",
+        "--leaf-type", "broadleaf", "--max-height", "30", "--max-trunk-diameter", "150",
+        says="Carpinus betulus",
+    ),  # fmt: skip
+    bad(
+        "species", "add", "--latin", "Ulmus pumila", "--ru", "Вяз", "--kk", "Шегіршін",
+        "--en", "Elm", "--life-form", "tree", "--leaf-type", "broadleaf", "--max-height", "30",
+        "--max-trunk-diameter", "150", says="Ulmus pumila",
+    ),  # fmt: skip
     good("species", "alias", "keep", "{folder}/mapping.toml", says="kept"),
     bad("species", "alias", "keep", "{folder}/empty-mapping.toml", says="no [species] aliases"),
     good("regions", "list", says="KZ-75"),

@@ -25,6 +25,7 @@ from werkzeug.routing import Rule
 from registry.access import Actor
 from registry.db import unit_of_work
 from registry.nursery.services import dispatch
+from tests.conftest import empty_inventory
 from tests.factories import make_green_space, make_plant, make_user
 from tests.nursery_factories import make_nursery, ready_batch
 from tests.web_client import PASSWORD, csrf_token, sign_in
@@ -124,13 +125,15 @@ def records(database_url):
         shipment = dispatch(
             session, Actor.system("test"), nursery, "KZ-75", [f"{batch.id}:10"], "2025-10-01"
         )
-        return {
+        made = {
             "email": email,
             "plant_id": str(plant.id),
             "space_id": str(space.id),
             "shipment_id": str(shipment.id),
             "code": nursery.code,
         }
+    yield made
+    empty_inventory(database_url)  # the next file in this worker starts from an empty registry
 
 
 def url_of(rule: Rule, records: dict[str, str]) -> str:
