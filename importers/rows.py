@@ -21,12 +21,13 @@ import shapely
 from pyproj import CRS
 
 from importers import crs as crs_rules
-from importers.fields import Column, Mapping
+from importers.fields import TARGET_UNITS, Column, Mapping
 from importers.report import Problem
 from importers.sources import Batch
 from importers.vocabulary import condition_of, form_of, status_of
 from registry.errors import InvalidValue, NotFound
 from registry.inventory import rules
+from registry.inventory.models import PlantingForm, PlantStatus
 from registry.regions.models import Region
 from registry.regions.services import RegionPieces
 from registry.species.models import Species
@@ -37,6 +38,8 @@ AUTHORITY = re.compile(
     r"^\s*([A-Za-z]+(?:\s+[x×])?\s+[a-z][a-z-]+(?:\s+(?:var|subsp|ssp|f)\.\s*[a-z-]+)?)"
     r"\s+[A-Z(].*$"
 )
+PI = Decimal(str(math.pi))
+DEAD_GRADE = 5  # V and VI of the sanitary scale: сухостой, dead standing trees
 TRUE_WORDS = {"1", "да", "yes", "true", "иә", "ия", "y", "д", "+"}
 STAGING_COLUMNS = (
     "row_no",
@@ -61,14 +64,7 @@ STAGING_COLUMNS = (
 )
 
 
-def empty(value: Any) -> bool:
-    if value is None:
-        return True
-    if isinstance(value, float):
-        return math.isnan(value)
-    if isinstance(value, str):
-        return not value.strip()
-    return value is pd.NaT
+empty = rules.is_empty  # one meaning of an empty cell for plants and green spaces
 
 
 def strip_authority(name: str) -> str:
@@ -129,10 +125,10 @@ class Normaliser:
         out = Clean({"row_no": rows}, np.ones(n, dtype=bool))
         self.frame, self.rows, self.out = batch.frame, rows, out
         self._geometry(geometry)
+        self._condition()
         self._species()
         self._measures()
         self._counts()
-        self._condition()
         self._texts()
         self._placement()
         return out
@@ -262,15 +258,18 @@ class Normaliser:
             )
 
     def _species(self) -> None:
-        found = self.by_unique("species", self.cells("species"), self._one_species, code="species")
+        found = self.by_unique(
+            "species", self.cells("species"), self._one_species, self.statuses, code="species"
+        )
         self.species_of = found
         self.out.values["species_id"] = np.array(
             [s.id if s is not None else None for s in found], dtype=object
         )
 
-    def _one_species(self, value: Any) -> Species:
+    def _one_species(self, value: Any, status: PlantStatus | None) -> Species | None:
         if empty(value):
-            raise InvalidValue("species", "is empty; every record needs a species")
+            rules.check_species_for_status(None, status or PlantStatus.ALIVE)
+            return None
         name = str(value).strip()
         for candidate in (name, strip_authority(name)):
             match = self.species.match(candidate)
@@ -281,28 +280,37 @@ class Normaliser:
     def _measure(
         self, name: str, target: str, limit: Callable[[Species | None], Decimal]
     ) -> np.ndarray:
-        factor = self.columns[name].factor if name in self.columns else 1.0
+        column = self.columns.get(name) or Column(name, name)
+        circumference = name == "trunk_circumference"
+        unit = TARGET_UNITS.get(name, "")
 
         def rule(value: Any, species: Species | None) -> float | None:
             number = rules.to_decimal(target, value)
             if number is None:
-                return None
-            number = number * Decimal(str(factor))
-            if name == "trunk_circumference":
-                number = number / Decimal(str(math.pi))
-            checked = rules.check_measure(target, number, limit(species), species)
-            return float(round(checked, 1)) if checked is not None else None
+                return None  # empty: not measured
+            converted = number * Decimal(str(column.factor))
+            try:
+                if circumference:  # checked as a circumference, stored as its diameter
+                    girth = rules.check_measure(
+                        name, converted, round(limit(species) * PI, 1), species
+                    )
+                    return float(round(girth / PI, 1))
+                checked = rules.check_measure(target, converted, limit(species), species)
+            except InvalidValue as exc:
+                if column.factor == 1:
+                    raise
+                said = f"{value} {column.unit} = {round(converted, 1)} {unit}"
+                raise InvalidValue(exc.field, f"{said}: {exc.reason}", value) from None
+            return float(round(checked, 1))
 
         return self.by_unique(name, self.cells(name), rule, self.species_of)
 
     def _measures(self) -> None:
-        height = self._measure("height", "height_m", lambda s: s.max_height_m if s else 999)
+        height = self._measure("height", "height_m", rules.height_limit)
         trunk_name = "trunk_diameter"
         if "trunk_diameter" not in self.columns and "trunk_circumference" in self.columns:
             trunk_name = "trunk_circumference"
-        trunk = self._measure(
-            trunk_name, "trunk_diameter_cm", lambda s: s.max_trunk_diameter_cm if s else 999
-        )
+        trunk = self._measure(trunk_name, "trunk_diameter_cm", rules.trunk_limit)
         crown = self._measure(
             "crown_diameter", "crown_diameter_m", lambda s: rules.MAX_CROWN_DIAMETER_M
         )
@@ -332,6 +340,24 @@ class Normaliser:
         self.out.values["planting_form"] = np.array(
             [f.value if f is not None else None for f in forms], dtype=object
         )
+        self._sizes_of_points(forms)
+
+    def _sizes_of_points(self, forms: np.ndarray) -> None:
+        """A hedge marked by a point has no length in its geometry, a group or massif no area:
+        the mapped column gives it, or the report says it is unknown (never a made-up one)."""
+        points = (self.kinds == "Point") & self.out.good
+        for form, size, unit in (
+            (PlantingForm.HEDGE, "length_m", "length"),
+            (PlantingForm.GROUP, "area_m2", "area"),
+            (PlantingForm.MASSIF, "area_m2", "area"),
+        ):
+            unknown = (
+                points & (forms == form) & pd.isna(pd.Series(self.out.values[size])).to_numpy()
+            )
+            if unknown.any():
+                self.warn(unknown, self.source_name(size), None, f"unknown_{unit}",
+                          f"a {form.value} marked by a point: its {unit} is unknown (no "
+                          f"{size} column), stored empty")  # fmt: skip
 
     def _form(self, value: Any, kind: str) -> Any:
         if not kind:
@@ -346,24 +372,34 @@ class Normaliser:
         return rules.check_form(form_of(value), sample)
 
     def _condition(self) -> None:
-        def condition(value: Any) -> tuple[int, bool]:
-            if empty(value) and "condition" not in self.columns:
-                return 1, False
-            return condition_of(whole(value))
-
-        graded = self.by_unique("condition", self.cells("condition"), condition)
-        self.out.values["condition"] = np.array([g[0] if g else None for g in graded], dtype=object)
-        hazardous = np.array([bool(g and g[1]) for g in graded], dtype=bool)
+        """Condition, hazard and status. An empty or absent condition is "not assessed" (None),
+        never grade I. A condition cell may say what the tree is rather than how it is
+        (сухостой, пень, вакантное место): without a status of its own, the record takes that
+        status (a dead grade V or VI is a dead tree), and a stump or a vacant site no grade."""
+        graded = self.by_unique("condition", self.cells("condition"), _graded)
+        status_cells = self.cells("status")
+        said = self.by_unique("status", status_cells, _status_said)
+        conditions = np.full(len(graded), None, dtype=object)
+        hazardous = np.zeros(len(graded), dtype=bool)
+        statuses = np.full(len(graded), PlantStatus.ALIVE, dtype=object)
+        for i, (grade, status) in enumerate(zip(graded, said, strict=True)):
+            if isinstance(grade, tuple):
+                conditions[i], hazardous[i] = grade
+            if status is not None:
+                statuses[i] = status
+            elif isinstance(grade, PlantStatus):
+                statuses[i] = grade
+            elif conditions[i] is not None and conditions[i] >= DEAD_GRADE:
+                statuses[i] = PlantStatus.DEAD
+        self.out.values["condition"] = conditions
         if "hazardous" in self.columns:
             flagged = np.array(
                 [str(whole(v)).strip().lower() in TRUE_WORDS for v in self.cells("hazardous")]
             )
             hazardous |= flagged
         self.out.values["hazardous"] = hazardous.astype(object)
-        status = self.by_unique("status", self.cells("status"), status_of)
-        self.out.values["status"] = np.array(
-            [s.value if s is not None else None for s in status], dtype=object
-        )
+        self.statuses = statuses
+        self.out.values["status"] = np.array([PlantStatus(s).value for s in statuses], dtype=object)
 
     def _placement(self) -> None:
         """Refuse rows outside the survey's region, by the rule the database's trigger follows;
@@ -402,6 +438,30 @@ class Normaliser:
             cells = cells.map(whole, na_action="ignore")
         text = cells.astype(str).str.strip()
         return text.where(~missing, "")
+
+
+def _graded(value: Any) -> tuple[int, bool] | PlantStatus | None:
+    """A condition cell: (grade, hazardous), a status it names (пень), or None: not assessed."""
+    if empty(value):
+        return None
+    try:
+        return condition_of(whole(value))
+    except InvalidValue as refused:
+        try:
+            said = status_of(value)
+        except InvalidValue:
+            raise refused from None
+        if said == PlantStatus.ALIVE:
+            raise
+        return said
+
+
+def _status_said(value: Any) -> PlantStatus | None:
+    """A status cell's status, or None when the cell is empty (or is not a status word and
+    so refused by ``status_of``)."""
+    if empty(value):
+        return None
+    return status_of(value)
 
 
 @dataclass(frozen=True)
