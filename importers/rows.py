@@ -369,7 +369,7 @@ class Normaliser:
             "Polygon": shapely.box(0, 0, 1, 1),
             "MultiPolygon": shapely.MultiPolygon([shapely.box(0, 0, 1, 1)]),
         }.get(kind, shapely.MultiPoint([(0, 0), (1, 1)]))
-        return rules.check_form(form_of(value), sample)
+        return rules.check_form(None if empty(value) else form_of(value), sample)
 
     def _condition(self) -> None:
         """Condition, hazard and status. An empty or absent condition is "not assessed" (None),

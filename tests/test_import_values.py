@@ -7,7 +7,10 @@ that nothing was stored that the file did not say.
 
 from __future__ import annotations
 
+import json
 import math
+import subprocess
+import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -24,7 +27,7 @@ from registry.db import engine_for, unit_of_work
 from registry.errors import JasylError
 from registry.species.services import get_species
 from tests.factories import ASTANA, make_plant, point_near
-from tests.import_files import ASTANA_LONLAT
+from tests.import_files import ASTANA_LONLAT, write_shapefile
 from web.cli import main
 
 ADMIN = Actor.system("test import values")
@@ -313,3 +316,36 @@ def test_row_trees_and_point_hedges_in_a_point_survey(db, tmp_path) -> None:
     warned = {(w.row, w.code) for w in report.warnings}
     assert {(4, "unknown_length"), (5, "unknown_area")} <= warned
     assert not {r for r, c in warned if c.startswith("unknown_") and r in (1, 2, 3)}
+
+
+def test_an_akimat_point_survey_through_the_real_command(clean, tmp_path) -> None:
+    """``jasyl import`` as a subprocess on a CP1251 shapefile: row trees, a point hedge with
+    its length, a stump without species, no condition column: what the file says, stored."""
+    frame = pd.DataFrame({
+        "ИНВ": ["K-1", "K-2", "K-3", "K-4"],
+        "ПОРОДА": ["Вяз приземистый", "Вяз приземистый", "Вяз приземистый", None],
+        "ФОРМА": ["аллея", "рядовая", "живая изгородь", None],
+        "ДЛИНА_М": [None, None, 18.0, None],
+        "СТАТУС": [None, None, None, "пень"],
+        "ДИАМ_СМ": [24.0, None, None, 52.0],
+    })  # fmt: skip
+    path = write_shapefile(tmp_path / "аллеи.shp", frame, epsg=4326)
+    jasyl = str(Path(sys.executable).with_name("jasyl"))
+    done = subprocess.run(
+        [jasyl, "import", str(path), "--region", "KZ-71", "--json"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert (summary["status"], summary["imported"], summary["errors"]) == ("done", 4, 0)
+    with engine_for(clean).connect() as conn:
+        got = {r[0]: tuple(r[1:]) for r in conn.execute(text(
+            "SELECT p.inventory_number, s.latin, p.planting_form::text, p.length_m::float8, "
+            "p.trunk_diameter_cm::float8, p.condition, p.status::text "
+            "FROM plants p LEFT JOIN species s ON s.id = p.species_id"))}  # fmt: skip
+    assert got == {
+        "K-1": ("Ulmus pumila", "row", None, 24.0, None, "alive"),
+        "K-2": ("Ulmus pumila", "row", None, None, None, "alive"),
+        "K-3": ("Ulmus pumila", "hedge", 18.0, None, None, "alive"),
+        "K-4": (None, "solitary", None, 52.0, None, "stump"),
+    }
