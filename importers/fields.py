@@ -211,8 +211,10 @@ def _matches(parts: list[str], field_name: str, prefixes: tuple[str, ...]) -> bo
 
 
 def _unit_factor(field_name: str, rest: list[str]) -> tuple[float, str]:
+    """The unit a column name ends with: the last unit word ("Height in m" is metres, not
+    inches; "DBH_IN" is inches)."""
     units = UNITS.get(field_name, {})
-    for token in rest:
+    for token in reversed(rest):
         if token in units:
             return units[token], token
     return 1.0, ""

@@ -21,6 +21,7 @@ from click.testing import CliRunner
 from shapely.geometry import LineString
 from sqlalchemy import text
 
+from importers.fields import Column, recognise
 from importers.services import ImportOptions, import_file
 from registry.access import Actor
 from registry.db import engine_for, unit_of_work
@@ -349,3 +350,18 @@ def test_an_akimat_point_survey_through_the_real_command(clean, tmp_path) -> Non
         "K-3": ("Ulmus pumila", "hedge", 18.0, None, None, "alive"),
         "K-4": (None, "solitary", None, 52.0, None, "stump"),
     }
+
+
+@pytest.mark.parametrize(
+    ("column", "field", "factor", "unit"),
+    [
+        ("DBH_IN", "trunk_diameter", 2.54, "in"),
+        ("Height in m", "height", 1, "m"),  # the last unit word, not the preposition "in"
+        ("HEIGHT_FT", "height", 0.3048, "ft"),
+        ("ДИАМ_ММ", "trunk_diameter", 0.1, "мм"),
+        ("CIRC_IN", "trunk_circumference", 2.54, "in"),
+        ("ВЫС_М", "height", 1, "м"),
+    ],
+)
+def test_a_unit_in_the_column_name(column, field, factor, unit) -> None:
+    assert recognise(column) == Column(column, field, factor, unit)

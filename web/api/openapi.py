@@ -103,14 +103,15 @@ SCHEMAS: dict[str, Any] = {
             "region_id": {"type": "integer"},
             "version": {"type": "integer"},
             "inventory_number": {"type": "string"},
-            "species_id": {"type": "integer"},
+            "species_id": {"type": "integer", "nullable": True},  # a stump may have none
             "planting_form": {"type": "string"},
             "quantity": {"type": "integer"},
             "planting_year": {"type": "integer", "nullable": True},
             "height_m": {"type": "number", "nullable": True},
             "trunk_diameter_cm": {"type": "number", "nullable": True},
             "crown_diameter_m": {"type": "number", "nullable": True},
-            "condition": {"type": "integer", "minimum": 1, "maximum": 6},
+            # null: not assessed
+            "condition": {"type": "integer", "minimum": 1, "maximum": 6, "nullable": True},
             "hazardous": {"type": "boolean"},
             "status": {"type": "string"},
             "address": {"type": "string"},
