@@ -178,6 +178,19 @@ class Normaliser:
         code: str = "invalid_value",
     ) -> np.ndarray:
         """Run ``rule(value, *extra)`` once per distinct combination; reject the rows it refuses."""
+        results, inverse = self.distinct(name, values, rule, *extra, code=code)
+        return results[inverse]
+
+    def distinct(
+        self,
+        name: str,
+        values: np.ndarray,
+        rule: Callable[..., Any],
+        *extra: np.ndarray,
+        code: str = "invalid_value",
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``by_unique`` before the gather: each distinct combination's result (None where
+        refused) and each row's index into them, to derive several columns from one rule."""
         keys = [pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=False)]
         keys += [pd.factorize(pd.Series(e, dtype=object), use_na_sentinel=False) for e in extra]
         combined = keys[0][0].astype(np.int64)
@@ -198,7 +211,7 @@ class Normaliser:
             value = values[first[k]]
             self.reject(inverse == k, self.source_name(name), value, code, message)
             results[k] = None
-        return results[inverse]
+        return results, inverse
 
     # -- fields -----------------------------------------------------------------------------------
     def _geometry(self, geometry: np.ndarray) -> None:
@@ -266,9 +279,9 @@ class Normaliser:
             [s.id if s is not None else None for s in found], dtype=object
         )
 
-    def _one_species(self, value: Any, status: PlantStatus | None) -> Species | None:
+    def _one_species(self, value: Any, status: str) -> Species | None:
         if empty(value):
-            rules.check_species_for_status(None, status or PlantStatus.ALIVE)
+            rules.check_species_for_status(None, PlantStatus(status))
             return None
         name = str(value).strip()
         for candidate in (name, strip_authority(name)):
@@ -376,22 +389,17 @@ class Normaliser:
         never grade I. A condition cell may say what the tree is rather than how it is
         (сухостой, пень, вакантное место): without a status of its own, the record takes that
         status (a dead grade V or VI is a dead tree), and a stump or a vacant site no grade."""
-        graded = self.by_unique("condition", self.cells("condition"), _graded)
-        status_cells = self.cells("status")
-        said = self.by_unique("status", status_cells, _status_said)
-        conditions = np.full(len(graded), None, dtype=object)
-        hazardous = np.zeros(len(graded), dtype=bool)
-        statuses = np.full(len(graded), PlantStatus.ALIVE, dtype=object)
-        for i, (grade, status) in enumerate(zip(graded, said, strict=True)):
-            if isinstance(grade, tuple):
-                conditions[i], hazardous[i] = grade
-            if status is not None:
-                statuses[i] = status
-            elif isinstance(grade, PlantStatus):
-                statuses[i] = grade
-            elif conditions[i] is not None and conditions[i] >= DEAD_GRADE:
-                statuses[i] = PlantStatus.DEAD
-        self.out.values["condition"] = conditions
+        graded, rows = self.distinct("condition", self.cells("condition"), _graded)
+        assessed = [g if isinstance(g, tuple) else (None, False) for g in graded]
+        self.out.values["condition"] = np.array([a[0] for a in assessed], dtype=object)[rows]
+        hazardous = np.array([a[1] for a in assessed], dtype=bool)[rows]
+        implied = np.array([_implied_status(g) for g in graded], dtype=object)[rows]
+        said, said_rows = self.distinct("status", self.cells("status"), _status_said)
+        said = np.array([s.value if s is not None else None for s in said], dtype=object)
+        statuses = said[said_rows]
+        silent = pd.isna(statuses)  # no status in the file: the condition's, else alive
+        statuses[silent] = implied[silent]
+        statuses[pd.isna(statuses)] = PlantStatus.ALIVE.value
         if "hazardous" in self.columns:
             flagged = np.array(
                 [str(whole(v)).strip().lower() in TRUE_WORDS for v in self.cells("hazardous")]
@@ -399,7 +407,7 @@ class Normaliser:
             hazardous |= flagged
         self.out.values["hazardous"] = hazardous.astype(object)
         self.statuses = statuses
-        self.out.values["status"] = np.array([PlantStatus(s).value for s in statuses], dtype=object)
+        self.out.values["status"] = statuses
 
     def _placement(self) -> None:
         """Refuse rows outside the survey's region, by the rule the database's trigger follows;
@@ -454,6 +462,16 @@ def _graded(value: Any) -> tuple[int, bool] | PlantStatus | None:
         if said == PlantStatus.ALIVE:
             raise
         return said
+
+
+def _implied_status(graded: tuple[int, bool] | PlantStatus | None) -> str | None:
+    """The status a condition cell implies: the one it names (пень), dead for grades V and VI
+    (сухостой), else none."""
+    if isinstance(graded, PlantStatus):
+        return graded.value
+    if graded is not None and graded[0] >= DEAD_GRADE:
+        return PlantStatus.DEAD.value
+    return None
 
 
 def _status_said(value: Any) -> PlantStatus | None:
