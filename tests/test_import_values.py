@@ -123,10 +123,11 @@ def point_survey(tmp_path: Path, name: str, columns: dict[str, list], fmt: str =
         crs="EPSG:4326",
     )
     path = tmp_path / f"{name}.{fmt}"
+    table = frame.assign(lon=frame.geometry.x, lat=frame.geometry.y).drop(columns="geometry")
     if fmt == "csv":
-        frame.assign(lon=frame.geometry.x, lat=frame.geometry.y).drop(columns="geometry").to_csv(
-            path, index=False
-        )
+        table.to_csv(path, index=False)
+    elif fmt == "xlsx":
+        table.to_excel(path, index=False)  # an empty cell is no cell at all
     else:
         frame.to_file(path)
     return path
@@ -150,7 +151,7 @@ def rows_of(db) -> dict[str, tuple]:
     return {r[0]: tuple(r[1:]) for r in db.execute(text(sql))}
 
 
-@pytest.mark.parametrize("fmt", ["gpkg", "geojson", "shp", "csv"])
+@pytest.mark.parametrize("fmt", ["gpkg", "geojson", "shp", "csv", "xlsx"])
 def test_empty_cells_are_not_measured_and_no_condition_is_not_assessed(db, tmp_path, fmt):
     path = point_survey(tmp_path, "nulls", {
         "inv": ["N-1", "N-2", "N-3"],
@@ -174,9 +175,11 @@ def test_empty_condition_cells_are_not_assessed_and_reported_apart(db, tmp_path)
         "inv": ["C-1", "C-2", "C-3"],
         "species": ["Ulmus pumila"] * 3,
         "condition": ["II", None, "  "],
+        "height": ["—", "-", "7,5"],  # a dash says "no value"
     })  # fmt: skip
     assert imported(db, path).imported == 3
-    assert [r[5] for _, r in sorted(rows_of(db).items())] == [2, None, None]
+    got = sorted(rows_of(db).items())
+    assert [(r[1], r[5]) for _, r in got] == [(None, 2), (None, None), (7.5, None)]
     tallies = db.execute(
         text("SELECT condition, plants FROM inventory_tallies WHERE region_id = 71 ORDER BY 1")
     ).all()

@@ -45,6 +45,10 @@ DEFAULT_FORM = {
 ROMAN_GRADES = {"I": 1, "II": 2, "III": 3, "IV": 4, "V": 5, "VI": 6}
 
 
+# A cell of only these says "no value" in surveys and spreadsheets: "-", "—", "–", ".".
+BLANK_MARKS = " \t\r\n\xa0-–—."
+
+
 def is_empty(value: Any) -> bool:
     """An empty cell: None, NaN (a null read by pandas), pandas' NA and NaT, or blank text.
     Empty means "not measured": such a field is stored as NULL, never refused, never 0."""
@@ -53,7 +57,7 @@ def is_empty(value: Any) -> bool:
     if isinstance(value, float):
         return math.isnan(value)
     if isinstance(value, str):
-        return not value.strip()
+        return not value.strip(BLANK_MARKS)
     return False
 
 
