@@ -8,8 +8,12 @@ import json
 import re
 
 import pytest
+from sqlalchemy import select, text
 
-from registry.db import unit_of_work
+from registry.access import Actor
+from registry.db import engine_for, unit_of_work
+from registry.inventory.models import Plant
+from registry.inventory.services import update_plant
 from registry.reports.services import inventory_section
 from tests.factories import ASTANA, make_plant, point_near
 from web import create_app
@@ -60,3 +64,19 @@ def test_the_map_legend_and_the_card_say_not_assessed(astana, lang) -> None:
     x, y = point_near(ASTANA, 9).x, point_near(ASTANA, 9).y
     card = client.get(f"/api/v1/plants/at?lon={x}&lat={y}&z=19&lang={lang}").get_json()
     assert card["id"] == stump_id and NOT_ASSESSED[lang] in card["html"]
+
+
+def test_tallies_keep_one_row_for_unassessed_plants_and_move_on_assessment(astana, clean):
+    """The tally key's NULLs are not distinct: three plants added one by one make one row of
+    three (not three rows of one), and assessing one moves it to its grade."""
+    sql = text(
+        "SELECT condition, plants FROM inventory_tallies "
+        "WHERE region_id = 71 AND status = 'alive' AND plants <> 0 ORDER BY condition NULLS LAST"
+    )
+    with engine_for(clean).connect() as conn:
+        assert [tuple(r) for r in conn.execute(sql)] == [(1, 1), (3, 1), (None, 3)]
+    with unit_of_work(clean) as session:
+        plant = session.scalars(select(Plant).where(Plant.condition.is_(None))).first()
+        update_plant(session, Actor.system("test"), plant.id, plant.version, {"condition": 3})
+    with engine_for(clean).connect() as conn:
+        assert [tuple(r) for r in conn.execute(sql)] == [(1, 1), (3, 2), (None, 2)]
