@@ -400,6 +400,17 @@ class Normaliser:
         silent = pd.isna(statuses)  # no status in the file: the condition's, else alive
         statuses[silent] = implied[silent]
         statuses[pd.isna(statuses)] = PlantStatus.ALIVE.value
+        # Grades V and VI are dead trees (сухостой): "alive" beside them is not stored alive.
+        dead = (implied == PlantStatus.DEAD.value) & (statuses == PlantStatus.ALIVE.value)
+        statuses[dead] = PlantStatus.DEAD.value
+        said_alive = dead & ~silent
+        if said_alive.any():
+            column = self.columns["status"].source  # the file's own words, before the mapping
+            cells = self.frame[column].to_numpy(dtype=object)
+            for value in pd.unique(cells[said_alive]):
+                self.warn(said_alive & (cells == value), self.source_name("status"), value,
+                          "dead_by_condition", "the condition says the tree is dead (grade V "
+                          "or VI): stored as dead, not alive")  # fmt: skip
         if "hazardous" in self.columns:
             flagged = np.array(
                 [str(whole(v)).strip().lower() in TRUE_WORDS for v in self.cells("hazardous")]

@@ -213,17 +213,17 @@ def test_stumps_vacant_sites_and_dead_trees_keep_their_status(db, tmp_path) -> N
 
 def test_a_stump_in_the_condition_column_and_a_mapped_status_word(db, tmp_path) -> None:
     path = point_survey(tmp_path, "morto", {
-        "id": ["M-1", "M-2", "M-3", "M-4", "M-5"],
-        "specie": ["Ulmus pumila", None, "Ulmus pumila", "Ulmus pumila", "Ulmus pumila"],
-        "stato": ["Morto", None, "Vivo", None, "Vivo"],
-        "condition": [None, "пень", "I", "Dead", "II"],
+        "id": ["M-1", "M-2", "M-3", "M-4", "M-5", "M-6"],
+        "specie": ["Ulmus pumila", None] + ["Ulmus pumila"] * 4,
+        "stato": ["Morto", None, "Vivo", None, "Vivo", "Vivo"],
+        "condition": [None, "пень", "I", "Dead", "II", "VI"],
     })  # fmt: skip
     mapping = (
         '[columns]\ninventory_number = "id"\nspecies = "specie"\nstatus = "stato"\n'
         '[values.status]\nMorto = "dead"\nVivo = "alive"\n'
     )
     report = imported(db, path, mapping)
-    assert report.status == "done" and report.imported == 5, report.errors
+    assert report.status == "done" and report.imported == 6, report.errors
     got = {k: (v[0], v[5], v[6]) for k, v in rows_of(db).items()}
     assert got == {
         "M-1": ("Ulmus pumila", None, "dead"),
@@ -231,7 +231,10 @@ def test_a_stump_in_the_condition_column_and_a_mapped_status_word(db, tmp_path) 
         "M-3": ("Ulmus pumila", 1, "alive"),
         "M-4": ("Ulmus pumila", 5, "dead"),  # "Dead" in the condition: a dead tree (was alive)
         "M-5": ("Ulmus pumila", 2, "alive"),
+        "M-6": ("Ulmus pumila", 6, "dead"),  # grade VI is сухостой, whatever "Vivo" says
     }
+    [warning] = [w for w in report.warnings if w.code == "dead_by_condition"]
+    assert (warning.row, warning.field, warning.value) == (6, "stato", "Vivo")
 
 
 def test_a_living_tree_without_species_is_refused(db, tmp_path) -> None:
