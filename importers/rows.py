@@ -208,10 +208,21 @@ class Normaliser:
         for k in np.flatnonzero(refused):
             exc = results[k].exc
             message = exc.reason if isinstance(exc, InvalidValue) else exc.message
-            value = values[first[k]]
+            value, message = self._as_in_file(name, first[k], values[first[k]], message)
             self.reject(inverse == k, self.source_name(name), value, code, message)
             results[k] = None
         return results, inverse
+
+    def _as_in_file(self, name: str, row: int, value: Any, message: str) -> tuple[Any, str]:
+        """The file's own cell, and what the mapping's value table made of it, for a report:
+        "3) 50cm< & <=100cm" read as 75, not a 75 the person never wrote."""
+        column = self.columns.get(name)
+        if column is None or name not in self.mapping.values:
+            return value, message
+        cell = self.frame[column.source].iloc[row]
+        if empty(cell) or str(cell) == str(value):
+            return value, message
+        return cell, f"read as {_shown(value)} ([values.{name}]): {message}"
 
     # -- fields -----------------------------------------------------------------------------------
     def _geometry(self, geometry: np.ndarray) -> None:
