@@ -21,8 +21,9 @@ A mapping file (``--mapping``, TOML or YAML) overrides or completes what is reco
     height = "RangeAltezza"        # also: trunk_diameter, trunk_circumference, crown_diameter,
                                    # planting_year, age_years, condition, planting_form, status,
                                    # quantity, length_m, area_m2, notes, address, hazardous, x, y
-    [units]                        # when the column name does not say it
-    trunk_diameter = "mm"          # cm, mm, m; height/crown: m, cm; area: m2, ha
+    [units]                        # when the column name does not say it; another is an error
+    trunk_diameter = "in"          # mm, cm, m, in, ft (trunk_circumference too: ÷ π);
+    height = "ft"                  # height/crown/length: mm, cm, m, in, ft; area: m2, ha, ft2, acre
 
     [values.condition]             # cell value → what the registry understands
     Buono = 1

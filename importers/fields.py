@@ -56,15 +56,61 @@ POLYGONAL = {"Polygon", "MultiPolygon", "Polygon Z", "MultiPolygon Z", "3D Polyg
 ANYWHERE = {"crown_diameter", "trunk_circumference"}  # "ДИАМ_КРОН", "D_ОКРУЖ"
 FIELDS = tuple(name for name, _ in RULES)
 REQUIRED = ("species",)
-# Units a column name may carry and the factor to the registry's unit, per field.
+# Units a column name or the mapping's [units] may give, and the factor to the registry's unit
+# (cm for trunks, m for heights, crowns and lengths, m² for areas), per field.
+_CM = {"см": 1, "cm": 1, "мм": 0.1, "mm": 0.1, "м": 100, "m": 100, "in": 2.54,
+       "дюйм": 2.54, "inch": 2.54, "inches": 2.54, "ft": 30.48, "фут": 30.48, "foot": 30.48,
+       "feet": 30.48}  # fmt: skip
+_M = {"м": 1, "m": 1, "см": 0.01, "cm": 0.01, "мм": 0.001, "mm": 0.001, "in": 0.0254,
+      "дюйм": 0.0254, "inch": 0.0254, "inches": 0.0254, "ft": 0.3048, "фут": 0.3048,
+      "foot": 0.3048, "feet": 0.3048}  # fmt: skip
 UNITS = {
-    "trunk_diameter": {"см": 1, "cm": 1, "мм": 0.1, "mm": 0.1, "м": 100, "m": 100},
-    "trunk_circumference": {"см": 1, "cm": 1, "мм": 0.1, "mm": 0.1, "м": 100, "m": 100},
-    "height": {"м": 1, "m": 1, "см": 0.01, "cm": 0.01},
-    "crown_diameter": {"м": 1, "m": 1, "см": 0.01, "cm": 0.01},
-    "length_m": {"м": 1, "m": 1, "км": 1000, "km": 1000},
-    "area_m2": {"м2": 1, "m2": 1, "кв": 1, "га": 10000, "ha": 10000},
+    "trunk_diameter": _CM,
+    "trunk_circumference": _CM,
+    "height": _M,
+    "crown_diameter": _M,
+    "length_m": {**_M, "км": 1000, "km": 1000},
+    "area_m2": {
+        "м2": 1,
+        "m2": 1,
+        "кв": 1,
+        "га": 10000,
+        "ha": 10000,
+        "ft2": 0.09290304,
+        "sqft": 0.09290304,
+        "ac": 4046.8564224,
+        "acre": 4046.8564224,
+    },  # fmt: skip
 }
+# The registry's own unit of each field, as reports show a converted value.
+TARGET_UNITS = {"trunk_diameter": "cm", "trunk_circumference": "cm", "height": "m",
+                "crown_diameter": "m", "length_m": "m", "area_m2": "m2"}  # fmt: skip
+
+
+def mapping_factor(field_name: str, mapping: Mapping, file_name: str) -> tuple[float, str]:
+    """The factor and unit the mapping's ``[units]`` gives a field (1 and "" when none).
+
+    An unknown unit is an error listing the known ones: applied as ×1 it would store inches as
+    centimetres without a word."""
+    unit = mapping.units.get(field_name)
+    if unit is None:
+        return 1.0, ""
+    known = UNITS.get(field_name)
+    if not known:
+        with_units = ", ".join(UNITS)
+        raise MappingError(
+            f"{file_name}: [units] {field_name} = {unit!r}, but {field_name} takes no unit; "
+            f"fields with units: {with_units}"
+        )
+    key = fold(unit).strip()
+    if key not in known:
+        raise MappingError(
+            f"{file_name}: [units] {field_name} = {unit!r} is not a unit we know; "
+            f"known units: {', '.join(known)}"
+        )
+    return known[key], key
+
+
 _TOKENS = re.compile(r"[^\w№]+")
 
 
@@ -134,6 +180,7 @@ class Column:
     source: str
     field: str
     factor: float = 1.0
+    unit: str = ""  # the file's unit when not the registry's (shown beside converted values)
 
 
 def tokens(name: str) -> list[str]:
@@ -147,7 +194,7 @@ def recognise(name: str, rules: tuple[tuple[str, tuple[str, ...]], ...] = RULES)
         return None
     for field_name, prefixes in rules:
         if _matches(parts, field_name, prefixes):
-            return Column(name, field_name, _unit_factor(field_name, parts[1:]))
+            return Column(name, field_name, *_unit_factor(field_name, parts[1:]))
     return None
 
 
@@ -163,12 +210,14 @@ def _matches(parts: list[str], field_name: str, prefixes: tuple[str, ...]) -> bo
     return any(head.startswith(p) or joined.startswith(p) for p in longer)
 
 
-def _unit_factor(field_name: str, rest: list[str]) -> float:
+def _unit_factor(field_name: str, rest: list[str]) -> tuple[float, str]:
+    """The unit a column name ends with: the last unit word ("Height in m" is metres, not
+    inches; "DBH_IN" is inches)."""
     units = UNITS.get(field_name, {})
-    for token in rest:
+    for token in reversed(rest):
         if token in units:
-            return units[token]
-    return 1.0
+            return units[token], token
+    return 1.0, ""
 
 
 def resolve_columns(names: list[str], mapping: Mapping, file_name: str) -> dict[str, Column]:
@@ -183,17 +232,16 @@ def resolve_columns(names: list[str], mapping: Mapping, file_name: str) -> dict[
                 f"{file_name}: the mapping names column {source!r} for {field_name}, but the file "
                 f"has only: {', '.join(names)}"
             )
-        factor = UNITS.get(field_name, {}).get(mapping.units.get(field_name, ""), 1.0)
-        by_field[field_name] = Column(source, field_name, factor)
+        factor, unit = mapping_factor(field_name, mapping, file_name)
+        by_field[field_name] = Column(source, field_name, factor, unit)
         taken.add(source)
     ignored = {f for f, s in mapping.columns.items() if s == ""}
     for name in names:
         found = recognise(name) if name not in taken else None
         if found and found.field not in by_field and found.field not in ignored:
-            factor = found.factor
             if found.field in mapping.units:
-                factor = UNITS.get(found.field, {}).get(mapping.units[found.field], 1.0)
-            by_field[found.field] = Column(name, found.field, factor)
+                found = Column(name, found.field, *mapping_factor(found.field, mapping, file_name))
+            by_field[found.field] = found
     for required in REQUIRED:
         if required not in by_field and required not in mapping.defaults:
             raise MappingError(

@@ -20,17 +20,20 @@ import shapely
 from pyproj import CRS
 
 from importers import crs as crs_rules
-from importers.fields import Column, Mapping
+from importers.fields import TARGET_UNITS, Column, Mapping
 from importers.report import Problem
 from importers.sources import Batch
 from importers.vocabulary import condition_of, form_of, status_of, translated
 from registry.errors import InvalidValue, NeedsConfirmation, NotFound
 from registry.inventory import rules
+from registry.inventory.models import PlantingForm, PlantStatus
 from registry.regions.models import Region
 from registry.regions.services import RegionPieces
 from registry.species.models import Species
 from registry.species.services import Proposal, SpeciesIndex
 
+PI = Decimal(str(math.pi))
+DEAD_GRADE = 5  # V and VI of the sanitary scale: сухостой, dead standing trees
 TRUE_WORDS = {"1", "да", "yes", "true", "иә", "ия", "y", "д", "+"}
 STAGING_COLUMNS = (
     "row_no",
@@ -55,14 +58,7 @@ STAGING_COLUMNS = (
 )
 
 
-def empty(value: Any) -> bool:
-    if value is None:
-        return True
-    if isinstance(value, float):
-        return math.isnan(value)
-    if isinstance(value, str):
-        return not value.strip()
-    return value is pd.NaT
+empty = rules.is_empty  # one meaning of an empty cell for plants and green spaces
 
 
 def whole(value: Any) -> Any:
@@ -118,10 +114,10 @@ class Normaliser:
         out = Clean({"row_no": rows}, np.ones(n, dtype=bool))
         self.frame, self.rows, self.out = batch.frame, rows, out
         self._geometry(geometry)
+        self._condition()
         self._species()
         self._measures()
         self._counts()
-        self._condition()
         self._texts()
         self._placement()
         return out
@@ -171,6 +167,19 @@ class Normaliser:
         code: str = "invalid_value",
     ) -> np.ndarray:
         """Run ``rule(value, *extra)`` once per distinct combination; reject the rows it refuses."""
+        results, inverse = self.distinct(name, values, rule, *extra, code=code)
+        return results[inverse]
+
+    def distinct(
+        self,
+        name: str,
+        values: np.ndarray,
+        rule: Callable[..., Any],
+        *extra: np.ndarray,
+        code: str = "invalid_value",
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``by_unique`` before the gather: each distinct combination's result (None where
+        refused) and each row's index into them, to derive several columns from one rule."""
         keys = [pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=False)]
         keys += [pd.factorize(pd.Series(e, dtype=object), use_na_sentinel=False) for e in extra]
         combined = keys[0][0].astype(np.int64)
@@ -188,11 +197,22 @@ class Normaliser:
         for k in np.flatnonzero(refused):
             exc = results[k].exc
             message = exc.reason if isinstance(exc, InvalidValue) else exc.message
-            value = values[first[k]]
+            value, message = self._as_in_file(name, first[k], values[first[k]], message)
             why = exc.code if isinstance(exc, NeedsConfirmation) else code
             self.reject(inverse == k, self.source_name(name), value, why, message)
             results[k] = None
-        return results[inverse]
+        return results, inverse
+
+    def _as_in_file(self, name: str, row: int, value: Any, message: str) -> tuple[Any, str]:
+        """The file's own cell, and what the mapping's value table made of it, for a report:
+        "3) 50cm< & <=100cm" read as 75, not a 75 the person never wrote."""
+        column = self.columns.get(name)
+        if column is None or name not in self.mapping.values:
+            return value, message
+        cell = self.frame[column.source].iloc[row]
+        if empty(cell) or str(cell) == str(value):
+            return value, message
+        return cell, f"read as {_shown(value)} ([values.{name}]): {message}"
 
     # -- fields -----------------------------------------------------------------------------------
     def _geometry(self, geometry: np.ndarray) -> None:
@@ -252,17 +272,21 @@ class Normaliser:
             )
 
     def _species(self) -> None:
-        found = self.by_unique("species", self.cells("species"), self._one_species, code="species")
+        found = self.by_unique(
+            "species", self.cells("species"), self._one_species, self.statuses, code="species"
+        )
         self.species_of = found
         self.out.values["species_id"] = np.array(
             [s.id if s is not None else None for s in found], dtype=object
         )
 
-    def _one_species(self, value: Any) -> Species:
+    def _one_species(self, value: Any, status: str) -> Species | None:
         """The catalogue species a cell names as written (``SpeciesIndex.match``); any other
-        name is refused as a proposal for a person to confirm, never taken for its nearest."""
+        name is refused as a proposal for a person to confirm, never taken for its nearest.
+        An empty cell is no species, which only a stump, vacant site or removed tree may be."""
         if empty(value):
-            raise InvalidValue("species", "is empty; every record needs a species")
+            rules.check_species_for_status(None, PlantStatus(status))
+            return None
         name = str(whole(value)).strip()
         match = self.species.match(name)
         if match:
@@ -273,28 +297,37 @@ class Normaliser:
     def _measure(
         self, name: str, target: str, limit: Callable[[Species | None], Decimal]
     ) -> np.ndarray:
-        factor = self.columns[name].factor if name in self.columns else 1.0
+        column = self.columns.get(name) or Column(name, name)
+        circumference = name == "trunk_circumference"
+        unit = TARGET_UNITS.get(name, "")
 
         def rule(value: Any, species: Species | None) -> float | None:
             number = rules.to_decimal(target, value)
             if number is None:
-                return None
-            number = number * Decimal(str(factor))
-            if name == "trunk_circumference":
-                number = number / Decimal(str(math.pi))
-            checked = rules.check_measure(target, number, limit(species), species)
-            return float(round(checked, 1)) if checked is not None else None
+                return None  # empty: not measured
+            converted = number * Decimal(str(column.factor))
+            try:
+                if circumference:  # checked as a circumference, stored as its diameter
+                    girth = rules.check_measure(
+                        name, converted, round(limit(species) * PI, 1), species
+                    )
+                    return float(round(girth / PI, 1))
+                checked = rules.check_measure(target, converted, limit(species), species)
+            except InvalidValue as exc:
+                if column.factor == 1:
+                    raise
+                said = f"{value} {column.unit} = {round(converted, 1)} {unit}"
+                raise InvalidValue(exc.field, f"{said}: {exc.reason}", value) from None
+            return float(round(checked, 1))
 
         return self.by_unique(name, self.cells(name), rule, self.species_of)
 
     def _measures(self) -> None:
-        height = self._measure("height", "height_m", lambda s: s.max_height_m if s else 999)
+        height = self._measure("height", "height_m", rules.height_limit)
         trunk_name = "trunk_diameter"
         if "trunk_diameter" not in self.columns and "trunk_circumference" in self.columns:
             trunk_name = "trunk_circumference"
-        trunk = self._measure(
-            trunk_name, "trunk_diameter_cm", lambda s: s.max_trunk_diameter_cm if s else 999
-        )
+        trunk = self._measure(trunk_name, "trunk_diameter_cm", rules.trunk_limit)
         crown = self._measure(
             "crown_diameter", "crown_diameter_m", lambda s: rules.MAX_CROWN_DIAMETER_M
         )
@@ -324,6 +357,24 @@ class Normaliser:
         self.out.values["planting_form"] = np.array(
             [f.value if f is not None else None for f in forms], dtype=object
         )
+        self._sizes_of_points(forms)
+
+    def _sizes_of_points(self, forms: np.ndarray) -> None:
+        """A hedge marked by a point has no length in its geometry, a group or massif no area:
+        the mapped column gives it, or the report says it is unknown (never a made-up one)."""
+        points = (self.kinds == "Point") & self.out.good
+        for form, size, unit in (
+            (PlantingForm.HEDGE, "length_m", "length"),
+            (PlantingForm.GROUP, "area_m2", "area"),
+            (PlantingForm.MASSIF, "area_m2", "area"),
+        ):
+            unknown = (
+                points & (forms == form) & pd.isna(pd.Series(self.out.values[size])).to_numpy()
+            )
+            if unknown.any():
+                self.warn(unknown, self.source_name(size), None, f"unknown_{unit}",
+                          f"a {form.value} marked by a point: its {unit} is unknown (no "
+                          f"{size} column), stored empty")  # fmt: skip
 
     def _form(self, value: Any, kind: str) -> Any:
         if not kind:
@@ -335,27 +386,43 @@ class Normaliser:
             "Polygon": shapely.box(0, 0, 1, 1),
             "MultiPolygon": shapely.MultiPolygon([shapely.box(0, 0, 1, 1)]),
         }.get(kind, shapely.MultiPoint([(0, 0), (1, 1)]))
-        return rules.check_form(form_of(value), sample)
+        return rules.check_form(None if empty(value) else form_of(value), sample)
 
     def _condition(self) -> None:
-        def condition(value: Any) -> tuple[int, bool]:
-            if empty(value) and "condition" not in self.columns:
-                return 1, False
-            return condition_of(whole(value))
-
-        graded = self.by_unique("condition", self.cells("condition"), condition)
-        self.out.values["condition"] = np.array([g[0] if g else None for g in graded], dtype=object)
-        hazardous = np.array([bool(g and g[1]) for g in graded], dtype=bool)
+        """Condition, hazard and status. An empty or absent condition is "not assessed" (None),
+        never grade I. A condition cell may say what the tree is rather than how it is
+        (сухостой, пень, вакантное место): without a status of its own, the record takes that
+        status (a dead grade V or VI is a dead tree), and a stump or a vacant site no grade."""
+        graded, rows = self.distinct("condition", self.cells("condition"), _graded)
+        assessed = [g if isinstance(g, tuple) else (None, False) for g in graded]
+        self.out.values["condition"] = np.array([a[0] for a in assessed], dtype=object)[rows]
+        hazardous = np.array([a[1] for a in assessed], dtype=bool)[rows]
+        implied = np.array([_implied_status(g) for g in graded], dtype=object)[rows]
+        said, said_rows = self.distinct("status", self.cells("status"), _status_said)
+        said = np.array([s.value if s is not None else None for s in said], dtype=object)
+        statuses = said[said_rows]
+        silent = pd.isna(statuses)  # no status in the file: the condition's, else alive
+        statuses[silent] = implied[silent]
+        statuses[pd.isna(statuses)] = PlantStatus.ALIVE.value
+        # Grades V and VI are dead trees (сухостой): "alive" beside them is not stored alive.
+        dead = (implied == PlantStatus.DEAD.value) & (statuses == PlantStatus.ALIVE.value)
+        statuses[dead] = PlantStatus.DEAD.value
+        said_alive = dead & ~silent
+        if said_alive.any():
+            column = self.columns["status"].source  # the file's own words, before the mapping
+            cells = self.frame[column].to_numpy(dtype=object)
+            for value in pd.unique(cells[said_alive]):
+                self.warn(said_alive & (cells == value), self.source_name("status"), value,
+                          "dead_by_condition", "the condition says the tree is dead (grade V "
+                          "or VI): stored as dead, not alive")  # fmt: skip
         if "hazardous" in self.columns:
             flagged = np.array(
                 [str(whole(v)).strip().lower() in TRUE_WORDS for v in self.cells("hazardous")]
             )
             hazardous |= flagged
         self.out.values["hazardous"] = hazardous.astype(object)
-        status = self.by_unique("status", self.cells("status"), status_of)
-        self.out.values["status"] = np.array(
-            [s.value if s is not None else None for s in status], dtype=object
-        )
+        self.statuses = statuses
+        self.out.values["status"] = statuses
 
     def _placement(self) -> None:
         """Refuse rows outside the survey's region, by the rule the database's trigger follows;
@@ -410,6 +477,40 @@ def proposal_message(proposal: Proposal) -> str:
         "(jasyl import FILE --dry-run --write-mapping MAP.toml writes the proposals) or add "
         "it to the catalogue (jasyl species add)"
     )
+
+
+def _graded(value: Any) -> tuple[int, bool] | PlantStatus | None:
+    """A condition cell: (grade, hazardous), a status it names (пень), or None: not assessed."""
+    if empty(value):
+        return None
+    try:
+        return condition_of(whole(value))
+    except InvalidValue as refused:
+        try:
+            said = status_of(value)
+        except InvalidValue:
+            raise refused from None
+        if said == PlantStatus.ALIVE:
+            raise
+        return said
+
+
+def _implied_status(graded: tuple[int, bool] | PlantStatus | None) -> str | None:
+    """The status a condition cell implies: the one it names (пень), dead for grades V and VI
+    (сухостой), else none."""
+    if isinstance(graded, PlantStatus):
+        return graded.value
+    if graded is not None and graded[0] >= DEAD_GRADE:
+        return PlantStatus.DEAD.value
+    return None
+
+
+def _status_said(value: Any) -> PlantStatus | None:
+    """A status cell's status, or None when the cell is empty (or is not a status word and
+    so refused by ``status_of``)."""
+    if empty(value):
+        return None
+    return status_of(value)
 
 
 @dataclass(frozen=True)

@@ -68,7 +68,7 @@ CREATE_STAGING = """
 CREATE TEMP TABLE import_staging (
     row_no int PRIMARY KEY,
     inventory_number text,
-    species_id int NOT NULL,
+    species_id int,
     planting_form text NOT NULL,
     geom geometry(Geometry, 4326) NOT NULL,
     quantity int NOT NULL,
@@ -79,7 +79,7 @@ CREATE TEMP TABLE import_staging (
     height_m float8,
     trunk_diameter_cm float8,
     crown_diameter_m float8,
-    condition int NOT NULL,
+    condition int,
     hazardous bool NOT NULL,
     status text NOT NULL,
     address text NOT NULL,

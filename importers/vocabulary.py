@@ -97,6 +97,26 @@ STATUS_WORDS = {
     "пустое место": PlantStatus.VACANT,
     "вакантное место": PlantStatus.VACANT,
     "бос орын": PlantStatus.VACANT,
+    # Stumps, vacant sites, dead and removed trees, as akimat and foreign surveys write them.
+    "посадочное место": PlantStatus.VACANT,
+    "свободное место": PlantStatus.VACANT,
+    "вакант": PlantStatus.VACANT,
+    "отырғызу орны": PlantStatus.VACANT,
+    "vacant site": PlantStatus.VACANT,
+    "planting site": PlantStatus.VACANT,
+    "empty site": PlantStatus.VACANT,
+    "пни": PlantStatus.STUMP,
+    "сухостой": PlantStatus.DEAD,
+    "погибло": PlantStatus.DEAD,
+    "погиб": PlantStatus.DEAD,
+    "мертвое": PlantStatus.DEAD,
+    "курап калган": PlantStatus.DEAD,
+    "қурап қалған": PlantStatus.DEAD,
+    "удален": PlantStatus.REMOVED,
+    "спилено": PlantStatus.REMOVED,
+    "кесілген": PlantStatus.REMOVED,
+    "жойылған": PlantStatus.REMOVED,
+    "растущее": PlantStatus.ALIVE,
 }
 
 

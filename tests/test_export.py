@@ -209,9 +209,15 @@ def test_export_then_import_reproduces_the_same_records(clean, tmp_path, fmt) ->
 
     with unit_of_work(clean) as session:
         for n in range(10):
-            make_plant(session, geom=point_near(ASTANA, n), inventory_number=f"71-RT{n:03}",
-                       address=ADDRESS if n == 0 else f"улица Сейфуллина, {n}",
-                       condition=1 + n % 5, planting_year=1990 + n)  # fmt: skip
+            make_plant(
+                session,
+                geom=point_near(ASTANA, n),
+                inventory_number=f"71-RT{n:03}",
+                address=ADDRESS if n == 0 else f"улица Сейфуллина, {n}",
+                condition=1 + n % 5,
+                planting_year=1990 + n,
+                status="dead" if n % 5 == 4 else "alive",
+            )  # fmt: skip  (V: dead wood)
     engine = engine_for(clean)
     with engine.connect() as conn:
         before = [tuple(r) for r in conn.execute(text(RECORD))]

@@ -82,7 +82,8 @@ def test_a_location_outside_kazakhstan_is_refused(db) -> None:
         ("planting_year", date.today().year + 1, "must lie between 1800"),
         ("quantity", 0, "must be at least 1"),
         ("status", "sleeping", "must be one of alive, dead"),
-        ("planting_form", "hedge", "a hedge planting must be a LineString or MultiLineString"),
+        ("planting_form", "forest", "must be one of solitary, row, group, hedge, massif"),
+        ("species_id", None, "a living plant needs a species"),
     ],
 )
 def test_implausible_values_name_the_field_and_the_reason(db, field, value, reason) -> None:

@@ -20,7 +20,7 @@ FROM (
                (ST_YMin(p.box) + ST_YMax(p.box)) / 2 AS y,
                CASE WHEN ST_XMin(p.box) = ST_XMax(p.box) AND ST_YMin(p.box) = ST_YMax(p.box)
                     THEN 0 ELSE p.id END AS lone,
-               ((CASE WHEN p.hazardous THEN 0 ELSE 8 END + 6 - p.condition)::bigint << 48)
+               ((CASE WHEN p.hazardous THEN 0 ELSE 8 END + 6 - coalesce(p.condition, 0))::bigint << 48)
                    | p.id AS rank
         FROM (
             SELECT p.id, p.published, p.hazardous, p.condition, p.geom_3857::box3d AS box

@@ -9,8 +9,10 @@ WITH points AS (
            floor(ST_X(pt) / :base)::int AS cx, floor(ST_Y(pt) / :base)::int AS cy
     FROM points
 )
-INSERT INTO plant_grid_cells (region_id, published, cx, cy, plants, condition_sum, sum_x, sum_y, geom)
-SELECT :region, published, cx, cy, count(*), sum(condition), sum(x), sum(y),
+INSERT INTO plant_grid_cells
+    (region_id, published, cx, cy, plants, condition_sum, assessed, sum_x, sum_y, geom)
+SELECT :region, published, cx, cy, count(*), coalesce(sum(condition), 0), count(condition),
+       sum(x), sum(y),
        ST_SetSRID(ST_MakePoint(sum(x) / count(*), sum(y) / count(*)), 3857)
 FROM cells
 GROUP BY published, cx, cy

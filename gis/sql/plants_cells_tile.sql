@@ -8,13 +8,13 @@ WITH bounds AS (
 ), dirty AS (
     SELECT region_id FROM plant_grid_state WHERE dirty
 ), cells AS (
-    SELECT c.cx, c.cy, c.plants, c.condition_sum, c.sum_x, c.sum_y
+    SELECT c.cx, c.cy, c.plants, c.condition_sum, c.assessed, c.sum_x, c.sum_y
     FROM plant_grid_cells c, bounds
     WHERE c.geom && bounds.env AND (c.published OR :internal)
       AND c.region_id NOT IN (SELECT region_id FROM dirty)
     UNION ALL
-    SELECT floor(ST_X(pt) / :base)::int, floor(ST_Y(pt) / :base)::int, 1, condition,
-           ST_X(pt), ST_Y(pt)
+    SELECT floor(ST_X(pt) / :base)::int, floor(ST_Y(pt) / :base)::int, 1, coalesce(condition, 0),
+           (condition IS NOT NULL)::int, ST_X(pt), ST_Y(pt)
     FROM (
         SELECT p.condition, ST_PointOnSurface(p.geom_3857) AS pt
         FROM plants p, bounds
@@ -30,7 +30,8 @@ FROM (
                ST_SetSRID(ST_MakePoint(sum(sum_x) / sum(plants), sum(sum_y) / sum(plants)), 3857),
                (SELECT env FROM bounds), 4096, 0, true) AS geom,
            sum(plants)::int AS plants,
-           round(sum(condition_sum)::numeric / sum(plants), 2)::float AS condition
+           -- over the assessed plants only; none assessed: no mean (not "healthy")
+           round(sum(condition_sum)::numeric / nullif(sum(assessed), 0), 2)::float AS condition
     FROM cells
     GROUP BY floor(cx / :factor), floor(cy / :factor)
 ) AS tile

@@ -129,6 +129,8 @@ class Plant(Timestamped, Versioned, Base):
         ),
         CheckConstraint("condition BETWEEN 1 AND 6", name="condition_grade"),
         CheckConstraint("quantity >= 1", name="quantity_positive"),
+        # A vacant site or a stump may have no species; a living plant has one (revision 0023).
+        CheckConstraint("species_id IS NOT NULL OR status <> 'alive'", name="species_unless_gone"),
         CheckConstraint(
             "GeometryType(geom) IN "
             "('POINT','LINESTRING','MULTILINESTRING','POLYGON','MULTIPOLYGON')",
@@ -144,7 +146,7 @@ class Plant(Timestamped, Versioned, Base):
         ForeignKey("green_spaces.id", ondelete="SET NULL")
     )
     inventory_number: Mapped[str] = mapped_column(Text)
-    species_id: Mapped[int] = mapped_column(ForeignKey("species.id"), index=True)
+    species_id: Mapped[int | None] = mapped_column(ForeignKey("species.id"), index=True)
     planting_form: Mapped[PlantingForm] = mapped_column(pg_enum(PlantingForm, "planting_form"))
     # No index of its own: the one on geom_3857 serves box lookups too (revision 0019).
     geom: Mapped[WKBElement] = mapped_column(Geometry("GEOMETRY", srid=4326, spatial_index=False))
@@ -160,7 +162,8 @@ class Plant(Timestamped, Versioned, Base):
     height_m: Mapped[Decimal | None] = mapped_column(Numeric(5, 1))
     trunk_diameter_cm: Mapped[Decimal | None] = mapped_column(Numeric(5, 1))
     crown_diameter_m: Mapped[Decimal | None] = mapped_column(Numeric(5, 1))
-    condition: Mapped[int] = mapped_column(SmallInteger, default=1)
+    # None: not assessed (a survey without a condition says nothing of the plant's health).
+    condition: Mapped[int | None] = mapped_column(SmallInteger)
     hazardous: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     status: Mapped[PlantStatus] = mapped_column(
         pg_enum(PlantStatus, "plant_status"), default=PlantStatus.ALIVE
@@ -205,6 +208,8 @@ class PlantGridCell(Base):
     cy: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     plants: Mapped[int] = mapped_column(Integer)
     condition_sum: Mapped[int] = mapped_column(Integer)
+    # The plants whose condition was assessed: the cell's mean grade is condition_sum / assessed.
+    assessed: Mapped[int] = mapped_column(Integer, server_default="0")
     sum_x: Mapped[float] = mapped_column(Double)
     sum_y: Mapped[float] = mapped_column(Double)
     geom: Mapped[WKBElement] = mapped_column(Geometry("POINT", srid=3857, spatial_index=False))
@@ -260,11 +265,11 @@ class PlantDot(Base):
     cy: Mapped[int] = mapped_column(Integer)
     published: Mapped[bool] = mapped_column(Boolean)
     plants: Mapped[int] = mapped_column(Integer)
-    condition: Mapped[int] = mapped_column(SmallInteger)
+    condition: Mapped[int | None] = mapped_column(SmallInteger)
     hazardous: Mapped[bool] = mapped_column(Boolean)
     status: Mapped[str] = mapped_column(Text)
     form: Mapped[str] = mapped_column(Text)
-    species_id: Mapped[int] = mapped_column(Integer)
+    species_id: Mapped[int | None] = mapped_column(Integer)
     planting_year: Mapped[int | None] = mapped_column(SmallInteger)
     geom: Mapped[WKBElement] = mapped_column(Geometry("GEOMETRY", srid=3857, spatial_index=False))
 

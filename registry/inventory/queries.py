@@ -291,7 +291,8 @@ def region_numbers(session: Session, actor: Actor, region_id: int) -> dict[str, 
     return {
         "plants": int(total),
         "records": int(records),
-        "by_condition": {int(k): int(v) for k, v in by_condition.items()},
+        # None: not assessed (shown apart, never counted as a grade)
+        "by_condition": {k if k is None else int(k): int(v) for k, v in by_condition.items()},
         "by_status": {k: int(v) for k, v in by_status.items()},
         "by_species": [(species, int(n)) for species, n in species_rows],
     }

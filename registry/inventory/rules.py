@@ -6,10 +6,12 @@ words, so the same message reaches the CLI, the web form and the import report.
 
 from __future__ import annotations
 
+import math
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+import pandas as pd
 from shapely.geometry.base import BaseGeometry
 
 from registry.errors import InvalidValue
@@ -18,15 +20,21 @@ from registry.species.models import Species
 from registry.text import bounded_text
 
 MAX_CROWN_DIAMETER_M = Decimal(40)
+# For a record without a species (a stump, a dead tree no one named): the tallest and thickest
+# trees on Earth, so only a slip of the unit or the decimal point is refused.
+MAX_HEIGHT_M = Decimal(120)
+MAX_TRUNK_DIAMETER_CM = Decimal(1200)
 MAX_AGE_YEARS = 800
 OLDEST_PLANTING_YEAR = 1800
 
+# A point may stand for any form: a point survey marks each tree of a row (рядовая, аллея) as a
+# point, and a hedge, group or massif by one point, with its length or area in a column.
 FORM_GEOMETRIES = {
     PlantingForm.SOLITARY: {"Point"},
-    PlantingForm.ROW: {"LineString", "MultiLineString"},
-    PlantingForm.HEDGE: {"LineString", "MultiLineString"},
+    PlantingForm.ROW: {"LineString", "MultiLineString", "Point"},
+    PlantingForm.HEDGE: {"LineString", "MultiLineString", "Point"},
     PlantingForm.GROUP: {"Polygon", "MultiPolygon", "Point"},
-    PlantingForm.MASSIF: {"Polygon", "MultiPolygon"},
+    PlantingForm.MASSIF: {"Polygon", "MultiPolygon", "Point"},
 }
 DEFAULT_FORM = {
     "Point": PlantingForm.SOLITARY,
@@ -50,8 +58,24 @@ TEXT_LIMITS = {
 ROMAN_GRADES = {"I": 1, "II": 2, "III": 3, "IV": 4, "V": 5, "VI": 6}
 
 
+# A cell of only these says "no value" in surveys and spreadsheets: "-", "—", "–", ".".
+BLANK_MARKS = " \t\r\n\xa0-–—."
+
+
+def is_empty(value: Any) -> bool:
+    """An empty cell: None, NaN (a null read by pandas), pandas' NA and NaT, or blank text.
+    Empty means "not measured": such a field is stored as NULL, never refused, never 0."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    if isinstance(value, float):
+        return math.isnan(value)
+    if isinstance(value, str):
+        return not value.strip(BLANK_MARKS)
+    return False
+
+
 def to_decimal(field: str, value: Any) -> Decimal | None:
-    if value is None or value == "":
+    if is_empty(value):
         return None
     try:
         number = Decimal(str(value).replace(",", ".").strip())
@@ -87,14 +111,31 @@ def check_condition(value: Any) -> int:
     return grade
 
 
+def check_condition_if_assessed(value: Any) -> int | None:
+    """A grade, or None when the condition was not assessed (an empty field): never grade I."""
+    return None if is_empty(value) else check_condition(value)
+
+
+def check_species_for_status(
+    species: Species | None, status: PlantStatus, field: str = "species"
+) -> None:
+    """Only a living plant needs a species: a vacant planting site has none, and a stump or a
+    dead or removed tree is recorded even when no one could tell what it was."""
+    if species is None and status == PlantStatus.ALIVE:
+        raise InvalidValue(
+            field,
+            "is empty; a living plant needs a species (only a stump, a vacant site or a dead or "
+            "removed tree may have none)",
+        )
+
+
 def check_planting_year(value: Any, today: date | None = None) -> int | None:
-    if value in (None, ""):
+    if is_empty(value):
         return None
     this_year = (today or date.today()).year
-    try:
-        year = int(value)
-    except (TypeError, ValueError):
-        raise InvalidValue("planting_year", "is not a year", value) from None
+    year = _whole(value)
+    if year is None:
+        raise InvalidValue("planting_year", "is not a year", value)
     if not OLDEST_PLANTING_YEAR <= year <= this_year:
         raise InvalidValue(
             "planting_year", f"must lie between {OLDEST_PLANTING_YEAR} and {this_year}", value
@@ -103,15 +144,26 @@ def check_planting_year(value: Any, today: date | None = None) -> int | None:
 
 
 def check_age(value: Any) -> int | None:
-    if value in (None, ""):
+    if is_empty(value):
         return None
-    try:
-        age = int(value)
-    except (TypeError, ValueError):
-        raise InvalidValue("age_years", "is not a whole number of years", value) from None
+    age = _whole(value)
+    if age is None:
+        raise InvalidValue("age_years", "is not a whole number of years", value)
     if not 0 <= age <= MAX_AGE_YEARS:
         raise InvalidValue("age_years", f"must lie between 0 and {MAX_AGE_YEARS}", value)
     return age
+
+
+def _whole(value: Any) -> int | None:
+    """A whole number, also written as text with a zero fraction ("2001.0": a CSV column of
+    years with an empty cell, as pandas and spreadsheets write it); None if it is not one."""
+    try:
+        number = Decimal(str(value).replace(",", ".").strip())
+    except InvalidOperation:
+        return None
+    if not number.is_finite() or number != number.to_integral_value():
+        return None
+    return int(number)
 
 
 def check_form(form: Any, geometry: BaseGeometry) -> PlantingForm:
@@ -153,17 +205,22 @@ def check_quantity(value: Any) -> int:
     return quantity
 
 
-def check_measurements(values: dict[str, Any], species: Species) -> dict[str, Any]:
+def height_limit(species: Species | None) -> Decimal:
+    return Decimal(species.max_height_m) if species else MAX_HEIGHT_M
+
+
+def trunk_limit(species: Species | None) -> Decimal:
+    return Decimal(species.max_trunk_diameter_cm) if species else MAX_TRUNK_DIAMETER_CM
+
+
+def check_measurements(values: dict[str, Any], species: Species | None) -> dict[str, Any]:
     """Height, trunk and crown diameter within the species' plausibility limits."""
     return {
         "height_m": check_measure(
-            "height_m", values.get("height_m"), species.max_height_m, species
+            "height_m", values.get("height_m"), height_limit(species), species
         ),
         "trunk_diameter_cm": check_measure(
-            "trunk_diameter_cm",
-            values.get("trunk_diameter_cm"),
-            species.max_trunk_diameter_cm,
-            species,
+            "trunk_diameter_cm", values.get("trunk_diameter_cm"), trunk_limit(species), species
         ),
         "crown_diameter_m": check_measure(
             "crown_diameter_m", values.get("crown_diameter_m"), MAX_CROWN_DIAMETER_M, None

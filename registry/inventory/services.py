@@ -138,25 +138,27 @@ def _plant_values(session: Session, data: dict[str, Any]) -> dict[str, Any]:
     if unknown:
         raise InvalidValue(sorted(unknown)[0], "is not a plant field")
     species = session.get(Species, data.get("species_id")) if data.get("species_id") else None
-    if species is None:
+    if species is None and data.get("species_id"):
         raise InvalidValue(
             "species_id", "must name a species from the catalogue", data.get("species_id")
         )
+    status = rules.check_status(data.get("status", PlantStatus.ALIVE))
+    rules.check_species_for_status(species, status, "species_id")
     geometry = data.get("geom")
     space_id = data.get("green_space_id") or None
     if space_id is not None and session.get(GreenSpace, space_id) is None:
         raise InvalidValue("green_space_id", "no such green space", space_id)
     values = {
         **data,
-        "species_id": species.id,
+        "species_id": species.id if species else None,
         "green_space_id": space_id,
         "planting_form": rules.check_form(data.get("planting_form"), geometry),
         "quantity": rules.check_quantity(data.get("quantity", 1)),
         "planting_year": rules.check_planting_year(data.get("planting_year")),
         "age_years": rules.check_age(data.get("age_years")),
-        "condition": rules.check_condition(data.get("condition", 1)),
+        "condition": rules.check_condition_if_assessed(data.get("condition")),
         "hazardous": rules.check_flag("hazardous", data.get("hazardous"), False),
-        "status": rules.check_status(data.get("status", PlantStatus.ALIVE)),
+        "status": status,
         "address": rules.check_text("address", data.get("address")),
         "notes": rules.check_text("notes", data.get("notes")),
         "published": rules.check_flag("published", data.get("published"), True),

@@ -72,7 +72,7 @@ PLANTS = Collection(
     id="plants",
     title="Plants",
     description="Trees and shrubs of urban green spaces: single plants, rows, groups, hedges.",
-    source="plants t JOIN species s ON s.id = t.species_id",
+    source="plants t LEFT JOIN species s ON s.id = t.species_id",  # a stump may have none
     geometry="t.geom",
     mercator="t.geom_3857",
     keywords=("trees", "shrubs", "inventory", "деревья", "ағаштар"),
@@ -84,6 +84,8 @@ PLANTS = Collection(
         Property("species_kk", "s.name_kk"),
         Property("planting_form", "t.planting_form::text", import_field="planting_form"),
         Property("quantity", "t.quantity", "integer", import_field="quantity"),
+        Property("length_m", "t.length_m::float8", "number", import_field="length_m"),
+        Property("area_m2", "t.area_m2::float8", "number", import_field="area_m2"),
         Property("planting_year", "t.planting_year", "integer", import_field="planting_year"),
         Property("age_years", "t.age_years", "integer", import_field="age_years"),
         Property("height_m", "t.height_m::float8", "number", import_field="height"),

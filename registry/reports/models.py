@@ -72,13 +72,19 @@ class InventoryTally(Base):
     """
 
     __tablename__ = "inventory_tallies"
-
-    region_id: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
-    species_id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    status: Mapped[PlantStatus] = mapped_column(
-        pg_enum(PlantStatus, "plant_status"), primary_key=True
+    # No primary key: a plant's species and condition may be unknown (revision 0023), and those
+    # tally apart under one key whose NULLs are not distinct.
+    __table_args__ = (
+        UniqueConstraint(
+            "region_id", "species_id", "status", "condition", postgresql_nulls_not_distinct=True
+        ),
     )
-    condition: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    __mapper_args__ = {"primary_key": ["region_id", "species_id", "status", "condition"]}
+
+    region_id: Mapped[int] = mapped_column(SmallInteger)
+    species_id: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[PlantStatus] = mapped_column(pg_enum(PlantStatus, "plant_status"))
+    condition: Mapped[int | None] = mapped_column(SmallInteger)
     plants: Mapped[int] = mapped_column(Integer, default=0)
     quantity: Mapped[int] = mapped_column(BigInteger, default=0)
 

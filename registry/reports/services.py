@@ -188,6 +188,9 @@ def green_space_section(session: Session, region_id: int, year: int) -> list[dic
     ]
 
 
+NOT_ASSESSED = "not_assessed"  # the key of unassessed plants among a report's condition grades
+
+
 def inventory_section(session: Session, region_id: int) -> dict[str, Any]:
     """Plants by condition (alive) and by status, from ``inventory_tallies`` (kept current by
     the database with every write to ``plants``): a few hundred rows, not the whole region."""
@@ -204,8 +207,12 @@ def inventory_section(session: Session, region_id: int) -> dict[str, Any]:
         .group_by(t.status)
         .having(func.sum(t.plants) > 0)
     ).all()
+    graded = sorted((c, n) for c, n in by_condition if c is not None)
+    unassessed = [n for c, n in by_condition if c is None]
     return {
-        "alive_by_condition": {str(c): int(n) for c, n in sorted(by_condition)},
+        # Grades "1"–"6", then the plants whose condition no one assessed: apart, never as I.
+        "alive_by_condition": {str(c): int(n) for c, n in graded}
+        | ({NOT_ASSESSED: int(unassessed[0])} if unassessed else {}),
         "by_status": {s.value: int(n) for s, n in sorted(by_status, key=lambda r: r[0].value)},
         "alive": int(sum(n for _, n in by_condition)),
     }

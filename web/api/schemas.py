@@ -255,7 +255,7 @@ class PlantAnswer(BaseModel):
     version: int = None
     updated_at: Text = None
     inventory_number: Text = None
-    species_id: int = None
+    species_id: int | None = Field(None, description="null: a stump or vacant site")
     planting_form: str = None
     green_space_id: int | None = None
     quantity: int = None
@@ -264,7 +264,7 @@ class PlantAnswer(BaseModel):
     height_m: Measure = None
     trunk_diameter_cm: Measure = None
     crown_diameter_m: Measure = None
-    condition: int = None
+    condition: int | None = Field(None, description="1-6; null: not assessed")
     hazardous: bool = None
     status: str = None
     address: Text = None

@@ -239,7 +239,7 @@ def plant_card(session, plant) -> str:
     return render_template(
         "map/plant_card.html",
         plant=queries.plant_view(plant, actor),
-        species=get_species(session, plant.species_id),
+        species=get_species(session, plant.species_id) if plant.species_id else None,
         inspections=queries.plant_inspections(session, actor, plant.id) if internal else [],
         history=queries.record_history(session, actor, "plant", plant.id) if internal else [],
         photos=photos_of(session, actor, plant.id),

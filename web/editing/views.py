@@ -148,7 +148,8 @@ def plant_as_form(view: dict[str, Any]) -> dict[str, Any]:
 @login_required
 def new_plant():
     actor = current_actor()
-    form: dict[str, Any] = {"condition": "1", "quantity": "1", "published": True}
+    # No condition until someone assesses it: a new plant is not pre-graded I ("healthy").
+    form: dict[str, Any] = {"condition": "", "quantity": "1", "published": True}
     form.update(request.values.to_dict())
     errors: dict[str, str] = {}
     with request_session() as session:

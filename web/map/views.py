@@ -31,6 +31,7 @@ bp = Blueprint("map", __name__)
 
 KAZAKHSTAN_CENTRE = (48.0, 67.0)
 CONDITION_COLOURS = ["#1a9850", "#91cf60", "#d9ef8b", "#fee08b", "#fc8d59", "#d73027"]
+NOT_ASSESSED_COLOUR = "#8c6bb1"  # unassessed plants: apart from the grades, not grey "other"
 STATUS_COLOURS = {
     "alive": "#2e7d32",
     "dead": "#c62828",
@@ -156,6 +157,7 @@ def map_settings(session, names: dict, lang: str) -> dict:
             {"value": g, "colour": c, "label": f"{ROMAN[g]} · {name}"}
             for (g, name), c in zip(condition_names().items(), CONDITION_COLOURS, strict=True)
         ],
+        "notAssessed": {"colour": NOT_ASSESSED_COLOUR, "label": _("not assessed")},
         "statuses": [
             {"value": s, "colour": c, "label": str(STATUS_NAMES[s])}
             for s, c in STATUS_COLOURS.items()
@@ -231,4 +233,5 @@ def region(reference: str) -> str:
         numbers=numbers,
         bounds=bounds,
         colours=CONDITION_COLOURS,
+        not_assessed_colour=NOT_ASSESSED_COLOUR,
     )

@@ -19,13 +19,18 @@
     }
     return "#bdbdbd";
   }
+  // A plant (or a cell) without an assessed condition has its own colour, never grade I's.
+  function conditionColour(grade) {
+    if (grade === null || grade === undefined) return Jasyl.settings.notAssessed.colour;
+    return colourOf(Jasyl.settings.conditions, Math.round(grade), "#bdbdbd");
+  }
   function plantColour(p) {
     var s = Jasyl.settings;
     switch (Jasyl.mode) {
       case "species": return colourOf(s.species, p.species_id, "#bdbdbd");
       case "year": return yearColour(p.planting_year);
       case "status": return colourOf(s.statuses, p.status, "#bdbdbd");
-      default: return colourOf(s.conditions, p.condition || 1, "#bdbdbd");
+      default: return conditionColour(p.condition);
     }
   }
 
@@ -35,8 +40,7 @@
   };
   Jasyl.gridStyle = function (p, z) {
     var r = Math.min(14, 2 + Math.log(p.plants + 1) * 1.6);
-    var colour = Jasyl.mode === "condition"
-      ? colourOf(Jasyl.settings.conditions, Math.round(p.condition), "#bdbdbd") : "#607d8b";
+    var colour = Jasyl.mode === "condition" ? conditionColour(p.condition) : "#607d8b";
     return {radius: r, fill: true, weight: 1, color: "#ffffff", fillColor: colour, fillOpacity: 0.75};
   };
   Jasyl.spaceStyle = function (p, z) {
@@ -88,7 +92,8 @@
     var html = rows.map(function (r) {
       return '<div><i style="background:' + r.colour + '"></i>' + escapeHtml(r.label) + "</div>";
     }).join("");
-    if (Jasyl.mode !== "condition") html += '<div><i style="background:#bdbdbd"></i>' + escapeHtml(s.text.other) + "</div>";
+    if (Jasyl.mode === "condition") html += '<div><i style="background:' + s.notAssessed.colour + '"></i>' + escapeHtml(s.notAssessed.label) + "</div>";
+    else html += '<div><i style="background:#bdbdbd"></i>' + escapeHtml(s.text.other) + "</div>";
     if (Jasyl.planned && Jasyl.map.hasLayer(Jasyl.planned)) {
       html += '<div class="planned-legend"><i style="background:' + PLANNED.fillColor + ";border:2px dashed " +
         PLANNED.color + ';border-radius:2px"></i>' + escapeHtml(s.text.plannedNote) + "</div>";
