@@ -26,25 +26,19 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from importers import sources, staging
+from importers.coordinates import LOCATION_HINT, table_geometry
 from importers.crs import looks_geographic, missing_crs_error, parse_crs
-from importers.fields import (
-    Column,
-    Mapping,
-    load_mapping,
-    record_kind,
-    resolve_columns,
-    resolve_green_columns,
-)
+from importers.detection import check_mixed, detect, named, species_parts
+from importers.fields import Column, Mapping, load_mapping, record_kind
 from importers.green_spaces import Area, AreaReader, Refusal, existing_names
 from importers.neighbours import ExistingPlants
 from importers.report import ImportReport, Problem
-from importers.rows import Clean, Normaliser, whole
+from importers.rows import Clean, Normaliser
 from importers.sources import Batch, Source, SourceError, open_source
 from registry.access import Actor, require_region_write
 from registry.audit.services import record_changes, record_creation
 from registry.errors import InvalidValue, NotFound
 from registry.imports.models import ImportBatch
-from registry.inventory import rules
 from registry.inventory.services import create_green_space, green_space_values
 from registry.regions.models import Region
 from registry.regions.services import RegionPieces, resolve_region
@@ -190,20 +184,43 @@ def import_file(
             encoding=options.encoding or mapping.encoding,
         )
         digest = _sha256(path)
-        earlier = _earlier_batch(session, digest, target.id, source.layer)
+        records = record_kind(source.columns, mapping, source.geometry_type, source.file_name)
+        earlier = _earlier_batch(session, digest, target.id, source.layer, records)
         if earlier is not None and not options.dry_run:
             report.status, report.batch_id = "unchanged", earlier.id
             report.rows_read = earlier.rows_read
             return report
         report.encoding = f"{source.encoding.codec} ({source.encoding.source})"
-        records = record_kind(source.columns, mapping, source.geometry_type, source.file_name)
-        resolve = resolve_green_columns if records == "green_spaces" else resolve_columns
-        columns = resolve(source.columns, mapping, source.file_name)
+        report.records = records
+        columns = _columns(source, mapping, records, report)
         run = ImportRun(
             session, actor, source, columns, mapping, target, options, report, digest, progress
         )
         run.records = records
         return _in_savepoint(run)
+
+
+def _columns(source: Source, mapping: Mapping, records: str, report: ImportReport) -> dict:
+    """Field → column, each column's fate on the report (``importers.detection``); a layer
+    mixing green spaces and plants is refused unless the mapping says which to take."""
+    is_table = source.table is not None
+    if records == "plants" and not mapping.records:
+        species = species_parts(source.columns, mapping)
+        wkt = mapping.columns.get("wkt") or (named(source.columns, "wkt") if is_table else None)
+        shapes = source.shapes([p for p in species if p], wkt)
+        if shapes is not None:
+            check_mixed(shapes, species, source.file_name)
+    detection = detect(
+        source.columns,
+        mapping,
+        source.sample(),
+        source.file_name,
+        records=records,
+        has_geometry=not is_table,
+    )
+    report.columns = detection.uses
+    source.joined = {c.source: c.parts for c in detection.columns.values() if c.parts}
+    return detection.columns
 
 
 def _in_savepoint(run: ImportRun) -> ImportReport:
@@ -398,12 +415,18 @@ def _read_areas(run: ImportRun) -> None:
     pieces = RegionPieces.load(run.session)
     taken = existing_names(run.session, run.target.id)
     reader: AreaReader | None = None
+    left_out = 0  # points and lines of a layer mixing them with the green spaces' polygons
     for batch in run.source.batches():
         geometry = _geometry_of(batch, run)
         if reader is None:
             region = (run.target, pieces)
             reader = AreaReader(run.columns, run.mapping, _source_crs(run, geometry), region)
+        other = ~np.isin(shapely.get_type_id(geometry), (-1, 3, 6))
+        left_out += int(other.sum())
+        skipped = set((np.flatnonzero(other) + batch.first_row).tolist())
         for item in reader.read(batch, geometry):
+            if item.row in skipped:
+                continue
             if isinstance(item, Refusal):
                 run.problem(item.row, item.field, item.value, item.code, item.message)
             else:
@@ -412,6 +435,12 @@ def _read_areas(run: ImportRun) -> None:
         run.tell("reading", run.report.rows_read, run.source.total)
     if run.report.rows_read == 0:
         raise SourceError(f"{run.file_name}: the file holds no records")
+    if left_out:
+        message = (
+            f"{left_out} points and lines left out: a green space is an area; import them as "
+            'plants with records = "plants" in the mapping file'
+        )
+        run.problem(None, "geometry", None, "left_out", message, "warning")
 
 
 def _check_area(run: ImportRun, area: Area, taken: dict[str, int]) -> None:
@@ -498,30 +527,13 @@ def undo_batch(session: Session, actor: Actor, batch_id: int) -> tuple[int, int]
 def _geometry_of(batch: Batch, run: ImportRun) -> np.ndarray:
     if batch.geometry is not None:
         return batch.geometry
-    if "x" not in run.columns or "y" not in run.columns:
+    built = table_geometry(batch.frame, run.columns, run.file_name, batch.first_row)
+    if built is None:
         seen = ", ".join(run.source.columns)
-        raise SourceError(
-            f"{run.file_name}: no coordinate columns (X/Y or lon/lat); columns seen: {seen}"
-        )
-    xs = _coordinates(batch, run.columns["x"], run)
-    ys = _coordinates(batch, run.columns["y"], run)
-    points = shapely.points(xs, ys)
-    points[~(np.isfinite(xs) & np.isfinite(ys))] = None
-    return points
-
-
-def _coordinates(batch: Batch, column: Column, run: ImportRun) -> np.ndarray:
-    values = batch.frame[column.source].to_numpy(dtype=object)
-    out = np.full(len(values), np.nan)
-    for i, value in enumerate(values):
-        try:
-            number = rules.to_decimal(column.source, whole(value))
-        except InvalidValue as exc:
-            run.problem(batch.first_row + i, column.source, value, "invalid_value", exc.reason)
-            continue
-        if number is not None:
-            out[i] = float(number)
-    return out
+        raise SourceError(f"{run.file_name}: {LOCATION_HINT}; columns seen: {seen}")
+    geometry, problems = built
+    run.report.problems.extend(problems)
+    return geometry
 
 
 def _source_crs(run: ImportRun, geometry: np.ndarray) -> CRS:
@@ -661,14 +673,16 @@ def _close_batch(run: ImportRun, batch: ImportBatch) -> None:
 
 
 def _earlier_batch(
-    session: Session, digest: str, region_id: int, layer: str | None
+    session: Session, digest: str, region_id: int, layer: str | None, records: str
 ) -> ImportBatch | None:
-    """The finished import of this very file and layer (a GeoPackage holds several)."""
+    """The finished import of this very file and layer (a GeoPackage holds several) as the
+    same records (a mixed layer is imported once as green spaces, once as plants)."""
     query = select(ImportBatch).where(
         ImportBatch.file_sha256 == digest,
         ImportBatch.region_id == region_id,
         ImportBatch.status == "done",
         ImportBatch.details["layer"].astext.is_not_distinct_from(layer),
+        ImportBatch.details["records"].astext == records,
     )
     return session.scalars(query.order_by(ImportBatch.id.desc())).first()
 
