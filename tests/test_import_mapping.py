@@ -8,7 +8,9 @@ number and species codes beside the names, a layer mixing parks with trees, a UT
 
 from __future__ import annotations
 
+import io
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -27,6 +29,8 @@ from registry.db import unit_of_work
 from registry.inventory.models import GreenSpace, Plant
 from registry.species.models import Species
 from tests.import_files import ASTANA_LONLAT
+from tests.web_client import csrf_token, new_user, sign_in
+from web import create_app
 from web.cli import main
 
 ADMIN = Actor.system("test mapping")
@@ -367,3 +371,37 @@ def test_json_on_a_file_level_error_as_a_real_subprocess(clean, tmp_path: Path) 
     )
     assert unreadable.returncode == 1
     assert json.loads(unreadable.stdout)["message"] == "none.csv: no such file"
+
+
+def test_the_upload_page_shows_the_column_table(clean, tmp_path: Path) -> None:
+    new_user(clean, "les@test.jasyl.kz", "forester", "KZ-71")
+    app = create_app({"TESTING": True})
+    forester = app.test_client()
+    sign_in(forester, "les@test.jasyl.kz")
+    x, y = ASTANA_LONLAT[0]
+    survey = f"InventoryDate;Порода;Диаметр, мм;lon;lat\n2024-05-01;Вяз приземистый;240;{x};{y}\n"
+    forester.set_cookie("lang", "ru")
+    answer = forester.post(
+        "/imports/upload",
+        data={
+            "survey": (io.BytesIO(survey.encode("utf-8")), "опись.csv"),
+            "region": "KZ-71",
+            "dry_run": "on",
+            "csrf_token": csrf_token(forester),
+        },
+        content_type="multipart/form-data",
+    )
+    html = answer.get_data(as_text=True)
+    assert answer.status_code == 200, html
+    rows = re.findall(
+        r'<tr class="column-(\w+)"><td>([^<]+)</td><td>([^<]+)</td><td>([^<]*)</td>', html
+    )
+    assert rows == [
+        ("proposed", "InventoryDate", "inventory_number", ""),
+        ("recognised", "Порода", "species", ""),
+        ("recognised", "Диаметр, мм", "trunk_diameter", "mm"),
+        ("recognised", "lon", "x", ""),
+        ("recognised", "lat", "y", ""),
+    ]
+    assert "its name says it holds dates" in html  # the reason, and how, in the reader's words
+    assert "предложен: не используется, пока его не назовёт файл соответствия" in html
