@@ -405,3 +405,11 @@ def test_the_upload_page_shows_the_column_table(clean, tmp_path: Path) -> None:
     ]
     assert "its name says it holds dates" in html  # the reason, and how, in the reader's words
     assert "предложен: не используется, пока его не назовёт файл соответствия" in html
+
+
+def test_the_readme_and_the_help_carry_the_same_worked_example(cli) -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    assert f"```toml\n{MAPPING_EXAMPLE}```" in readme
+    shown = cli("import", "file", "--help").output
+    assert 'species = ["Род", "Вид"]' in shown and "lat_lon = " in shown
+    assert "proposed (a name that fits but values or words that do not" in " ".join(shown.split())
