@@ -8,6 +8,7 @@ number and species codes beside the names, a layer mixing parks with trees, a UT
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import re
@@ -413,3 +414,22 @@ def test_the_readme_and_the_help_carry_the_same_worked_example(cli) -> None:
     shown = cli("import", "file", "--help").output
     assert 'species = ["Род", "Вид"]' in shown and "lat_lon = " in shown
     assert "proposed (a name that fits but values or words that do not" in " ".join(shown.split())
+
+
+def test_a_file_level_error_shows_the_columns_and_goes_in_the_report(cli, tmp_path) -> None:
+    x, y = ASTANA_LONLAT[0]
+    survey = write_csv(tmp_path / "codes.csv", ["Species,X,Y", f"PINI,{x},{y}", f"ACPL,{x},{y}"])
+    written = tmp_path / "report.csv"
+    result = cli("import", str(survey), "--region", "KZ-71", "--report", str(written))
+    assert result.exit_code == 1
+    assert "  Species → species: proposed, its values look like codes (PINI, ACPL)" in result.output
+    assert "Error: codes.csv: no column holds the species" in result.output
+    with written.open(encoding="utf-8-sig") as handle:
+        rows = list(csv.reader(handle))
+    assert [r[2:5] for r in rows[1:]] == [
+        ["species", "Species", "column_proposed"],
+        ["x", "X", "column_recognised"],
+        ["y", "Y", "column_recognised"],
+        ["file", "", "mapping"],
+    ]
+    assert plant_count() == 0

@@ -124,7 +124,11 @@ def import_file_command(
             if report_path:  # before the commit: a report that cannot be written undoes it
                 _write_report(report, report_path)
     except JasylError as exc:
+        failed = _failed_report(path, region, exc)
+        if report_path:
+            _write_report(failed, report_path)
         if not as_json:
+            _print_columns(failed)
             raise
         click.echo(json.dumps(_file_error(path, exc), ensure_ascii=False))
         sys.exit(EXIT_FILE_ERROR)
@@ -159,6 +163,18 @@ def _write_report(report: ImportReport, path: Path) -> None:
         raise click.ClickException(
             f"--report {path} cannot be written ({reason}); nothing was imported"
         ) from None
+
+
+def _failed_report(path: Path, region: str, exc: JasylError) -> ImportReport:
+    """A file-level error as a report: the column table detection got to, and the error as
+    one line without a row, so ``--report`` holds it like any other problem."""
+    from importers.detection import ColumnUse
+    from importers.report import ImportReport, Problem
+
+    report = ImportReport(file_name=path.name, region=region, status="error")
+    report.columns = [ColumnUse(**use) for use in exc.details.get("columns", [])]
+    report.problems = [Problem(path.name, None, "file", None, exc.code, exc.message)]
+    return report
 
 
 def _file_error(path: Path, exc: JasylError) -> dict:
@@ -217,10 +233,7 @@ def _print_summary(report: ImportReport) -> None:
         click.echo(f"encoding {report.encoding or '-'}, CRS {report.crs or '-'}")
     if report.records == "green_spaces":
         click.echo("records: green spaces (one per polygon)")
-    if report.columns:
-        click.echo("columns:")
-    for use in report.columns:
-        click.echo(f"  {use.line()}")
+    _print_columns(report)
     for kept in report.kept_aliases:
         click.echo(f"species alias kept in the catalogue: {kept}")
     for problem in report.problems[:SHOWN_PROBLEMS]:
@@ -228,6 +241,13 @@ def _print_summary(report: ImportReport) -> None:
     hidden = len(report.problems) - SHOWN_PROBLEMS
     if hidden > 0:
         click.echo(f"… and {hidden:,} more; write them all with --report FILE")
+
+
+def _print_columns(report: ImportReport) -> None:
+    if report.columns:
+        click.echo("columns:")
+    for use in report.columns:
+        click.echo(f"  {use.line()}")
 
 
 @import_group.command("undo")
