@@ -46,6 +46,7 @@ DATE_WORDS = {"date", "дата", "data", "datum", "fecha", "күні", "күн"
 CODE_WORDS = ("code", "cod", "код", "abbr", "short")
 FREE_TEXT = {"notes", "address", "name", "balance_holder"}  # a date there is just text
 SAMPLE_ROWS = 1000
+WHERE = (*LOCATION_FIELDS, "coordinates", "x", "y")  # fields that locate a table's record
 # 2021-05-14, 2021/05/14 10:30, 14.05.2021, 5/14/21
 _DATE = re.compile(
     r"^(\d{4})[-./](\d{1,2})[-./](\d{1,2})(?:[ T]\d{1,2}:\d{2}(?::\d{2})?.*)?$"
@@ -96,11 +97,15 @@ def detect(
     a required field (the species, a green space's name) has no column, naming the proposals."""
     finder = _Finder(names, mapping, sample, file_name, has_geometry)
     green = records == "green_spaces"
-    finder.mapped(GREEN_FIELDS if green else FIELDS + LOCATION_FIELDS)
+    finder.mapped(GREEN_FIELDS + WHERE if green else FIELDS + LOCATION_FIELDS)
     for name in names:
-        if name not in finder.taken:
-            finder.consider(name, recognise(name, GREEN_RULES) if green else recognise(name))
-    if not green and not has_geometry:
+        if name in finder.taken:
+            continue
+        found = recognise(name, GREEN_RULES) if green else recognise(name)
+        if green and found is None:  # a table of parks still has its locations
+            found = located if (located := recognise(name)) and located.field in WHERE else None
+        finder.consider(name, found)
+    if not has_geometry:
         finder.one_location()
     for required in ("name",) if green else REQUIRED:
         finder.require(required)
@@ -150,7 +155,7 @@ class _Finder:
             hint = "its name means no registry field; name it in [columns] to use it"
             return self._use(name, None, "ignored", None, hint)
         target = found.field
-        if target in LOCATION_FIELDS + ("coordinates", "x", "y") and self.has_geometry:
+        if target in WHERE and self.has_geometry:
             return self._use(name, None, "ignored", None, "the layer has its own geometry")
         if self.mapping.columns.get(target) == "":
             return self._use(name, None, "ignored", None, f"the mapping file ignores {target}")

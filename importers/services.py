@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from importers import sources, staging
 from importers.coordinates import LOCATION_HINT, table_geometry
 from importers.crs import looks_geographic, missing_crs_error, parse_crs
-from importers.detection import check_mixed, detect, named, species_parts
+from importers.detection import check_mixed, detect, named, parse_wkt, species_parts
 from importers.fields import Column, Mapping, load_mapping, record_kind
 from importers.green_spaces import Area, AreaReader, Refusal, existing_names
 from importers.neighbours import ExistingPlants
@@ -184,7 +184,8 @@ def import_file(
             encoding=options.encoding or mapping.encoding,
         )
         digest = _sha256(path)
-        records = record_kind(source.columns, mapping, source.geometry_type, source.file_name)
+        shape = _geometry_type(source, mapping)
+        records = record_kind(source.columns, mapping, shape, source.file_name)
         earlier = _earlier_batch(session, digest, target.id, source.layer, records)
         if earlier is not None and not options.dry_run:
             report.status, report.batch_id = "unchanged", earlier.id
@@ -200,14 +201,30 @@ def import_file(
         return _in_savepoint(run)
 
 
+def _wkt_column(source: Source, mapping: Mapping) -> str | None:
+    if source.table is None:
+        return None
+    return mapping.columns.get("wkt") or named(source.columns, "wkt")
+
+
+def _geometry_type(source: Source, mapping: Mapping) -> str | None:
+    """A vector layer's declared geometry type; a table's from its WKT column's first shapes
+    (a CSV of parks drawn as WKT polygons is a layer of polygons too)."""
+    wkt = _wkt_column(source, mapping)
+    if wkt is None:
+        return source.geometry_type
+    kinds = {s.geom_type for s in parse_wkt(source.sample()[wkt].tolist()) if s is not None}
+    return kinds.pop() if len(kinds) == 1 else None
+
+
 def _columns(source: Source, mapping: Mapping, records: str, report: ImportReport) -> dict:
-    """Field → column, each column's fate on the report (``importers.detection``); a layer
-    mixing green spaces and plants is refused unless the mapping says which to take."""
+    """Field → column, each column's fate on the report (``importers.detection``), a proposed
+    column also as a warning; a layer mixing green spaces and plants is refused unless the
+    mapping says which to take."""
     is_table = source.table is not None
     if records == "plants" and not mapping.records:
         species = species_parts(source.columns, mapping)
-        wkt = mapping.columns.get("wkt") or (named(source.columns, "wkt") if is_table else None)
-        shapes = source.shapes([p for p in species if p], wkt)
+        shapes = source.shapes([p for p in species if p], _wkt_column(source, mapping))
         if shapes is not None:
             check_mixed(shapes, species, source.file_name)
     detection = detect(
@@ -219,6 +236,11 @@ def _columns(source: Source, mapping: Mapping, records: str, report: ImportRepor
         has_geometry=not is_table,
     )
     report.columns = detection.uses
+    for use in detection.uses:
+        if use.status == "proposed":
+            why = f"not read as {use.field}: {use.reason}"
+            code, name = "column_proposed", source.file_name
+            report.problems.append(Problem(name, None, use.column, None, code, why, "warning"))
     source.joined = {c.source: c.parts for c in detection.columns.values() if c.parts}
     return detection.columns
 

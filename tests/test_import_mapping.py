@@ -125,6 +125,19 @@ def test_a_pair_column_whose_name_gives_no_order_is_only_proposed(db, tmp_path: 
     assert uses(report)["Координаты"] == ("lat_lon", "mapped")
 
 
+def test_a_csv_of_parks_drawn_as_wkt_polygons_is_green_spaces(db, tmp_path: Path) -> None:
+    x, y = ASTANA_LONLAT[0]
+    park = shapely.box(x, y, x + 0.002, y + 0.001)
+    path = write_csv(tmp_path / "parks.csv", ["Название;Тип;WKT", f"Сквер Победы;сквер;{park.wkt}"])
+    report = import_file(db, ADMIN, path, region="KZ-71")
+    assert (report.status, report.records, report.imported) == ("done", "green_spaces", 1)
+    name, kind, shape = db.execute(
+        select(GreenSpace.name, GreenSpace.kind, func.ST_AsText(GreenSpace.geom))
+    ).one()
+    assert (name, kind) == ("Сквер Победы", "square")
+    assert shapely.from_wkt(shape).equals(park)
+
+
 # -- detection ------------------------------------------------------------------------------------
 def test_genus_and_species_columns_combined(db, tmp_path: Path) -> None:
     x, y = ASTANA_LONLAT[0]
@@ -169,6 +182,8 @@ def test_a_date_column_and_a_code_column_are_not_number_and_species(db, tmp_path
     assert "dates" in found["InventoryDate"].reason
     assert (found["SpeciesCode"].field, found["SpeciesCode"].status) == ("species", "proposed")
     assert (found["Species"].field, found["Species"].status) == ("species", "recognised")
+    said = [(w.field, w.code) for w in report.warnings if w.code == "column_proposed"]
+    assert said == [("InventoryDate", "column_proposed"), ("SpeciesCode", "column_proposed")]
 
 
 def test_only_a_code_column_for_the_species_is_a_file_error_naming_it(db, tmp_path: Path) -> None:
