@@ -35,6 +35,8 @@ from importers.fields import (
     recognise,
     words,
 )
+from importers.report import ImportReport, Problem
+from importers.sources import Source
 
 STATUSES = {
     "mapped": "named in the mapping file",
@@ -352,3 +354,48 @@ def check_mixed(shapes: pd.DataFrame, species: tuple[str, ...], file_name: str) 
         "is then a massif or group of trees and needs a species). The file may be imported "
         "once each way."
     )
+
+
+# -- a whole layer -------------------------------------------------------------------------------
+def _wkt_column(source: Source, mapping: Mapping) -> str | None:
+    if source.table is None:
+        return None
+    return mapping.columns.get("wkt") or named(source.columns, "wkt")
+
+
+def geometry_type(source: Source, mapping: Mapping) -> str | None:
+    """A vector layer's declared geometry type; a table's from its WKT column's first shapes
+    (a CSV of parks drawn as WKT polygons is a layer of polygons too)."""
+    wkt = _wkt_column(source, mapping)
+    if wkt is None:
+        return source.geometry_type
+    kinds = {s.geom_type for s in parse_wkt(source.sample()[wkt].tolist()) if s is not None}
+    return kinds.pop() if len(kinds) == 1 else None
+
+
+def layer_columns(source: Source, mapping: Mapping, records: str, report: ImportReport) -> dict:
+    """Field → column for a layer, each column's fate on the report (above), a proposed
+    column also as a warning; a layer mixing green spaces and plants is refused unless the
+    mapping says which to take."""
+    is_table = source.table is not None
+    if records == "plants" and not mapping.records:
+        species = species_parts(source.columns, mapping)
+        shapes = source.shapes([p for p in species if p], _wkt_column(source, mapping))
+        if shapes is not None:
+            check_mixed(shapes, species, source.file_name)
+    detection = detect(
+        source.columns,
+        mapping,
+        source.sample(),
+        source.file_name,
+        records=records,
+        has_geometry=not is_table,
+    )
+    report.columns = detection.uses
+    for use in detection.uses:
+        if use.status == "proposed":
+            why = f"not read as {use.field}: {use.reason}"
+            code, name = "column_proposed", source.file_name
+            report.problems.append(Problem(name, None, use.column, None, code, why, "warning"))
+    source.joined = {c.source: c.parts for c in detection.columns.values() if c.parts}
+    return detection.columns
