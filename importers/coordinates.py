@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from importers.detection import parse_pair, parse_wkt
+from importers.detection import PAIR, parse_wkt
 from importers.fields import Column
 from importers.report import Problem
 from importers.rows import empty, whole
@@ -64,21 +64,18 @@ def _from_wkt(
 def _from_pairs(
     frame: pd.DataFrame, column: Column, file_name: str, first_row: int
 ) -> tuple[np.ndarray, list[Problem]]:
-    cells = frame[column.source].to_numpy(dtype=object)
-    xs, ys = np.full(len(cells), np.nan), np.full(len(cells), np.nan)
-    problems: list[Problem] = []
-    lat_first = column.field == "lat_lon"
-    order = '"lat, lon"' if lat_first else '"lon, lat"'
-    for i, cell in enumerate(cells):
-        pair = parse_pair(cell)
-        if pair is None:
-            if not empty(cell):
-                message = f"is not a coordinate pair {order} (such as 51.1282, 71.4304)"
-                problems.append(
-                    Problem(file_name, first_row + i, column.source, cell, "invalid_value", message)
-                )
-            continue
-        ys[i], xs[i] = pair if lat_first else pair[::-1]
+    cells = frame[column.source]
+    parts = cells.astype("string").str.extract(PAIR)
+    first, second = (pd.to_numeric(parts[i].str.replace(",", "."), errors="coerce") for i in (0, 1))
+    ys, xs = (first, second) if column.field == "lat_lon" else (second, first)
+    xs, ys = xs.to_numpy(dtype=float, na_value=np.nan), ys.to_numpy(dtype=float, na_value=np.nan)
+    order = '"lat, lon"' if column.field == "lat_lon" else '"lon, lat"'
+    message = f"is not a coordinate pair {order} (such as 51.1282, 71.4304)"
+    problems = [
+        Problem(file_name, first_row + i, column.source, cell, "invalid_value", message)
+        for i, cell in enumerate(cells.to_numpy(dtype=object))
+        if np.isnan(xs[i]) and not empty(cell)
+    ]
     points = shapely.points(xs, ys)
     points[~(np.isfinite(xs) & np.isfinite(ys))] = None
     return points, problems

@@ -56,7 +56,7 @@ _DATE = re.compile(
 )
 _CODE = re.compile(r"^[A-Z][A-Z0-9]{1,7}$")
 _NUMBER = re.compile(r"^-?\d+(?:[.,]\d+)?$")
-_PAIR = re.compile(r"^\s*\(?\s*(-?\d+(?:[.,]\d+)?)\s*[,;\s]\s*(-?\d+(?:[.,]\d+)?)\s*\)?\s*$")
+PAIR = re.compile(r"^\s*\(?\s*(-?\d+(?:[.,]\d+)?)\s*[,;\s]\s*(-?\d+(?:[.,]\d+)?)\s*\)?\s*$")
 
 
 @dataclass(frozen=True)
@@ -293,7 +293,7 @@ def _is_wkt(value: Any) -> bool:
 
 
 def _is_pair(value: Any) -> bool:
-    return bool(_PAIR.match(str(value)))
+    return bool(PAIR.match(str(value)))
 
 
 def _examples(values: Iterable[Any], count: int = 3) -> str:
@@ -305,15 +305,6 @@ def parse_wkt(values: Iterable[Any]) -> list[Any]:
     """Shapes from WKT or EWKT text (``SRID=4326;POINT (71.4 51.1)``); ``None`` where none."""
     texts = [re.sub(r"^\s*SRID=\d+;", "", str(v)) if not _blank(v) else None for v in values]
     return list(shapely.from_wkt(texts, on_invalid="ignore"))
-
-
-def parse_pair(value: Any) -> tuple[float, float] | None:
-    """The two numbers of a "51.128, 71.430" cell (decimal commas too), or ``None``."""
-    found = _PAIR.match(str(value)) if not _blank(value) else None
-    if not found:
-        return None
-    first, second = (float(g.replace(",", ".")) for g in found.groups())
-    return first, second
 
 
 def species_parts(names: list[str], mapping: Mapping) -> tuple[str, ...]:

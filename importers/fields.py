@@ -174,6 +174,10 @@ def _parse_mapping(data: dict[str, Any], name: str) -> Mapping:
                 f"{name}: [values.{key}] must be a table of cell value = meaning "
                 f"(got {type(table).__name__} {table!r})"
             )
+        for cell, meaning in table.items():
+            _plain(meaning, f"[values.{key}] {cell!r}", name)
+    for key, value in _table(data, "defaults", name, fields).items():
+        _plain(value, f"[defaults] {key}", name)
     records = data.get("records")
     if records is not None and records not in RECORDS:
         raise MappingError(f"{name}: records = {records!r}; it must be one of {', '.join(RECORDS)}")
@@ -228,6 +232,12 @@ def _columns(columns: dict[str, Any], name: str) -> tuple[dict[str, str], dict[s
                 f'({key} = "Column") or a list of column names ({key} = ["Genus", "Species"])'
             )
     return single, combined
+
+
+def _plain(value: Any, key: str, name: str) -> None:
+    """A meaning or default is one value (text, number, yes/no), never a list or table."""
+    if not isinstance(value, str | int | float | bool):
+        raise MappingError(f"{name}: {key} = {value!r}; it must be a single text or number")
 
 
 def _scalar(value: Any, key: str, name: str) -> str:

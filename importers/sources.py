@@ -102,9 +102,13 @@ class Source:
             frame = self.table[columns].copy()
             geometry = np.array(parse_wkt(self.table[wkt].tolist()), dtype=object)
         elif self.geometry_type in (None, "Unknown", "Geometry"):
-            read = pyogrio.read_dataframe(
-                self.path, layer=self.layer, columns=columns, encoding=self._gdal_encoding()
-            )
+            try:
+                read = pyogrio.read_dataframe(
+                    self.path, layer=self.layer, columns=columns, encoding=self._gdal_encoding()
+                )
+            except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+                message = f"{self.file_name}: cannot read the records ({_first(exc)})"
+                raise SourceError(message) from None
             frame, geometry = pd.DataFrame(read[columns]), read.geometry.to_numpy()
         else:
             return None
@@ -117,8 +121,11 @@ class Source:
             return frame
         frame = frame.copy()
         for name, parts in self.joined.items():
-            texts = frame[list(parts)].apply(lambda c: c.map(_text))
-            frame[name] = texts.agg(lambda r: " ".join(t for t in r if t) or None, axis=1)
+            joined = frame[parts[0]].map(_text)
+            for part in parts[1:]:
+                joined = joined.str.cat(frame[part].map(_text), sep=" ")
+            joined = joined.str.replace(r"\s+", " ", regex=True).str.strip()
+            frame[name] = joined.where(joined != "", None)
         return frame
 
     def _vector_batches(self, size: int) -> Iterator[Batch]:

@@ -212,6 +212,8 @@ def test_only_a_code_column_for_the_species_is_a_file_error_naming_it(db, tmp_pa
         ("[columns]\nspecies = ['Genus', 3]\n", "give a column name"),
         ("[species]\nPINI = ['a']\n", "[species] 'PINI' = ['a']; it must be a single text"),
         ("- species\n", "the mapping file must be a table of sections"),
+        ("[values.condition]\nBuono = [1, 2]\n", "[values.condition] 'Buono' = [1, 2]; it must"),
+        ("[defaults]\ncondition = {a = 1}\n", "[defaults] condition = {'a': 1}; it must be"),
     ],
 )
 def test_a_badly_shaped_mapping_is_a_clear_error(db, tmp_path: Path, text, expected) -> None:
