@@ -236,11 +236,7 @@ class _Finder:
 
     # -- helpers ----------------------------------------------------------------------------------
     def _exists(self, field_name: str, source: str) -> None:
-        if source not in self.names:
-            raise MappingError(
-                f"{self.file_name}: the mapping names column {source!r} for {field_name}, but the "
-                f"file has only: {', '.join(self.names)}"
-            )
+        require_column(self.names, field_name, source, self.file_name)
 
     def _use(self, column: str, target: str | None, status: str, unit: str | None, why: str):
         self.taken.add(column)
@@ -251,6 +247,24 @@ class _Finder:
             return []
         cells = self.sample[name].head(SAMPLE_ROWS).tolist()
         return [v for v in cells if not _blank(v)]
+
+
+def require_column(names: list[str], field_name: str, source: str, file_name: str) -> None:
+    if source not in names:
+        raise MappingError(
+            f"{file_name}: the mapping names column {source!r} for {field_name}, but the "
+            f"file has only: {', '.join(names)}"
+        )
+
+
+def require_mapped_columns(names: list[str], mapping: Mapping, file_name: str) -> None:
+    """Every column the mapping names is in the file (checked before anything is read)."""
+    for field_name, source in mapping.columns.items():
+        if source:
+            require_column(names, field_name, source, file_name)
+    for field_name, parts in mapping.combined.items():
+        for part in parts:
+            require_column(names, field_name, part, file_name)
 
 
 # -- what values look like ------------------------------------------------------------------------
@@ -369,9 +383,10 @@ def layer_columns(source: Source, mapping: Mapping, records: str, report: Import
     column also as a warning; a layer mixing green spaces and plants is refused unless the
     mapping says which to take."""
     is_table = source.table is not None
+    require_mapped_columns(source.columns, mapping, source.file_name)
     if records == "plants" and not mapping.records:
         species = species_parts(source.columns, mapping)
-        shapes = source.shapes([p for p in species if p], _wkt_column(source, mapping))
+        shapes = source.shapes(list(species), _wkt_column(source, mapping))
         if shapes is not None:
             check_mixed(shapes, species, source.file_name)
     detection = detect(

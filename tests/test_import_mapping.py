@@ -139,7 +139,15 @@ def test_a_csv_of_parks_drawn_as_wkt_polygons_is_green_spaces(db, tmp_path: Path
 
 
 # -- detection ------------------------------------------------------------------------------------
-def test_genus_and_species_columns_combined(db, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "mapping_text",
+    [
+        '[columns]\ninventory_number = "Id"\nspecies = ["Genus", "Epithet"]\n',
+        "columns:\n  inventory_number: Id\n  species: [Genus, Epithet]\n",
+    ],
+    ids=["toml", "yaml"],
+)
+def test_genus_and_species_columns_combined(db, tmp_path: Path, mapping_text) -> None:
     x, y = ASTANA_LONLAT[0]
     path = write_csv(
         tmp_path / "genus.csv",
@@ -149,9 +157,8 @@ def test_genus_and_species_columns_combined(db, tmp_path: Path) -> None:
             f"G-2;Picea;pungens;{x};{y + 0.001}",
         ],
     )
-    mapping = mapping_file(
-        tmp_path, '[columns]\ninventory_number = "Id"\nspecies = ["Genus", "Epithet"]\n'
-    )
+    mapping = tmp_path / ("m.yaml" if mapping_text.startswith("columns:") else "m.toml")
+    mapping.write_text(mapping_text, encoding="utf-8")
     report = import_file(db, ADMIN, path, region="KZ-71", options=ImportOptions(mapping))
     assert (report.status, report.imported) == ("done", 2)
     assert [row[:2] for row in stored(db)] == [("G-1", "Ulmus pumila"), ("G-2", "Picea pungens")]
@@ -274,6 +281,13 @@ def test_a_mixed_layer_names_the_option_then_imports_each_way(db, tmp_path: Path
     second = import_file(db, ADMIN, path, region="KZ-71", options=options)
     assert (second.status, second.imported, second.rejected) == ("done", 2, 1)
     assert sorted(s for _, s, *_ in stored(db)) == ["Betula pendula", "Ulmus pumila"]
+
+
+def test_a_mapped_column_the_mixed_layer_lacks_is_named(db, tmp_path: Path) -> None:
+    path = mixed_layer(tmp_path)
+    mapping = mapping_file(tmp_path, '[columns]\nspecies = "Порода"\n')
+    with pytest.raises(MappingError, match="names column 'Порода' for species, but the file"):
+        import_file(db, ADMIN, path, region="KZ-71", options=ImportOptions(mapping))
 
 
 def test_a_mixed_plant_layer_with_species_everywhere_is_plants(db, tmp_path: Path) -> None:
