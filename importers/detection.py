@@ -198,12 +198,17 @@ class _Finder:
         return None
 
     def one_location(self) -> None:
-        """A table's location comes from one source: WKT, a pair column, or X and Y."""
-        order = [f for f in ("wkt", "lat_lon", "lon_lat") if f in self.by_field]
-        if not order:
-            return
-        chosen = self.by_field[order[0]].source
-        for other in [*order[1:], "x", "y"]:
+        """A table's location comes from one source: the one the mapping names, else WKT, a
+        pair column, or X and Y, in that order."""
+        found = [f for f in ("wkt", "lat_lon", "lon_lat", "x") if f in self.by_field]
+        named = [f for f in found if self.mapping.columns.get(f)]
+        first = (named or found or [None])[0]
+        if first in (None, "x"):
+            drop = [f for f in found if f != "x"]
+        else:
+            drop = [f for f in found if f != first] + ["y"]
+        chosen = self.by_field[first].source if first else ""
+        for other in drop:
             column = self.by_field.pop(other, None)
             if column is not None and column.source != chosen:
                 self.uses = [u for u in self.uses if u.column != column.source]
@@ -311,8 +316,8 @@ def _is_pair(value: Any) -> bool:
 
 
 def _examples(values: Iterable[Any], count: int = 3) -> str:
-    shown = list(dict.fromkeys(str(v) for v in values))[:count]
-    return ", ".join(shown) + (" …" if len(shown) == count else "")
+    distinct = list(dict.fromkeys(str(v) for v in values))
+    return ", ".join(distinct[:count]) + (" …" if len(distinct) > count else "")
 
 
 def parse_wkt(values: Iterable[Any]) -> list[Any]:

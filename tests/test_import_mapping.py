@@ -138,6 +138,19 @@ def test_a_csv_of_parks_drawn_as_wkt_polygons_is_green_spaces(db, tmp_path: Path
     assert shapely.from_wkt(shape).equals(park)
 
 
+def test_the_mapped_location_wins_over_a_recognised_one(db, tmp_path: Path) -> None:
+    x, y = ASTANA_LONLAT[0]
+    path = write_csv(
+        tmp_path / "both.csv",
+        ["Порода;WKT;E;N", f"Вяз приземистый;POINT (0 0);{x};{y}"],
+    )
+    mapping = mapping_file(tmp_path, '[columns]\nx = "E"\ny = "N"\n')
+    report = import_file(db, ADMIN, path, region="KZ-71", options=ImportOptions(mapping))
+    assert report.status == "done" and stored(db)[0][2:4] == (x, y)
+    assert uses(report)["WKT"] == (None, "ignored")
+    assert uses(report)["E"] == ("x", "mapped")
+
+
 # -- detection ------------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     "mapping_text",
