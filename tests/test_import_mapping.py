@@ -450,6 +450,18 @@ def test_the_upload_page_shows_the_column_table(clean, tmp_path: Path) -> None:
     ]
     assert "its name says it holds dates" in html  # the reason, and how, in the reader's words
     assert "предложен: не используется, пока его не назовёт файл соответствия" in html
+    refused = forester.post(
+        "/imports/upload",
+        data={
+            "survey": (io.BytesIO(f"Species;lon;lat\nPINI;{x};{y}\n".encode()), "codes.csv"),
+            "region": "KZ-71",
+            "csrf_token": csrf_token(forester),
+        },
+        content_type="multipart/form-data",
+    )
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and "no column holds the species" in html
+    assert '<tr class="column-proposed"><td>Species</td><td>species</td>' in html
 
 
 def test_the_readme_and_the_help_carry_the_same_worked_example(cli) -> None:

@@ -356,6 +356,7 @@ def upload():
     form = {"region": "", "encoding": "", "crs": "", **request.form.to_dict()}
     errors: dict[str, str] = {}
     report = None
+    columns: list[dict] = []  # what detection saw of a file refused as a whole
     with request_session() as session:
         # Plain pairs: a failed import rolls the session back, which detaches ORM rows.
         regions = [(r.iso_code, r.name(language()), r.id) for r in list_regions(session)]
@@ -373,12 +374,14 @@ def upload():
                 except JasylError as exc:  # the file as a whole: encoding, CRS, columns
                     session.rollback()
                     errors[getattr(exc, "field", None) or "survey"] = exc.message
+                    columns = exc.details.get("columns", [])
     status = 422 if errors or (report is not None and not report.ok) else 200
     return render_template(
         "editing/upload.html",
         form=form,
         errors=errors,
         report=report,
+        columns=columns,
         regions=regions,
         lang=language(),
     ), status
