@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 import geopandas
+import pandas as pd
 import pytest
 import shapely
 from click.testing import CliRunner
@@ -204,6 +205,28 @@ def test_a_date_column_and_a_code_column_are_not_number_and_species(db, tmp_path
     assert (found["Species"].field, found["Species"].status) == ("species", "recognised")
     said = [(w.field, w.code) for w in report.warnings if w.code == "column_proposed"]
     assert said == [("InventoryDate", "column_proposed"), ("SpeciesCode", "column_proposed")]
+
+
+def test_a_geopackage_date_field_is_not_the_inventory_number(db, tmp_path: Path) -> None:
+    (x1, y1), (x2, y2) = ASTANA_LONLAT[:2]
+    layer = geopandas.GeoDataFrame(
+        {
+            "Number": pd.to_datetime(["2008-01-07", "2020-08-01"]),  # a survey date, misnamed
+            "Species": ["Ulmus pumila", "Betula pendula"],
+        },
+        geometry=[shapely.Point(x1, y1), shapely.Point(x2, y2)],
+        crs="EPSG:4326",
+    )
+    path = tmp_path / "census.gpkg"
+    layer.to_file(path, layer="census")
+    report = import_file(db, ADMIN, path, region="KZ-71")
+    assert (report.status, report.imported) == ("done", 2)
+    numbers = db.scalars(select(Plant.inventory_number)).all()
+    assert not any(n.startswith(("2008", "2020")) for n in numbers)
+    assert uses(report)["Number"] == ("inventory_number", "proposed")
+    assert (
+        "its values are dates (2008-01-07" in {u.column: u for u in report.columns}["Number"].reason
+    )
 
 
 def test_only_a_code_column_for_the_species_is_a_file_error_naming_it(db, tmp_path: Path) -> None:
