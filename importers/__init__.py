@@ -2,8 +2,10 @@
 
 The entry point is ``importers.services.import_file`` (the CLI's ``jasyl import`` and the web
 upload page call it). The pipeline: ``sources`` opens the file and streams batches, ``encoding``
-and ``crs`` decide how to read it, ``fields`` says which column is which, ``rows`` validates
-each batch through ``registry.inventory.rules``, ``staging`` copies the valid rows into a
+and ``crs`` decide how to read it, ``fields`` reads column names and the mapping file,
+``detection`` checks the names against the values and decides (and reports) which column is
+which, ``coordinates`` builds a table's locations (X/Y, one "lat, lon" column, WKT), ``rows``
+validates each batch through ``registry.inventory.rules``, ``staging`` copies the valid rows into a
 temporary table (or, in a large all-or-nothing import, new plants straight into ``plants``),
 checks them set-wise and merges them into ``plants``, all in one transaction.
 
@@ -16,7 +18,8 @@ A mapping file (``--mapping``, TOML or YAML) overrides or completes what is reco
                                    # columns: polygons with a name and no species are green spaces
 
     [columns]                      # field = "column in the file" ("" ignores a column)
-    species = "Essenza"
+    species = "Essenza"            # or several columns joined: species = ["Genus", "Species"]
+    lat_lon = "Coordinates"        # a table's location: lat_lon, lon_lat, wkt, or x and y
     inventory_number = "Identificativo"
     height = "RangeAltezza"        # also: trunk_diameter, trunk_circumference, crown_diameter,
                                    # planting_year, age_years, condition, planting_form, status,
@@ -38,4 +41,6 @@ A mapping file (``--mapping``, TOML or YAML) overrides or completes what is reco
     "Tilia X Americana" = "tilia_sp"  # catalogue by --keep-aliases or `jasyl species alias keep`
 
 A layer of green spaces takes ``[columns]`` name, kind, category, balance_holder and notes.
+Every key is checked; ``importers.fields.MAPPING_EXAMPLE`` is the worked example that
+``jasyl import --help`` and the README show.
 """

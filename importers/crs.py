@@ -94,6 +94,53 @@ def to_wgs84(geometries: np.ndarray, source: CRS) -> np.ndarray:
     return shapely.transform(geometries, transformer.transform, interleaved=False)
 
 
+# shapely's type ids → names, "" for a missing geometry (id -1, the last entry).
+TYPE_NAMES = np.array(
+    [
+        "Point",
+        "LineString",
+        "LinearRing",
+        "Polygon",
+        "MultiPoint",
+        "MultiLineString",
+        "MultiPolygon",
+        "GeometryCollection",
+        "",
+    ],
+    dtype=object,
+)
+_POINT_EWKB = np.dtype(
+    [("order", "u1"), ("type", "<u4"), ("srid", "<u4"), ("x", "<f8"), ("y", "<f8")]
+)
+
+
+def type_names(geometries: np.ndarray) -> np.ndarray:
+    """Each geometry's type name ("Point" …, "" for none), without a Python call per record."""
+    return TYPE_NAMES[shapely.get_type_id(geometries)]
+
+
+def ewkb_4326(geometries: np.ndarray) -> np.ndarray:
+    """EWKB (little-endian, SRID 4326) of 2D geometries, as ``to_wkb(set_srid(g, 4326),
+    include_srid=True)`` writes it. Points, nearly every record of a survey, are packed with
+    numpy: ``set_srid`` copies each geometry, ~3 s of a million-row import's validation."""
+    out = np.empty(len(geometries), dtype=object)
+    points = (shapely.get_type_id(geometries) == 0) & ~shapely.is_empty(geometries)
+    if points.any():
+        packed = np.empty(int(points.sum()), dtype=_POINT_EWKB)
+        packed["order"], packed["type"], packed["srid"] = 1, 1 | 0x20000000, 4326
+        xy = shapely.get_coordinates(geometries[points])
+        packed["x"], packed["y"] = xy[:, 0], xy[:, 1]
+        raw, size = packed.tobytes(), _POINT_EWKB.itemsize
+        chunks = (raw[i : i + size] for i in range(0, len(raw), size))  # bytes, not numpy's
+        out[points] = np.fromiter(chunks, dtype=object, count=len(packed))  # S25, which drops NULs
+    rest = ~points
+    if rest.any():
+        out[rest] = shapely.to_wkb(
+            shapely.set_srid(geometries[rest], 4326), include_srid=True, byte_order=1
+        )
+    return out
+
+
 def _in_kazakhstan_box(lon: float, lat: float) -> bool:
     west, south, east, north = KAZAKHSTAN_BOUNDS
     return west <= lon <= east and south <= lat <= north

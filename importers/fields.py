@@ -111,16 +111,66 @@ def mapping_factor(field_name: str, mapping: Mapping, file_name: str) -> tuple[f
     return known[key], key
 
 
+# A unit as reports name it (and a mapping's [units] takes it): "ДИАМ_СМ" is in cm.
+LATIN_UNITS = {"см": "cm", "мм": "mm", "м": "m", "км": "km", "м2": "m2", "кв": "m2", "га": "ha",
+               "дюйм": "in", "inch": "in", "inches": "in", "фут": "ft", "foot": "ft",
+               "feet": "ft", "sqft": "ft2", "ac": "acre"}  # fmt: skip
 _TOKENS = re.compile(r"[^\w№]+")
+# Column names of whole locations: WKT geometry, or a coordinate pair in one cell.
+WKT_WORDS = ("wkt", "geom", "the_geom", "геометр")
+LAT_WORDS = ("lat", "широт", "ендік", "ендик")
+LON_WORDS = ("lon", "lng", "долгот", "бойлық", "бойлык")
+PAIR_WORDS = ("coord", "koord", "координат", "коорд")
 
 
 class MappingError(JasylError, ValueError):
     code = "mapping"
 
 
+# The worked example of ``jasyl import --help`` and the README (a test imports it as written).
+MAPPING_EXAMPLE = """\
+# survey.csv, ";"-separated, as a contractor sent it:
+#   Номер;Род;Вид;Координаты (lat, lon);ОБХВАТ_СМ;Высота;Дата
+#   A-1;Ulmus;pumila;51.1282, 71.4304;94;8,5;2024-05-14
+# mapping.toml (TOML; the same keys in YAML work too):
+[columns]                       # field = "column"; "" ignores what a name would give
+inventory_number = "Номер"
+species = ["Род", "Вид"]        # several columns joined with a space: "Ulmus pumila"
+lat_lon = "Координаты (lat, lon)"   # one "lat, lon" cell; lon_lat = for "lon, lat";
+                                # wkt = "WKT" for POINT (71.43 51.12) or polygons;
+                                # else x = "…" and y = "…" (longitude, latitude)
+trunk_circumference = "ОБХВАТ_СМ"
+height = "Высота"
+[units]                         # when the column name does not say it
+height = "m"
+[values.condition]              # cell value = what the registry understands
+"хорошее" = 1
+[defaults]                      # for empty cells or a missing column
+quantity = 1
+"""
+# A mapping file's top-level keys and what each holds (the error for an unknown one lists them).
+SECTIONS = {
+    "columns": "field = column, or a list of columns joined into one field",
+    "units": "field = unit of its column",
+    "values": "[values.FIELD] cell value = what the registry understands",
+    "species": "alias = catalogue code or name",
+    "defaults": "field = value for empty cells or a missing column",
+    "crs": "EPSG code of the coordinates",
+    "encoding": "text encoding of the file",
+    "layer": "layer of a GeoPackage or sheet of a workbook",
+    "records": "plants or green_spaces",
+}
+# Columns that hold a whole location: one "lat, lon" (or "lon, lat") pair, or WKT geometry.
+LOCATION_FIELDS = ("lat_lon", "lon_lat", "wkt")
+
+
 @dataclass
 class Mapping:
-    """A mapping file: column per field, units, value translations, species aliases, defaults."""
+    """A mapping file: column per field, units, value translations, species aliases, defaults.
+
+    ``columns`` names one column per field; ``combined`` the fields made of several columns
+    (``species = ["Genus", "Species"]``), joined with a space.
+    """
 
     columns: dict[str, str] = field(default_factory=dict)
     units: dict[str, str] = field(default_factory=dict)
@@ -131,10 +181,15 @@ class Mapping:
     encoding: str | None = None
     layer: str | None = None
     records: str | None = None  # "plants" or "green_spaces": forces what the rows become
+    combined: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 def load_mapping(path: Path | None) -> Mapping:
-    """Read a TOML or YAML mapping file (the format is in the docstring of ``importers``)."""
+    """Read a TOML or YAML mapping file (the format is in the docstring of ``importers``).
+
+    Every key is checked, so a typing slip ("colums", "heigth", a list where a table belongs)
+    is an error naming the valid keys, never a key silently ignored or a traceback.
+    """
     if path is None:
         return Mapping()
     try:
@@ -145,46 +200,124 @@ def load_mapping(path: Path | None) -> Mapping:
     except (tomllib.TOMLDecodeError, yaml.YAMLError, UnicodeDecodeError) as exc:
         first = str(exc).splitlines()[0]
         raise MappingError(f"{path.name}: the mapping file cannot be read ({first})") from None
+    if data is None:
+        data = {}
     if not isinstance(data, dict):
         raise MappingError(f"{path.name}: the mapping file must be a table of sections")
-    unknown = set(data) - {"columns", "units", "values", "species", "defaults", "crs", "encoding"}
-    unknown -= {"layer", "records"}
+    return _parse_mapping(data, path.name)
+
+
+def _parse_mapping(data: dict[str, Any], name: str) -> Mapping:
+    unknown = [str(key) for key in data if key not in SECTIONS]
     if unknown:
-        raise MappingError(f"{path.name}: unknown section {sorted(unknown)[0]!r}")
-    for name in data.get("columns", {}):
-        if name not in FIELDS and name not in GREEN_FIELDS:
-            known = ", ".join(dict.fromkeys(FIELDS + GREEN_FIELDS))
-            raise MappingError(f"{path.name}: [columns] {name!r} is not a field; fields: {known}")
+        listed = "; ".join(f"{key} ({what})" for key, what in SECTIONS.items())
+        raise MappingError(f"{name}: unknown key {unknown[0]!r}; the valid keys are: {listed}")
+    fields = FIELDS + GREEN_FIELDS + LOCATION_FIELDS
+    columns = _table(data, "columns", name, fields)
+    single, combined = _columns(columns, name)
+    values = _table(data, "values", name, fields)
+    for key, table in values.items():
+        if not isinstance(table, dict):
+            raise MappingError(
+                f"{name}: [values.{key}] must be a table of cell value = meaning "
+                f"(got {type(table).__name__} {table!r})"
+            )
+        for cell, meaning in table.items():
+            _plain(meaning, f"[values.{key}] {cell!r}", name)
+    for key, value in _table(data, "defaults", name, fields).items():
+        _plain(value, f"[defaults] {key}", name)
     records = data.get("records")
     if records is not None and records not in RECORDS:
-        raise MappingError(
-            f"{path.name}: records = {records!r}; it must be one of {', '.join(RECORDS)}"
-        )
+        raise MappingError(f"{name}: records = {records!r}; it must be one of {', '.join(RECORDS)}")
+    units = _table(data, "units", name, fields)
+    species = _table(data, "species", name)
     return Mapping(
-        columns={k: str(v) for k, v in data.get("columns", {}).items()},
-        units={k: str(v) for k, v in data.get("units", {}).items()},
-        values={k: dict(v) for k, v in data.get("values", {}).items()},
-        species={str(k): str(v) for k, v in data.get("species", {}).items()},
-        defaults=dict(data.get("defaults", {})),
-        crs=str(data["crs"]) if data.get("crs") else None,
-        encoding=data.get("encoding"),
-        layer=data.get("layer"),
+        columns=single,
+        units={k: _scalar(v, f"[units] {k}", name) for k, v in units.items()},
+        values={k: {str(cell): meaning for cell, meaning in v.items()} for k, v in values.items()},
+        species={str(k): _scalar(v, f"[species] {k!r}", name) for k, v in species.items()},
+        defaults=_table(data, "defaults", name, fields),
+        crs=_scalar(data["crs"], "crs", name) if data.get("crs") else None,
+        encoding=_scalar(data["encoding"], "encoding", name) if data.get("encoding") else None,
+        layer=_scalar(data["layer"], "layer", name) if data.get("layer") else None,
         records=records,
+        combined=combined,
     )
+
+
+def _table(
+    data: dict[str, Any], section: str, name: str, keys: tuple[str, ...] | None = None
+) -> dict[str, Any]:
+    """A section that must be a table, whose keys (when ``keys`` is given) must be fields."""
+    table = data.get(section) or {}
+    if not isinstance(table, dict):
+        raise MappingError(
+            f"{name}: [{section}] must be a table ({SECTIONS[section]}), "
+            f"not {type(table).__name__} {table!r}"
+        )
+    for key in table:
+        if keys is not None and key not in keys:
+            known = ", ".join(dict.fromkeys(keys))
+            raise MappingError(f"{name}: [{section}] {key!r} is not a field; fields: {known}")
+    return table
+
+
+def _columns(columns: dict[str, Any], name: str) -> tuple[dict[str, str], dict[str, tuple]]:
+    """Split ``[columns]`` into one column per field and fields made of several columns."""
+    single: dict[str, str] = {}
+    combined: dict[str, tuple[str, ...]] = {}
+    for key, source in columns.items():
+        if isinstance(source, list) and source and all(isinstance(s, str) and s for s in source):
+            if len(source) == 1:
+                single[key] = source[0]
+            else:
+                combined[key] = tuple(source)
+        elif isinstance(source, str | int) and not isinstance(source, bool):
+            single[key] = str(source)
+        else:
+            raise MappingError(
+                f"{name}: [columns] {key} = {source!r}; give a column name "
+                f'({key} = "Column") or a list of column names ({key} = ["Genus", "Species"])'
+            )
+    return single, combined
+
+
+def _plain(value: Any, key: str, name: str) -> None:
+    """A meaning or default is one value (text, number, yes/no), never a list or table."""
+    if not isinstance(value, str | int | float | bool):
+        raise MappingError(f"{name}: {key} = {value!r}; it must be a single text or number")
+
+
+def _scalar(value: Any, key: str, name: str) -> str:
+    if isinstance(value, str | int | float) and not isinstance(value, bool):
+        return str(value)
+    raise MappingError(f"{name}: {key} = {value!r}; it must be a single text or number")
 
 
 @dataclass(frozen=True)
 class Column:
-    """One recognised column: the source name, the field it holds and the factor to our unit."""
+    """One column the import reads: its name, the field it holds, the factor to our unit.
+
+    ``parts`` names the file's columns when the mapping joins several into this one field
+    (``source`` is then "Genus + Species", the name reports cite); ``unit`` is the unit the
+    column name or the mapping gave, ``None`` when the registry's own is assumed.
+    """
 
     source: str
     field: str
     factor: float = 1.0
-    unit: str = ""  # the file's unit when not the registry's (shown beside converted values)
+    unit: str | None = None  # the file's unit when not the registry's (beside converted values)
+    parts: tuple[str, ...] = ()
 
 
 def tokens(name: str) -> list[str]:
     return [t for t in _TOKENS.split(fold(name).replace("_", " ")) if t]
+
+
+def words(name: str) -> set[str]:
+    """A column name's folded words, camelCase split too ("InventoryDate": inventory, date)."""
+    spaced = re.sub(r"(?<=[a-zа-я])(?=[A-ZА-Я])", " ", name)
+    return set(tokens(spaced))
 
 
 def recognise(name: str, rules: tuple[tuple[str, tuple[str, ...]], ...] = RULES) -> Column | None:
@@ -192,9 +325,31 @@ def recognise(name: str, rules: tuple[tuple[str, tuple[str, ...]], ...] = RULES)
     parts = tokens(name)
     if not parts:
         return None
+    if rules is RULES:
+        location = _location(parts)
+        if location:
+            return Column(name, location)
     for field_name, prefixes in rules:
         if _matches(parts, field_name, prefixes):
-            return Column(name, field_name, *_unit_factor(field_name, parts[1:]))
+            factor, unit = _unit_factor(field_name, parts[1:])
+            return Column(name, field_name, factor, LATIN_UNITS.get(unit, unit) or None)
+    return None
+
+
+def _location(parts: list[str]) -> str | None:
+    """A column holding a whole location: WKT, or a coordinate pair (order by the name)."""
+    if parts[0].startswith(WKT_WORDS):
+        return "wkt"
+    lat = [i for i, p in enumerate(parts) if p.startswith(LAT_WORDS)]
+    lon = [i for i, p in enumerate(parts) if p.startswith(LON_WORDS)]
+    if lat and lon:
+        return "lat_lon" if lat[0] < lon[0] else "lon_lat"
+    if parts[0] in {"latlon", "latlng"}:
+        return "lat_lon"
+    if parts[0] in {"lonlat", "lnglat"}:
+        return "lon_lat"
+    if parts[0].startswith(PAIR_WORDS):
+        return "coordinates"  # a pair whose order the name does not say: only proposed
     return None
 
 
@@ -220,37 +375,6 @@ def _unit_factor(field_name: str, rest: list[str]) -> tuple[float, str]:
     return 1.0, ""
 
 
-def resolve_columns(names: list[str], mapping: Mapping, file_name: str) -> dict[str, Column]:
-    """Field → column for one survey: the mapping file first, then recognition of the rest."""
-    by_field: dict[str, Column] = {}
-    taken: set[str] = set()
-    for field_name, source in mapping.columns.items():
-        if source == "":
-            continue
-        if source not in names:
-            raise MappingError(
-                f"{file_name}: the mapping names column {source!r} for {field_name}, but the file "
-                f"has only: {', '.join(names)}"
-            )
-        factor, unit = mapping_factor(field_name, mapping, file_name)
-        by_field[field_name] = Column(source, field_name, factor, unit)
-        taken.add(source)
-    ignored = {f for f, s in mapping.columns.items() if s == ""}
-    for name in names:
-        found = recognise(name) if name not in taken else None
-        if found and found.field not in by_field and found.field not in ignored:
-            if found.field in mapping.units:
-                found = Column(name, found.field, *mapping_factor(found.field, mapping, file_name))
-            by_field[found.field] = found
-    for required in REQUIRED:
-        if required not in by_field and required not in mapping.defaults:
-            raise MappingError(
-                f"{file_name}: no column holds the {required} (columns seen: {', '.join(names)}); "
-                f'name it in a mapping file: [columns] {required} = "<column>"'
-            )
-    return by_field
-
-
 def record_kind(
     names: list[str], mapping: Mapping, geometry_type: str | None, file_name: str
 ) -> str:
@@ -264,7 +388,8 @@ def record_kind(
     """
     if mapping.records:
         return mapping.records
-    if geometry_type not in POLYGONAL or "species" in mapping.columns | mapping.defaults:
+    named = mapping.columns | mapping.combined | mapping.defaults
+    if geometry_type not in POLYGONAL or "species" in named:
         return "plants"
     green = {n: c.field for n in names if (c := recognise(n, GREEN_RULES))}
     if "name" not in green.values():
@@ -273,28 +398,3 @@ def record_kind(
     return (
         "plants" if any(green.get(n) not in ("name", "kind") for n in species) else "green_spaces"
     )
-
-
-def resolve_green_columns(names: list[str], mapping: Mapping, file_name: str) -> dict[str, Column]:
-    """Field → column for a layer of green spaces; the name is required."""
-    by_field: dict[str, Column] = {}
-    for field_name, source in mapping.columns.items():
-        if field_name in GREEN_FIELDS and source:
-            if source not in names:
-                raise MappingError(
-                    f"{file_name}: the mapping names column {source!r} for {field_name}, but the "
-                    f"file has only: {', '.join(names)}"
-                )
-            by_field[field_name] = Column(source, field_name)
-    taken = {c.source for c in by_field.values()}
-    for name in names:
-        found = recognise(name, GREEN_RULES) if name not in taken else None
-        if found and found.field not in by_field and mapping.columns.get(found.field) != "":
-            by_field[found.field] = found
-            taken.add(name)
-    if "name" not in by_field and "name" not in mapping.defaults:
-        raise MappingError(
-            f"{file_name}: no column holds the green space's name (columns seen: "
-            f'{", ".join(names)}); name it in a mapping file: [columns] name = "<column>"'
-        )
-    return by_field

@@ -1,4 +1,5 @@
-"""What an import found and did: counts, and one line per problem (file, row, field, value, why)."""
+"""What an import found and did: which column became which field, counts, and one line per
+problem (file, row, field, value, why)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,10 @@ import csv
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from importers.detection import ColumnUse
 
 REPORT_COLUMNS = ("file", "row", "field", "value", "code", "message")
 
@@ -50,6 +54,10 @@ class ImportReport:
     encoding: str | None = None
     crs: str | None = None
     problems: list[Problem] = field(default_factory=list)
+    # Every column of the file: the field it fills or would fill, how decided, unit, why
+    # (``importers.detection``); what a mapping template is written from.
+    columns: list[ColumnUse] = field(default_factory=list)
+    records: str | None = None  # "plants" or "green_spaces": what the rows became
     kept_aliases: list[str] = field(default_factory=list)
     # species names only a person may confirm (registry.species.services.Proposal)
     proposals: list[Any] = field(default_factory=list)
@@ -85,6 +93,7 @@ class ImportReport:
             "errors": len(self.errors),
             "encoding": self.encoding,
             "crs": self.crs,
+            "records": self.records,
         }
 
     def as_dict(self, limit: int = 1000) -> dict[str, Any]:
@@ -97,15 +106,25 @@ class ImportReport:
             **self.summary(),
             "kept_aliases": self.kept_aliases,
             "proposals": [proposal_dict(p, rows) for p in self.proposals],
+            "columns": [asdict(use) for use in self.columns],
             "seconds": seconds,
             "problems": problems,
         }
 
     def write_csv(self, path: Path) -> None:
-        """The per-row problems as CSV (UTF-8 with BOM, so spreadsheet programs read Cyrillic)."""
+        """The column table then the per-row problems as CSV (UTF-8 with BOM, so spreadsheet
+        programs read Cyrillic): a column's line has no row, its field, the column's name as
+        the value and ``column_<status>`` as the code."""
         with path.open("w", encoding="utf-8-sig", newline="") as handle:
             writer = csv.writer(handle)
             writer.writerow(REPORT_COLUMNS)
+            for use in self.columns:
+                field_name = use.field or ""
+                unit = f" [{use.unit}]" if use.unit else ""
+                code = f"column_{use.status}"
+                writer.writerow(
+                    [self.file_name, "", field_name, use.column, code, use.reason + unit]
+                )
             for p in self.problems:
                 value = "" if p.value is None else p.value
                 writer.writerow([p.file, p.row or "", p.field, value, p.code, p.message])

@@ -249,12 +249,10 @@ class Normaliser:
         if self.source_crs.is_geographic:
             self._swapped(lonlat, usable)
         self.geometry = lonlat
-        self.kinds = np.array([g.geom_type if g is not None else "" for g in lonlat], dtype=object)
+        self.kinds = crs_rules.type_names(lonlat)
         ewkb = np.full(len(geometry), None, dtype=object)
         good = self.out.good.copy()
-        ewkb[good] = shapely.to_wkb(
-            shapely.set_srid(lonlat[good].astype(object), 4326), include_srid=True
-        )
+        ewkb[good] = crs_rules.ewkb_4326(lonlat[good].astype(object))
         self.out.values["geom"] = ewkb
 
     def _swapped(self, lonlat: np.ndarray, usable: np.ndarray) -> None:

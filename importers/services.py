@@ -8,7 +8,6 @@ inside the caller's unit of work. By default one bad record means nothing is wri
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -21,31 +20,23 @@ import numpy as np
 import shapely
 from geoalchemy2.shape import to_shape
 from pyproj import CRS
-from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from importers import sources, staging
+from importers.batches import close_batch, earlier_batch, file_sha256, open_batch, undo_batch
+from importers.coordinates import LOCATION_HINT, table_geometry
 from importers.crs import looks_geographic, missing_crs_error, parse_crs
-from importers.fields import (
-    Column,
-    Mapping,
-    load_mapping,
-    record_kind,
-    resolve_columns,
-    resolve_green_columns,
-)
+from importers.detection import geometry_type, layer_columns
+from importers.fields import Column, Mapping, load_mapping, record_kind
 from importers.green_spaces import Area, AreaReader, Refusal, existing_names
 from importers.neighbours import ExistingPlants
 from importers.proposals import confirmed_aliases, confirmed_lines
 from importers.report import ImportReport, Problem
-from importers.rows import Clean, Normaliser, whole
+from importers.rows import Clean, Normaliser
 from importers.sources import Batch, Source, SourceError, open_source
 from registry.access import Actor, require_region_write
-from registry.audit.services import record_changes, record_creation
-from registry.errors import InvalidValue, NotFound
+from registry.errors import InvalidValue
 from registry.imports.models import ImportBatch
-from registry.inventory import rules
 from registry.inventory.services import create_green_space, green_space_values
 from registry.regions.models import Region
 from registry.regions.services import RegionPieces, resolve_region
@@ -53,7 +44,7 @@ from registry.species.services import SpeciesIndex, keep_aliases
 from registry.text import fold
 
 Progress = Callable[[str, int, int], None]
-SIDECARS = {".dbf", ".shx", ".prj", ".cpg"}
+__all__ = ["ImportOptions", "ImportRun", "import_file", "undo_batch"]
 
 
 @dataclass(frozen=True)
@@ -190,16 +181,17 @@ def import_file(
             layer=options.layer or mapping.layer,
             encoding=options.encoding or mapping.encoding,
         )
-        digest = _sha256(path)
-        earlier = _earlier_batch(session, digest, target.id, source.layer)
+        digest = file_sha256(path)
+        shape = geometry_type(source, mapping)
+        records = record_kind(source.columns, mapping, shape, source.file_name)
+        earlier = earlier_batch(session, digest, target.id, source.layer, records)
         if earlier is not None and not options.dry_run:
             report.status, report.batch_id = "unchanged", earlier.id
             report.rows_read = earlier.rows_read
             return report
         report.encoding = f"{source.encoding.codec} ({source.encoding.source})"
-        records = record_kind(source.columns, mapping, source.geometry_type, source.file_name)
-        resolve = resolve_green_columns if records == "green_spaces" else resolve_columns
-        columns = resolve(source.columns, mapping, source.file_name)
+        report.records = records
+        columns = layer_columns(source, mapping, records, report)
         run = ImportRun(
             session, actor, source, columns, mapping, target, options, report, digest, progress
         )
@@ -326,7 +318,7 @@ class _ChunkWriter:
         if repeated or any(p.severity == "error" for p in clean.problems):
             self.live = False
         if self.live and run.batch is None:  # the first chunk: nothing in flight, the session
-            run.batch = _open_batch(run)  # is ours
+            run.batch = open_batch(run)  # is ours
         with run.timed("copy"):
             plants, staged = self._split(good, numbers)
             new = None
@@ -380,7 +372,7 @@ def _merge(run: ImportRun) -> None:
         known = run.known > 0 if run.batch else staging.any_known(session, target.id, merged)
         if known:
             _skip_conflicts(run, merged)
-    batch = run.batch or _open_batch(run)
+    batch = run.batch or open_batch(run)
     run.tell("writing", 0, report.rows_read)
     with run.timed("merge"):
         report.imported, report.updated, report.unchanged = staging.merge(
@@ -394,7 +386,7 @@ def _merge(run: ImportRun) -> None:
             inserted=run.inserted if run.batch else None,
         )
     with run.timed("close"):
-        _close_batch(run, batch)
+        close_batch(run, batch)
     run.tell("writing", report.rows_read, report.rows_read)
 
 
@@ -403,12 +395,18 @@ def _read_areas(run: ImportRun) -> None:
     pieces = RegionPieces.load(run.session)
     taken = existing_names(run.session, run.target.id)
     reader: AreaReader | None = None
+    left_out = 0  # points and lines of a layer mixing them with the green spaces' polygons
     for batch in run.source.batches():
         geometry = _geometry_of(batch, run)
         if reader is None:
             region = (run.target, pieces)
             reader = AreaReader(run.columns, run.mapping, _source_crs(run, geometry), region)
+        other = ~np.isin(shapely.get_type_id(geometry), (-1, 3, 6))
+        left_out += int(other.sum())
+        skipped = set((np.flatnonzero(other) + batch.first_row).tolist())
         for item in reader.read(batch, geometry):
+            if item.row in skipped:
+                continue
             if isinstance(item, Refusal):
                 run.problem(item.row, item.field, item.value, item.code, item.message)
             else:
@@ -417,6 +415,12 @@ def _read_areas(run: ImportRun) -> None:
         run.tell("reading", run.report.rows_read, run.source.total)
     if run.report.rows_read == 0:
         raise SourceError(f"{run.file_name}: the file holds no records")
+    if left_out:
+        message = (
+            f"{left_out} points and lines left out: a green space is an area; import them as "
+            'plants with records = "plants" in the mapping file'
+        )
+        run.problem(None, "geometry", None, "left_out", message, "warning")
 
 
 def _check_area(run: ImportRun, area: Area, taken: dict[str, int]) -> None:
@@ -444,89 +448,27 @@ def _check_area(run: ImportRun, area: Area, taken: dict[str, int]) -> None:
 
 
 def _write_areas(run: ImportRun) -> None:
-    batch = _open_batch(run)
+    batch = open_batch(run)
     for done, area in enumerate(run.areas, start=1):
         space = create_green_space(run.session, run.actor, area.values)
         space.import_batch_id = batch.id
         run.tell("writing", done, len(run.areas))
     run.session.flush()
     run.report.imported = len(run.areas)
-    _close_batch(run, batch)
-
-
-def undo_batch(session: Session, actor: Actor, batch_id: int) -> tuple[int, int]:
-    """Take an import back: its new records are deleted, plants it updated get their values back.
-
-    Refused when a record of the batch was changed in Jasyl after the import (that work would be
-    lost), when other records now refer to its green spaces, or the batch is not a finished
-    import. Returns (plants reverted, plants or green spaces removed).
-    """
-    batch = session.get(ImportBatch, batch_id)
-    if batch is None or batch.source != "file":
-        raise NotFound(f"import batch {batch_id} does not exist", id=batch_id)
-    require_region_write(session, actor, batch.region_id, "undo", "import batch", batch_id)
-    if batch.status != "done":
-        raise InvalidValue("batch", f"only a finished import can be undone (it is {batch.status})")
-    what = "green space" if batch.details.get("records") == "green_spaces" else "plant"
-    changed = staging.changed_since(session, batch_id)
-    if changed:
-        listed = ", ".join(str(i) for i in changed[:10]) + (" …" if len(changed) > 10 else "")
-        raise InvalidValue(
-            "batch",
-            f"{len(changed)} {what}(s) of batch {batch_id} were changed in Jasyl after the import "
-            f"({what}s {listed}); undoing would lose that work",
-        )
-    try:
-        with session.begin_nested():
-            reverted, removed = staging.undo(session, batch_id, actor.user_id)
-    except IntegrityError:
-        raise InvalidValue(
-            "batch",
-            f"other records (care works, plantings, plans) now refer to {what}s of batch "
-            f"{batch_id}; undoing would break them",
-        ) from None
-    batch.status = "undone"
-    session.flush()
-    record_changes(
-        session,
-        actor,
-        "import_batch",
-        batch_id,
-        batch.region_id,
-        {"status": ("done", "undone")},
-        action="undo",
-    )
-    return reverted, removed
+    close_batch(run, batch)
 
 
 # -- reading --------------------------------------------------------------------------------------
 def _geometry_of(batch: Batch, run: ImportRun) -> np.ndarray:
     if batch.geometry is not None:
         return batch.geometry
-    if "x" not in run.columns or "y" not in run.columns:
+    built = table_geometry(batch.frame, run.columns, run.file_name, batch.first_row)
+    if built is None:
         seen = ", ".join(run.source.columns)
-        raise SourceError(
-            f"{run.file_name}: no coordinate columns (X/Y or lon/lat); columns seen: {seen}"
-        )
-    xs = _coordinates(batch, run.columns["x"], run)
-    ys = _coordinates(batch, run.columns["y"], run)
-    points = shapely.points(xs, ys)
-    points[~(np.isfinite(xs) & np.isfinite(ys))] = None
-    return points
-
-
-def _coordinates(batch: Batch, column: Column, run: ImportRun) -> np.ndarray:
-    values = batch.frame[column.source].to_numpy(dtype=object)
-    out = np.full(len(values), np.nan)
-    for i, value in enumerate(values):
-        try:
-            number = rules.to_decimal(column.source, whole(value))
-        except InvalidValue as exc:
-            run.problem(batch.first_row + i, column.source, value, "invalid_value", exc.reason)
-            continue
-        if number is not None:
-            out[i] = float(number)
-    return out
+        raise SourceError(f"{run.file_name}: {LOCATION_HINT}; columns seen: {seen}")
+    geometry, problems = built
+    run.report.problems.extend(problems)
+    return geometry
 
 
 def _source_crs(run: ImportRun, geometry: np.ndarray) -> CRS:
@@ -613,80 +555,3 @@ def _skip_conflicts(run: ImportRun, merged: int) -> None:
         )
     staging.drop_rows(run.session, [row for row, _, _ in found])
     run.report.conflicts = len(found)
-
-
-# -- the batch record -----------------------------------------------------------------------------
-def _open_batch(run: ImportRun) -> ImportBatch:
-    report, options = run.report, run.options
-    batch = ImportBatch(
-        file_name=run.file_name,
-        file_sha256=run.digest,
-        source="file",
-        region_id=run.target.id,
-        user_id=run.actor.user_id,
-        status="running",
-        encoding=report.encoding,
-        crs=report.crs,
-        details={
-            "format": run.source.kind,
-            "layer": run.source.layer,
-            "actor": run.actor.label,
-            "allow_partial": options.allow_partial,
-            "mapping": options.mapping.name if options.mapping else None,
-            "records": run.records,
-        },
-    )
-    run.session.add(batch)
-    run.session.flush()
-    report.batch_id = batch.id
-    return batch
-
-
-def _close_batch(run: ImportRun, batch: ImportBatch) -> None:
-    report = run.report
-    report.status = "done"
-    batch.status = "done"
-    batch.finished_at = func.now()
-    batch.rows_read = report.rows_read
-    batch.rows_imported = report.imported
-    batch.rows_updated = report.updated
-    batch.rows_rejected = report.rejected
-    batch.warnings = len(report.warnings)
-    batch.details = {
-        **batch.details,
-        "conflicts": report.conflicts,
-        "unchanged": report.unchanged,
-        "problems": [p.__dict__ for p in report.problems[:1000]],
-    }
-    run.session.flush()
-    record_creation(
-        run.session, run.actor, "import_batch", batch.id, run.target.id, report.summary()
-    )
-
-
-def _earlier_batch(
-    session: Session, digest: str, region_id: int, layer: str | None
-) -> ImportBatch | None:
-    """The finished import of this very file and layer (a GeoPackage holds several)."""
-    query = select(ImportBatch).where(
-        ImportBatch.file_sha256 == digest,
-        ImportBatch.region_id == region_id,
-        ImportBatch.status == "done",
-        ImportBatch.details["layer"].astext.is_not_distinct_from(layer),
-    )
-    return session.scalars(query.order_by(ImportBatch.id.desc())).first()
-
-
-def _sha256(path: Path) -> str:
-    """The file's hash; a shapefile's covers its sidecars (the attributes live in the .dbf)."""
-    parts = [path]
-    if path.suffix.lower() == ".shp":
-        parts += sorted(
-            p for p in path.parent.glob(f"{path.stem}.*") if p.suffix.lower() in SIDECARS
-        )
-    digest = hashlib.sha256()
-    for part in parts:
-        with part.open("rb") as handle:
-            for block in iter(lambda h=handle: h.read(1 << 20), b""):
-                digest.update(block)
-    return digest.hexdigest()

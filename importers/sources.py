@@ -31,6 +31,7 @@ from registry.errors import JasylError
 VECTOR_SUFFIXES = {".shp", ".gpkg", ".geojson", ".json"}
 TABLE_SUFFIXES = {".csv", ".txt", ".xlsx"}
 BATCH_SIZE = 50_000
+ENCODING_SAMPLE = 2_000_000  # bytes of a text file read to decide its encoding
 
 
 class SourceError(JasylError, ValueError):
@@ -60,14 +61,74 @@ class Source:
     layer: str | None = None
     table: pd.DataFrame | None = field(default=None, repr=False)
     geometry_type: str | None = None  # GDAL's name for a vector layer's, e.g. "Polygon"
+    # Columns the mapping joins into one field: "Genus + Species" → ("Genus", "Species").
+    joined: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def batches(self, size: int | None = None) -> Iterator[Batch]:
         size = size or BATCH_SIZE  # read when called, so a test can make chunks small
         if self.table is not None:
             for start in range(0, len(self.table), size):
-                yield Batch(self.table.iloc[start : start + size], None, start + 1)
+                frame = self._join(self.table.iloc[start : start + size])
+                yield Batch(frame, None, start + 1)
             return
-        yield from self._vector_batches(size)
+        for batch in self._vector_batches(size):
+            batch.frame = self._join(batch.frame)
+            yield batch
+
+    def sample(self, rows: int = 1000) -> pd.DataFrame:
+        """The attributes of the first records: what column detection looks at besides names."""
+        if self.table is not None:
+            return self.table.head(rows)
+        try:
+            return pyogrio.read_dataframe(
+                self.path,
+                layer=self.layer,
+                max_features=rows,
+                read_geometry=False,
+                encoding=self._gdal_encoding(),
+            )
+        except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+            raise SourceError(
+                f"{self.file_name}: cannot read the records ({_first(exc)})"
+            ) from None
+
+    def shapes(self, columns: list[str], wkt: str | None = None) -> pd.DataFrame | None:
+        """Each record's kind of shape (point, line, polygon) and ``columns``, for a layer that
+        may mix them: one declaring no geometry type ("Unknown"), or a table with a WKT column.
+        ``None`` for a layer of one type."""
+        if self.table is not None:
+            if wkt is None:
+                return None
+            from importers.detection import parse_wkt
+
+            frame = self.table[columns].copy()
+            geometry = np.array(parse_wkt(self.table[wkt].tolist()), dtype=object)
+        elif self.geometry_type in (None, "Unknown", "Geometry"):
+            try:
+                read = pyogrio.read_dataframe(
+                    self.path, layer=self.layer, columns=columns, encoding=self._gdal_encoding()
+                )
+            except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+                message = f"{self.file_name}: cannot read the records ({_first(exc)})"
+                raise SourceError(message) from None
+            frame, geometry = pd.DataFrame(read[columns]), read.geometry.to_numpy()
+        else:
+            return None
+        frame["kind"] = [_KINDS.get(k, "none") for k in shapely.get_type_id(geometry)]
+        return frame
+
+    def _join(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Add the joined columns: the parts' texts, empty ones left out, one space between."""
+        if not self.joined:
+            return frame
+        frame = frame.copy()
+        for name, parts in self.joined.items():
+            joined = frame[parts[0]].map(_text)
+            for part in parts[1:]:
+                joined = joined.str.cat(frame[part].map(_text), sep=" ")
+            joined = joined.str.replace(r"\s+", " ", regex=True).str.strip()
+            frame[name] = joined.where(joined != "", None)
+        return frame
 
     def _vector_batches(self, size: int) -> Iterator[Batch]:
         options = {"layer": self.layer, "batch_size": size, "encoding": self._gdal_encoding()}
@@ -88,6 +149,17 @@ class Source:
 
     def _gdal_encoding(self) -> str | None:
         return self.encoding.gdal_name if self.kind == "shapefile" else None
+
+
+_KINDS = {0: "point", 4: "point", 1: "line", 5: "line", 3: "polygon", 6: "polygon"}
+
+
+def _text(value: object) -> str:
+    if value is None or isinstance(value, float) and value != value:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()
 
 
 def _geometry_column(schema, named: str) -> str:
@@ -223,8 +295,8 @@ def _open_table(path: Path, sheet: str | None, encoding: str | None) -> Source:
         frame, decision = _read_xlsx(path, sheet), Decision("utf-8", "xlsx (Unicode)")
     else:
         raw = path.read_bytes()
-        decision = text_encoding(raw[:2_000_000], encoding, path.name)
-        frame = _read_csv(raw.decode(decision.codec, errors="strict"), path.name)
+        decision = text_encoding(_sample(raw), encoding, path.name)
+        frame = _read_csv(_decode(raw, decision, path.name), path.name)
     kind = "xlsx" if path.suffix.lower() == ".xlsx" else "csv"
     return Source(
         file_name=path.name,
@@ -237,6 +309,37 @@ def _open_table(path: Path, sheet: str | None, encoding: str | None) -> Source:
         layer=sheet,
         table=frame,
     )
+
+
+def _sample(raw: bytes) -> bytes:
+    """The first 2 MB of a text file, cut at the end of a line: a cut in the middle of a
+    two-byte letter made valid UTF-8 look like no encoding at all."""
+    if len(raw) <= ENCODING_SAMPLE:
+        return raw
+    end = raw.rfind(b"\n", 0, ENCODING_SAMPLE)
+    if end > 0:
+        return raw[: end + 1]
+    cut = raw[:ENCODING_SAMPLE]  # one very long line: drop a partial UTF-8 letter at the end
+    for back in range(1, 4):
+        if cut[-back] & 0xC0 == 0xC0:  # the lead byte of a letter: is it whole?
+            needed = 2 if cut[-back] < 0xE0 else 3 if cut[-back] < 0xF0 else 4
+            return cut[:-back] if needed > back else cut
+        if cut[-back] & 0xC0 != 0x80:
+            break
+    return cut
+
+
+def _decode(raw: bytes, decision: Decision, file_name: str) -> str:
+    """The whole file in the chosen encoding; where it does not read, say where (line, byte)."""
+    try:
+        return raw.decode(decision.codec, errors="strict")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise SourceError(
+            f"{file_name}: line {line:,} (byte {exc.start:,}) does not read as "
+            f"{decision.codec}, the encoding {decision.source} from the start of the file; "
+            "pass --encoding (cp1251, cp866, kz1048 or utf-8)"
+        ) from None
 
 
 def _read_csv(text: str, file_name: str) -> pd.DataFrame:

@@ -60,7 +60,12 @@ def test_bad_rows_exit_3_write_report_and_nothing(run, tmp_path: Path) -> None:
     with report.open(encoding="utf-8-sig") as handle:
         rows = list(csv.reader(handle))
     assert rows[0] == ["file", "row", "field", "value", "code", "message"]
-    assert rows[1][:5] == ["b.shp", "2", "ПОРОДА", "баобаб", "needs_confirmation"]
+    columns = [r[2:5] for r in rows[1:] if r[4].startswith("column_")]  # the column table first
+    assert columns[:2] == [
+        ["inventory_number", "ИНВ_НОМ", "column_recognised"],
+        ["species", "ПОРОДА", "column_recognised"],
+    ]
+    assert rows[len(columns) + 1][:5] == ["b.shp", "2", "ПОРОДА", "баобаб", "needs_confirmation"]
     assert plant_count() == 0
     # A species to confirm stops even a partial import (issue #17: never a silent guess).
     partial = run("import", str(path), "--region", "KZ-71", "--allow-partial", "--json")

@@ -309,7 +309,9 @@ def test_csv_without_coordinates_and_ragged_rows(unchanged, tmp_path: Path) -> N
     path = tmp_path / "c.csv"
     path.write_text("Порода;Высота\nВяз;5\n", encoding="utf-8")
     assert file_error(unchanged, path) == (
-        "c.csv: no coordinate columns (X/Y or lon/lat); columns seen: Порода, Высота"
+        'c.csv: no location columns: X and Y (or lon and lat), one "lat, lon" column or a '
+        'WKT column; name them in a mapping file ([columns] x = "…" and y = "…", '
+        'lat_lon = "…" or wkt = "…"); columns seen: Порода, Высота'
     )
     path.write_text("Порода;Высота;lon;lat\nВяз;5;71.4\n", encoding="utf-8")
     assert file_error(unchanged, path) == (

@@ -366,9 +366,9 @@ def test_an_akimat_point_survey_through_the_real_command(clean, tmp_path) -> Non
         ("DBH_IN", "trunk_diameter", 2.54, "in"),
         ("Height in m", "height", 1, "m"),  # the last unit word, not the preposition "in"
         ("HEIGHT_FT", "height", 0.3048, "ft"),
-        ("ДИАМ_ММ", "trunk_diameter", 0.1, "мм"),
+        ("ДИАМ_ММ", "trunk_diameter", 0.1, "mm"),  # units named in Latin letters in reports
         ("CIRC_IN", "trunk_circumference", 2.54, "in"),
-        ("ВЫС_М", "height", 1, "м"),
+        ("ВЫС_М", "height", 1, "m"),
     ],
 )
 def test_a_unit_in_the_column_name(column, field, factor, unit) -> None:

@@ -10,14 +10,26 @@ from typing import TYPE_CHECKING
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from importers.fields import MAPPING_EXAMPLE
 from registry.access import Actor
 from registry.db import unit_of_work
+from registry.errors import JasylError
 
 if TYPE_CHECKING:
     from importers.report import ImportReport
 
 EXIT_REJECTED = 3
+EXIT_FILE_ERROR = 1
 SHOWN_PROBLEMS = 20
+# click rewraps help text unless a paragraph starts with \b: the example keeps its lines.
+MAPPING_HELP = (
+    "The mapping file (--mapping) says what recognition cannot: which column is which field, "
+    "units, cell values, species aliases, defaults. Unknown keys are errors listing the valid "
+    "ones. Each report lists every column: the field it fills, mapped (the mapping says so), "
+    "recognised (its name, with values that fit), proposed (a name that fits but values or "
+    "words that do not, such as dates or codes taken for a number or a species: not used "
+    "until the mapping names it) or ignored, and why.\n\n\b\n" + MAPPING_EXAMPLE
+)
 
 
 class ImportCommands(click.Group):
@@ -35,7 +47,7 @@ def import_group() -> None:
     or take an import back with `jasyl import undo BATCH`."""
 
 
-@import_group.command("file")
+@import_group.command("file", epilog=MAPPING_HELP)
 @click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--region", required=True, help="Region of the survey: KZ-71, 71, Astana or Астана.")
 @click.option(
@@ -101,26 +113,38 @@ def import_file_command(
             "the mapping is written as TOML: name a .toml file", param_hint="--write-mapping"
         )
 
+    if report_path:
+        _check_writable(report_path)
     options = ImportOptions(
         mapping, crs, encoding, layer, dry_run, allow_partial, near_is_error, keep_aliases
     )
-    with _progress(quiet=as_json) as bar, unit_of_work() as session:
-        task = bar.add_task("reading", total=None) if bar else None
+    try:
+        with _progress(quiet=as_json) as bar, unit_of_work() as session:
+            task = bar.add_task("reading", total=None) if bar else None
 
-        def progress(stage: str, done: int, total: int) -> None:
-            if bar is not None:
-                bar.update(task, description=stage, completed=done, total=total)
+            def progress(stage: str, done: int, total: int) -> None:
+                if bar is not None:
+                    bar.update(task, description=stage, completed=done, total=total)
 
-        report = import_file(
-            session,
-            Actor.system("jasyl import"),
-            path,
-            region=region,
-            options=options,
-            progress=progress,
-        )
-    if report_path:
-        report.write_csv(report_path)
+            report = import_file(
+                session,
+                Actor.system("jasyl import"),
+                path,
+                region=region,
+                options=options,
+                progress=progress,
+            )
+            if report_path:  # before the commit: a report that cannot be written undoes it
+                _write_report(report, report_path)
+    except JasylError as exc:
+        failed = _failed_report(path, region, exc)
+        if report_path:
+            _write_report(failed, report_path)
+        if not as_json:
+            _print_columns(failed)
+            raise
+        click.echo(json.dumps(_file_error(path, exc), ensure_ascii=False))
+        sys.exit(EXIT_FILE_ERROR)
     _write_proposals(report, write_mapping, mapping)
     if as_json:
         click.echo(json.dumps(report.as_dict(), ensure_ascii=False))
@@ -147,6 +171,57 @@ def _write_proposals(report: ImportReport, target: Path | None, mapping: Path | 
     else:
         click.echo(f"{target}: no species to confirm; the file was not changed", err=True)
     return written
+
+
+def _check_writable(path: Path) -> None:
+    """Refuse a --report path that cannot be written before importing anything (it used to
+    fail with a traceback after the import had committed)."""
+    existed = path.exists()
+    try:
+        with path.open("a", encoding="utf-8"):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        message = f"{path} cannot be written ({reason})"
+        raise click.BadParameter(message, param_hint="--report") from None
+    if not existed:
+        path.unlink()
+
+
+def _write_report(report: ImportReport, path: Path) -> None:
+    try:
+        report.write_csv(path)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise click.ClickException(
+            f"--report {path} cannot be written ({reason}); nothing was imported"
+        ) from None
+
+
+def _failed_report(path: Path, region: str, exc: JasylError) -> ImportReport:
+    """A file-level error as a report: the column table detection got to, and the error as
+    one line without a row, so ``--report`` holds it like any other problem."""
+    from importers.detection import ColumnUse
+    from importers.report import ImportReport, Problem
+
+    report = ImportReport(file_name=path.name, region=region, status="error")
+    report.columns = [ColumnUse(**use) for use in exc.details.get("columns", [])]
+    report.problems = [Problem(path.name, None, "file", None, exc.code, exc.message)]
+    return report
+
+
+def _file_error(path: Path, exc: JasylError) -> dict:
+    """A file-level error as ``--json`` prints it: the status, the code, the message, and the
+    column table when detection got that far."""
+    details = {k: v for k, v in exc.details.items() if k != "columns"}
+    return {
+        "file": path.name,
+        "status": "error",
+        "error": exc.code,
+        "message": exc.message,
+        "columns": exc.details.get("columns", []),
+        **({"details": details} if details else {}),
+    }
 
 
 class _progress:
@@ -189,6 +264,9 @@ def _print_summary(report: ImportReport) -> None:
     )
     if report.encoding or report.crs:
         click.echo(f"encoding {report.encoding or '-'}, CRS {report.crs or '-'}")
+    if report.records == "green_spaces":
+        click.echo("records: green spaces (one per polygon)")
+    _print_columns(report)
     for kept in report.kept_aliases:
         click.echo(f"species alias kept in the catalogue: {kept}")
     if report.proposals:
@@ -201,6 +279,13 @@ def _print_summary(report: ImportReport) -> None:
     hidden = len(report.problems) - SHOWN_PROBLEMS
     if hidden > 0:
         click.echo(f"… and {hidden:,} more; write them all with --report FILE")
+
+
+def _print_columns(report: ImportReport) -> None:
+    if report.columns:
+        click.echo("columns:")
+    for use in report.columns:
+        click.echo(f"  {use.line()}")
 
 
 @import_group.command("undo")

@@ -362,6 +362,7 @@ def upload():
     form = {"region": "", "encoding": "", "crs": "", **request.form.to_dict()}
     errors: dict[str, str] = {}
     report = proposed = None
+    columns: list[dict] = []  # what detection saw of a file refused as a whole
     with request_session() as session:
         # Plain pairs: a failed import rolls the session back, which detaches ORM rows.
         regions = [(r.iso_code, r.name(language()), r.id) for r in list_regions(session)]
@@ -379,6 +380,7 @@ def upload():
                 except JasylError as exc:  # the file as a whole: encoding, CRS, columns
                     session.rollback()
                     errors[getattr(exc, "field", None) or "survey"] = exc.message
+                    columns = exc.details.get("columns", [])
     status = 422 if errors or (report is not None and not report.ok) else 200
     return render_template(
         "editing/upload.html",
@@ -386,6 +388,7 @@ def upload():
         errors=errors,
         report=report,
         proposed=proposed,
+        columns=columns,
         regions=regions,
         lang=language(),
     ), status
