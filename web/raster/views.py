@@ -3,7 +3,7 @@
 ``GET /raster/ndvi`` lists the images with their overlay URL, corner coordinates and legend;
 ``GET /raster/ndvi/<id>.png`` is the coloured overlay (Web Mercator, transparent where unknown);
 ``GET /raster/ndvi/green_spaces/<id>`` is a green space's NDVI over time;
-``/raster/ndvi/upload`` takes a new image from signed-in foresters and planners.
+``/raster/ndvi/upload`` takes a new image from foresters (for their region) and administrators.
 """
 
 from __future__ import annotations
