@@ -10,7 +10,7 @@ APT_PACKAGES := postgresql postgis postgresql-postgis gdal-bin chromium python3-
                 libpq-dev libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core poppler-utils
 PYTEST_ARGS ?=
 
-.PHONY: run test setup system-packages serve serve-production bench lint format clean db-up translations
+.PHONY: run test setup system-packages serve serve-production bench bench-tiny lint format clean db-up translations
 
 run: setup db-up
 	$(JASYL) demo
@@ -62,6 +62,17 @@ bench: setup db-up
 	$(JASYL) demo
 	for b in bench/*.py; do n=$$(basename $$b .py); \
 	  case $$n in __init__|harness|import|ledger|locustfile) ;; *) $(PY) -m bench.$$n || exit 1;; esac; done
+
+# Every benchmark at a tiny size (seconds each, figures meaningless) so that none rots: for CI.
+bench-tiny: setup db-up
+	$(PY) -m bench.reports --plants 2000 --records 2000 --repeat 2 --bulk 1000 --bulk-rounds 1 --fresh
+	$(PY) -m bench.page --plants 5000 --repeat 2
+	$(PY) -m bench.ogc --plants 50000
+	$(PY) -m bench.importer --rows 2000
+	$(PY) -m bench.tiles --plants 5000 --clients 1 --rounds 1
+	$(PY) -m bench.tiles_scale --plants 5000
+	$(PY) -m bench.nursery --movements 1000 --repeat 2
+	$(PY) -m bench.partitioning --copies 1
 
 lint: setup
 	$(VENV)/bin/ruff check .

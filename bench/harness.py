@@ -6,6 +6,7 @@ Timings are wall-clock, best-of and percentiles over repeated runs; the ratio is
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
 from collections.abc import Callable
@@ -48,10 +49,21 @@ def measure(name: str, action: Callable[[], object], repeat: int = 20, warmup: i
     return Timing(name, samples)
 
 
+def machine() -> str:
+    """The machine's cores and load beside the figures: on a shared machine, a run's figures
+    mean little without what else was running."""
+    one, five, fifteen = os.getloadavg()
+    return (
+        f"machine: {os.cpu_count()} cores, load average {one:.2f} / {five:.2f} / {fifteen:.2f} "
+        "(1 / 5 / 15 min)"
+    )
+
+
 def report(title: str, candidate: Timing, baseline: Timing, goal: float | None = None) -> float:
     """Print both timings and the speed-up; returns the ratio (baseline median / candidate)."""
     ratio = baseline.median / candidate.median
     print(f"== {title}")
+    print(machine())
     print(candidate.line())
     print(baseline.line())
     verdict = ""

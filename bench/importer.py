@@ -5,10 +5,14 @@ Generates a realistic survey shapefile (CP1251 without a ``.cpg``, Russian DBF f
 decode, recognise, validate every record, derive regions, merge into ``plants``) and ogr2ogr
 loading the same file into a plain table with COPY; also our ``--dry-run`` (everything but the
 merge into ``plants``, whose five indexes, computed 3857 column and reference checks cost
-the most). Prints the times, rows/s, the ratios and our peak RSS. Runs against
-``DATABASE_URL`` (or the local cluster); cleans up after itself.
+the most). Prints the times, rows/s, the ratios and our peak RSS.
 
-    python -m bench.importer [--rows 1000000] [--survey PATH]
+Runs only in a database it creates (``<configured>_bench_import`` beside ``DATABASE_URL``'s or
+the local cluster's, migrated here and dropped afterwards unless ``--keep``): between its timed
+runs it deletes imported plants and audit entries and compacts ``plants`` (VACUUM FULL), which
+it must never do to a registry in use.
+
+    python -m bench.importer [--rows 1000000] [--survey PATH] [--keep]
 
 ``--survey`` times a shapefile generated earlier (``generate``), so a locked run need not
 spend its minutes generating one.
@@ -29,6 +33,7 @@ from pathlib import Path
 import geopandas
 import numpy as np
 import pandas as pd
+import psycopg
 import pyogrio
 import shapely
 from geoalchemy2.shape import to_shape
@@ -37,7 +42,8 @@ from sqlalchemy import delete, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
-from bench.harness import Timing, report
+from bench.harness import Timing, machine, report
+from registry import migrate
 from registry.config import load_settings
 from registry.db import engine_for, unit_of_work
 from registry.imports.models import ImportBatch
@@ -48,10 +54,28 @@ SPECIES = ["Вяз приземистый", "берёза повислая", "Т
 CONDITIONS = ["хорошее", "удовлетворительное", "II", "3", "1", "аварийное"]
 
 
-def generate(folder: Path, rows: int, seed: int = 4) -> Path:
+def own_database(base: str) -> tuple[str, str]:
+    """A new, migrated database beside ``base`` for this run alone: (name, URL)."""
+    name = f"{make_url(base).database}_bench_import"
+    admin = make_url(base).set(drivername="postgresql", database="postgres")
+    with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = make_url(base).set(database=name).render_as_string(hide_password=False)
+    migrate.upgrade(url)
+    return name, url
+
+
+def drop_own_database(base: str, name: str) -> None:
+    admin = make_url(base).set(drivername="postgresql", database="postgres")
+    with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def generate(folder: Path, rows: int, url: str | None = None, seed: int = 4) -> Path:
     """A survey shapefile of ``rows`` points inside Astana, CP1251, no ``.cpg``."""
     rng = np.random.default_rng(seed)
-    with unit_of_work() as session:
+    with unit_of_work(url) as session:
         astana = to_shape(session.scalar(select(Region.boundary).where(Region.kato == "71")))
     to_utm = Transformer.from_crs(4326, 32642, always_xy=True)
     area = shapely.transform(astana, to_utm.transform, interleaved=False)
@@ -111,25 +135,25 @@ def ogr_dsn(url: str) -> str:
     )
 
 
-def remove_import(file_name: str) -> None:
+def remove_import(url: str, file_name: str) -> None:
     """Take the timed import out again and compact ``plants`` and its indexes (VACUUM FULL), so
     that every run, like ogr2ogr's into a new table, starts from the same registry: not beside
     the dead rows and half-empty index pages of the runs before (after a dozen runs, with the
     import's million rows in, the primary key's index had grown to 153 MB)."""
-    with unit_of_work() as session:
+    with unit_of_work(url) as session:
         batches = select(ImportBatch.id).where(ImportBatch.file_name == file_name)
         session.execute(delete(Plant).where(Plant.import_batch_id.in_(batches)))
         session.execute(text("DELETE FROM audit_log WHERE entity = 'import_batch'"))
         session.execute(delete(ImportBatch).where(ImportBatch.file_name == file_name))
-    with engine_for(load_settings().database_url).connect() as conn:
+    with engine_for(url).connect() as conn:
         conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("VACUUM FULL plants"))
 
 
-def settle() -> None:
+def settle(url: str) -> None:
     """CHECKPOINT, so that a timed command does not pay for writing out the dirty pages of what
     ran before it (the compaction of ``remove_import`` left ~0.5 GB: ogr2ogr took 37–51 s
     after it without this). Skipped where the role may not checkpoint."""
-    with engine_for(load_settings().database_url).connect() as conn:
+    with engine_for(url).connect() as conn:
         try:
             conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("CHECKPOINT"))
         except DBAPIError as exc:
@@ -140,30 +164,43 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--survey", type=Path, help="a survey.shp made by generate() before")
+    parser.add_argument("--keep", action="store_true", help="keep the benchmark's database")
     args = parser.parse_args()
-    url = load_settings().database_url
+    print(machine())
+    base = load_settings().database_url
+    name, url = own_database(base)
+    try:
+        measure_import(args, url)
+    finally:
+        engine_for(url).dispose()
+        if not args.keep:
+            drop_own_database(base, name)
+
+
+def measure_import(args: argparse.Namespace, url: str) -> None:
+    """Time our import, its dry run and ogr2ogr on one survey, all in ``url``'s database."""
     env = {**os.environ, "DATABASE_URL": url}
     with tempfile.TemporaryDirectory(prefix="jasyl-bench-") as folder:
         start = time.perf_counter()
-        path = args.survey or generate(Path(folder), args.rows)
+        path = args.survey or generate(Path(folder), args.rows, url)
         args.rows = pyogrio.read_info(path)["features"]
         size = sum(f.stat().st_size for f in path.parent.glob(f"{path.stem}.*")) / 1e6
         print(
             f"{args.rows:,} points ({size:.0f} MB), ready in {time.perf_counter() - start:.1f} s; "
             f"load average {os.getloadavg()[0]:.2f}"
         )
-        remove_import(path.name)
+        remove_import(url, path.name)
         jasyl = str(Path(sys.executable).with_name("jasyl"))  # this venv's, not whatever is on PATH
         command = [jasyl, "import", str(path), "--region", "KZ-71", "--json"]
-        settle()
+        settle(url)
         checked, checked_output = run_timed([*command, "--dry-run"], env)
         try:
-            settle()
+            settle(url)
             ours, ours_output = run_timed(command, env)
             peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         finally:
-            remove_import(path.name)
-        settle()
+            remove_import(url, path.name)
+        settle(url)
         baseline = timed(
             [
                 "ogr2ogr",
@@ -186,7 +223,7 @@ def main() -> None:
             ],
             env,
         )
-        with unit_of_work() as session:
+        with unit_of_work(url) as session:
             session.execute(text("DROP TABLE IF EXISTS bench_ogr_survey"))
     ratio = report(
         f"import {args.rows:,} survey points (CP1251 shapefile, UTM 42N)",

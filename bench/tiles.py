@@ -1,7 +1,10 @@
 """Map tiles at a million plants: the production server over HTTP against the same tile SQL run
-directly (the baseline), z10–z16; plus the SQL shapes (stored 3857 + GiST against pg_tileserv's).
+directly (the baseline), z10–z16; plus the SQL shapes, like with like: at z14 the stored dots
+against the same dots made from the plants, from z15 the stored 3857 copy + GiST against
+pg_tileserv's transform per row, each checked to draw the same features before it is timed.
 
-``python -m bench.tiles [--database NAME] [--plants N] [--clients C] [--rounds R] [--keep]``
+``python -m bench.tiles [--database NAME] [--plants N] [--clients C] [--rounds R] [--keep]
+[--shapes-only]``
 
 Data: a database of its own next to the configured one (``--database``, created when missing,
 kept with ``--keep`` or when named, so a locked run can reuse a load made outside the lock). It
@@ -25,8 +28,8 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import json
 import math
-import os
 import tempfile
 import threading
 import time
@@ -34,13 +37,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import mapbox_vector_tile
 import psycopg
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from bench.harness import Timing, measure, report
+from bench.harness import Timing, machine, measure, report
 from bench.tiles_ceiling import bare_server
-from gis.tiles import TileAddress, render_tile
+from gis.tiles import DOTS_UNTIL_ZOOM, TileAddress, render_tile, statement, tile_query
 from registry.config import load_settings
 from registry.db import engine_for
 from tests.serving import ProductionServer, http_get
@@ -419,23 +423,93 @@ def _outside_transaction(url: str, statement: str) -> None:
         conn.execution_options(isolation_level="AUTOCOMMIT").execute(text(statement))
 
 
+def dots_made_from_plants(conn, tile: TileAddress) -> bytes:
+    """The z13–z14 dot tile with every cell's dots made from the plants in the statement (as
+    for a filtered map): the same dots as the stored ones, without what storing them saves."""
+    query, params = tile_query("plants", tile, internal=False)
+    params["filtered"] = True
+    return bytes(conn.execute(statement(query), params).scalar() or b"")
+
+
+def every_plant_transformed(conn, tile: TileAddress) -> bytes:
+    """pg_tileserv's shape: every plant, ``ST_Transform`` per row, found by the 4326 index."""
+    return bytes(conn.execute(BASELINE_RAW, {"z": tile.z, "x": tile.x, "y": tile.y}).scalar())
+
+
+def features(tile: bytes, inside: bool = False) -> list[str]:
+    """A tile's features, decoded and sorted (two tiles drawing the same plants in another
+    order have different bytes but the same features); ``inside``: only those inside the tile
+    itself, not in its 64-pixel buffer."""
+    layers = mapbox_vector_tile.decode(tile) if tile else {}
+    found = layers.get("plants", {}).get("features", [])
+    if inside:
+        found = [f for f in found if _inside(f["geometry"]["coordinates"])]
+    return sorted(json.dumps(f, sort_keys=True) for f in found)
+
+
+def _inside(coordinates: list) -> bool:
+    xy = [coordinates] if isinstance(coordinates[0], int | float) else coordinates
+    return all(0 <= c <= 4096 for point in xy for c in point[:2])
+
+
+def same_drawing(conn, tiles: list[TileAddress], baseline: Callable) -> str:
+    """Stop unless ours and the baseline draw the same features inside every tile; say whether
+    their bytes, or all their features (the buffer's too), are equal as well.
+
+    Stored dots and dots made from the plants may differ in the buffer: a dot straddling the
+    buffer's outer edge is drawn from the plants inside it in one, from its whole group in the
+    other. Inside the tile, which is what the map shows, they must agree."""
+    same_bytes = same_buffer = True
+    drawn = 0
+    for t in tiles:
+        mine, theirs = render_tile(conn, "plants", t, internal=False), baseline(conn, t)
+        inside = features(mine, inside=True)
+        if inside != features(theirs, inside=True):
+            raise SystemExit(
+                f"z{t.z}/{t.x}/{t.y}: inside the tile the baseline draws "
+                f"{len(features(theirs, inside=True))} features, ours {len(inside)}, or other "
+                "ones: they do not do the same work"
+            )
+        drawn += len(features(mine))
+        same_bytes &= mine == theirs
+        same_buffer &= features(mine) == features(theirs)
+    agreement = (
+        "the same bytes"
+        if same_bytes
+        else "the same features"
+        if same_buffer
+        else "the same features inside the tiles (the buffers differ)"
+    )
+    return f"{drawn:,} features, {agreement}"
+
+
 def _time_sql_shapes(url: str) -> None:
+    """Like with like: at z14 the same dots, stored against made from the plants; from z15
+    every plant, our stored 3857 copy against pg_tileserv's transform per row."""
     with engine_for(url, serial=True).connect() as conn:
         for z in (14, 15, 16):
             tiles = [tile_of(lon, lat, z) for lon, lat in CITIES]
+            if z <= DOTS_UNTIL_ZOOM:
+                names = ("stored plant dots (ours)", "dots made from the plants (baseline)")
+                baseline = dots_made_from_plants
+            else:
+                names = ("geom_3857 + GiST (ours)", "4326 index + ST_Transform (baseline)")
+                baseline = every_plant_transformed
+            checked = same_drawing(conn, tiles, baseline)
 
             def ours(tiles=tiles) -> None:
                 for t in tiles:
                     render_tile(conn, "plants", t, internal=False)
 
-            def baseline(tiles=tiles) -> None:
+            def theirs(tiles=tiles, baseline=baseline) -> None:
                 for t in tiles:
-                    conn.execute(BASELINE_RAW, {"z": t.z, "x": t.x, "y": t.y}).scalar()
+                    baseline(conn, t)
 
             report(
-                f"SQL shape: plants tiles at z{z} ({len(tiles)} tiles per run)",
-                measure("plant dots (ours)" if z <= 14 else "geom_3857 + GiST (ours)", ours),
-                measure("4326 index + ST_Transform (baseline)", baseline),
+                f"SQL shape: plants tiles at z{z} ({len(tiles)} tiles per run; both draw "
+                f"{checked})",
+                measure(names[0], ours),
+                measure(names[1], theirs),
             )
 
 
@@ -446,6 +520,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=4, help="concurrent clients (both runs)")
     parser.add_argument("--rounds", type=int, default=3, help="times each tile is asked for")
     parser.add_argument("--keep", action="store_true", help="keep a scratch database")
+    parser.add_argument("--shapes-only", action="store_true", help="only the SQL shapes")
     args = parser.parse_args()
     base = load_settings().database_url
     name, url, created = prepare(base, args.database, args.plants)
@@ -453,9 +528,10 @@ def main() -> None:
         with engine_for(url).connect() as conn:
             plants = conn.execute(text("SELECT count(*) FROM plants")).scalar()
             spaces = conn.execute(text("SELECT count(*) FROM green_spaces")).scalar()
-        print(f"{os.cpu_count()} cores; {plants:,} plants, {spaces:,} green spaces in {name}")
-        with tempfile.TemporaryDirectory(prefix="jasyl-bench-tiles-") as cache_folder:
-            compare_http_sql(url, args.clients, args.rounds, Path(cache_folder))
+        print(f"{machine()}; {plants:,} plants, {spaces:,} green spaces in {name}")
+        if not args.shapes_only:
+            with tempfile.TemporaryDirectory(prefix="jasyl-bench-tiles-") as cache_folder:
+                compare_http_sql(url, args.clients, args.rounds, Path(cache_folder))
         compare_sql_shapes(url)
     finally:
         engine_for(url).dispose()

@@ -1,10 +1,15 @@
-"""NDVI from a multiband image, and its statistics over polygons (no domain rules here).
+"""NDVI from one multiband image or two single-band files, and its statistics over polygons.
 
 NDVI = (NIR − red) / (NIR + red), computed in float64 so that 8/16-bit integers cannot wrap
-around (200 + 100 in uint8 is 44). Pixels that are nodata in either band, or where both bands
-are zero, are NaN and count for nothing. Zonal figures come from exactextract (a maintained C++
-library): each pixel weighs the exact share of it the polygon covers, so small green spaces on
-5–10 m pixels get honest means; the NDVI stays in memory and is handed over as a numpy raster.
+around (200 + 100 in uint8 is 44). Digital numbers become reflectance first when the product
+says so (``value × scale + offset``: Landsat Collection 2 is ×0.0000275 − 0.2, and an offset
+changes NDVI). Red and NIR may come from separate files, as Landsat and Sentinel deliver them:
+NIR is aligned onto red's grid (bilinear) unless both share one. Pixels that are nodata in
+either band, or where both bands are zero, are NaN and count for nothing. No domain rules here.
+
+Zonal figures come from exactextract (a maintained C++ library): each pixel weighs the exact
+share of it the polygon covers, so small green spaces on 5–10 m pixels get honest means; the
+NDVI stays in memory and is handed over as a numpy raster.
 """
 
 from __future__ import annotations
@@ -65,6 +70,10 @@ class NdviImage:
     def pixel_size(self) -> float:
         return abs(self.transform.a)
 
+    @property
+    def pixel_area(self) -> float:
+        return abs(self.transform.determinant)
+
 
 @dataclass(frozen=True)
 class ZoneFigures:
@@ -73,6 +82,28 @@ class ZoneFigures:
     maximum: float
     vegetated_share: float  # of the covered, valid area: NDVI above the threshold
     pixels: float  # coverage-weighted count of valid pixels
+    covered_share: float  # of the polygon's area: under valid pixels (not off-image, nodata)
+
+
+@dataclass(frozen=True)
+class Band:
+    """One band of one file: ``--red B04.jp2`` (band 1) or ``--red scene.tif:3``."""
+
+    path: Path
+    number: int = 1
+
+    @classmethod
+    def parse(cls, option: str, text: str) -> Band:
+        """``FILE[:BAND]``; a clear ``InvalidValue`` naming ``option`` for a bad band number."""
+        name, colon, band = text.rpartition(":")
+        if not colon or not name or "/" in band or "." in band:
+            return cls(Path(text))  # no band given (or a colon inside the path)
+        if not band.isdigit() or int(band) < 1:
+            raise InvalidValue(option, "the band after ':' must be a number from 1", text)
+        return cls(Path(name), int(band))
+
+    def __str__(self) -> str:
+        return f"{self.path.name}:{self.number}"
 
 
 def compute_ndvi(red: np.ndarray, nir: np.ndarray, invalid: np.ndarray | None = None) -> np.ndarray:
@@ -110,38 +141,77 @@ def check_pixels(source: rasterio.DatasetReader, name: str, max_pixels: int | No
         )
 
 
-def read_ndvi(path: Path, red: int, nir: int, max_pixels: int | None = None) -> NdviImage:
-    """Open ``path`` and compute its NDVI; a clear ``InvalidValue`` for every kind of bad file.
-
-    An image of more than ``max_pixels`` (width × height × bands, from its header) is refused
+def _open(path: Path, max_pixels: int | None = None):
+    """``rasterio.open``, or a clear ``InvalidValue`` for a missing, unreadable, unplaced file;
+    an image of more than ``max_pixels`` (width × height × bands, from its header) is refused
     before any pixel is read: reading is what takes the memory."""
     try:
         source = rasterio.open(path)
     except RasterioIOError as exc:
         reason = "does not exist" if not Path(path).exists() else "is not a readable raster image"
         raise InvalidValue("image", f"{reason} ({str(exc).splitlines()[0]})", str(path)) from None
-    with source:
+    try:
         check_pixels(source, Path(path).name, max_pixels)
-        if source.crs is None:
-            raise InvalidValue(
-                "image", "has no coordinate reference system (georeference it first)", str(path)
-            )
-        for name, band in (("red", red), ("nir", nir)):
-            if not 1 <= band <= source.count:
-                raise InvalidValue(
-                    f"--{name}",
-                    f"band {band} does not exist: {Path(path).name} has {source.count} band(s)",
-                    band,
-                )
-        if red == nir:
-            raise InvalidValue("--nir", "must be a different band from --red", nir)
-        try:
-            bands = source.read([red, nir], masked=True)
-        except RasterioIOError as exc:
-            raise InvalidValue("image", f"cannot be read ({exc})", str(path)) from None
-        invalid = np.ma.getmaskarray(bands[0]) | np.ma.getmaskarray(bands[1])
-        values = compute_ndvi(bands[0].data, bands[1].data, invalid)
-        return NdviImage(values, source.transform, source.crs, _image_date(source.tags()))
+    except TooLarge:
+        source.close()
+        raise
+    if source.crs is None:
+        source.close()
+        raise InvalidValue(
+            "image", "has no coordinate reference system (georeference it first)", str(path)
+        )
+    return source
+
+
+def _read_band(source, option: str, band: int, scale: float, offset: float) -> np.ndarray:
+    """One band as float64 reflectance, NaN where nodata."""
+    if not 1 <= band <= source.count:
+        raise InvalidValue(
+            option, f"band {band} does not exist: {Path(source.name).name} has "
+            f"{source.count} band(s)", band,
+        )  # fmt: skip
+    try:
+        data = source.read(band, masked=True)
+    except RasterioIOError as exc:
+        raise InvalidValue("image", f"cannot be read ({exc})", source.name) from None
+    values = data.data.astype(np.float64) * scale + offset
+    values[np.ma.getmaskarray(data)] = np.nan
+    return values
+
+
+def _aligned(nir, values: np.ndarray, red) -> np.ndarray:
+    """NIR ``values`` on red's grid: as they are when both share one, else warped (bilinear)."""
+    if (nir.crs, nir.transform, nir.shape) == (red.crs, red.transform, red.shape):
+        return values
+    onto = np.full(red.shape, np.nan)
+    reproject(values, onto, src_transform=nir.transform, src_crs=nir.crs,
+              dst_transform=red.transform, dst_crs=red.crs, src_nodata=np.nan,
+              dst_nodata=np.nan, resampling=Resampling.bilinear)  # fmt: skip
+    if np.isnan(onto).all():
+        raise InvalidValue("--nir", f"{Path(nir.name).name} does not overlap the red image")
+    return onto
+
+
+def read_bands(
+    red: Band, nir: Band, scale: float = 1.0, offset: float = 0.0, max_pixels: int | None = None
+) -> NdviImage:
+    """NDVI of ``red`` and ``nir`` (one file or two) on red's grid, dated by red's tags."""
+    if red.number == nir.number and Path(red.path).resolve() == Path(nir.path).resolve():
+        raise InvalidValue("--nir", "must be a different band from --red", str(nir))
+    if scale == 0:
+        raise InvalidValue("--scale", "must not be 0 (every pixel would be 0/0)", scale)
+    with _open(red.path, max_pixels) as red_source, _open(nir.path, max_pixels) as nir_source:
+        red_values = _read_band(red_source, "--red", red.number, scale, offset)
+        nir_values = _read_band(nir_source, "--nir", nir.number, scale, offset)
+        nir_values = _aligned(nir_source, nir_values, red_source)
+        values = compute_ndvi(red_values, nir_values, np.isnan(red_values) | np.isnan(nir_values))
+        return NdviImage(values, red_source.transform, red_source.crs,
+                         _image_date(red_source.tags()))  # fmt: skip
+
+
+def read_ndvi(path: Path, red: int, nir: int, max_pixels: int | None = None) -> NdviImage:
+    """NDVI of two bands of one multiband file (the web upload's case)."""
+    return read_bands(Band(Path(path), red), Band(Path(path), nir), max_pixels=max_pixels)
 
 
 class _WkbFeature(Feature):
@@ -225,10 +295,22 @@ def zonal_figures(
                           output="pandas")  # fmt: skip
     columns = [table[name].to_numpy(dtype=np.float64) for name in
                ("mean", "min", "max", "share", "count")]  # fmt: skip
+    columns.append(covered_shares(columns[4], shapes, image.pixel_area))
     return [
         ZoneFigures(*(float(v) for v in row)) if row[4] > 0 and not math.isnan(row[0]) else None
         for row in zip(*columns, strict=True)
     ]
+
+
+def covered_shares(pixels: np.ndarray, shapes: np.ndarray, pixel_area: float) -> np.ndarray:
+    """Each polygon's share under valid pixels: its coverage-weighted pixel count over its area.
+
+    Both areas are measured in the image's CRS, so the share holds in degrees too. A green
+    space half off the image, or half under nodata (cloud mask, the scene's black edge), is 0.5.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        shares = pixels * pixel_area / shapely.area(shapes)
+    return np.clip(np.nan_to_num(shares), 0.0, 1.0)
 
 
 def reproject_polygons(

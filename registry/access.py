@@ -170,6 +170,35 @@ def deny(
     raise AccessDenied(message, action=action, entity=entity, entity_id=entity_id)
 
 
+# -- NDVI from satellite images ------------------------------------------------------------------
+def ndvi_regions(actor: Actor) -> frozenset[int] | None:
+    """The regions whose green spaces ``actor`` may give NDVI figures: ``None`` means all (an
+    admin, the CLI's operator), a forester their own region, anyone else none. Figures are a
+    measurement of the inventory, so they follow the rule of ``may_write_region``."""
+    if actor.role is Role.ADMIN:
+        return None
+    if actor.role is Role.FORESTER and actor.region_id is not None:
+        return frozenset({actor.region_id})
+    return frozenset()
+
+
+def require_ndvi_write(
+    session: Session, actor: Actor, image_regions: set[int] | None = None
+) -> None:
+    """Refuse (and audit) unless ``actor`` may record NDVI for a region the image covers
+    (``None``: before the image is read, whether they may record NDVI at all)."""
+    allowed = ndvi_regions(actor)
+    if allowed is None or (allowed and (image_regions is None or allowed & image_regions)):
+        return
+    if not allowed:
+        message = f"{who(actor)} may not record NDVI images"
+    else:
+        covered = ", ".join(str(r) for r in sorted(image_regions or ()))
+        message = f"{who(actor)} may not record NDVI outside region {actor.region_id}; " \
+            f"the image covers region(s) {covered}"  # fmt: skip
+    deny(session, actor, "record", "NDVI image", None, actor.region_id, message)
+
+
 # -- the species catalogue ------------------------------------------------------------------------
 def may_keep_species_alias(actor: Actor) -> bool:
     """Those who import surveys (foresters, admins) may keep a survey's spelling of a species.

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from gis.ndvi import Band
 from registry.access import Actor
 from registry.db import unit_of_work
-from registry.opendata.services import record_ndvi
+from registry.opendata.ndvi import record_ndvi
 from tests.factories import ASTANA, make_plant, point_near
 from tests.layout import MAP_CONTROLS, overlapping
 from tests.test_ndvi import write_image
@@ -18,7 +19,8 @@ def test_ndvi_overlay_legend_and_filtered_download(browser, live_server, clean, 
     with unit_of_work(clean) as session:
         for n in range(4):
             make_plant(session, geom=point_near(ASTANA, n), condition=1 + n % 2)
-        record_ndvi(session, Actor.system("test"), write_image(tmp_path / "july.tif"), 1, 4)
+        image = write_image(tmp_path / "july.tif")
+        record_ndvi(session, Actor.system("test"), Band(image, 1), Band(image, 4))
     page = browser.new_page(viewport={"width": 1200, "height": 800})
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))

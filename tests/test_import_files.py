@@ -10,6 +10,7 @@ from openpyxl import Workbook
 from sqlalchemy import func, select
 
 from importers.services import ImportOptions, import_file, undo_batch
+from importers.sources import SourceError
 from registry.access import Actor
 from registry.db import unit_of_work
 from registry.errors import AccessDenied, InvalidValue
@@ -117,7 +118,9 @@ def test_geopackage_with_layer_and_circumference(db, tmp_path: Path) -> None:
     geoms = points(32642, ASTANA_LONLAT[:3])
     geopandas.GeoDataFrame(frame, geometry=geoms, crs=32642).to_file(path, layer="trees")
     geopandas.GeoDataFrame(frame, geometry=geoms, crs=32642).to_file(path, layer="old")
-    with pytest.raises(Exception, match=r"holds 2 layers \(trees, old\); choose one with --layer"):
+    with pytest.raises(
+        SourceError, match=r"holds 2 layers \(trees, old\); choose one with --layer"
+    ):
         import_file(db, ADMIN, path, region="KZ-71")
     report = import_file(db, ADMIN, path, region="KZ-71", options=ImportOptions(layer="trees"))
     assert report.status == "done"

@@ -4,7 +4,6 @@ per statement by triggers instead of per row by foreign keys, with the same guar
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 
 import psycopg
@@ -17,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from registry.species.services import get_species
 from tests.factories import make_plant
+from tests.locks import waiting_on
 
 # A species of the catalogue's shape that nothing else refers to (seedlings, plans...).
 NEW_SPECIES = """
@@ -136,8 +136,10 @@ def _second_waits_then_is_refused(url: str, first: tuple, second: tuple) -> None
         holding.execute(*first)
         thread = threading.Thread(target=run_second)
         thread.start()
-        time.sleep(0.5)
-        assert thread.is_alive(), "the second writer should wait for the first"
+        waiting = waiting_on(url, holding.info.backend_pid)
+        assert waiting is not None, "the second writer should wait on the first one's lock"
+        statement = second[0].split("%s")[0].strip()  # the server shows $1 for %s
+        assert waiting.query.strip().startswith(statement) and thread.is_alive()
         holding.commit()
         thread.join(10)
     assert isinstance(outcome[0], errors.ForeignKeyViolation)

@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from psycopg.errors import CheckViolation
 from shapely.geometry import LineString
 from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError
 
 from registry.access import Actor
 from registry.accounts.services import actor_for
@@ -315,10 +317,13 @@ def test_the_tallies_equal_a_rebuild_from_the_events(db) -> None:
         text(f"SELECT {columns} FROM planting_tallies ORDER BY 1, 2, 3, 4, 5")
     ).all()
     assert kept == rebuilt and kept
-    with pytest.raises(Exception, match="counted fields cannot change"), db.begin_nested():
-        db.execute(
-            text("UPDATE planting_events SET quantity = 99 WHERE id = :id"), {"id": event.id}
-        )
+    recount = text("UPDATE planting_events SET quantity = 99 WHERE id = :id")
+    with (
+        pytest.raises(IntegrityError, match="counted fields cannot change") as refused,
+        db.begin_nested(),
+    ):
+        db.execute(recount, {"id": event.id})
+    assert isinstance(refused.value.orig, CheckViolation)  # the trigger's ERRCODE
     assert db.get(PlantingTally, (71, 2024, event.species_id, "solitary", "pieces")).planted == 6
 
 

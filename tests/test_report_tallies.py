@@ -9,7 +9,6 @@ rows, and the report services must answer from them with those same figures.
 from __future__ import annotations
 
 import threading
-import time
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -30,6 +29,7 @@ from registry.reports.services import build_content, national_dashboard
 from registry.species.services import get_species
 from tests.factories import ALMATY, ASTANA, make_plant, point_near
 from tests.import_files import survey_frame, write_shapefile
+from tests.locks import waiting_on
 
 SYSTEM = Actor.system("tally test")
 
@@ -196,6 +196,7 @@ def test_concurrent_transactions_add_up_without_lost_updates(clean) -> None:
         base = [make_plant(session, geom=Point(ASTANA[0] + 0.01 * i, ASTANA[1])) for i in range(4)]
         ids = [p.id for p in base]
     holding = threading.Event()
+    holder: list[int] = []
     release = threading.Event()
     failures: list[BaseException] = []
 
@@ -205,6 +206,7 @@ def test_concurrent_transactions_add_up_without_lost_updates(clean) -> None:
                 make_plant(session, condition=2)
                 plant = session.get(Plant, ids[0])
                 update_plant(session, SYSTEM, plant.id, plant.version, {"condition": 3})
+                holder.append(session.scalar(text("SELECT pg_backend_pid()")))
                 holding.set()
                 release.wait(10)
         except BaseException as exc:  # reported by the main thread
@@ -225,12 +227,15 @@ def test_concurrent_transactions_add_up_without_lost_updates(clean) -> None:
     assert holding.wait(10)
     two = threading.Thread(target=second_writer)
     two.start()
-    time.sleep(0.5)
-    assert two.is_alive(), "the second writer waits for the rows the first one holds"
+    waiting = waiting_on(clean, holder[0]) if holder else None
     release.set()
     one.join(10)
     two.join(10)
     assert not failures
+    assert waiting is not None, "the second writer waits for the rows the first one holds"
+    # its new plant's tally row is the one the first transaction updated: a row lock, whose
+    # wait PostgreSQL shows as one on the holder's transaction id
+    assert waiting.query.startswith("INSERT INTO plants") and waiting.locktype == "transactionid"
     with unit_of_work(clean) as session:
         by_hand = assert_inventory_adds_up(session)
         astana = resolve_region(session, "KZ-71").id

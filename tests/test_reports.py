@@ -9,7 +9,9 @@ from datetime import date
 
 import pytest
 from openpyxl import load_workbook
+from psycopg.errors import CheckViolation
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 
 from registry.access import Actor
 from registry.accounts.services import actor_for
@@ -130,10 +132,13 @@ def test_a_submitted_report_is_a_snapshot_later_edits_do_not_change(db) -> None:
     db.expire_all()
     again = get_report(db, astana, "KZ-71", 2024)
     assert again.content == frozen and again.status.value == "submitted"
-    with pytest.raises(Exception, match="its figures are locked"), db.begin_nested():
-        db.execute(
-            text("UPDATE region_reports SET content = '{}' WHERE id = :id"), {"id": again.id}
-        )
+    rewrite = text("UPDATE region_reports SET content = '{}' WHERE id = :id")
+    with (
+        pytest.raises(IntegrityError, match="its figures are locked") as refused,
+        db.begin_nested(),
+    ):
+        db.execute(rewrite, {"id": again.id})
+    assert isinstance(refused.value.orig, CheckViolation)  # the trigger's ERRCODE
     with pytest.raises(InvalidValue, match="awaits the ministry's review"):
         build_report(db, astana, "KZ-71", 2024)
 

@@ -28,7 +28,10 @@ from registry.db import Base
 
 
 class NdviImage(Base):
+    """One image, known by its content: recording the same file(s) again replaces its figures."""
+
     __tablename__ = "ndvi_images"
+    __table_args__ = (UniqueConstraint("file_sha256"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     acquired_on: Mapped[date] = mapped_column(Date, index=True)
@@ -58,6 +61,7 @@ class GreenSpaceNdvi(Base):
     __table_args__ = (
         UniqueConstraint("image_id", "green_space_id"),
         CheckConstraint("vegetated_share BETWEEN 0 AND 1", name="share_fraction"),
+        CheckConstraint("covered_share BETWEEN 0 AND 1", name="covered_fraction"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -73,3 +77,5 @@ class GreenSpaceNdvi(Base):
     ndvi_max: Mapped[float] = mapped_column(Float)
     vegetated_share: Mapped[float] = mapped_column(Float)
     pixels: Mapped[float] = mapped_column(Float)
+    # Share of the green space under valid pixels; NULL for figures recorded before it was kept.
+    covered_share: Mapped[float | None] = mapped_column(Float)

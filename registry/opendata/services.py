@@ -7,31 +7,22 @@ feature costs what the first does; there is no OFFSET anywhere. Who sees what is
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 from typing import Any
 
-import shapely
-from geoalchemy2.shape import from_shape
 from psycopg.errors import QueryCanceled
-from sqlalchemy import func, select, text
+from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from gis import crs as crs_
-from gis import ndvi
 from gis.export import FORMATS, TEXT_FORMATS, Field, shorten_names, stream_batches, write_batches
-from registry.access import Actor, require_role, sees_internal_fields
-from registry.accounts.models import Role
-from registry.audit.services import record_creation
+from registry.access import Actor, sees_internal_fields
 from registry.config import load_limits
 from registry.errors import InvalidValue, NotFound
-from registry.inventory.models import GreenSpace
 from registry.opendata.collections import Collection
-from registry.opendata.models import GreenSpaceNdvi, NdviImage
 from registry.opendata.rules import FeatureQuery
 from registry.regions.services import resolve_region
 
@@ -358,116 +349,3 @@ def import_mapping(collection: Collection, internal: bool, fmt: str) -> str:
     if fmt in ("csv", "xlsx"):
         lines += ['x = "lon"', 'y = "lat"']
     return "\n".join(lines) + "\n"
-
-
-# -- NDVI -----------------------------------------------------------------------------------------
-DEFAULT_THRESHOLD = 0.3
-NDVI_WRITERS = {Role.FORESTER, Role.PLANNER}
-
-
-@dataclass(frozen=True)
-class NdviRecord:
-    image_id: int
-    acquired_on: date
-    green_spaces: int
-    footprint_km2: float
-
-
-def record_ndvi(
-    session: Session,
-    actor: Actor,
-    path: Path,
-    red: int,
-    nir: int,
-    acquired_on: date | None = None,
-    threshold: float = DEFAULT_THRESHOLD,
-) -> NdviRecord:
-    """Compute NDVI from an image and store it with each green space's figures for its date."""
-    require_role(session, actor, NDVI_WRITERS, "record", "NDVI image")
-    if not -1 <= threshold <= 1:
-        raise InvalidValue("--threshold", "must lie between -1 and 1 (an NDVI value)", threshold)
-    image = ndvi.read_ndvi(path, red, nir, load_limits().raster_max_pixels)
-    when = acquired_on or image.acquired_on
-    if when is None:
-        raise InvalidValue(
-            "--date", "the image carries no acquisition date; give --date YYYY-MM-DD"
-        )
-    footprint = image.footprint_wgs84()
-    png, (west, south, east, north) = ndvi.overlay_png(image)
-    record = NdviImage(
-        acquired_on=when,
-        file_name=Path(path).name,
-        file_sha256=hashlib.sha256(Path(path).read_bytes()).hexdigest(),
-        source_crs=image.crs.to_string(),
-        red_band=red,
-        nir_band=nir,
-        threshold=threshold,
-        pixel_size=image.pixel_size,
-        footprint=from_shape(footprint, srid=4326),
-        overlay_png=png,
-        overlay_west=west,
-        overlay_south=south,
-        overlay_east=east,
-        overlay_north=north,
-        user_id=actor.user_id,
-    )
-    session.add(record)
-    session.flush()
-    spaces = session.execute(
-        text(
-            "SELECT id, ST_AsBinary(geom) AS wkb FROM green_spaces "
-            "WHERE geom && ST_GeomFromEWKB(:footprint) "
-            "AND ST_Intersects(geom, ST_GeomFromEWKB(:footprint)) ORDER BY id"
-        ),
-        {"footprint": shapely.to_wkb(shapely.set_srid(footprint, 4326), include_srid=True)},
-    ).all()
-    polygons = shapely.from_wkb([bytes(space.wkb) for space in spaces])
-    measured = 0
-    for space, figures in zip(spaces, ndvi.zonal_figures(image, polygons, threshold), strict=True):
-        if figures is None:
-            continue
-        session.add(
-            GreenSpaceNdvi(
-                image_id=record.id,
-                green_space_id=space.id,
-                acquired_on=when,
-                ndvi_mean=figures.mean,
-                ndvi_min=figures.minimum,
-                ndvi_max=figures.maximum,
-                vegetated_share=figures.vegetated_share,
-                pixels=figures.pixels,
-            )
-        )
-        measured += 1
-    record_creation(session, actor, "ndvi_image", record.id, None, {
-        "file_name": record.file_name, "acquired_on": when, "green_spaces": measured,
-    })  # fmt: skip
-    area = session.scalar(select(func.ST_Area(func.geography(NdviImage.footprint)))
-                          .where(NdviImage.id == record.id))  # fmt: skip
-    return NdviRecord(record.id, when, measured, float(area) / 1e6)
-
-
-def ndvi_images(session: Session) -> list[NdviImage]:
-    """Every NDVI image, newest first (the overlay layers of the map)."""
-    return list(session.scalars(select(NdviImage).order_by(NdviImage.acquired_on.desc())))
-
-
-def ndvi_image(session: Session, image_id: int) -> NdviImage:
-    found = session.get(NdviImage, image_id)
-    if found is None:
-        raise NotFound(f"NDVI image {image_id} does not exist", id=image_id)
-    return found
-
-
-def ndvi_history(session: Session, actor: Actor, green_space_id: int) -> list[GreenSpaceNdvi]:
-    """A green space's NDVI over time, oldest first; unpublished spaces only for staff."""
-    space = session.get(GreenSpace, green_space_id)
-    if space is None or not (space.published or sees_internal_fields(actor)):
-        raise NotFound(f"green space {green_space_id} does not exist", id=green_space_id)
-    return list(
-        session.scalars(
-            select(GreenSpaceNdvi)
-            .where(GreenSpaceNdvi.green_space_id == green_space_id)
-            .order_by(GreenSpaceNdvi.acquired_on, GreenSpaceNdvi.id)
-        )
-    )

@@ -3,7 +3,7 @@
 ``GET /raster/ndvi`` lists the images with their overlay URL, corner coordinates and legend;
 ``GET /raster/ndvi/<id>.png`` is the coloured overlay (Web Mercator, transparent where unknown);
 ``GET /raster/ndvi/green_spaces/<id>`` is a green space's NDVI over time;
-``/raster/ndvi/upload`` takes a new image from signed-in foresters and planners.
+``/raster/ndvi/upload`` takes a new image from foresters (for their region) and administrators.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from flask import Blueprint, Response, jsonify, render_template, request, url_fo
 from flask_babel import gettext as _
 from flask_login import login_required
 
-from gis.ndvi import LEGEND
+from gis.ndvi import LEGEND, Band
 from registry.errors import AccessDenied, InvalidValue
-from registry.opendata import services
+from registry.opendata import ndvi as services
 from web.actors import current_actor
 from web.bounds import body_limit
 from web.db import request_session
@@ -75,6 +75,7 @@ def history(green_space_id: int) -> Response:
                 "min": round(r.ndvi_min, 4),
                 "max": round(r.ndvi_max, 4),
                 "vegetated_share": round(r.vegetated_share, 4),
+                "covered_share": None if r.covered_share is None else round(r.covered_share, 4),
             }
             for r in rows
         ]
@@ -104,7 +105,12 @@ def upload() -> tuple[str, int]:
                 image.save(path)
                 with request_session() as session:
                     record = services.record_ndvi(
-                        session, current_actor(), path, red, nir, when, threshold
+                        session,
+                        current_actor(),
+                        Band(path, red),
+                        Band(path, nir),
+                        when,
+                        threshold,
                     )
         except AccessDenied:
             raise
