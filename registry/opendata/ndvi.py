@@ -173,17 +173,16 @@ def _measure(
     allowed: frozenset[int] | None,
 ) -> list[MeasuredSpace]:
     """The figures of every green space under the image in the ``allowed`` regions."""
-    query = (
-        "SELECT id, name, region_id, ST_AsBinary(geom) AS wkb FROM green_spaces "
-        "WHERE geom && ST_GeomFromEWKB(:footprint) "
-        "AND ST_Intersects(geom, ST_GeomFromEWKB(:footprint))"
-    )
-    if allowed is not None:
-        query += " AND region_id = ANY(:regions)"
     spaces = session.execute(
-        text(query + " ORDER BY id"),
+        text(
+            "SELECT id, name, region_id, ST_AsBinary(geom) AS wkb FROM green_spaces "
+            "WHERE geom && ST_GeomFromEWKB(:footprint) "
+            "AND ST_Intersects(geom, ST_GeomFromEWKB(:footprint)) "
+            "AND (CAST(:every AS boolean) OR region_id = ANY(:regions)) ORDER BY id"
+        ),
         {
             "footprint": shapely.to_wkb(shapely.set_srid(footprint, 4326), include_srid=True),
+            "every": allowed is None,
             "regions": sorted(allowed or ()),
         },
     ).all()

@@ -146,8 +146,8 @@ def parse_query(
     if args.get("datetime"):
         start, end = parse_datetime(args["datetime"])
     cql = None
+    filter_crs = parse_crs(args.get("filter-crs"), "filter-crs")  # checked even when unused
     if args.get("filter"):
-        filter_crs = parse_crs(args.get("filter-crs"), "filter-crs")
         cql = parse_filter(
             collection, args["filter"], args.get("filter-lang"), internal, filter_crs
         )

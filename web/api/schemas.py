@@ -176,7 +176,7 @@ IdList = Annotated[
     str, Field(pattern=r"^\s*[0-9]{1,10}(\s*,\s*[0-9]{1,10})*\s*,?\s*$", max_length=2_000)
 ]
 STATUS = "(" + "|".join(s.value for s in PlantStatus) + ")"
-Number = r"-?[0-9]{1,3}(\.[0-9]{1,12})?"
+Number = r"-?[0-9]{1,3}(\.[0-9]{1,17})?([eE][-+]?[0-9]{1,2})?"  # as a browser prints floats
 BBox = Annotated[
     str,
     Field(
