@@ -76,8 +76,11 @@ def import_group() -> None:
     "--write-mapping",
     "write_mapping",
     type=click.Path(path_type=Path, dir_okay=False),
-    help="Write the species names to confirm into this TOML mapping (as commented lines under "
-    "[species]; uncomment a line to confirm it), then run again with --mapping.",
+    help="Write a complete mapping template into this TOML file: every column's field, the units "
+    "read from column names, the distinct condition, status and planting-form words with their "
+    'meaning ("?" where unknown) and the species names to confirm. Proposals are commented '
+    "lines: remove the # to confirm one. An existing file keeps its lines. Then run again "
+    "with --mapping.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
 @click.option(
@@ -140,12 +143,13 @@ def import_file_command(
         failed = _failed_report(path, region, exc)
         if report_path:
             _write_report(failed, report_path)
+        _write_template(failed, write_mapping, mapping)
         if not as_json:
             _print_columns(failed)
             raise
         click.echo(json.dumps(_file_error(path, exc), ensure_ascii=False))
         sys.exit(EXIT_FILE_ERROR)
-    _write_proposals(report, write_mapping, mapping)
+    _write_template(report, write_mapping, mapping)
     if as_json:
         click.echo(json.dumps(report.as_dict(), ensure_ascii=False))
     else:
@@ -154,23 +158,26 @@ def import_file_command(
         sys.exit(EXIT_REJECTED)
 
 
-def _write_proposals(report: ImportReport, target: Path | None, mapping: Path | None) -> int:
-    """The proposals into ``--write-mapping``'s file, told on stderr (stdout may be JSON)."""
+def _write_template(report: ImportReport, target: Path | None, mapping: Path | None) -> None:
+    """The mapping template into ``--write-mapping``'s file, told on stderr (stdout may be
+    JSON); nothing when the import stopped before it saw the columns."""
     if target is None:
-        return 0
-    from importers.proposals import write_proposals
+        return
+    if not report.columns:
+        stopped = "the import stopped before reading the columns"
+        click.echo(f"{target}: not written: {stopped}", err=True)
+        return
+    from importers.template import write_template
 
-    written = write_proposals(target, report, mapping)
-    if written:
-        click.echo(
-            f"{target}: {written} species proposal(s) written as commented lines under "
-            "[species]; uncomment (and correct) each to confirm it, then run with "
-            f"--mapping {target}",
-            err=True,
-        )
-    else:
-        click.echo(f"{target}: no species to confirm; the file was not changed", err=True)
-    return written
+    held = write_template(target, report, mapping)
+    click.echo(
+        f"{target}: mapping template written: {held['columns']} column(s) read, "
+        f"{held['proposed_columns']} proposed; {held['words']} distinct word(s), "
+        f'{held["unknown_words"]} not understood ("?"); {held["species"]} species '
+        'proposal(s) to confirm. Lines starting with "# " are not used until the "# " is '
+        f"removed; correct what is wrong, then run with --mapping {target}",
+        err=True,
+    )
 
 
 def _check_writable(path: Path) -> None:
