@@ -223,8 +223,9 @@ class WordTally:
 
     def add(self, field: str, cells: pd.Series) -> None:
         counted = self.counts.setdefault(field, {})
-        for cell, rows in cells.map(_cell_text).value_counts(dropna=True).items():
-            if cell in counted or len(counted) < DISTINCT_CAP:
+        for value, rows in cells.value_counts(dropna=True).items():  # per distinct, not per row
+            cell = _cell_text(value)
+            if cell is not None and (cell in counted or len(counted) < DISTINCT_CAP):
                 counted[cell] = counted.get(cell, 0) + int(rows)
 
 

@@ -16,11 +16,14 @@ import sys
 import tomllib
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import text
 
 from importers.fields import load_mapping
+from importers.vocabulary import DISTINCT_CAP, WordTally, translated
 from registry.db import unit_of_work
 from tests.import_files import ASTANA_LONLAT
 from tests.web_client import csrf_token, new_user, sign_in
@@ -115,6 +118,14 @@ def test_the_template_lists_columns_units_words_and_species(jasyl, tmp_path: Pat
     assert '# "Acer saccharum" = "acer_saccharinum"  # 1 row(s); spelled like' in written
     assert data["species"] == {}  # a proposal is not a confirmation
     assert "1 not understood" in dry.output and stored() == {}
+    # The README's example is this survey's template, shortened: each active line is true.
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    example = tomllib.loads(re.search(r"mapping template\n.*?```toml\n(.*?)```", readme, re.S)[1])
+    for section, lines in example.items():
+        shown = lines.items() if section != "values" else []
+        assert all(data[section][key] == value for key, value in shown), section
+    for name, words in example["values"].items():
+        assert words.items() <= data["values"][name].items(), name
 
 
 def test_read_back_the_template_decides_the_same_and_refuses_the_unknown_word(
@@ -244,3 +255,18 @@ def test_the_upload_page_shows_the_template_after_a_dry_run(clean, tmp_path: Pat
     assert data["values"]["condition"]["усыхающее"] == 4
     assert '# "сухоподобное" = "?"' in shown and '# "Acer saccharum" = ' in shown
     assert stored() == {}
+
+
+def test_the_word_tally_counts_distinct_cells_up_to_its_cap() -> None:
+    tally = WordTally()
+    tally.add("condition", pd.Series(["хорошее", 2.0, None, "", "хорошее", 2]))
+    tally.add("condition", pd.Series([f"w{i}" for i in range(DISTINCT_CAP + 5)] + ["хорошее"]))
+    counted = tally.counts["condition"]
+    assert counted["хорошее"] == 3 and counted["2"] == 2  # 2.0 read from a DBF is "2"
+    assert len(counted) == DISTINCT_CAP and "" not in counted
+
+
+def test_a_template_key_for_a_whole_number_reads_the_dbf_float() -> None:
+    cells = np.array([7.0, "7", "?word", None], dtype=object)
+    out = translated("condition", cells, {"7": 6, "?word": "?"})
+    assert list(out) == [6, 6, "?word", None]  # "?" confirms nothing: the cell stays as written

@@ -28,7 +28,15 @@ MAPPING_HELP = (
     "ones. Each report lists every column: the field it fills, mapped (the mapping says so), "
     "recognised (its name, with values that fit), proposed (a name that fits but values or "
     "words that do not, such as dates or codes taken for a number or a species: not used "
-    "until the mapping names it) or ignored, and why.\n\n\b\n" + MAPPING_EXAMPLE
+    "until the mapping names it) or ignored, and why.\n\n\b\n"
+    + MAPPING_EXAMPLE
+    + "\n--dry-run --write-mapping MAP.toml writes this file for you from the survey: every "
+    "column's field (proposed ones as commented lines), the units read from column names, the "
+    'distinct condition, status and planting-form words with their meaning ("?" where '
+    'unknown, commented) and the species names to confirm. Remove the "# " before a line to '
+    "confirm it, correct what is wrong, then run with --mapping MAP.toml: the same columns are "
+    "read in the same units; an unknown word stays refused until given a meaning. An existing "
+    "MAP.toml keeps its lines and gains only the keys it lacks."
 )
 
 
