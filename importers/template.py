@@ -224,6 +224,18 @@ def template_text(report: ImportReport, mapping: Path | None, base: Path | None 
     return merged(text, sections(report, loaded), report.file_name, name)
 
 
+def check_base(target: Path) -> None:
+    """Refuse, before anything is imported, a ``--write-mapping`` file that exists but is not
+    a TOML mapping the template could be added to (its text is the person's: never replaced)."""
+    if not target.exists():
+        return
+    try:
+        text = target.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise MappingError(f"{target.name}: the mapping file is not UTF-8 text") from None
+    merged(text, [], target.name, target.name)
+
+
 def merged(base: str, found: list[Section], file_name: str, name: str) -> str:
     """``base`` with the sections' lines it lacks; raises ``MappingError`` if ``base`` is not
     TOML or the result would not be (a table written inline, which lines cannot be added to)."""

@@ -270,3 +270,21 @@ def test_a_template_key_for_a_whole_number_reads_the_dbf_float() -> None:
     cells = np.array([7.0, "7", "?word", None], dtype=object)
     out = translated("condition", cells, {"7": 6, "?word": "?"})
     assert list(out) == [6, 6, "?word", None]  # "?" confirms nothing: the cell stays as written
+
+
+def test_a_mapping_the_template_cannot_join_is_refused_before_importing(
+    jasyl, tmp_path: Path
+) -> None:
+    path, mapping = survey_csv(tmp_path), tmp_path / "map.toml"
+    mine = '[columns]\nheight = "ВЫС"\nheight = "DBH_IN"\n'  # a key twice: not TOML
+    mapping.write_text(mine, encoding="utf-8")
+    confirmed = tmp_path / "ok.toml"
+    confirmed.write_text(
+        '[species]\n"Acer saccharum" = "acer_sp"\n[values.condition]\n"сухоподобное" = 5\n',
+        encoding="utf-8",
+    )
+    args = ["import", path, "--region", "KZ-71", "--mapping", confirmed]
+    refused = jasyl(*args, "--write-mapping", mapping)
+    assert refused.exit_code == 1 and "map.toml: the mapping file cannot be read" in refused.output
+    assert mapping.read_text(encoding="utf-8") == mine and stored() == {}  # not imported first
+    assert jasyl(*args).exit_code == 0 and len(stored()) == len(ROWS)

@@ -123,9 +123,13 @@ def import_file_command(
         raise click.BadParameter(
             "the mapping is written as TOML: name a .toml file", param_hint="--write-mapping"
         )
+    if write_mapping is not None:  # before importing: not a committed import, then an error
+        from importers.template import check_base
 
+        _check_writable(write_mapping, "--write-mapping")
+        check_base(write_mapping)
     if report_path:
-        _check_writable(report_path)
+        _check_writable(report_path, "--report")
     options = ImportOptions(
         mapping, crs, encoding, layer, dry_run, allow_partial, near_is_error, keep_aliases
     )
@@ -188,9 +192,9 @@ def _write_template(report: ImportReport, target: Path | None, mapping: Path | N
     )
 
 
-def _check_writable(path: Path) -> None:
-    """Refuse a --report path that cannot be written before importing anything (it used to
-    fail with a traceback after the import had committed)."""
+def _check_writable(path: Path, option: str) -> None:
+    """Refuse a --report (or --write-mapping) path that cannot be written before importing
+    anything (it used to fail with a traceback after the import had committed)."""
     existed = path.exists()
     try:
         with path.open("a", encoding="utf-8"):
@@ -198,7 +202,7 @@ def _check_writable(path: Path) -> None:
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
         message = f"{path} cannot be written ({reason})"
-        raise click.BadParameter(message, param_hint="--report") from None
+        raise click.BadParameter(message, param_hint=option) from None
     if not existed:
         path.unlink()
 
