@@ -118,6 +118,7 @@ def test_the_template_lists_columns_units_words_and_species(jasyl, tmp_path: Pat
     assert '# "Acer saccharum" = "acer_saccharinum"  # 1 row(s); spelled like' in written
     assert data["species"] == {}  # a proposal is not a confirmation
     assert "1 not understood" in dry.output and stored() == {}
+    assert "words of СОСТОЯНИЕ are not understood: --dry-run --write-mapping" in dry.output
     # The README's example is this survey's template, shortened: each active line is true.
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
     example = tomllib.loads(re.search(r"mapping template\n.*?```toml\n(.*?)```", readme, re.S)[1])

@@ -293,11 +293,25 @@ def _print_summary(report: ImportReport) -> None:
             f"{len(report.proposals)} species name(s) need confirmation (not imported as a guess); "
             "write them into a mapping with --dry-run --write-mapping MAP.toml"
         )
+    _hint_words(report)
     for problem in report.problems[:SHOWN_PROBLEMS]:
         click.echo(("error: " if problem.severity == "error" else "warning: ") + problem.line())
     hidden = len(report.problems) - SHOWN_PROBLEMS
     if hidden > 0:
         click.echo(f"… and {hidden:,} more; write them all with --report FILE")
+
+
+def _hint_words(report: ImportReport) -> None:
+    """Point at the template when words of a condition, status or form column were refused."""
+    from importers.vocabulary import WORD_FIELDS
+
+    words = {u.column for u in report.columns if u.field in WORD_FIELDS}
+    refused = sorted({p.field for p in report.errors if p.field in words})
+    if refused:
+        click.echo(
+            f"words of {', '.join(refused)} are not understood: --dry-run --write-mapping "
+            'MAP.toml lists each distinct word with its meaning ("?" where unknown) to confirm'
+        )
 
 
 def _print_columns(report: ImportReport) -> None:
