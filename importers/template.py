@@ -164,24 +164,28 @@ def _units(report: ImportReport, mapping: Mapping) -> Section:
 def _values(report: ImportReport, mapping: Mapping, name: str) -> Section:
     """A word column's distinct cells and what the import makes of each."""
     section = Section(f"values.{name}")
-    table = mapping.values.get(name, {})
-    for cell, rows in sorted(report.words[name].items(), key=lambda item: -item[1]):
-        meant = meaning(name, cell, table)
-        if meant is REFUSED:
+    counted = sorted(report.words[name].items(), key=lambda item: -item[1])
+    meant = meanings(name, [cell for cell, _ in counted], mapping.values.get(name, {}))
+    for (cell, rows), value in zip(counted, meant, strict=True):
+        if value is REFUSED:
             section.lines.append(Line(cell, "?", False, f"{rows} row(s); write {MEANINGS[name]}"))
         else:
-            section.lines.append(Line(cell, meant, True, f"{rows} row(s)"))
+            section.lines.append(Line(cell, value, True, f"{rows} row(s)"))
     return section
 
 
 REFUSED = object()  # a cell the import refuses: only a person can say what it means
 
 
-def meaning(name: str, cell: str, table: dict[str, Any]) -> Any:
-    """What the import makes of a word column's cell, written as a mapping value that means the
-    same (a grade, "аварийное", a status or form; "" for a cell read as empty); ``REFUSED``
-    when the import refuses it."""
-    value = translated(name, np.array([cell], dtype=object), table)[0]
+def meanings(name: str, cells: list[str], table: dict[str, Any]) -> list[Any]:
+    """What the import makes of each of a word column's cells, written as a mapping value that
+    means the same (a grade, "аварийное", a status or form; "" for a cell read as empty);
+    ``REFUSED`` for a cell the import refuses. The mapping's table is applied once for all."""
+    values = translated(name, np.array(cells, dtype=object), table)
+    return [_meaning(name, value) for value in values]
+
+
+def _meaning(name: str, value: Any) -> Any:
     try:
         if name == "condition":
             graded = condition_cell(value)
@@ -216,12 +220,19 @@ def _species(report: ImportReport, mapping: Mapping) -> Section:
 def template_text(report: ImportReport, mapping: Path | None, base: Path | None = None) -> str:
     """The template for ``report``: ``base`` (the person's TOML mapping, if any, else the
     ``--mapping`` file if it is TOML) with what it lacks added (see the module docstring)."""
+    return _template(report, mapping, base)[0]
+
+
+def _template(
+    report: ImportReport, mapping: Path | None, base: Path | None
+) -> tuple[str, list[Section]]:
     loaded = load_mapping(mapping) if mapping is not None and mapping.exists() else Mapping()
     start = base if base is not None and base.exists() else mapping
     usable = start is not None and start.suffix.lower() == ".toml" and start.exists()
     text = start.read_text(encoding="utf-8") if usable else ""
     name = start.name if usable else "the mapping"
-    return merged(text, sections(report, loaded), report.file_name, name)
+    found = sections(report, loaded)
+    return merged(text, found, report.file_name, name), found
 
 
 def check_base(target: Path) -> None:
@@ -323,26 +334,16 @@ def write_template(target: Path, report: ImportReport, mapping: Path | None) -> 
     """
     if target.suffix.lower() != ".toml":
         raise MappingError(f"{target.name}: --write-mapping writes TOML; name a .toml file")
-    text = template_text(report, mapping, target)
+    text, found = _template(report, mapping, target)
     try:
         target.write_text(text, encoding="utf-8")
     except OSError as exc:
         raise MappingError(f"{target}: cannot write the mapping ({exc.strerror})") from None
-    return counts(report, mapping)
-
-
-def counts(report: ImportReport, mapping: Path | None) -> dict[str, int]:
-    """How many columns, units and words the template lists, and how many wait for a person."""
-    loaded = load_mapping(mapping) if mapping is not None and mapping.exists() else Mapping()
-    words = [
-        meaning(name, cell, loaded.values.get(name, {}))
-        for name in WORD_FIELDS
-        for cell in report.words.get(name, {})
-    ]
+    words = [line for s in found if s.name.startswith("values.") for line in s.lines]
     return {
         "columns": sum(1 for u in report.columns if u.status in ("mapped", "recognised")),
         "proposed_columns": sum(1 for u in report.columns if u.status == "proposed"),
         "words": len(words),
-        "unknown_words": sum(1 for w in words if w is REFUSED),
+        "unknown_words": sum(1 for line in words if not line.active),
         "species": len(report.proposals),
     }
