@@ -3,7 +3,7 @@
 An import never takes a species it was not told (``SpeciesIndex.match``); every other name
 stops the import as a proposal (``importers.rows``). ``jasyl import FILE --dry-run
 --write-mapping MAP.toml`` (and the upload page's dry run) writes the proposals into the
-mapping's ``[species]`` section as **commented lines**::
+mapping template's ``[species]`` section (``importers.template``) as **commented lines**::
 
     [species]
     # "Acer saccharum" = "acer_saccharinum"  # 3 rows; spelled like: Acer saccharinum …
@@ -19,24 +19,11 @@ which the name matches without any line at all.
 from __future__ import annotations
 
 import json
-import re
-from collections import Counter
-from datetime import date
-from pathlib import Path
 
 from importers.fields import Mapping, MappingError
-from importers.report import ImportReport
 from registry.species.services import Proposal, SpeciesIndex
 
 UNCONFIRMED = {"", "?"}  # a [species] value that confirms nothing
-SECTION = re.compile(r"^\s*\[species\]\s*(#.*)?$")
-INSTRUCTIONS = """\
-# Proposed by jasyl import {file} --write-mapping ({day}): these species names are not in the
-# catalogue as written, so the import stopped and nothing was written. To confirm one, remove
-# the "# " before its line; if the species after "=" is not the one meant, write the right
-# code or catalogue name (jasyl species list --search ...). A line left commented, or with "?",
-# still stops the import. A species the catalogue lacks can be added: jasyl species add --help.
-"""
 
 
 def confirmed_lines(mapping: Mapping) -> dict[str, str]:
@@ -82,60 +69,3 @@ def proposal_line(proposal: Proposal, rows: int) -> str:
     listed = f": {proposal.listed()}" if proposal.candidates else ""
     key = json.dumps(proposal.written, ensure_ascii=False)
     return f'# {key} = "{meant}"  # {rows} row(s); {why}{listed}'
-
-
-def proposals_text(report: ImportReport) -> str:
-    """The proposals of an import as the commented lines of a ``[species]`` section."""
-    rows = Counter(str(p.value).strip() for p in report.problems if p.code == "needs_confirmation")
-    lines = [proposal_line(p, rows[p.written]) for p in report.proposals]
-    header = INSTRUCTIONS.format(file=report.file_name, day=date.today().isoformat())
-    return header + "\n".join(lines) + "\n"
-
-
-def merged_mapping(base: str, report: ImportReport) -> str:
-    """``base`` (a mapping's TOML text, maybe empty) with the proposals in its ``[species]``.
-
-    Earlier proposal lines for the same names are replaced, so a second dry run does not
-    repeat them; everything else in ``base`` is kept as the person wrote it.
-    """
-    written = {json.dumps(p.written, ensure_ascii=False) for p in report.proposals}
-    kept = [
-        line
-        for line in base.splitlines()
-        if not any(line.startswith(f"# {key} = ") for key in written)
-    ]
-    block = proposals_text(report).rstrip("\n").splitlines()
-    at = next((i for i, line in enumerate(kept) if SECTION.match(line)), None)
-    if at is None:
-        if kept and kept[-1].strip():
-            kept.append("")
-        return "\n".join([*kept, "[species]", *block]) + "\n"
-    return "\n".join([*kept[: at + 1], *block, *kept[at + 1 :]]) + "\n"
-
-
-def proposed_mapping(report: ImportReport, base: Path | None) -> str | None:
-    """The mapping to confirm: ``base`` (a TOML mapping, if any) with the report's proposals
-    in its ``[species]``; ``None`` when there is nothing to confirm."""
-    if not report.proposals:
-        return None
-    usable = base is not None and base.suffix.lower() == ".toml" and base.exists()
-    return merged_mapping(base.read_text(encoding="utf-8") if usable else "", report)
-
-
-def write_proposals(target: Path, report: ImportReport, mapping: Path | None) -> int:
-    """Write the report's proposals into ``target`` (TOML); returns how many were written.
-
-    The text starts from ``target`` if it exists, else from the ``--mapping`` file used, so the
-    written file is the whole mapping to run the next import with. Nothing is written when
-    there is nothing to confirm.
-    """
-    if target.suffix.lower() != ".toml":
-        raise MappingError(f"{target.name}: --write-mapping writes TOML; name a .toml file")
-    text = proposed_mapping(report, target if target.exists() else mapping)
-    if text is None:
-        return 0
-    try:
-        target.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise MappingError(f"{target}: cannot write the mapping ({exc.strerror})") from None
-    return len(report.proposals)

@@ -61,6 +61,8 @@ class ImportReport:
     kept_aliases: list[str] = field(default_factory=list)
     # species names only a person may confirm (registry.species.services.Proposal)
     proposals: list[Any] = field(default_factory=list)
+    # the distinct cells of the word columns (condition, status, planting form) and their rows
+    words: dict[str, dict[str, int]] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)  # wall time per phase
 
     @property
@@ -107,6 +109,7 @@ class ImportReport:
             "kept_aliases": self.kept_aliases,
             "proposals": [proposal_dict(p, rows) for p in self.proposals],
             "columns": [asdict(use) for use in self.columns],
+            "words": self.words,
             "seconds": seconds,
             "problems": problems,
         }

@@ -23,7 +23,14 @@ from importers import crs as crs_rules
 from importers.fields import TARGET_UNITS, Column, Mapping
 from importers.report import Problem
 from importers.sources import Batch
-from importers.vocabulary import condition_of, form_of, status_of, translated
+from importers.vocabulary import (
+    WORD_FIELDS,
+    WordTally,
+    condition_of,
+    form_of,
+    status_of,
+    translated,
+)
 from registry.errors import InvalidValue, NeedsConfirmation, NotFound
 from registry.inventory import rules
 from registry.inventory.models import PlantingForm, PlantStatus
@@ -105,6 +112,7 @@ class Normaliser:
         self.target, self.pieces = region
         self.by_id: dict[int, Species] = {s.id: s for s in species.by_code.values()}
         self.proposals: dict[str, Proposal] = {}  # names a person must confirm, by name
+        self.words = WordTally()  # the word columns' distinct cells, for a mapping template
 
     # -- entry ------------------------------------------------------------------------------------
     def normalise(self, batch: Batch, geometry: np.ndarray) -> Clean:
@@ -114,6 +122,9 @@ class Normaliser:
         out = Clean({"row_no": rows}, np.ones(n, dtype=bool))
         self.frame, self.rows, self.out = batch.frame, rows, out
         self._geometry(geometry)
+        for name in WORD_FIELDS:
+            if (column := self.columns.get(name)) is not None and not column.parts:
+                self.words.add(name, batch.frame[column.source])
         self._condition()
         self._species()
         self._measures()
@@ -391,12 +402,12 @@ class Normaliser:
         never grade I. A condition cell may say what the tree is rather than how it is
         (сухостой, пень, вакантное место): without a status of its own, the record takes that
         status (a dead grade V or VI is a dead tree), and a stump or a vacant site no grade."""
-        graded, rows = self.distinct("condition", self.cells("condition"), _graded)
+        graded, rows = self.distinct("condition", self.cells("condition"), condition_cell)
         assessed = [g if isinstance(g, tuple) else (None, False) for g in graded]
         self.out.values["condition"] = np.array([a[0] for a in assessed], dtype=object)[rows]
         hazardous = np.array([a[1] for a in assessed], dtype=bool)[rows]
         implied = np.array([_implied_status(g) for g in graded], dtype=object)[rows]
-        said, said_rows = self.distinct("status", self.cells("status"), _status_said)
+        said, said_rows = self.distinct("status", self.cells("status"), status_cell)
         said = np.array([s.value if s is not None else None for s in said], dtype=object)
         statuses = said[said_rows]
         silent = pd.isna(statuses)  # no status in the file: the condition's, else alive
@@ -477,7 +488,7 @@ def proposal_message(proposal: Proposal) -> str:
     )
 
 
-def _graded(value: Any) -> tuple[int, bool] | PlantStatus | None:
+def condition_cell(value: Any) -> tuple[int, bool] | PlantStatus | None:
     """A condition cell: (grade, hazardous), a status it names (пень), or None: not assessed."""
     if empty(value):
         return None
@@ -503,7 +514,7 @@ def _implied_status(graded: tuple[int, bool] | PlantStatus | None) -> str | None
     return None
 
 
-def _status_said(value: Any) -> PlantStatus | None:
+def status_cell(value: Any) -> PlantStatus | None:
     """A status cell's status, or None when the cell is empty (or is not a status word and
     so refused by ``status_of``)."""
     if empty(value):

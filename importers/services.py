@@ -270,6 +270,7 @@ def _stage(run: ImportRun) -> None:
     if run.report.rows_read == 0:
         raise SourceError(f"{run.file_name}: the file holds no records")
     run.report.proposals = list(normaliser.proposals.values()) if normaliser else []
+    run.report.words = normaliser.words.counts if normaliser else {}
     with run.timed("checks"):
         _check_duplicates(run)
 

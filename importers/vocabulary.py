@@ -185,11 +185,14 @@ def translated(field: str, cells: np.ndarray, table: dict[str, Any]) -> np.ndarr
     (condition, status, planting form) also in any form ("MORTO", "morte" for ``Morto``);
     cells the table does not name pass unchanged to the built-in words. Worked out once per
     distinct cell, not per row."""
+    table = {k: v for k, v in table.items() if not unconfirmed(v)}
     words = Vocabulary({str(k): v for k, v in table.items()}) if field in WORD_FIELDS else None
     codes, distinct = pd.factorize(pd.Series(cells, dtype=object), use_na_sentinel=False)
     out = np.full(len(distinct), _MISSING, dtype=object)
     for i, cell in enumerate(distinct):
         value = table.get(str(cell), _MISSING)
+        if value is _MISSING and (key := _cell_text(cell)) is not None:
+            value = table.get(key, _MISSING)  # 2.0 read from a DBF is the template's "2"
         if value is _MISSING and words is not None and isinstance(cell, str) and cell.strip():
             found = words.find(cell)
             value = _MISSING if found is None else found
@@ -201,3 +204,36 @@ def translated(field: str, cells: np.ndarray, table: dict[str, Any]) -> np.ndarr
 
 
 _MISSING = object()
+DISTINCT_CAP = 200  # distinct words kept per column for a mapping template
+
+
+def unconfirmed(meaning: Any) -> bool:
+    """A ``[values.<field>]`` meaning of ``"?"`` confirms nothing: the word stays refused."""
+    return isinstance(meaning, str) and meaning.strip() == "?"
+
+
+class WordTally:
+    """The distinct cells of a survey's word columns (condition, status, planting form) and
+    how many rows wrote each, as the file wrote them: what a mapping template lists under
+    ``[values.<field>]``. At most ``DISTINCT_CAP`` cells per column, so a free-text column
+    taken for a word column costs no more than that."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, dict[str, int]] = {}
+
+    def add(self, field: str, cells: pd.Series) -> None:
+        counted = self.counts.setdefault(field, {})
+        for value, rows in cells.value_counts(dropna=True).items():  # per distinct, not per row
+            cell = _cell_text(value)
+            if cell is not None and (cell in counted or len(counted) < DISTINCT_CAP):
+                counted[cell] = counted.get(cell, 0) + int(rows)
+
+
+def _cell_text(value: Any) -> str | None:
+    """A cell as a mapping's key (``2.0`` read from a DBF is ``"2"``); empty cells: None."""
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = str(value)
+    return text if text.strip() else None

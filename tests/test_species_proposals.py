@@ -204,6 +204,8 @@ def test_the_cli_as_a_process_writes_the_proposals(clean, tmp_path: Path) -> Non
     )
     assert result.returncode == 3, result.stderr
     assert "needs confirmation: is not in the catalogue and no species is close" in result.stdout
-    assert "1 species proposal(s) written" in result.stderr
-    assert mapping.read_text(encoding="utf-8").splitlines()[0] == "[species]"
+    assert "1 species proposal(s) to confirm" in result.stderr
+    lines = mapping.read_text(encoding="utf-8").splitlines()
+    assert lines[0].startswith("## Mapping template written by: jasyl import survey.gpkg")
+    assert "[species]" in lines and '# "Carpinus betulus" = "?"' in "\n".join(lines)
     assert stored() == {}

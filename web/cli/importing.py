@@ -28,7 +28,15 @@ MAPPING_HELP = (
     "ones. Each report lists every column: the field it fills, mapped (the mapping says so), "
     "recognised (its name, with values that fit), proposed (a name that fits but values or "
     "words that do not, such as dates or codes taken for a number or a species: not used "
-    "until the mapping names it) or ignored, and why.\n\n\b\n" + MAPPING_EXAMPLE
+    "until the mapping names it) or ignored, and why.\n\n\b\n"
+    + MAPPING_EXAMPLE
+    + "\n--dry-run --write-mapping MAP.toml writes this file for you from the survey: every "
+    "column's field (proposed ones as commented lines), the units read from column names, the "
+    'distinct condition, status and planting-form words with their meaning ("?" where '
+    'unknown, commented) and the species names to confirm. Remove the "# " before a line to '
+    "confirm it, correct what is wrong, then run with --mapping MAP.toml: the same columns are "
+    "read in the same units; an unknown word stays refused until given a meaning. An existing "
+    "MAP.toml keeps its lines and gains only the keys it lacks."
 )
 
 
@@ -76,8 +84,11 @@ def import_group() -> None:
     "--write-mapping",
     "write_mapping",
     type=click.Path(path_type=Path, dir_okay=False),
-    help="Write the species names to confirm into this TOML mapping (as commented lines under "
-    "[species]; uncomment a line to confirm it), then run again with --mapping.",
+    help="Write a complete mapping template into this TOML file: every column's field, the units "
+    "read from column names, the distinct condition, status and planting-form words with their "
+    'meaning ("?" where unknown) and the species names to confirm. Proposals are commented '
+    "lines: remove the # to confirm one. An existing file keeps its lines. Then run again "
+    "with --mapping.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
 @click.option(
@@ -112,9 +123,13 @@ def import_file_command(
         raise click.BadParameter(
             "the mapping is written as TOML: name a .toml file", param_hint="--write-mapping"
         )
+    if write_mapping is not None:  # before importing: not a committed import, then an error
+        from importers.template import check_base
 
+        _check_writable(write_mapping, "--write-mapping")
+        check_base(write_mapping)
     if report_path:
-        _check_writable(report_path)
+        _check_writable(report_path, "--report")
     options = ImportOptions(
         mapping, crs, encoding, layer, dry_run, allow_partial, near_is_error, keep_aliases
     )
@@ -140,12 +155,13 @@ def import_file_command(
         failed = _failed_report(path, region, exc)
         if report_path:
             _write_report(failed, report_path)
+        _write_template(failed, write_mapping, mapping)
         if not as_json:
             _print_columns(failed)
             raise
         click.echo(json.dumps(_file_error(path, exc), ensure_ascii=False))
         sys.exit(EXIT_FILE_ERROR)
-    _write_proposals(report, write_mapping, mapping)
+    _write_template(report, write_mapping, mapping)
     if as_json:
         click.echo(json.dumps(report.as_dict(), ensure_ascii=False))
     else:
@@ -154,28 +170,31 @@ def import_file_command(
         sys.exit(EXIT_REJECTED)
 
 
-def _write_proposals(report: ImportReport, target: Path | None, mapping: Path | None) -> int:
-    """The proposals into ``--write-mapping``'s file, told on stderr (stdout may be JSON)."""
+def _write_template(report: ImportReport, target: Path | None, mapping: Path | None) -> None:
+    """The mapping template into ``--write-mapping``'s file, told on stderr (stdout may be
+    JSON); nothing when the import stopped before it saw the columns."""
     if target is None:
-        return 0
-    from importers.proposals import write_proposals
+        return
+    if not report.columns:
+        stopped = "the import stopped before reading the columns"
+        click.echo(f"{target}: not written: {stopped}", err=True)
+        return
+    from importers.template import write_template
 
-    written = write_proposals(target, report, mapping)
-    if written:
-        click.echo(
-            f"{target}: {written} species proposal(s) written as commented lines under "
-            "[species]; uncomment (and correct) each to confirm it, then run with "
-            f"--mapping {target}",
-            err=True,
-        )
-    else:
-        click.echo(f"{target}: no species to confirm; the file was not changed", err=True)
-    return written
+    held = write_template(target, report, mapping)
+    click.echo(
+        f"{target}: mapping template written: {held['columns']} column(s) read, "
+        f"{held['proposed_columns']} proposed; {held['words']} distinct word(s), "
+        f'{held["unknown_words"]} not understood ("?"); {held["species"]} species '
+        'proposal(s) to confirm. Lines starting with "# " are not used until the "# " is '
+        f"removed; correct what is wrong, then run with --mapping {target}",
+        err=True,
+    )
 
 
-def _check_writable(path: Path) -> None:
-    """Refuse a --report path that cannot be written before importing anything (it used to
-    fail with a traceback after the import had committed)."""
+def _check_writable(path: Path, option: str) -> None:
+    """Refuse a --report (or --write-mapping) path that cannot be written before importing
+    anything (it used to fail with a traceback after the import had committed)."""
     existed = path.exists()
     try:
         with path.open("a", encoding="utf-8"):
@@ -183,7 +202,7 @@ def _check_writable(path: Path) -> None:
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
         message = f"{path} cannot be written ({reason})"
-        raise click.BadParameter(message, param_hint="--report") from None
+        raise click.BadParameter(message, param_hint=option) from None
     if not existed:
         path.unlink()
 
@@ -274,11 +293,25 @@ def _print_summary(report: ImportReport) -> None:
             f"{len(report.proposals)} species name(s) need confirmation (not imported as a guess); "
             "write them into a mapping with --dry-run --write-mapping MAP.toml"
         )
+    _hint_words(report)
     for problem in report.problems[:SHOWN_PROBLEMS]:
         click.echo(("error: " if problem.severity == "error" else "warning: ") + problem.line())
     hidden = len(report.problems) - SHOWN_PROBLEMS
     if hidden > 0:
         click.echo(f"… and {hidden:,} more; write them all with --report FILE")
+
+
+def _hint_words(report: ImportReport) -> None:
+    """Point at the template when words of a condition, status or form column were refused."""
+    from importers.vocabulary import WORD_FIELDS
+
+    words = {u.column for u in report.columns if u.field in WORD_FIELDS}
+    refused = sorted({p.field for p in report.errors if p.field in words})
+    if refused:
+        click.echo(
+            f"words of {', '.join(refused)} are not understood: --dry-run --write-mapping "
+            'MAP.toml lists each distinct word with its meaning ("?" where unknown) to confirm'
+        )
 
 
 def _print_columns(report: ImportReport) -> None:

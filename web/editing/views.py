@@ -20,8 +20,8 @@ from flask_login import login_required
 from shapely.errors import ShapelyError
 from shapely.geometry import Point, shape
 
-from importers.proposals import proposed_mapping
 from importers.services import ImportOptions, import_file
+from importers.template import template_text
 from registry.errors import AccessDenied, InvalidValue, JasylError, StaleVersion
 from registry.inventory import queries
 from registry.inventory.models import PlantStatus
@@ -397,8 +397,9 @@ def upload():
 def run_import(session, actor, upload_file, form: dict[str, str]):
     """Keep the upload under its own name (reports cite it; Cyrillic names stay) and run it.
 
-    Returns the report and, when species names need confirming, the mapping to download with
-    the proposals written in (the uploaded mapping, if any, kept as it was).
+    Returns the report and, after a dry run or a refused import, the mapping template to
+    download (``importers.template``: columns, units, the file's words, species to confirm),
+    the uploaded mapping's lines kept as they were.
     """
     name = Path(upload_file.filename.replace("\\", "/")).name.lstrip(".") or "survey"
     with tempfile.TemporaryDirectory(prefix="jasyl-upload-") as folder:
@@ -413,7 +414,8 @@ def run_import(session, actor, upload_file, form: dict[str, str]):
             allow_partial="allow_partial" in form,
         )
         report = import_file(session, actor, path, region=form["region"], options=options)
-        return report, proposed_mapping(report, mapping)
+        shown = report.status in ("dry_run", "rejected") and report.columns
+        return report, template_text(report, mapping) if shown else None
 
 
 def saved_mapping(upload, folder: Path) -> Path | None:
