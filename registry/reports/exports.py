@@ -79,7 +79,8 @@ def to_xlsx(content: dict[str, Any]) -> bytes:
     inventory = book.create_sheet("inventory")
     inventory.append(["condition", "alive"])
     for grade, count in content["inventory"]["alive_by_condition"].items():
-        inventory.append([int(grade), count])
+        # a grade I-VI as its number; unassessed plants under their own key (not_assessed)
+        inventory.append([int(grade) if grade.isdigit() else grade, count])
     inventory.append(["total", f"=SUM(B2:B{inventory.max_row})"])
     out = io.BytesIO()
     book.save(out)
