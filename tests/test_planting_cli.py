@@ -386,7 +386,10 @@ def test_report_workflow_and_formats(run, people, tmp_path) -> None:
     csv_out = run(
         "report", "show", "--region", "KZ-71", "--year", "2024", "--format", "csv", *as_astana
     ).output
-    assert csv_out.startswith("region,year,section,item,measure,value\nKZ-71,2024,planting,")
+    assert csv_out.startswith(
+        "region,region_name,year,section,item,item_name,measure,value\n"
+        "KZ-71,г. Астана,2024,planting,"
+    )
     target = tmp_path / "report.xlsx"
     run(
         "report",
@@ -401,7 +404,7 @@ def test_report_workflow_and_formats(run, people, tmp_path) -> None:
         str(target),
         *as_astana,
     )
-    assert load_workbook(target)["planting"]["A1"].value == "latin"
+    assert load_workbook(target)["planting"]["A1"].value == "species"
     national = json.loads(
         run(
             "report",

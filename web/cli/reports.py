@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import secrets
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -127,7 +129,7 @@ def return_(region, year, comment, as_user) -> None:
     type=click.Choice(["kk", "ru", "en"]),
     default="ru",
     show_default=True,
-    help="The PDF's language.",
+    help="The language of the names in CSV, XLSX and PDF (codes keep their own columns).",
 )
 @AS_USER
 def show(region, year, edition, fmt, output, language, as_user) -> None:
@@ -136,20 +138,16 @@ def show(region, year, edition, fmt, output, language, as_user) -> None:
         raise click.UsageError(f"--format {fmt} needs --output FILE")
     with unit_of_work() as session:
         found = reports.get_report(session, acting(session, as_user), region, year, edition)
-        if fmt in ("xlsx", "pdf"):
-            data = (
-                exports.to_xlsx(found.content)
-                if fmt == "xlsx"
-                else printed_report(session, found, language)
-            )
-            output.write_bytes(data)
-            click.echo(f"Wrote {output} (edition {found.edition}, {found.status.value}).")
-            return
-        text = (
-            exports.to_csv(found.content)
-            if fmt == "csv"
-            else json.dumps(reports.describe(found), ensure_ascii=False, indent=1)
-        )
+        if fmt == "json":
+            text = json.dumps(reports.describe(found), ensure_ascii=False, indent=1)
+        else:
+            with in_language(language):
+                data = printed_report(session, found) if fmt == "pdf" else exported(found, fmt)
+            if fmt != "csv":
+                output.write_bytes(data)
+                click.echo(f"Wrote {output} (edition {found.edition}, {found.status.value}).")
+                return
+            text = data
         if output is not None:
             output.write_text(text, encoding="utf-8")
             click.echo(f"Wrote {output}.")
@@ -157,17 +155,37 @@ def show(region, year, edition, fmt, output, language, as_user) -> None:
             click.echo(text)
 
 
-def printed_report(session, found, language: str) -> bytes:
-    """The PDF, rendered by the web app's templates in ``language`` (no server, no session:
-    the app is built only for its templates and translations)."""
+@contextmanager
+def in_language(language: str) -> Iterator[None]:
+    """The web app's templates and translations in ``language``, for a PDF or the names in an
+    export (no server, no session: the app is built only for its templates and catalogues)."""
     from flask_babel import force_locale
 
     from web.app import create_app
-    from web.reports.pdf import report_pdf
 
     app = create_app({"SECRET_KEY": secrets.token_hex(32), "SERVER_NAME": "jasyl.local"})
     with app.test_request_context("/"), force_locale(language):
-        return report_pdf(session, found)
+        yield
+
+
+def exported(found, fmt: str) -> str | bytes:
+    """The edition as CSV or XLSX with names in the current language beside the codes."""
+    from web.i18n import language
+    from web.labels import export_terms
+
+    reader = exports.Reader(language(), export_terms())
+    return (
+        exports.to_csv(found.content, reader)
+        if fmt == "csv"
+        else exports.to_xlsx(found.content, reader)
+    )
+
+
+def printed_report(session, found) -> bytes:
+    """The PDF, rendered by the web app's templates (inside ``in_language``)."""
+    from web.reports.pdf import report_pdf
+
+    return report_pdf(session, found)
 
 
 @report.command("national")

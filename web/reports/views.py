@@ -25,6 +25,7 @@ from web.actors import current_actor
 from web.api.views import body
 from web.db import read_connection, request_session
 from web.i18n import language
+from web.labels import export_terms
 from web.planting.views import whole
 from web.reports import charts
 from web.reports.pdf import report_pdf
@@ -192,15 +193,16 @@ def api_show(region: str, year: int):
             session, current_actor(), region, year, whole(dict(request.args), "edition")
         )
         name = f"jasyl-{found.content['region']['iso']}-{year}-{found.edition}"
+        reader = exports.Reader(language(), export_terms())
         if fmt == "csv":
             return Response(
-                exports.to_csv(found.content),
+                exports.to_csv(found.content, reader),
                 mimetype="text/csv",
                 headers={"Content-Disposition": f"attachment; filename={name}.csv"},
             )
         if fmt == "xlsx":
             return Response(
-                exports.to_xlsx(found.content),
+                exports.to_xlsx(found.content, reader),
                 mimetype=XLSX,
                 headers={"Content-Disposition": f"attachment; filename={name}.xlsx"},
             )
