@@ -134,6 +134,34 @@ def survival_by_species(rows: Iterable[Mapping[str, Any]], by_code: bool = True)
     )
 
 
+def seed_origin_name(row: Mapping[str, Any]) -> str:
+    """A seed provenance as a reader names it: "seed zone · collection place", or the supplier
+    of stock the nursery bought rather than grew from its own seed lot."""
+    if row.get("supplier") is not None:
+        return _("bought from %(supplier)s", supplier=row["supplier"])
+    return " · ".join(part for part in (row["seed_zone"], row.get("collection_place")) if part)
+
+
+def survival_by_seed_origin(rows: Iterable[Mapping[str, Any]]) -> Chart:
+    """Survival after the 1st and 3rd seasons per seed provenance, from the rows of
+    ``registry.nursery.provenance.survival_by_seed_origin`` (origins with no check left out:
+    nothing measured is not 0 %)."""
+    rows = [r for r in rows if r.get("rate_1") is not None or r.get("rate_3") is not None]
+    return Chart(
+        id="chart-survival-by-seed-origin",
+        title=_("Survival by seed provenance"),
+        categories=[seed_origin_name(r) for r in rows],
+        series=[
+            Series(_("After 1 season"), [r.get("rate_1") for r in rows], SURVIVAL_1),
+            Series(_("After 3 seasons"), [r.get("rate_3") for r in rows], SURVIVAL_3),
+        ],
+        count_title=_percent_title(),
+        category_title=_("Seed provenance"),
+        horizontal=True,
+        value_max=100,
+    )
+
+
 def plan_and_planting_by_species(rows: Iterable[Mapping[str, Any]]) -> Chart:
     """A report's trees per species: planned against planted and replanted (pieces only: a
     hedge's running metres do not add up with trees)."""

@@ -140,8 +140,15 @@ def region_page(region: str) -> str:
     drawn = {
         "trend": charts.plan_and_survival_by_year(data["trend"]),
         "care": charts.care_done_and_planned(data["care"]),
+        "seed_origins": charts.survival_by_seed_origin(data["seed_origins"]),
     }
-    return render_template("reports/region.html", data=data, year=year, charts=drawn)
+    return render_template(
+        "reports/region.html",
+        data=data,
+        year=year,
+        charts=drawn,
+        seed_origin_name=charts.seed_origin_name,
+    )
 
 
 @bp.get("/reports/<region>/<int:year>")
