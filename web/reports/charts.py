@@ -199,15 +199,36 @@ def care_done_and_planned(care: Iterable[Mapping[str, Any]]) -> Chart:
     )
 
 
+STAGE_COLOURS = ["#c7e9c0", "#74c476", "#31a354", "#006d2c"]  # sown → ready, light → dark
+
+
+def stock_over_time(history: Iterable[Mapping[str, Any]]) -> Chart:
+    """A nursery's plants on hand per stage at each month's end (one line per stage), from
+    ``registry.nursery.history.stock_by_stage_over_time``; empty when it held nothing."""
+    rows = list(history)
+    if not any(r[str(stage)] for r in rows for stage in STAGE_NAMES):
+        rows = []
+    return Chart(
+        id="chart-stock-over-time",
+        title=_("Stock by stage over time"),
+        categories=[r["on"][:7] for r in rows],
+        series=[
+            Series(str(name), [r[str(stage)] for r in rows], colour, "line")
+            for (stage, name), colour in zip(STAGE_NAMES.items(), STAGE_COLOURS, strict=True)
+        ],
+        count_title=_("Plants"),
+        category_title=_("End of month"),
+    )
+
+
 def stock_by_stage(stock: Iterable[Mapping[str, Any]]) -> Chart:
     """A nursery's stock on hand per species, one series per stage (sown → ready to dispatch),
     from the stock rows of ``registry.nursery.services.stock``."""
     rows = list(stock)
     species = sorted({r["species"] for r in rows})
     names = {r["species"]: local_name(r) for r in rows}
-    colours = ["#c7e9c0", "#74c476", "#31a354", "#006d2c"]
     series = []
-    for stage, colour in zip(STAGE_NAMES, colours, strict=False):
+    for stage, colour in zip(STAGE_NAMES, STAGE_COLOURS, strict=False):
         held = dict.fromkeys(species, 0)
         for r in rows:
             if r["stage"] == stage:
