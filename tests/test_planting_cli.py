@@ -465,7 +465,9 @@ def test_figures_commands_planting_survival_care_compensation(run, people, tmp_p
     mine = run(
         "report", "planting", "--year", "2024", "--region", "KZ-71", "--format", "csv", *as_astana
     ).output
-    assert mine.splitlines()[1].startswith("Ulmus pumila,solitary,pieces,0.0,2.0")
+    assert mine.splitlines()[1].startswith(
+        "Ulmus pumila,вяз приземистый,solitary,солитер,pieces,шт.,0.0,2.0"
+    )
     survival = json.loads(
         run(
             "report",
@@ -493,7 +495,9 @@ def test_figures_commands_planting_survival_care_compensation(run, people, tmp_p
         *as_ministry,
     )
     sheet = load_workbook(target)["figures"]
-    assert sheet["A3"].value == "total" and sheet["C3"].value == "=SUM(C2:C2)"
+    assert sheet["A3"].value == "total" and sheet["E3"].value == "=SUM(E2:E2)"
+    named = ["KZ-71", "г. Астана", "ulmus_pumila", "вяз приземистый"]
+    assert [c.value for c in sheet[2]][:4] == named
     assert run("report", "care", "--year", "2024", *as_astana).exit_code == 1  # national
     assert run("report", "care", "--year", "2024", *as_ministry).output.strip() == "(nothing)"
     assert run("report", "compensation", "--region", "KZ-75", *as_astana).exit_code == 1

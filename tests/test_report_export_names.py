@@ -102,3 +102,48 @@ def test_jasyl_report_show_writes_names_in_the_language_asked(
     written = runner.invoke(main, [*show, "--format", "xlsx", "--output", str(target)])
     assert written.exit_code == 0, written.output
     check_xlsx(target.read_bytes(), language, region, elm)
+
+
+@pytest.mark.parametrize("language", ["kk", "ru", "en"])
+def test_the_figures_tables_of_jasyl_report_name_their_codes(
+    registry_with_everything,  # noqa: F811
+    clean,
+    language,
+    tmp_path,
+) -> None:
+    """``jasyl report national|planting|care`` put a name column beside each code column."""
+    region, elm = catalogue_names(clean, language)
+    pruning, pieces, solitary = TERMS[language]
+    runner = CliRunner()
+    national = runner.invoke(
+        main,
+        ["report", "national", "--year", "2024", "--by", "region,species,form"]
+        + ["--format", "csv", "--language", language],
+    )
+    assert national.exit_code == 0, national.output
+    rows = list(csv.DictReader(io.StringIO(national.output)))
+    assert list(rows[0])[:6] == [
+        "region", "region_name", "species", "species_name", "form", "form_name"
+    ]  # fmt: skip
+    astana_elm = next(r for r in rows if (r["region"], r["species"]) == ("KZ-71", "ulmus_pumila"))
+    assert (astana_elm["region_name"], astana_elm["species_name"]) == (region, elm)
+    assert (astana_elm["form"], astana_elm["form_name"]) == ("solitary", solitary)
+    target = tmp_path / "care.xlsx"
+    care = runner.invoke(
+        main,
+        ["report", "care", "--year", "2024", "--region", "KZ-71", "--format", "xlsx"]
+        + ["--output", str(target), "--language", language],
+    )
+    assert care.exit_code == 0, care.output
+    sheet = [[c.value for c in row] for row in load_workbook(target)["figures"].iter_rows()]
+    assert sheet[0][:4] == ["kind", "kind_name", "unit", "unit_name"]
+    assert sheet[1][:4] == ["pruning_sanitary", pruning, "pieces", pieces]
+    planting = runner.invoke(
+        main,
+        ["report", "planting", "--year", "2024", "--region", "KZ-71", "--format", "csv"]
+        + ["--language", language],
+    )
+    elm_row = next(
+        r for r in csv.DictReader(io.StringIO(planting.output)) if r["latin"] == "Ulmus pumila"
+    )
+    assert (elm_row["species_name"], elm_row["unit_name"]) == (elm, pieces)
