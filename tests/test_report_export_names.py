@@ -147,3 +147,15 @@ def test_the_figures_tables_of_jasyl_report_name_their_codes(
         r for r in csv.DictReader(io.StringIO(planting.output)) if r["latin"] == "Ulmus pumila"
     )
     assert (elm_row["species_name"], elm_row["unit_name"]) == (elm, pieces)
+
+
+def test_a_name_column_reads_its_code_or_stays_empty() -> None:
+    """No code, no name (never the word None); a code the terms do not know is shown as itself;
+    a species without a Kazakh name is named in Russian."""
+    from registry.reports.exports import Reader, cell
+
+    reader = Reader("kk", {"unit": {"pieces": "дана"}})
+    assert cell({"unit": None}, "unit_name", reader) is None
+    assert cell({"unit": "pieces"}, "unit_name", reader) == "дана"
+    assert cell({"unit": "bushels"}, "unit_name", reader) == "bushels"
+    assert cell({"name_kk": "", "name_ru": "вяз приземистый"}, "name", reader) == "вяз приземистый"

@@ -94,6 +94,8 @@ def cell(row: Mapping[str, Any], column: str, reader: Reader) -> Any:
         return row.get(f"name_{reader.language}") or row.get("name_ru") or row.get("latin")
     if column in NAME_OF:
         code = row.get(NAME_OF[column])
+        if code is None:
+            return None  # nothing to name: the cell stays empty, as its code's does
         return str(reader.terms.get(NAME_OF[column], {}).get(code, code))
     return row.get(column)
 
