@@ -192,6 +192,8 @@ YEAR_IN_ALMATY = [
     good("report", "build", "--region", "KZ-75", "--year", "2026"),
     bad("report", "build", "--region", "KZ-99", "--year", "2026", says="KZ-99"),
     good("report", "show", "--region", "KZ-75", "--year", "2026"),
+    good("report", "show", "--region", "KZ-75", "--year", "2026", "--format", "csv",
+         "--language", "kk", says="KZ-75,Алматы,2026"),
     bad("report", "show", "--region", "KZ-75", "--year", "2026", "--as", NOBODY),
     good("report", "submit", "--region", "KZ-75", "--year", "2026"),
     bad("report", "submit", "--region", "KZ-75", "--year", "2026", "--as", NOBODY),

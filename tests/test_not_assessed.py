@@ -4,16 +4,19 @@ and en; never counted as grade I."""
 
 from __future__ import annotations
 
+import io
 import json
 import re
 
 import pytest
+from openpyxl import load_workbook
 from sqlalchemy import select, text
 
 from registry.access import Actor
 from registry.db import engine_for, unit_of_work
 from registry.inventory.models import Plant
 from registry.inventory.services import update_plant
+from registry.reports import exports
 from registry.reports.services import inventory_section
 from tests.factories import ASTANA, make_plant, point_near
 from web import create_app
@@ -37,6 +40,24 @@ def test_the_report_counts_unassessed_plants_apart(astana, clean) -> None:
         section = inventory_section(session, 71)
     assert section["alive_by_condition"] == {"1": 1, "3": 1, "not_assessed": 3}
     assert section["by_status"] == {"alive": 5, "stump": 1}
+
+
+def test_the_reports_workbook_and_table_keep_unassessed_plants_apart(astana, clean) -> None:
+    """The XLSX's inventory sheet read the grades as numbers and failed on not_assessed."""
+    with unit_of_work(clean) as session:
+        content = {"region": {"iso": "KZ-71"}, "year": 2026, "planting": [], "survival": [],
+                   "care": [], "felling": {"obligations": []},
+                   "inventory": inventory_section(session, 71)}  # fmt: skip
+    sheet = load_workbook(io.BytesIO(exports.to_xlsx(content)))["inventory"]
+    rows = [[c.value for c in row] for row in sheet.iter_rows()]
+    assert [[r[0], r[2]] for r in rows[:4]] == [
+        ["condition", "alive"],
+        [1, 1],
+        [3, 1],
+        ["not_assessed", 3],
+    ]
+    lines = exports.to_csv(content).splitlines()
+    assert "KZ-71,KZ-71,2026,inventory,condition not_assessed,not_assessed,alive,3" in lines
 
 
 @pytest.mark.parametrize("lang", ["en", "ru", "kk"])

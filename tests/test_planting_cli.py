@@ -386,7 +386,10 @@ def test_report_workflow_and_formats(run, people, tmp_path) -> None:
     csv_out = run(
         "report", "show", "--region", "KZ-71", "--year", "2024", "--format", "csv", *as_astana
     ).output
-    assert csv_out.startswith("region,year,section,item,measure,value\nKZ-71,2024,planting,")
+    assert csv_out.startswith(
+        "region,region_name,year,section,item,item_name,measure,value\n"
+        "KZ-71,г. Астана,2024,planting,"
+    )
     target = tmp_path / "report.xlsx"
     run(
         "report",
@@ -401,7 +404,7 @@ def test_report_workflow_and_formats(run, people, tmp_path) -> None:
         str(target),
         *as_astana,
     )
-    assert load_workbook(target)["planting"]["A1"].value == "latin"
+    assert load_workbook(target)["planting"]["A1"].value == "species"
     national = json.loads(
         run(
             "report",
@@ -462,7 +465,9 @@ def test_figures_commands_planting_survival_care_compensation(run, people, tmp_p
     mine = run(
         "report", "planting", "--year", "2024", "--region", "KZ-71", "--format", "csv", *as_astana
     ).output
-    assert mine.splitlines()[1].startswith("Ulmus pumila,solitary,pieces,0.0,2.0")
+    assert mine.splitlines()[1].startswith(
+        "Ulmus pumila,вяз приземистый,solitary,солитер,pieces,шт.,0.0,2.0"
+    )
     survival = json.loads(
         run(
             "report",
@@ -490,7 +495,9 @@ def test_figures_commands_planting_survival_care_compensation(run, people, tmp_p
         *as_ministry,
     )
     sheet = load_workbook(target)["figures"]
-    assert sheet["A3"].value == "total" and sheet["C3"].value == "=SUM(C2:C2)"
+    assert sheet["A3"].value == "total" and sheet["E3"].value == "=SUM(E2:E2)"
+    named = ["KZ-71", "г. Астана", "ulmus_pumila", "вяз приземистый"]
+    assert [c.value for c in sheet[2]][:4] == named
     assert run("report", "care", "--year", "2024", *as_astana).exit_code == 1  # national
     assert run("report", "care", "--year", "2024", *as_ministry).output.strip() == "(nothing)"
     assert run("report", "compensation", "--region", "KZ-75", *as_astana).exit_code == 1

@@ -202,11 +202,11 @@ def test_exports_carry_the_figures_and_totals_formulas(db) -> None:
     planted_col = header.index("planted")
     assert sorted(sheet.cell(r, planted_col + 1).value for r in (2, 3)) == [2, 3]
     assert sheet.cell(4, 1).value == "total"
-    assert sheet.cell(4, planted_col + 1).value == "=SUM(F2:F3)"
+    assert sheet.cell(4, planted_col + 1).value == "=SUM(I2:I3)"
     csv_text = exports.to_csv(content)
     assert (
-        "KZ-71,2024,planting,Ulmus pumila / вяз приземистый / solitary / pieces,planted,3.0"
-        in csv_text
+        "KZ-71,г. Астана,2024,planting,ulmus_pumila / solitary / pieces,"
+        "вяз приземистый / solitary / pieces,planted,3.0" in csv_text
     )
 
 

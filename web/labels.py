@@ -120,6 +120,17 @@ def condition_names() -> dict[int, str]:
     return {grade: names[column] for grade, names in CONDITION_GRADES.items()}
 
 
+def export_terms() -> dict[str, dict[str, str]]:
+    """The names of the codes a report's CSV/XLSX carries (planting forms, units, kinds of care,
+    unassessed condition), in the current request's language, for ``registry.reports.exports``."""
+    return {
+        "planting_form": {code: str(name) for code, name in FORM_NAMES.items()},
+        "unit": {code: str(name) for code, name in UNIT_NAMES.items()},
+        "kind": {code: str(name) for code, name in CARE_KIND_NAMES.items()},
+        "condition": {"not_assessed": str(_l("not assessed"))},
+    }
+
+
 def local_name(row: Mapping[str, Any]) -> str:
     """A species' name in the reader's language from a report row carrying ``name_ru``,
     ``name_kk`` and ``name_en`` (Russian when that language's name is missing)."""

@@ -32,6 +32,7 @@ from registry.planting.models import (
     PlantingPlanLine,
     PlantingUnit,
 )
+from registry.planting.rules import rate
 from registry.species.models import Species
 
 
@@ -203,6 +204,7 @@ SURVIVAL_SQL = """
     SELECT n.code AS nursery, s.latin AS species,
            coalesce(sl.seed_zone, 'supplier: ' || b.supplier) AS seed_zone,
            coalesce(sl.collection_place, '') AS collection_place,
+           CASE WHEN sl.id IS NULL THEN b.supplier END AS supplier,
            count(*) AS events, sum(e.quantity)::bigint AS planted,
            coalesce(sum(e.quantity) FILTER (WHERE c1.id IS NOT NULL), 0)::bigint AS checked_1,
            coalesce(sum(c1.alive), 0)::bigint AS alive_1,
@@ -221,7 +223,8 @@ SURVIVAL_SQL = """
     LEFT JOIN survival_checks c3 ON c3.event_id = e.id AND c3.season = 3
     WHERE e.unit = 'pieces' AND e.replaces_event_id IS NULL
       AND (CAST(:nursery AS int) IS NULL OR n.id = :nursery)
-    GROUP BY n.code, s.latin, 3, 4
+      AND (CAST(:region AS int) IS NULL OR e.region_id = :region)
+    GROUP BY n.code, s.latin, 3, 4, 5
     ORDER BY n.code, s.latin, 3
 """
 
@@ -235,5 +238,36 @@ def survival_by_provenance(
     """
     require_nursery_read(session, actor)
     nursery_id = resolve_nursery(session, nursery).id if nursery else None
-    rows = session.execute(text(SURVIVAL_SQL), {"nursery": nursery_id})
+    rows = session.execute(text(SURVIVAL_SQL), {"nursery": nursery_id, "region": None})
     return [dict(row._mapping) for row in rows]
+
+
+SEED_FIGURES = ("planted", "checked_1", "alive_1", "checked_3", "alive_3")
+
+
+def survival_by_seed_origin(session: Session, region_id: int) -> list[dict[str, Any]]:
+    """Survival after the 1st and 3rd season of a region's plantings per seed provenance: the
+    seed zone and place the seed lot was collected in, or the supplier of bought stock.
+
+    The same rows as ``survival_by_provenance`` (only plantings traced to a nursery batch),
+    summed over nurseries and species; the caller has checked that the region may be read.
+    Rates are ``None`` where no one has checked yet (not measured, never zero).
+    """
+    found: dict[tuple, dict[str, Any]] = {}
+    params = {"nursery": None, "region": region_id}
+    for row in session.execute(text(SURVIVAL_SQL), params).mappings():
+        supplier = row["supplier"]
+        zone = None if supplier is not None else row["seed_zone"]
+        key = (zone, row["collection_place"] or None, supplier)
+        group = found.setdefault(
+            key,
+            {"seed_zone": key[0], "collection_place": key[1], "supplier": key[2]}
+            | dict.fromkeys(SEED_FIGURES, 0),
+        )
+        for figure in SEED_FIGURES:
+            group[figure] += int(row[figure])
+    origins = sorted(found.values(), key=lambda g: (-g["planted"], str(g["seed_zone"])))
+    for group in origins:
+        group["rate_1"] = rate(group["alive_1"], group["checked_1"])
+        group["rate_3"] = rate(group["alive_3"], group["checked_3"])
+    return origins

@@ -1,34 +1,80 @@
 """A report's content as CSV and XLSX, the way an analyst expects it.
 
-CSV is one long table (section, row fields, values) that any tool pivots. XLSX has one sheet per
-section with a header row, the rows, and a totals row written as ``=SUM(...)`` formulas, so the
-figures stay checkable in the workbook.
+CSV is one long table (region, section, item, measure, value) that any tool pivots; XLSX has one
+sheet per section with a header row, the rows, and a totals row written as ``=SUM(...)``
+formulas, so the figures stay checkable in the workbook.
+
+Both are read by people and by machines: every code (species, region, planting form, unit, kind
+of care) keeps its own column, and its name in the reader's language stands beside it. The
+registry knows no request, so the caller says the language and hands over the names of the
+registry's terms (``web.labels.export_terms``: forms, units and kinds of care, translated);
+species and region names travel in the report's content itself.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
 from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
+from registry.inventory.models import CONDITION_GRADES
+
+LANGUAGES = ("ru", "kk", "en")  # the order of CONDITION_GRADES' names
+
+
+@dataclass(frozen=True)
+class Reader:
+    """Who reads an export: their language and the names of the terms, per code column
+    (``{"unit": {"pieces": "дана"}, ...}``); a code without a name is shown as itself."""
+
+    language: str = "ru"
+    terms: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+
+
+class Section(NamedTuple):
+    """A section's sheet columns, the codes and names that make a CSV item, and its figures."""
+
+    labels: list[str]
+    codes: list[str]
+    names: list[str]
+    measures: list[str]
+
+
+# A name column and the code column it names ("name" is the species' name in the reader's tongue).
+NAME_OF = {
+    "name": "species",
+    "form_name": "planting_form",
+    "unit_name": "unit",
+    "kind_name": "kind",
+}
 SECTIONS = {
-    "planting": (
-        ["latin", "name_ru", "planting_form", "unit"],
+    "planting": Section(
+        ["species", "latin", "name", "planting_form", "form_name", "unit", "unit_name"],
+        ["species", "planting_form", "unit"],
+        ["name", "form_name", "unit_name"],
         ["planned", "planted", "replanted", "compensatory"],
     ),
-    "survival": (
-        ["planting_year", "latin", "name_ru", "unit"],
+    "survival": Section(
+        ["planting_year", "species", "latin", "name", "unit", "unit_name"],
+        ["planting_year", "species", "unit"],
+        ["planting_year", "name", "unit_name"],
         ["planted", "checked_1", "alive_1", "checked_3", "alive_3"],
     ),
-    "care": (
+    "care": Section(
+        ["kind", "kind_name", "unit", "unit_name"],
         ["kind", "unit"],
+        ["kind_name", "unit_name"],
         ["works", "planned_volume", "done_volume", "planned_cost", "done_cost"],
     ),
-    "obligations": (
+    "obligations": Section(
+        ["number", "case", "felled_on", "due_on", "status"],
+        ["number", "case", "felled_on", "due_on", "status"],
         ["number", "case", "felled_on", "due_on", "status"],
         ["trees", "ratio", "owed", "planted", "surviving", "outstanding"],
     ),
@@ -41,46 +87,83 @@ def section_rows(content: dict[str, Any], section: str) -> list[dict[str, Any]]:
     return content[section]
 
 
-def to_csv(content: dict[str, Any]) -> str:
+def cell(row: Mapping[str, Any], column: str, reader: Reader) -> Any:
+    """A row's value in ``column``: a name column reads its code out in the reader's language
+    (a species by its catalogue names, Russian when that language's is missing)."""
+    if column == "name":
+        return row.get(f"name_{reader.language}") or row.get("name_ru") or row.get("latin")
+    if column in NAME_OF:
+        code = row.get(NAME_OF[column])
+        if code is None:
+            return None  # nothing to name: the cell stays empty, as its code's does
+        return str(reader.terms.get(NAME_OF[column], {}).get(code, code))
+    return row.get(column)
+
+
+def region_name(content: dict[str, Any], reader: Reader) -> str:
+    region = content["region"]
+    return region.get(f"name_{reader.language}") or region.get("name_ru") or region["iso"]
+
+
+def condition_name(grade: str, reader: Reader) -> str:
+    """A condition grade (1–6) by its name; unassessed plants by the term ``not_assessed``."""
+    if grade.isdigit():
+        names = CONDITION_GRADES[int(grade)]
+        return names[LANGUAGES.index(reader.language) if reader.language in LANGUAGES else 0]
+    return str(reader.terms.get("condition", {}).get(grade, grade))
+
+
+def to_csv(content: dict[str, Any], reader: Reader | None = None) -> str:
+    reader = reader or Reader()
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["region", "year", "section", "item", "measure", "value"])
-    head = [content["region"]["iso"], content["year"]]
-    for section, (labels, measures) in SECTIONS.items():
-        for row in section_rows(content, section):
-            item = " / ".join(str(row.get(k, "")) for k in labels)
-            for measure in measures:
-                writer.writerow([*head, section, item, measure, row.get(measure)])
+    writer.writerow(
+        ["region", "region_name", "year", "section", "item", "item_name", "measure", "value"]
+    )
+    region = [content["region"]["iso"], region_name(content, reader), content["year"]]
+    for name, section in SECTIONS.items():
+        for row in section_rows(content, name):
+            item = " / ".join(str(cell(row, k, reader) or "") for k in section.codes)
+            named = " / ".join(str(cell(row, k, reader) or "") for k in section.names)
+            for measure in section.measures:
+                writer.writerow([*region, name, item, named, measure, row.get(measure)])
     for grade, count in content["inventory"]["alive_by_condition"].items():
-        writer.writerow([*head, "inventory", f"condition {grade}", "alive", count])
+        named = condition_name(grade, reader)
+        writer.writerow([*region, "inventory", f"condition {grade}", named, "alive", count])
     return out.getvalue()
 
 
-def to_xlsx(content: dict[str, Any]) -> bytes:
+def to_xlsx(content: dict[str, Any], reader: Reader | None = None) -> bytes:
+    reader = reader or Reader()
     book = Workbook()
     book.remove(book.active)
     bold = Font(bold=True)
-    for section, (labels, measures) in SECTIONS.items():
-        sheet = book.create_sheet(section)
-        sheet.append([*labels, *measures])
-        for cell in sheet[1]:
-            cell.font = bold
-        rows = section_rows(content, section)
+    for name, section in SECTIONS.items():
+        sheet = book.create_sheet(name)
+        sheet.append([*section.labels, *section.measures])
+        for heading in sheet[1]:
+            heading.font = bold
+        rows = section_rows(content, name)
         for row in rows:
-            sheet.append([row.get(k) for k in (*labels, *measures)])
+            sheet.append([cell(row, k, reader) for k in (*section.labels, *section.measures)])
         last = len(rows) + 1
-        totals: list[Any] = ["total", *[""] * (len(labels) - 1)]
-        for offset in range(len(measures)):
-            column = get_column_letter(len(labels) + offset + 1)
+        totals: list[Any] = ["total", *[""] * (len(section.labels) - 1)]
+        for offset in range(len(section.measures)):
+            column = get_column_letter(len(section.labels) + offset + 1)
             totals.append(f"=SUM({column}2:{column}{last})" if rows else 0)
         sheet.append(totals)
-        for cell in sheet[sheet.max_row]:
-            cell.font = bold
+        for total in sheet[sheet.max_row]:
+            total.font = bold
     inventory = book.create_sheet("inventory")
-    inventory.append(["condition", "alive"])
+    inventory.append(["condition", "condition_name", "alive"])
     for grade, count in content["inventory"]["alive_by_condition"].items():
-        inventory.append([int(grade), count])
-    inventory.append(["total", f"=SUM(B2:B{inventory.max_row})"])
+        # a grade I-VI as its number; unassessed plants under their own key (not_assessed)
+        key = int(grade) if grade.isdigit() else grade
+        inventory.append([key, condition_name(grade, reader), count])
+    inventory.append(["total", "", f"=SUM(C2:C{inventory.max_row})"])
+    region = book.create_sheet("region", 0)
+    region.append(["region", "region_name", "year"])
+    region.append([content["region"]["iso"], region_name(content, reader), content["year"]])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

@@ -31,6 +31,7 @@ from registry.care.services import care_rows
 from registry.errors import InvalidValue, NotFound
 from registry.felling.services import obligation_rows
 from registry.inventory.models import GreenSpace, PlantStatus
+from registry.nursery.provenance import survival_by_seed_origin
 from registry.planting import rules
 from registry.planting.models import PlanStatus, PlantingEvent, PlantingPlan, PlantingPlanLine
 from registry.planting.services import tally_rows
@@ -693,8 +694,9 @@ def region_trend(session: Session, region_id: int) -> list[dict[str, Any]]:
 def region_dashboard(
     session: Session, actor: Actor, region: str | int, year: int, limit: int = 200
 ) -> dict[str, Any]:
-    """One region on the ministry's dashboard: its figures for ``year``, its trend per year, and
-    its green spaces with what was planted, survived and cared for in each (the drill down)."""
+    """One region on the ministry's dashboard: its figures for ``year``, its trend per year, the
+    survival of its plantings per seed provenance, and its green spaces with what was planted,
+    survived and cared for in each (the drill down)."""
     found = readable_region(session, actor, region)
     trend = region_trend(session, found.id)
     this_year = next(
@@ -723,5 +725,6 @@ def region_dashboard(
         "care": care,
         "inventory": inventory_section(session, found.id),
         "trend": trend,
+        "seed_origins": survival_by_seed_origin(session, found.id),
         "green_spaces": [dict(row) for row in spaces],
     }

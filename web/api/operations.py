@@ -142,6 +142,9 @@ NURSERIES = {
     "nursery_api.api_stock": staff_read("Stock by species, stage and grade", area.StockQuery, ROWS),
     "nursery_api.api_report": staff_read("National nursery summary", area.YearQuery),
     "nursery_api.api_ledger": staff_read("A nursery's stock ledger", area.LedgerQuery, ROWS),
+    "nursery_api.api_stock_history": staff_read(
+        "A nursery's stock per stage at each of the last 24 month ends", None, ROWS
+    ),
     "nursery_api.api_dispatch": action("Dispatch seedlings", area.DispatchInput, 201),
     "nursery_api.api_receive": action("Receive a shipment", area.ReceiptInput),
     "nursery_api.api_movement": action("Record a batch movement", area.MovementInput, 201),
@@ -155,7 +158,8 @@ REPORTS = {
     "reports.api_national": staff_read("National planting figures", area.NationalQuery, ROWS),
     "reports.api_dashboard": staff_read("The ministry's dashboard figures", area.YearQuery),
     "reports.api_region_dashboard": staff_read(
-        "One region's dashboard: figures, trend, green spaces", area.YearQuery
+        "One region's dashboard: figures, trend, survival by seed provenance, green spaces",
+        area.YearQuery,
     ),
     "reports.api_show": Operation(
         "A region's yearly report (json; csv, xlsx or pdf with format=; the pdf in the "

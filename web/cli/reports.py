@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import secrets
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -19,6 +21,7 @@ from registry.care import services as care_services
 from registry.db import unit_of_work
 from registry.felling import services as felling_services
 from registry.planting import services as planting_services
+from registry.regions.models import Region
 from registry.reports import exports
 from registry.reports import services as reports
 from registry.reports.services import Progress as StepCallback
@@ -54,6 +57,65 @@ class steps:
     def __exit__(self, *exc: object) -> None:
         if self.bar:
             self.bar.__exit__(*exc)
+
+
+# -- names beside the codes of the figures' tables ------------------------------------------------
+NAMES_IN = click.option(
+    "--language",
+    type=click.Choice(["kk", "ru", "en"]),
+    default="ru",
+    show_default=True,
+    help="The language of the name columns beside the codes.",
+)
+# A code column, the column of its name, and where the name comes from.
+NAMED = {
+    "region": ("region_name", "region"),
+    "species": ("species_name", "species"),
+    "latin": ("species_name", "latin"),
+    "kind": ("kind_name", "kind"),
+    "unit": ("unit_name", "unit"),
+    "form": ("form_name", "planting_form"),
+    "planting_form": ("form_name", "planting_form"),
+}
+
+
+def reference_names(session, language: str) -> dict[str, dict[str, str]]:
+    """Regions by ISO code, species by code and by Latin name, the terms by code, each named in
+    ``language`` (a species without a name in it: its Russian name)."""
+    from web.i18n import language as current
+    from web.labels import export_terms
+
+    with in_language(language):
+        terms = export_terms()
+        chosen = current()
+    regions = {r.iso_code: getattr(r, f"name_{chosen}") for r in session.scalars(select(Region))}
+    species: dict[str, str] = {}
+    for s in session.scalars(select(Species)):
+        species[s.code] = species[s.latin] = getattr(s, f"name_{chosen}") or s.name_ru
+    return {"region": regions, "species": species, "latin": species, **terms}
+
+
+def with_names(
+    session, rows: list[dict], labels: list[str], language: str
+) -> tuple[list[dict], list[str]]:
+    """The rows with a name column beside each code column among ``labels`` (region, species,
+    kind of care, unit, planting form), and the labels with those columns in place."""
+    names = reference_names(session, language)
+    columns: list[str] = []
+    for label in labels:
+        columns.append(label)
+        if label in NAMED:
+            columns.append(NAMED[label][0])
+    named = []
+    for row in rows:
+        extra = {}
+        for label in labels:
+            if label in NAMED:
+                column, source = NAMED[label]
+                code = row.get(label)
+                extra[column] = names.get(source, names.get(label, {})).get(code, code)
+        named.append({**row, **extra})
+    return named, columns
 
 
 @click.group("report")
@@ -127,7 +189,7 @@ def return_(region, year, comment, as_user) -> None:
     type=click.Choice(["kk", "ru", "en"]),
     default="ru",
     show_default=True,
-    help="The PDF's language.",
+    help="The language of the names in CSV, XLSX and PDF (codes keep their own columns).",
 )
 @AS_USER
 def show(region, year, edition, fmt, output, language, as_user) -> None:
@@ -136,20 +198,16 @@ def show(region, year, edition, fmt, output, language, as_user) -> None:
         raise click.UsageError(f"--format {fmt} needs --output FILE")
     with unit_of_work() as session:
         found = reports.get_report(session, acting(session, as_user), region, year, edition)
-        if fmt in ("xlsx", "pdf"):
-            data = (
-                exports.to_xlsx(found.content)
-                if fmt == "xlsx"
-                else printed_report(session, found, language)
-            )
-            output.write_bytes(data)
-            click.echo(f"Wrote {output} (edition {found.edition}, {found.status.value}).")
-            return
-        text = (
-            exports.to_csv(found.content)
-            if fmt == "csv"
-            else json.dumps(reports.describe(found), ensure_ascii=False, indent=1)
-        )
+        if fmt == "json":
+            text = json.dumps(reports.describe(found), ensure_ascii=False, indent=1)
+        else:
+            with in_language(language):
+                data = printed_report(session, found) if fmt == "pdf" else exported(found, fmt)
+            if fmt != "csv":
+                output.write_bytes(data)
+                click.echo(f"Wrote {output} (edition {found.edition}, {found.status.value}).")
+                return
+            text = data
         if output is not None:
             output.write_text(text, encoding="utf-8")
             click.echo(f"Wrote {output}.")
@@ -157,17 +215,37 @@ def show(region, year, edition, fmt, output, language, as_user) -> None:
             click.echo(text)
 
 
-def printed_report(session, found, language: str) -> bytes:
-    """The PDF, rendered by the web app's templates in ``language`` (no server, no session:
-    the app is built only for its templates and translations)."""
+@contextmanager
+def in_language(language: str) -> Iterator[None]:
+    """The web app's templates and translations in ``language``, for a PDF or the names in an
+    export (no server, no session: the app is built only for its templates and catalogues)."""
     from flask_babel import force_locale
 
     from web.app import create_app
-    from web.reports.pdf import report_pdf
 
     app = create_app({"SECRET_KEY": secrets.token_hex(32), "SERVER_NAME": "jasyl.local"})
     with app.test_request_context("/"), force_locale(language):
-        return report_pdf(session, found)
+        yield
+
+
+def exported(found, fmt: str) -> str | bytes:
+    """The edition as CSV or XLSX with names in the current language beside the codes."""
+    from web.i18n import language
+    from web.labels import export_terms
+
+    reader = exports.Reader(language(), export_terms())
+    return (
+        exports.to_csv(found.content, reader)
+        if fmt == "csv"
+        else exports.to_xlsx(found.content, reader)
+    )
+
+
+def printed_report(session, found) -> bytes:
+    """The PDF, rendered by the web app's templates (inside ``in_language``)."""
+    from web.reports.pdf import report_pdf
+
+    return report_pdf(session, found)
 
 
 @report.command("national")
@@ -186,16 +264,18 @@ def printed_report(session, found, language: str) -> bytes:
     default="table",
     show_default=True,
 )
+@NAMES_IN
 @AS_USER
-def national(year, group_by, fmt, as_user) -> None:
+def national(year, group_by, fmt, language, as_user) -> None:
     """National planting figures: planned vs planted, replanting, survival (ministry)."""
     groups = tuple(g.strip() for g in group_by.split(",") if g.strip())
     with unit_of_work() as session:
         rows = reports.national_planting(session, acting(session, as_user), year, groups)
+        rows, labels = with_names(session, rows, list(groups), language)
         emit(
             rows,
             fmt,
-            [*groups, "planned", "planted", "replanted", "compensatory", "rate_1", "rate_3"],
+            [*labels, "planned", "planted", "replanted", "compensatory", "rate_1", "rate_3"],
         )
 
 
@@ -227,8 +307,17 @@ OUTPUT = click.option(
 
 
 def figures(
-    rows: list[dict], labels: list[str], measures: list[str], fmt: str, output: Path | None
+    rows: list[dict],
+    labels: list[str],
+    measures: list[str],
+    fmt: str,
+    output: Path | None,
+    names: tuple | None = None,
 ) -> None:
+    """The rows as a table, JSON, CSV or XLSX; ``names`` (session, language) puts a name
+    column beside each code column."""
+    if names is not None:
+        rows, labels = with_names(names[0], rows, labels, names[1])
     if fmt == "xlsx":
         if output is None:
             raise click.UsageError("--format xlsx needs --output FILE")
@@ -243,8 +332,9 @@ def figures(
 @click.option("--region", help="One region (default: the country by region, for the ministry).")
 @FIGURE_FORMAT
 @OUTPUT
+@NAMES_IN
 @AS_USER
-def planting_figures(year, region, fmt, output, as_user) -> None:
+def planting_figures(year, region, fmt, output, language, as_user) -> None:
     """Planned vs planted and replanted by species (and region)."""
     with unit_of_work() as session:
         actor = acting(session, as_user)
@@ -256,7 +346,8 @@ def planting_figures(year, region, fmt, output, as_user) -> None:
         else:
             rows = reports.national_planting(session, actor, year, ("region", "species", "unit"))
             labels = ["region", "species", "unit"]
-        figures(rows, labels, ["planned", "planted", "replanted", "compensatory"], fmt, output)
+        measures = ["planned", "planted", "replanted", "compensatory"]
+        figures(rows, labels, measures, fmt, output, (session, language))
 
 
 @report.command("survival")
@@ -264,8 +355,9 @@ def planting_figures(year, region, fmt, output, as_user) -> None:
 @click.option("--region", help="One region (default: the country by region, for the ministry).")
 @FIGURE_FORMAT
 @OUTPUT
+@NAMES_IN
 @AS_USER
-def survival_figures(year, region, fmt, output, as_user) -> None:
+def survival_figures(year, region, fmt, output, language, as_user) -> None:
     """Survival after the 1st and 3rd season of the year's planting, by species (and region)."""
     measures = ["planted", "checked_1", "alive_1", "rate_1", "checked_3", "alive_3", "rate_3"]
     with unit_of_work() as session:
@@ -278,7 +370,7 @@ def survival_figures(year, region, fmt, output, as_user) -> None:
         else:
             rows = reports.national_planting(session, actor, year, ("region", "species"))
             labels = ["region", "species"]
-        figures(rows, labels, measures, fmt, output)
+        figures(rows, labels, measures, fmt, output, (session, language))
 
 
 @report.command("care")
@@ -286,8 +378,9 @@ def survival_figures(year, region, fmt, output, as_user) -> None:
 @click.option("--region", help="One region (default: the country, for the ministry).")
 @FIGURE_FORMAT
 @OUTPUT
+@NAMES_IN
 @AS_USER
-def care_figures(year, region, fmt, output, as_user) -> None:
+def care_figures(year, region, fmt, output, language, as_user) -> None:
     """Care works planned vs done: volume and cost per kind of work."""
     with unit_of_work() as session:
         rows = care_services.care_summary(session, acting(session, as_user), region, year)
@@ -297,6 +390,7 @@ def care_figures(year, region, fmt, output, as_user) -> None:
             ["works", "planned_volume", "done_volume", "planned_cost", "done_cost"],
             fmt,
             output,
+            (session, language),
         )
 
 
@@ -306,8 +400,9 @@ def care_figures(year, region, fmt, output, as_user) -> None:
 @click.option("--status", type=click.Choice(["open", "overdue", "fulfilled"]))
 @FIGURE_FORMAT
 @OUTPUT
+@NAMES_IN
 @AS_USER
-def compensation_figures(year, region, status, fmt, output, as_user) -> None:
+def compensation_figures(year, region, status, fmt, output, language, as_user) -> None:
     """Compensatory planting owed after felling, done, surviving, and overdue."""
     with unit_of_work() as session:
         rows = felling_services.obligations(session, acting(session, as_user), region, year, status)
@@ -317,4 +412,5 @@ def compensation_figures(year, region, status, fmt, output, as_user) -> None:
             ["owed", "planted", "replanted", "surviving", "outstanding"],
             fmt,
             output,
+            (session, language),
         )

@@ -20,6 +20,7 @@ from shapely.geometry import mapping
 from registry.access import require_nursery_read
 from registry.errors import InvalidValue, JasylError
 from registry.nursery import provenance, services
+from registry.nursery.history import stock_by_stage_over_time
 from registry.nursery.models import Batch, Nursery
 from registry.regions.services import list_regions
 from registry.species.models import Species
@@ -27,7 +28,7 @@ from web.actors import current_actor
 from web.db import request_session
 from web.forms import numbered
 from web.labels import local_name
-from web.reports.charts import stock_by_stage
+from web.reports.charts import stock_by_stage, stock_over_time
 
 bp = Blueprint("nursery", __name__, url_prefix="/nurseries")
 # JSON lives with the rest of the API, so errors answer as JSON (``web.errors.wants_json``).
@@ -122,8 +123,11 @@ def nursery_page(code: str) -> str:
             )
         }
         shipments = services.shipments(session, actor, nursery)
+        history = stock_by_stage_over_time(session, actor, nursery)
         return render_template(
             "nursery/nursery.html",
+            history=history,
+            history_chart=stock_over_time(history),
             nursery=nursery,
             stock=stock,
             batches=batches,
@@ -262,6 +266,14 @@ def api_report() -> Response:
         summary = services.national_summary(session, current_actor(), year)
         plans = services.stock_against_plans(session, current_actor(), year)
     return jsonify({"year": year, "nurseries": _plain(summary), "plans": _plain(plans)})
+
+
+@api.get("/<code>/stock-history")
+def api_stock_history(code: str) -> Response:
+    """Plants on hand per stage at each of the last 24 month ends (the nursery page's chart)."""
+    with request_session() as session:
+        nursery = services.resolve_nursery(session, code)
+        return jsonify(stock_by_stage_over_time(session, current_actor(), nursery))
 
 
 @api.get("/<code>/ledger")

@@ -134,6 +134,34 @@ def survival_by_species(rows: Iterable[Mapping[str, Any]], by_code: bool = True)
     )
 
 
+def seed_origin_name(row: Mapping[str, Any]) -> str:
+    """A seed provenance as a reader names it: "seed zone · collection place", or the supplier
+    of stock the nursery bought rather than grew from its own seed lot."""
+    if row.get("supplier") is not None:
+        return _("bought from %(supplier)s", supplier=row["supplier"])
+    return " · ".join(part for part in (row["seed_zone"], row.get("collection_place")) if part)
+
+
+def survival_by_seed_origin(rows: Iterable[Mapping[str, Any]]) -> Chart:
+    """Survival after the 1st and 3rd seasons per seed provenance, from the rows of
+    ``registry.nursery.provenance.survival_by_seed_origin`` (origins with no check left out:
+    nothing measured is not 0 %)."""
+    rows = [r for r in rows if r.get("rate_1") is not None or r.get("rate_3") is not None]
+    return Chart(
+        id="chart-survival-by-seed-origin",
+        title=_("Survival by seed provenance"),
+        categories=[seed_origin_name(r) for r in rows],
+        series=[
+            Series(_("After 1 season"), [r.get("rate_1") for r in rows], SURVIVAL_1),
+            Series(_("After 3 seasons"), [r.get("rate_3") for r in rows], SURVIVAL_3),
+        ],
+        count_title=_percent_title(),
+        category_title=_("Seed provenance"),
+        horizontal=True,
+        value_max=100,
+    )
+
+
 def plan_and_planting_by_species(rows: Iterable[Mapping[str, Any]]) -> Chart:
     """A report's trees per species: planned against planted and replanted (pieces only: a
     hedge's running metres do not add up with trees)."""
@@ -171,15 +199,36 @@ def care_done_and_planned(care: Iterable[Mapping[str, Any]]) -> Chart:
     )
 
 
+STAGE_COLOURS = ["#c7e9c0", "#74c476", "#31a354", "#006d2c"]  # sown → ready, light → dark
+
+
+def stock_over_time(history: Iterable[Mapping[str, Any]]) -> Chart:
+    """A nursery's plants on hand per stage at each month's end (one line per stage), from
+    ``registry.nursery.history.stock_by_stage_over_time``; empty when it held nothing."""
+    rows = list(history)
+    if not any(r[str(stage)] for r in rows for stage in STAGE_NAMES):
+        rows = []
+    return Chart(
+        id="chart-stock-over-time",
+        title=_("Stock by stage over time"),
+        categories=[r["on"][:7] for r in rows],
+        series=[
+            Series(str(name), [r[str(stage)] for r in rows], colour, "line")
+            for (stage, name), colour in zip(STAGE_NAMES.items(), STAGE_COLOURS, strict=True)
+        ],
+        count_title=_("Plants"),
+        category_title=_("End of month"),
+    )
+
+
 def stock_by_stage(stock: Iterable[Mapping[str, Any]]) -> Chart:
     """A nursery's stock on hand per species, one series per stage (sown → ready to dispatch),
     from the stock rows of ``registry.nursery.services.stock``."""
     rows = list(stock)
     species = sorted({r["species"] for r in rows})
     names = {r["species"]: local_name(r) for r in rows}
-    colours = ["#c7e9c0", "#74c476", "#31a354", "#006d2c"]
     series = []
-    for stage, colour in zip(STAGE_NAMES, colours, strict=False):
+    for stage, colour in zip(STAGE_NAMES, STAGE_COLOURS, strict=False):
         held = dict.fromkeys(species, 0)
         for r in rows:
             if r["stage"] == stage:

@@ -25,6 +25,7 @@ from web.actors import current_actor
 from web.api.views import body
 from web.db import read_connection, request_session
 from web.i18n import language
+from web.labels import export_terms
 from web.planting.views import whole
 from web.reports import charts
 from web.reports.pdf import report_pdf
@@ -139,8 +140,15 @@ def region_page(region: str) -> str:
     drawn = {
         "trend": charts.plan_and_survival_by_year(data["trend"]),
         "care": charts.care_done_and_planned(data["care"]),
+        "seed_origins": charts.survival_by_seed_origin(data["seed_origins"]),
     }
-    return render_template("reports/region.html", data=data, year=year, charts=drawn)
+    return render_template(
+        "reports/region.html",
+        data=data,
+        year=year,
+        charts=drawn,
+        seed_origin_name=charts.seed_origin_name,
+    )
 
 
 @bp.get("/reports/<region>/<int:year>")
@@ -192,15 +200,16 @@ def api_show(region: str, year: int):
             session, current_actor(), region, year, whole(dict(request.args), "edition")
         )
         name = f"jasyl-{found.content['region']['iso']}-{year}-{found.edition}"
+        reader = exports.Reader(language(), export_terms())
         if fmt == "csv":
             return Response(
-                exports.to_csv(found.content),
+                exports.to_csv(found.content, reader),
                 mimetype="text/csv",
                 headers={"Content-Disposition": f"attachment; filename={name}.csv"},
             )
         if fmt == "xlsx":
             return Response(
-                exports.to_xlsx(found.content),
+                exports.to_xlsx(found.content, reader),
                 mimetype=XLSX,
                 headers={"Content-Disposition": f"attachment; filename={name}.xlsx"},
             )
