@@ -99,6 +99,7 @@ TINY = {  # --tiny: seconds in all, figures meaningless
     "warm_seconds": 1.0,
     "sample_percent": 100.0,
     "demo_scale": 0.01,
+    "workers": 2,  # fewer to start on a busy CI machine (production: 2 × cores + 1)
 }
 ANONYMOUS_AUDIT_GOAL = 5.0  # rows a minute: "a few"
 STRANGER_USERS = 5 + 3 + 2  # bench/locustfile.py: staff-page probers, exporters, search missers
@@ -306,9 +307,9 @@ def drive(run: Run, urls: tuple[str, str], plan_path: Path, args) -> None:
     server = ProductionServer(
         primary_url,
         extra_env={"JASYL_REPLICA_URL": replica_url, "JASYL_ACCESS_LOG": "/dev/null", **run.env},
-        workers=settings.workers,
+        workers=args.workers or settings.workers,
         threads=settings.threads,
-    ).start(timeout=60)
+    ).start(timeout=180 if args.tiny else 60)
     watcher = threading.Thread(target=run.lag.watch, args=(args.primary_port, args.replica_port))
     run.lag.stop.clear()
     out = Path(tempfile.mkdtemp(prefix="jasyl-locust-"))
@@ -496,6 +497,7 @@ def main() -> None:
     parser.add_argument("--tiny", action="store_true", help="seconds in all, for CI (see above)")
     args = parser.parse_args()
     args.warm_seconds, args.sample_percent, args.demo_scale = WARM_SECONDS, 10.0, 1.0
+    args.workers = None  # the production setting
     if args.tiny:
         vars(args).update(TINY)
     print(machine())
@@ -516,7 +518,8 @@ def main() -> None:
         with engine_for(primary_url).connect() as connection:
             plants = connection.execute(text("SELECT count(*) FROM plants")).scalar()
         print(
-            f"{os.cpu_count()} cores; granian {settings.workers} workers × {settings.threads} "
+            f"{os.cpu_count()} cores; granian {args.workers or settings.workers} workers × "
+            f"{settings.threads} "
             f"threads; {plants:,} plants; primary + streaming replica (pg_basebackup); users: "
             f"{args.viewers} viewers, {args.api_readers} API readers, {args.foresters} "
             f"foresters, 1 importer ({args.import_rows} plants every {args.import_every:.0f} s); "
