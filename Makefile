@@ -17,7 +17,8 @@ run: setup db-up
 	JASYL_ENV=development $(JASYL) serve --host 127.0.0.1 --port 5000
 
 # Line and branch coverage of the four packages ([tool.coverage.*] in pyproject.toml), printed
-# at the end; the run fails when the total drops under COVERAGE_FLOOR (today's figure less ~1).
+# at the end; the run fails when the total drops under COVERAGE_FLOOR: 94.0 % (lines and branches
+# together) on 2026-12-07, less 1.
 COVERAGE_FLOOR ?= 93
 COVERAGE := --cov=registry --cov=importers --cov=gis --cov=web --cov-branch \
             --cov-report=term --cov-fail-under=$(COVERAGE_FLOOR)
