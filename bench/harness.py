@@ -49,9 +49,15 @@ def measure(name: str, action: Callable[[], object], repeat: int = 20, warmup: i
     return Timing(name, samples)
 
 
+def load_average() -> float:
+    """The machine's 1-minute load average, for a bench that samples it around its own runs."""
+    return os.getloadavg()[0]
+
+
 def machine() -> str:
     """The machine's cores and load beside the figures: on a shared machine, a run's figures
-    mean little without what else was running."""
+    mean little without what else was running. Every ``bench/*.py`` with a ``main`` prints it
+    (``tests/test_benchmarks_run.py`` checks that they do)."""
     one, five, fifteen = os.getloadavg()
     return (
         f"machine: {os.cpu_count()} cores, load average {one:.2f} / {five:.2f} / {fifteen:.2f} "

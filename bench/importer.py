@@ -185,10 +185,8 @@ def measure_import(args: argparse.Namespace, url: str) -> None:
         path = args.survey or generate(Path(folder), args.rows, url)
         args.rows = pyogrio.read_info(path)["features"]
         size = sum(f.stat().st_size for f in path.parent.glob(f"{path.stem}.*")) / 1e6
-        print(
-            f"{args.rows:,} points ({size:.0f} MB), ready in {time.perf_counter() - start:.1f} s; "
-            f"load average {os.getloadavg()[0]:.2f}"
-        )
+        print(f"{args.rows:,} points ({size:.0f} MB), ready in {time.perf_counter() - start:.1f} s")
+        print(machine())
         remove_import(url, path.name)
         jasyl = str(Path(sys.executable).with_name("jasyl"))  # this venv's, not whatever is on PATH
         command = [jasyl, "import", str(path), "--region", "KZ-71", "--json"]
@@ -245,7 +243,7 @@ def measure_import(args: argparse.Namespace, url: str) -> None:
         raise SystemExit("the timed import did not import every point: its time means nothing")
     phases("jasyl import phases", ours, ours_output)
     phases("jasyl import --dry-run phases", checked, checked_output)
-    print(f"load average at the end {os.getloadavg()[0]:.2f}")
+    print(f"at the end: {machine()}")
 
 
 if __name__ == "__main__":

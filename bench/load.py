@@ -1,12 +1,17 @@
 """Load test: locust drives a realistic mix against the production server with a read replica.
 
 ``python -m bench.load [--seconds 120] [--rounds 3] [--viewers 20] [--api-readers 4]
-[--foresters 4] [--import-every 30] [--spawn-rate 5] [--prepare]``
+[--foresters 4] [--import-every 30] [--spawn-rate 5] [--prepare] [--strangers] [--tiny]``
 
 Set-up (outside the timing; ``--prepare`` does only this, for running it before taking the
-benchmark lock): a private PostGIS primary under ``/tmp/jasyl-bench-load`` (fsync on, kept
-between runs) with the demo data set (``jasyl demo``, 135k plants); each run adds a fresh hot
-standby made by ``pg_basebackup -R`` streaming from it. ``jasyl serve --production`` (granian,
+benchmark lock): a private PostGIS primary under ``/tmp/jasyl-bench-load`` (``JASYL_LOAD_HOME``;
+fsync on, kept between runs) with the demo data set (``jasyl demo``, 135k plants), copied once
+into a pristine database from which every run starts again (the edits and imports of the run
+before would otherwise weigh on the next), and the users' plants drawn by a repeatable sample
+(``TABLESAMPLE SYSTEM … REPEATABLE``), so that runs compare. Each run adds a fresh hot
+standby made by ``pg_basebackup -R`` streaming from it. The tile cache lives on disk in that
+folder, emptied at the start of each run (a RAM folder would not be what production has: the
+run refuses one). ``jasyl serve --production`` (granian,
 ``2 × cores + 1`` workers × 4 threads) runs on a loopback port against the primary with
 ``JASYL_REPLICA_URL`` naming the standby, so tiles and map reads come from the replica and every
 write goes to the primary.
@@ -32,6 +37,10 @@ half second from ``pg_stat_replication`` (``replay_lag``, bytes not yet replayed
 ``pg_last_xact_replay_timestamp()``.
 Goal: 0 errors and tile p95 ≤ 100 ms under the mix. Loopback only; locust, the server and both
 PostgreSQL servers share the machine's cores.
+
+``--tiny`` runs the whole thing in seconds, figures meaningless (``tests/test_benchmarks_run.py``,
+so that it does not rot): its own primary in ``tiny/`` under the folder, the demo at 1 %, every
+sampled plant, a few users for a few seconds, one slice of each configuration.
 
 ``--strangers`` compares instead the quiet mix (tiles cached) with the same mix under hostile
 anonymous traffic (``bench/locustfile.py``: refused staff pages at 50 a second, three whole-layer
@@ -59,6 +68,7 @@ from pathlib import Path
 import psycopg
 from sqlalchemy import text
 
+from bench.harness import load_average, machine
 from registry import migrate
 from registry.cluster import LocalCluster
 from registry.config import load_settings
@@ -75,6 +85,22 @@ VENV = PROJECT / ".venv" / "bin"
 HOME = Path(os.environ.get("JASYL_LOAD_HOME", "/tmp/jasyl-bench-load"))  # noqa: S108
 TILE_GOAL_MS = 100.0
 SAVE_GOAL_MS = 250.0
+PRISTINE = "jasyl_bench_pristine"  # the demo data as loaded: every run starts from a copy
+SAMPLE_SEED = 9  # the users' plants: the same sample every run
+TINY = {  # --tiny: seconds in all, figures meaningless
+    "seconds": 4.0,
+    "rounds": 1,
+    "viewers": 2,
+    "api_readers": 1,
+    "foresters": 2,
+    "import_every": 3.0,
+    "import_rows": 5,
+    "spawn_rate": 10.0,
+    "warm_seconds": 1.0,
+    "sample_percent": 100.0,
+    "demo_scale": 0.01,
+    "workers": 2,  # fewer to start on a busy CI machine (production: 2 × cores + 1)
+}
 ANONYMOUS_AUDIT_GOAL = 5.0  # rows a minute: "a few"
 STRANGER_USERS = 5 + 3 + 2  # bench/locustfile.py: staff-page probers, exporters, search missers
 SAVE = "forester edit: PATCH"
@@ -84,19 +110,26 @@ CITIES = [(71.4304, 51.1282), (76.9286, 43.2389)]  # Astana, Almaty: where the d
 
 
 # -- the database: a private primary with the demo data, and a streaming replica ---------------
-def primary_cluster() -> PrivateCluster:
+def primary_cluster(home: Path) -> PrivateCluster:
     """The bench's own primary (fsync on, unlike the tests' throw-away clusters), started."""
-    HOME.mkdir(parents=True, exist_ok=True)
-    primary = PrivateCluster(home=HOME, port=free_port())
-    env = {"JASYL_HOME": str(HOME), "JASYL_PG_PORT": str(primary.port)}
+    home.mkdir(parents=True, exist_ok=True)
+    primary = PrivateCluster(home=home, port=free_port())
+    env = {"JASYL_HOME": str(home), "JASYL_PG_PORT": str(primary.port)}
     primary.cluster = LocalCluster(load_settings(env))
     primary.up()
     return primary
 
 
-def prepare(primary: PrivateCluster) -> str:
-    """Migrate, and load the demo data once (a few minutes; kept for later runs)."""
+def prepare(primary: PrivateCluster, demo_scale: float = 1.0) -> str:
+    """The bench database as the last run found it: copied again from the pristine database,
+    migrated, and (the first time, a few minutes) loaded with the demo data and copied into a
+    new pristine database; after a new migration, the pristine copy is taken again."""
     url = primary.url()
+    pristine = has_database(primary, PRISTINE)
+    if pristine:
+        primary.sql("postgres", 'DROP DATABASE IF EXISTS "jasyl" WITH (FORCE)')
+        primary.sql("postgres", f'CREATE DATABASE "jasyl" TEMPLATE "{PRISTINE}"')
+    before = schema_version(url)
     migrate.upgrade(url)
     with engine_for(url).connect() as connection:
         plants = connection.execute(text("SELECT count(*) FROM plants")).scalar()
@@ -104,25 +137,79 @@ def prepare(primary: PrivateCluster) -> str:
         started = time.monotonic()
         print("loading the demo data set into the bench primary (once) …", flush=True)
         subprocess.run(
-            [str(VENV / "jasyl"), "demo"], env={**os.environ, "DATABASE_URL": url}, check=True
+            [str(VENV / "jasyl"), "demo", "--scale", str(demo_scale)],
+            env={**os.environ, "DATABASE_URL": url},
+            check=True,
         )
         print(f"  done in {time.monotonic() - started:.0f} s", flush=True)
+    if not pristine or not plants or schema_version(url) != before:
+        engine_for(url).dispose()  # a template may have no one connected
+        primary.sql("postgres", f'DROP DATABASE IF EXISTS "{PRISTINE}"')
+        primary.sql("postgres", f'CREATE DATABASE "{PRISTINE}" TEMPLATE "jasyl"')
+        print(f"the bench database is kept as {PRISTINE}: every run starts from a copy of it")
+    else:
+        print(f"the bench database: a fresh copy of {PRISTINE} (runs compare)")
     return url
 
 
+def has_database(primary: PrivateCluster, name: str) -> bool:
+    dsn = f"host=127.0.0.1 port={primary.port} user=postgres dbname=postgres"
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+    return found is not None
+
+
+def schema_version(url: str) -> str | None:
+    """The Alembic revision of the bench database (None before the first migration)."""
+    with engine_for(url).connect() as connection:
+        exists = connection.execute(text("SELECT to_regclass('alembic_version')")).scalar()
+        if exists is None:
+            return None
+        return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
+def tile_cache_on_disk(home: Path) -> Path:
+    """An empty tile cache folder under ``home``: on disk as in production, never a RAM folder
+    (tmpfs, ramfs), whose reads and writes would flatter the cached run."""
+    cache = home / "tile-cache"
+    shutil.rmtree(cache, ignore_errors=True)
+    cache.mkdir(parents=True)
+    kind = filesystem(cache)
+    if kind in {"tmpfs", "ramfs"}:
+        raise SystemExit(
+            f"the tile cache {cache} is on {kind}, in memory: set JASYL_LOAD_HOME to a folder "
+            "on disk"
+        )
+    print(f"tile cache: {cache} ({kind})")
+    return cache
+
+
+def filesystem(path: Path) -> str:
+    """The file system type of the mount holding ``path`` (``/proc/mounts``)."""
+    best, kind = "", "unknown"
+    for line in Path("/proc/mounts").read_text().splitlines():
+        _, mount, fstype, *_ = line.split()
+        if str(path.resolve()).startswith(mount.rstrip("/") + "/") and len(mount) > len(best):
+            best, kind = mount, fstype
+    return kind
+
+
 def plan(url: str, args: argparse.Namespace) -> dict:
-    """Real ids and places for the users: reads anywhere, edits in each forester's region."""
+    """Real ids and places for the users: reads anywhere, edits in each forester's region. The
+    same plants every run: a repeatable sample of the same (reset) database, in id order."""
     sample = text(
-        "SELECT p.id, ST_X(p.geom), ST_Y(p.geom), r.iso_code FROM plants p TABLESAMPLE SYSTEM (10) "
+        "SELECT p.id, ST_X(p.geom), ST_Y(p.geom), r.iso_code FROM plants p "
+        "TABLESAMPLE SYSTEM (CAST(:percent AS real)) REPEATABLE (:seed) "
         "JOIN regions r ON r.id = p.region_id "
-        "WHERE p.published AND GeometryType(p.geom) = 'POINT'"
+        "WHERE p.published AND GeometryType(p.geom) = 'POINT' ORDER BY p.id"
     )
     with engine_for(url).connect() as connection:
-        everywhere = connection.execute(sample).all()
+        params = {"percent": args.sample_percent, "seed": SAMPLE_SEED}
+        everywhere = connection.execute(sample, params).all()
     if not everywhere:
         raise SystemExit("no plants in the bench database")
     # Blocks hold one city after another: shuffle, so every region has its share of the sample.
-    rows = random.Random(9).sample(everywhere, min(4000, len(everywhere)))
+    rows = random.Random(SAMPLE_SEED).sample(everywhere, min(4000, len(everywhere)))
     accounts = []
     for n in range(args.foresters):
         email, region = FORESTERS[n % len(FORESTERS)]
@@ -216,13 +303,13 @@ def drive(run: Run, urls: tuple[str, str], plan_path: Path, args) -> None:
     settings = load_settings()
     users = args.viewers + args.api_readers + args.foresters + 1
     users += STRANGER_USERS if run.strangers else 0
-    seconds = int(args.seconds / args.rounds + users / args.spawn_rate + WARM_SECONDS + 1)
+    seconds = int(args.seconds / args.rounds + users / args.spawn_rate + args.warm_seconds + 1)
     server = ProductionServer(
         primary_url,
         extra_env={"JASYL_REPLICA_URL": replica_url, "JASYL_ACCESS_LOG": "/dev/null", **run.env},
-        workers=settings.workers,
+        workers=args.workers or settings.workers,
         threads=settings.threads,
-    ).start(timeout=60)
+    ).start(timeout=180 if args.tiny else 60)
     watcher = threading.Thread(target=run.lag.watch, args=(args.primary_port, args.replica_port))
     run.lag.stop.clear()
     out = Path(tempfile.mkdtemp(prefix="jasyl-locust-"))
@@ -249,7 +336,7 @@ def drive(run: Run, urls: tuple[str, str], plan_path: Path, args) -> None:
         "--loglevel",
         "ERROR",
     ]
-    run.loads.append(os.getloadavg()[0])
+    run.loads.append(load_average())
     audit_before, started = audit_counts(primary_url), time.monotonic()
     try:
         watcher.start()
@@ -259,7 +346,7 @@ def drive(run: Run, urls: tuple[str, str], plan_path: Path, args) -> None:
                 **os.environ,
                 "JASYL_LOAD_PLAN": str(plan_path),
                 "JASYL_LOAD_RESULTS": str(out / "results.json"),
-                "JASYL_LOAD_WARM_SECONDS": str(WARM_SECONDS),
+                "JASYL_LOAD_WARM_SECONDS": str(args.warm_seconds),
                 "JASYL_LOAD_STRANGERS": "1" if run.strangers else "0",
             },
             cwd=PROJECT,
@@ -271,7 +358,7 @@ def drive(run: Run, urls: tuple[str, str], plan_path: Path, args) -> None:
     finally:
         run.lag.stop.set()
         watcher.join()
-        run.loads.append(os.getloadavg()[0])
+        run.loads.append(load_average())
         server.stop()
     audit_after = audit_counts(primary_url)
     for kind in ("anonymous", "all"):
@@ -300,7 +387,7 @@ def audit_counts(url: str) -> dict[str, int]:
 
 
 # -- the report -----------------------------------------------------------------------------------
-def report(run: Run) -> dict[str, float]:
+def report(run: Run, warm_seconds: float = WARM_SECONDS) -> dict[str, float]:
     total = len(run.samples)
     print(
         f"== {run.title}: steady state, {total:,} requests in {run.seconds:.0f} s = "
@@ -328,7 +415,7 @@ def report(run: Run) -> dict[str, float]:
     print("   " + ", ".join(f"{k}: {v:,}" for k, v in run.counts.items()))
     ramp_tiles = [ms for name, ms, _ in run.ramp_up if name == "tile"]
     print(
-        f"   ramp-up, left out above (fresh server, users arriving, then {WARM_SECONDS:.0f} s): "
+        f"   ramp-up, left out above (fresh server, users arriving, then {warm_seconds:g} s): "
         f"{len(run.ramp_up):,} requests, {sum(1 for *_, bad in run.ramp_up if bad)} errors; "
         f"tile p50 {quantile(ramp_tiles, 50):.0f} ms, p95 {quantile(ramp_tiles, 95):.0f} ms"
     )
@@ -378,6 +465,13 @@ def compare_strangers(quiet: dict[str, float], hostile: dict[str, float]) -> Non
     print(f"goal under strangers: {'met' if met else 'NOT met'}")
 
 
+def times(numerator: float, denominator: float) -> str:
+    """A ratio, or why there is none: a short run may have asked for no tile at all."""
+    if not numerator or not denominator:
+        return "no ratio: a side has no samples"
+    return f"{numerator / denominator:.2f}×"
+
+
 def quantile(samples: list[float], p: float) -> float:
     if not samples:
         return 0.0
@@ -400,24 +494,32 @@ def main() -> None:
     parser.add_argument(
         "--strangers", action="store_true", help="quiet mix against the mix under hostile traffic"
     )
+    parser.add_argument("--tiny", action="store_true", help="seconds in all, for CI (see above)")
     args = parser.parse_args()
-    primary = primary_cluster()
+    args.warm_seconds, args.sample_percent, args.demo_scale = WARM_SECONDS, 10.0, 1.0
+    args.workers = None  # the production setting
+    if args.tiny:
+        vars(args).update(TINY)
+    print(machine())
+    home = HOME / "tiny" if args.tiny else HOME  # a tiny demo never stands in for the real one
+    primary = primary_cluster(home)
     replica = None
-    cache = tempfile.mkdtemp(prefix="jasyl-tile-cache-")
     try:
-        primary_url = prepare(primary)
+        primary_url = prepare(primary, args.demo_scale)
+        cache = tile_cache_on_disk(home)
         if args.prepare:
             return
         replica = start_replica(primary)
         args.primary_port, args.replica_port = primary.port, replica.port
         the_plan = plan(primary_url, args)
-        plan_path = HOME / "plan.json"
+        plan_path = home / "plan.json"
         plan_path.write_text(json.dumps(the_plan))
         settings = load_settings()
         with engine_for(primary_url).connect() as connection:
             plants = connection.execute(text("SELECT count(*) FROM plants")).scalar()
         print(
-            f"{os.cpu_count()} cores; granian {settings.workers} workers × {settings.threads} "
+            f"{os.cpu_count()} cores; granian {args.workers or settings.workers} workers × "
+            f"{settings.threads} "
             f"threads; {plants:,} plants; primary + streaming replica (pg_basebackup); users: "
             f"{args.viewers} viewers, {args.api_readers} API readers, {args.foresters} "
             f"foresters, 1 importer ({args.import_rows} plants every {args.import_every:.0f} s); "
@@ -445,7 +547,7 @@ def main() -> None:
         for _ in range(args.rounds):
             for run in runs:
                 drive(run, urls, plan_path, args)
-        figures = [report(run) for run in runs]
+        figures = [report(run, args.warm_seconds) for run in runs]
         if args.strangers:
             compare_strangers(*figures)
             return
@@ -459,10 +561,10 @@ def main() -> None:
             base = figures[0]
             print(
                 f"ratio vs baseline (tile cache off): tile p95 {base['tile_p95']:.0f} → "
-                f"{ours['tile_p95']:.0f} ms ({base['tile_p95'] / ours['tile_p95']:.2f}×), "
+                f"{ours['tile_p95']:.0f} ms ({times(base['tile_p95'], ours['tile_p95'])}), "
                 f"tile p50 {base['tile_p50']:.0f} → {ours['tile_p50']:.0f} ms "
-                f"({base['tile_p50'] / ours['tile_p50']:.2f}×), "
-                f"throughput {ours['rps'] / base['rps']:.2f}×"
+                f"({times(base['tile_p50'], ours['tile_p50'])}), "
+                f"throughput {times(ours['rps'], base['rps'])}"
             )
     finally:
         for url in (primary.url(), replica.url() if replica else None):
@@ -471,7 +573,6 @@ def main() -> None:
         if replica is not None:
             replica.destroy()
         primary.cluster.down()
-        shutil.rmtree(cache, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ import psycopg
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from bench.harness import measure, report
+from bench.harness import machine, measure, report
 from registry import migrate
 from registry.config import load_settings
 from registry.db import engine_for, unit_of_work
@@ -35,7 +35,8 @@ RECOMPUTED_STOCK_SQL = text(
     WITH derived AS (
         SELECT batch_id, sum(quantity) AS quantity FROM batch_movements GROUP BY batch_id
     )
-    SELECT n.code AS nursery, r.iso_code AS region, s.latin AS species, s.name_ru,
+    SELECT n.code AS nursery, r.iso_code AS region, s.latin AS species,
+           s.name_ru, s.name_kk, s.name_en,
            b.stage::text AS stage, b.grade, b.root_system::text AS root_system,
            count(*) AS batches, sum(d.quantity)::bigint AS quantity
     FROM derived d JOIN batches b ON b.id = d.batch_id
@@ -43,7 +44,7 @@ RECOMPUTED_STOCK_SQL = text(
     JOIN regions r ON r.id = n.region_id
     JOIN species s ON s.id = b.species_id
     WHERE d.quantity > 0
-    GROUP BY n.code, r.iso_code, s.latin, s.name_ru, b.stage, b.grade, b.root_system
+    GROUP BY n.code, r.iso_code, s.id, b.stage, b.grade, b.root_system
     ORDER BY n.code, s.latin, b.stage, b.grade NULLS FIRST
     """
 )
@@ -110,6 +111,7 @@ def main() -> None:
     parser.add_argument("--movements", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=15)
     args = parser.parse_args()
+    print(machine())
     url, admin = scratch_database()
     try:
         started = time.perf_counter()

@@ -158,7 +158,7 @@ def main() -> None:
         print(f"{timing.name}: p95 {timing.p95 * 1000:.1f} ms (goal ≤ {GOAL_MS} ms: {verdict})")
     print(f"HTTP overhead over raw SQL (deep, median): {(deep.median - raw.median) * 1000:.1f} ms")
     print(
-        f"keyset vs OFFSET {skipped:,} (after id {deep_start:,}): "
+        f"ratio vs baseline (OFFSET {skipped:,}, after id {deep_start:,}): keyset "
         f"{offset.median / raw.median:.1f}× faster"
     )
 

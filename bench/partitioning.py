@@ -1,6 +1,6 @@
 """Does partitioning ``plants`` by region pay? Measured on copies of the demo plants.
 
-``python -m bench.partitioning [--copies 7]``
+``python -m bench.partitioning [--copies 7] [--plants N]``
 
 Builds, in a scratch schema of the configured database, two copies of the plants table with the
 columns tiles and reports read: ``flat`` (one table, GiST on ``geom_3857``, btree on
@@ -12,18 +12,25 @@ over the 20 regions, to stand for a national inventory. Then it times, both ways
 - a region's report (species, count, mean condition for one region);
 - replacing one region's plants (what a full re-import of a region's survey does).
 
-The scratch schema is dropped at the end.
+The scratch schema is dropped at the end. ``--plants N`` copies instead N plants generated over
+Astana in a scratch database of its own (dropped at the end): for a registry without the demo
+data, such as the tests' (``tests/test_benchmarks_run.py``).
 """
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 
-from bench.harness import measure, report
+from bench.harness import machine, measure, report
 from bench.tiles import CITIES, tile_of
-from registry.db import current_engine
+from bench.tiles_scale import drop_database, load_plants, scratch_database
+from registry import migrate
+from registry.config import load_settings
+from registry.db import engine_for
 
 REGIONS = 20
 BUILD = [
@@ -104,10 +111,34 @@ def replace_region(conn, table: str, region: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--copies", type=int, default=7, help="copies of the demo plants")
+    parser.add_argument("--plants", type=int, help="generated plants in a scratch database")
     args = parser.parse_args()
-    engine = current_engine()
+    print(machine())
+    with plants_database(args.plants) as url:
+        compare(engine_for(url), args.copies)
+
+
+@contextmanager
+def plants_database(generated: int | None) -> Iterator[str]:
+    """The configured database, or a scratch one holding ``generated`` plants over Astana."""
+    base = load_settings().database_url
+    if not generated:
+        yield base
+        return
+    name, url = scratch_database(base)
+    try:
+        migrate.upgrade(url)
+        load_plants(url, generated)
+        yield url
+    finally:
+        engine_for(url).dispose()
+        drop_database(base, name)
+
+
+def compare(engine: Engine, copies: int) -> None:
+    """Both tables built from the plants in ``engine``'s database, timed, then dropped."""
     with engine.connect() as conn:
-        rows = build(conn, args.copies)
+        rows = build(conn, copies)
         conn.commit()
         region = conn.execute(text(BUSIEST)).scalar()
         print(f"{rows:,} plants in {REGIONS} regions; region {region} is the busiest")

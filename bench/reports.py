@@ -29,7 +29,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from bench.harness import Timing, measure, report
+from bench.harness import Timing, machine, measure, report
 from registry import migrate
 from registry.access import Actor
 from registry.config import load_settings
@@ -307,6 +307,7 @@ def main() -> None:
     parser.add_argument("--bulk", type=int, default=100_000, help="plants in the bulk insert")
     parser.add_argument("--bulk-rounds", type=int, default=2)
     args = parser.parse_args()
+    print(machine())
     url = bench_database(args.fresh)
     generate(url, args.plants, args.records)
     engine = engine_for(url)

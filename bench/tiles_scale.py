@@ -4,7 +4,7 @@ Creates a scratch database next to the configured one (dropped afterwards unless
 loads ~1,000,000 plants over Astana, rebuilds the region's grid cells (timed), then renders the
 same z8–z12 tiles both ways: from ``plant_grid_cells`` (ours) and by aggregating every plant in
 the tile per request (the baseline, ``gis/sql/plants_grid_tile.sql``). z14 raw tiles are printed
-for scale. Run: ``python -m bench.tiles_scale [--plants N] [--keep]``.
+for scale. Run: ``python -m bench.tiles_scale [--plants N] [--repeat 10] [--keep]``.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import psycopg
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from bench.harness import measure, report
+from bench.harness import machine, measure, report
 from bench.tiles import tile_of
 from gis.plant_grid import refresh_dirty
 from gis.tiles import NO_FILTERS, plant_sql, render_tile
@@ -70,7 +70,7 @@ def load_plants(url: str, count: int, batch: int = 200_000, offset: int = 0) -> 
     return time.perf_counter() - start
 
 
-def compare(url: str) -> None:
+def compare(url: str, repeat: int = 10) -> None:
     engine = engine_for(url)
     started = time.perf_counter()
     rebuilt = refresh_dirty(engine)
@@ -92,25 +92,29 @@ def compare(url: str) -> None:
 
             report(
                 f"plants tile z{z} (Astana centre)",
-                measure("precomputed grid cells (ours)", ours, repeat=10, warmup=1),
-                measure("aggregate on the fly (baseline)", baseline, repeat=5, warmup=1),
+                measure("precomputed grid cells (ours)", ours, repeat=repeat, warmup=1),
+                measure("aggregate on the fly (baseline)", baseline, max(2, repeat // 2), 1),
             )
         raw = tile_of(*ASTANA, 14)
-        timing = measure("raw plants z14", lambda: render_tile(conn, "plants", raw, False))
+        timing = measure(
+            "raw plants z14", lambda: render_tile(conn, "plants", raw, False), repeat * 2
+        )
         print(timing.line())
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--plants", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=10, help="timed renders of each tile")
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
     args = parser.parse_args()
+    print(machine())
     base = load_settings().database_url
     name, url = scratch_database(base)
     try:
         migrate.upgrade(url)
         print(f"loaded {args.plants:,} plants in {load_plants(url, args.plants):.1f} s ({name})")
-        compare(url)
+        compare(url, args.repeat)
     finally:
         engine_for(url).dispose()
         if not args.keep:

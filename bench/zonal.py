@@ -12,10 +12,13 @@ max over the same raster and the same polygons already in UTM, fed the same WKB 
 ratio is exactly what our additions cost. Runs alternate (``ROUNDS`` each) and medians are
 compared; the values must agree within 1 %. Goal: ours ≤ 1.5 × exactextract's time.
 For reference, exactextract fed a GeoDataFrame (its usual input) is timed once too.
+
+    python -m bench.zonal [--size 6000] [--polygons 10000] [--rounds 5]
 """
 
 from __future__ import annotations
 
+import argparse
 import time
 
 import geopandas as gpd
@@ -26,7 +29,7 @@ from exactextract.raster import NumPyRasterSource
 from rasterio.crs import CRS
 from rasterio.transform import from_origin
 
-from bench.harness import Timing, report
+from bench.harness import Timing, machine, report
 from gis.ndvi import WGS84, NdviImage, WkbPolygons, reproject_polygons, zonal_figures
 
 SIZE = 6000
@@ -37,19 +40,21 @@ GOAL = 1.5
 THRESHOLD = 0.3
 
 
-def synthetic_image(rng: np.random.Generator) -> NdviImage:
-    y, x = np.mgrid[0:SIZE, 0:SIZE].astype(np.float32) / SIZE
-    values = 0.3 + 0.3 * np.sin(9 * x) * np.cos(7 * y) + rng.normal(0, 0.08, (SIZE, SIZE))
+def synthetic_image(rng: np.random.Generator, size: int = SIZE) -> NdviImage:
+    y, x = np.mgrid[0:size, 0:size].astype(np.float32) / size
+    values = 0.3 + 0.3 * np.sin(9 * x) * np.cos(7 * y) + rng.normal(0, 0.08, (size, size))
     values = values.astype(np.float64)
-    values[rng.random((SIZE, SIZE)) < 0.002] = np.nan
+    values[rng.random((size, size)) < 0.002] = np.nan
     transform = from_origin(500_000, 5_680_000, PIXEL, PIXEL)
     return NdviImage(values, transform, CRS.from_epsg(32642), None)
 
 
-def green_spaces(rng: np.random.Generator, image: NdviImage) -> list[shapely.Geometry]:
+def green_spaces(
+    rng: np.random.Generator, image: NdviImage, count: int = POLYGONS
+) -> list[shapely.Geometry]:
     x0, y0, x1, y1 = image.bounds
     polygons = []
-    for _ in range(POLYGONS):
+    for _ in range(count):
         centre = shapely.Point(rng.uniform(x0 + 200, x1 - 200), rng.uniform(y0 + 200, y1 - 200))
         shape = centre.buffer(rng.uniform(15, 120), quad_segs=6)
         polygons.append(shapely.affinity.scale(shape, rng.uniform(0.4, 1.0), 1.0))
@@ -70,12 +75,18 @@ def agreement(ours: list, reference) -> bool:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, default=SIZE, help="raster width and height, pixels")
+    parser.add_argument("--polygons", type=int, default=POLYGONS)
+    parser.add_argument("--rounds", type=int, default=ROUNDS)
+    args = parser.parse_args()
+    print(machine())
     rng = np.random.default_rng(2026)
-    image = synthetic_image(rng)
-    polygons = green_spaces(rng, image)
+    image = synthetic_image(rng, args.size)
+    polygons = green_spaces(rng, image, args.polygons)
     stored = reproject_polygons(polygons, image.crs, WGS84)  # as green_spaces.geom holds them
-    print(f"raster {SIZE:,} × {SIZE:,} px ({SIZE * PIXEL / 1000:.0f} km square), "
-          f"{POLYGONS:,} polygons")  # fmt: skip
+    print(f"raster {args.size:,} × {args.size:,} px ({args.size * PIXEL / 1000:.0f} km square), "
+          f"{args.polygons:,} polygons")  # fmt: skip
 
     source = NumPyRasterSource(image.values, *image.bounds, nodata=None,
                                srs_wkt=image.crs.to_wkt())  # fmt: skip
@@ -85,7 +96,7 @@ def main() -> None:
         return exact_extract(source, features, ["mean", "min", "max"], output="pandas")
 
     ours_samples, reference_samples = [], []
-    for _ in range(ROUNDS):
+    for _ in range(args.rounds):
         start = time.perf_counter()
         ours = zonal_figures(image, stored, THRESHOLD)
         ours_samples.append(time.perf_counter() - start)
@@ -100,7 +111,7 @@ def main() -> None:
 
     agree = agreement(ours, reference)
     ratio = report(
-        f"zonal NDVI over {POLYGONS:,} polygons",
+        f"zonal NDVI over {args.polygons:,} polygons",
         Timing("jasyl gis.ndvi.zonal_figures (full)", ours_samples),
         Timing("exactextract 0.3 mean/min/max (C++)", reference_samples),
     )
