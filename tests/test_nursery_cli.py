@@ -297,3 +297,6 @@ def test_list_names_each_nursery_region(run, clean) -> None:
     assert row.startswith(code) and "KZ-19" in row and "Almaty Region" in row
     listed = json.loads(run("nursery", "list", "--format", "json").output)
     assert listed[0]["region"] == "KZ-19" and listed[0]["region_id"] == 19
+    report = run("nursery", "report", "--format", "csv").output.splitlines()
+    assert report[0].startswith("nursery,region,region_name,on_hand")
+    assert report[1].startswith(f"{code},KZ-19,Almaty Region,")

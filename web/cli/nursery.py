@@ -121,12 +121,15 @@ def report_command(year: int | None, fmt: str, as_user: str | None) -> None:
     """National summary: stock, sown, dispatched and lost per nursery, capacity used."""
     with unit_of_work() as session:
         rows = services.national_summary(session, acting(session, as_user), year)
+        names = {region.iso_code: region.name_en for region in list_regions(session)}
+    rows = [{**row, "region_name": names.get(row["region"], "")} for row in rows]
     emit(
         rows,
         fmt,
         [
             "nursery",
             "region",
+            "region_name",
             "on_hand",
             "ready",
             "sown",
