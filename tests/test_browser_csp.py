@@ -40,14 +40,20 @@ def visit(page, url: str, problems: list[str]) -> None:
     problems += [f"{url}: {v}" for v in page.evaluate("window.cspViolations")]
 
 
-def test_the_map_loads_with_no_csp_violation(browser, demo_site) -> None:
-    base, _ = demo_site
+def watched_page(browser):
+    """A page whose CSP violations, console errors and script errors are collected."""
     context = browser.new_context(viewport={"width": 1200, "height": 800})
     context.add_init_script(WATCH_VIOLATIONS)
     page = context.new_page()
     problems: list[str] = []
     page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: problems.append(str(e)))
+    return context, page, problems
+
+
+def test_the_map_loads_with_no_csp_violation(browser, demo_site) -> None:
+    base, _ = demo_site
+    context, page, problems = watched_page(browser)
     answer = page.goto(base + "/", wait_until="networkidle")
     assert "script-src 'self' 'nonce-" in answer.headers["content-security-policy"]
     problems += page.evaluate("window.cspViolations")
@@ -60,12 +66,7 @@ def test_the_map_loads_with_no_csp_violation(browser, demo_site) -> None:
 
 def test_staff_pages_with_maps_and_scripts_run_under_the_policy(browser, demo_site) -> None:
     base, nursery = demo_site
-    context = browser.new_context(viewport={"width": 1200, "height": 800})
-    context.add_init_script(WATCH_VIOLATIONS)
-    page = context.new_page()
-    problems: list[str] = []
-    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: problems.append(str(e)))
+    context, page, problems = watched_page(browser)
     visit(page, base + "/regions/KZ-71", problems)
     page.goto(base + "/login")
     page.fill("input[name=email]", ADMIN)
