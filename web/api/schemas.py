@@ -21,15 +21,16 @@ from registry.inventory.models import (
     PlantStatus,
 )
 from registry.inventory.queries import MAX_PAGE
-from registry.inventory.rules import MAX_AGE_YEARS, OLDEST_PLANTING_YEAR
+from registry.inventory.rules import MAX_AGE_YEARS, OLDEST_PLANTING_YEAR, TEXT_LIMITS
 from web.api.contract import BodyModel, QueryModel, Whole
 
 # -- limits per field ----------------------------------------------------------------------------
-INVENTORY_NUMBER_CHARS = 64
+# The inventory's own text limits are declared once, in the rules the services apply.
+INVENTORY_NUMBER_CHARS = TEXT_LIMITS["inventory_number"]
+ADDRESS_CHARS = TEXT_LIMITS["address"]
+NOTES_CHARS = TEXT_LIMITS["notes"]
 NAME_CHARS = 200  # a green space, a person, a title, a species name
-ADDRESS_CHARS = 500
 REASON_CHARS = 1_000
-NOTES_CHARS = 4_000
 SEARCH_CHARS = 200
 INT4 = 2**31 - 1
 BIGINT = 2**63 - 1
