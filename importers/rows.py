@@ -300,8 +300,9 @@ class Normaliser:
         match = self.species.match(name)
         if match:
             return match.species
-        proposal = self.proposals.setdefault(name, self.species.propose(name))
-        raise NeedsConfirmation("species", proposal_message(proposal))
+        if name not in self.proposals:  # the fuzzy search once per distinct name, not per row
+            self.proposals[name] = self.species.propose(name)
+        raise NeedsConfirmation("species", proposal_message(self.proposals[name]))
 
     def _measure(
         self, name: str, target: str, limit: Callable[[Species | None], Decimal]
