@@ -28,7 +28,7 @@ from registry import migrate
 from registry.config import load_settings
 from registry.db import engine_for, unit_of_work
 from registry.nursery.demo import load_nursery_demo
-from registry.nursery.services import STOCK_SQL
+from registry.nursery.queries import STOCK_SQL
 
 RECOMPUTED_STOCK_SQL = text(
     """

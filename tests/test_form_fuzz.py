@@ -24,7 +24,7 @@ from werkzeug.routing import Rule
 
 from registry.access import Actor
 from registry.db import unit_of_work
-from registry.nursery.services import dispatch
+from registry.nursery.shipping import dispatch
 from tests.conftest import empty_inventory
 from tests.factories import make_green_space, make_plant, make_user
 from tests.nursery_factories import make_nursery, ready_batch

@@ -19,7 +19,7 @@ from registry.db import unit_of_work
 from registry.errors import InvalidValue
 from registry.inventory.models import GreenSpace, Plant
 from registry.nursery.models import Shipment
-from registry.nursery.services import dispatch
+from registry.nursery.shipping import dispatch
 from tests.factories import ASTANA, make_green_space, make_plant, square
 from tests.nursery_factories import make_nursery, ready_batch
 from tests.web_client import csrf_token, new_user, sign_in

@@ -13,7 +13,7 @@ from registry.access import Actor
 from registry.audit.models import AuditEntry
 from registry.db import unit_of_work
 from registry.errors import AccessDenied, DuplicateRecord, InvalidValue
-from registry.nursery import services
+from registry.nursery import queries, services, shipping
 from registry.nursery.models import Batch, BatchMovement, SeedLot, ShipmentLine, Stage
 from tests.factories import forester
 from tests.nursery_factories import SYSTEM, make_nursery, nursery_staff, ready_batch
@@ -93,7 +93,7 @@ def test_germination_stocktake_loss_keep_count_and_ledger_in_step(db) -> None:
     )
     services.count_batch(db, SYSTEM, batch.id, 39_950, date(2024, 11, 1), "осенняя инвентаризация")
     assert batch.quantity == 39_950 == ledger_sum(db, batch.id)
-    kinds = [m["kind"] for m in services.ledger(db, SYSTEM, batch_id=batch.id)]
+    kinds = [m["kind"] for m in queries.ledger(db, SYSTEM, batch_id=batch.id)]
     assert kinds == ["stocktake", "loss", "germination", "sowing"]
 
 
@@ -204,19 +204,19 @@ def test_dispatch_only_ready_stock_and_receipt_records_transit_losses(db) -> Non
         supplier="ТОО «Юг»",
     )
     with pytest.raises(InvalidValue, match="is sown, not ready to dispatch"):
-        services.dispatch(db, SYSTEM, nursery, "KZ-75", [f"{growing.id}:5"], date(2025, 9, 1))
+        shipping.dispatch(db, SYSTEM, nursery, "KZ-75", [f"{growing.id}:5"], date(2025, 9, 1))
     elm = ready_batch(db, nursery, 300)
     ash = ready_batch(db, nursery, 200, "Fraxinus pennsylvanica")
-    shipment = services.dispatch(
+    shipment = shipping.dispatch(
         db, SYSTEM, nursery, "Алматы", [f"{elm.id}:120", (ash.id, 80)], date(2025, 9, 1)
     )
     assert (elm.quantity, ash.quantity) == (180, 120)
     almaty = forester(db, "KZ-75")
     with pytest.raises(InvalidValue, match="130 received exceeds 120 shipped"):
-        services.receive(db, almaty, shipment.id, {elm.id: 130, ash.id: 80}, date(2025, 9, 3))
+        shipping.receive(db, almaty, shipment.id, {elm.id: 130, ash.id: 80}, date(2025, 9, 3))
     with pytest.raises(InvalidValue, match="cannot precede the dispatch"):
-        services.receive(db, almaty, shipment.id, {elm.id: 1, ash.id: 1}, date(2025, 8, 3))
-    services.receive(db, almaty, shipment.id, [f"{elm.id}:117", f"{ash.id}:80"], date(2025, 9, 3))
+        shipping.receive(db, almaty, shipment.id, {elm.id: 1, ash.id: 1}, date(2025, 8, 3))
+    shipping.receive(db, almaty, shipment.id, [f"{elm.id}:117", f"{ash.id}:80"], date(2025, 9, 3))
     db.expire_all()
     lost = {
         line.batch_id: line.lost_in_transit
@@ -224,7 +224,7 @@ def test_dispatch_only_ready_stock_and_receipt_records_transit_losses(db) -> Non
     }
     assert lost == {elm.id: 3, ash.id: 0}
     with pytest.raises(InvalidValue, match="already received"):
-        services.receive(db, almaty, shipment.id, {elm.id: 117, ash.id: 80}, date(2025, 9, 3))
+        shipping.receive(db, almaty, shipment.id, {elm.id: 117, ash.id: 80}, date(2025, 9, 3))
     dispatch_row = db.scalar(
         select(BatchMovement).where(
             BatchMovement.batch_id == elm.id, BatchMovement.kind == "dispatch"
@@ -239,14 +239,14 @@ def test_zoning_refusal_and_audited_override(db) -> None:
     spruce = ready_batch(db, nursery, 40, "Picea schrenkiana")
     staff = nursery_staff(db, nursery)
     with pytest.raises(InvalidValue, match="Kyzylorda Region lies in desert, which does not suit"):
-        services.dispatch(db, staff, nursery, "KZ-43", [f"{spruce.id}:10"], date(2025, 9, 1))
+        shipping.dispatch(db, staff, nursery, "KZ-43", [f"{spruce.id}:10"], date(2025, 9, 1))
     with pytest.raises(AccessDenied, match="may not override the zoning rule"):
-        services.dispatch(
+        shipping.dispatch(
             db, staff, nursery, "KZ-43", [f"{spruce.id}:10"], date(2025, 9, 1), override_reason="x"
         )
     db.refresh(spruce)
     assert spruce.quantity == 40
-    shipment = services.dispatch(
+    shipment = shipping.dispatch(
         db,
         SYSTEM,
         nursery,
@@ -274,15 +274,15 @@ def test_access_is_scoped_to_own_nursery_and_own_region(db) -> None:
     with pytest.raises(AccessDenied, match="may not record a loss in batch of nursery"):
         services.record_loss(db, staff, theirs.id, 1, "culling", date(2025, 6, 1))
     with pytest.raises(AccessDenied):
-        services.dispatch(db, staff, other, "KZ-75", [f"{theirs.id}:1"], date(2025, 9, 1))
+        shipping.dispatch(db, staff, other, "KZ-75", [f"{theirs.id}:1"], date(2025, 9, 1))
     with pytest.raises(AccessDenied):
-        services.stock(db, Actor.public())
-    shipment = services.dispatch(db, staff, mine, "KZ-75", [f"{own.id}:5"], date(2025, 9, 1))
+        queries.stock(db, Actor.public())
+    shipment = shipping.dispatch(db, staff, mine, "KZ-75", [f"{own.id}:5"], date(2025, 9, 1))
     for outsider in (forester(db, "KZ-71"), staff):
         with pytest.raises(AccessDenied, match="may not confirm receipt of shipment"):
-            services.receive(db, outsider, shipment.id, {own.id: 5}, date(2025, 9, 2))
+            shipping.receive(db, outsider, shipment.id, {own.id: 5}, date(2025, 9, 2))
     ministry = Actor(label="ministry", role="ministry")
-    assert {row["nursery"] for row in services.stock(db, ministry)} >= {mine.code, other.code}
+    assert {row["nursery"] for row in queries.stock(db, ministry)} >= {mine.code, other.code}
     denied = db.scalar(
         select(AuditEntry).where(AuditEntry.action == "denied").order_by(AuditEntry.id.desc())
     )
@@ -293,12 +293,12 @@ def test_stock_and_national_summary(db) -> None:
     nursery = make_nursery(db)
     ready_batch(db, nursery, 300, on=date.today().replace(month=1, day=2))
     ready_batch(db, nursery, 200, "Fraxinus pennsylvanica")
-    rows = services.stock(db, SYSTEM, nursery=nursery.code)
+    rows = queries.stock(db, SYSTEM, nursery=nursery.code)
     assert {(r["species"], r["stage"], r["grade"], r["quantity"]) for r in rows} == {
         ("Ulmus pumila", "ready", 1, 300),
         ("Fraxinus pennsylvanica", "ready", 1, 200),
     }
-    summary = {r["nursery"]: r for r in services.national_summary(db, SYSTEM)}
+    summary = {r["nursery"]: r for r in queries.national_summary(db, SYSTEM)}
     assert summary[nursery.code]["on_hand"] == 500
     assert summary[nursery.code]["capacity"] == 1_600_000
 
@@ -316,7 +316,7 @@ def test_concurrent_dispatches_cannot_oversell(database_url, clean) -> None:
             with unit_of_work(database_url) as session:
                 place = services.resolve_nursery(session, nursery_id)
                 barrier.wait(timeout=10)
-                services.dispatch(
+                shipping.dispatch(
                     session, SYSTEM, place, "KZ-75", [f"{batch_id}:{quantity}"], date(2025, 9, 1)
                 )
                 outcomes.append("ok")

@@ -12,7 +12,7 @@ from registry.access import Actor
 from registry.accounts.services import add_user
 from registry.db import unit_of_work
 from registry.errors import AccessDenied, InvalidValue
-from registry.nursery import provenance, services
+from registry.nursery import provenance, queries, services, shipping
 from registry.planting.models import (
     PlantingEvent,
     PlantingEventPlant,
@@ -59,11 +59,11 @@ def grow_and_ship(db, quantity: int = 400):
     services.count_batch(db, SYSTEM, sown.id, 7_600, date(2024, 6, 1), germination=True)
     school = services.transplant(db, SYSTEM, sown.id, 2_000, "school", date(2025, 4, 10))
     services.set_stage(db, SYSTEM, school.id, "ready", grade=1, standard="ГОСТ 24835-81")
-    shipment = services.dispatch(
+    shipment = shipping.dispatch(
         db, SYSTEM, nursery, "KZ-75", [(school.id, quantity)], date(2025, 10, 1)
     )
-    services.receive(db, SYSTEM, shipment.id, {school.id: quantity - 10}, date(2025, 10, 3))
-    line = services.shipment_lines(db, shipment.id)[0]
+    shipping.receive(db, SYSTEM, shipment.id, {school.id: quantity - 10}, date(2025, 10, 3))
+    line = shipping.shipment_lines(db, shipment.id)[0]
     return nursery, lot, school, shipment, line
 
 
@@ -235,7 +235,7 @@ def test_stock_against_approved_plans_and_expected_supplier(db) -> None:
     db.add_all(lines)
     db.flush()
     ministry = Actor(label="m", role="ministry")
-    rows = {r["species"]: r for r in services.stock_against_plans(db, ministry, 2026)}
+    rows = {r["species"]: r for r in queries.stock_against_plans(db, ministry, 2026)}
     assert set(rows) == {"Ulmus pumila", "Pinus sylvestris"}  # the draft plan does not count
     ready_elms = school.quantity  # what is left ready in the nursery
     assert rows["Ulmus pumila"]["shipped"] == 390

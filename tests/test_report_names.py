@@ -16,7 +16,7 @@ from registry.access import Actor
 from registry.accounts.services import actor_for, add_user
 from registry.care.services import add_care_work
 from registry.db import unit_of_work
-from registry.nursery.services import dispatch
+from registry.nursery.shipping import dispatch
 from registry.planting.services import (
     add_plan_line,
     approve_plan,

@@ -166,7 +166,7 @@ ALLOWED_FILES = {
 }
 # (file, interpolated expression): each checked against a fixed list before it reaches SQL.
 ALLOWED = {
-    # _next_id: callers pass a model's table name; binding it (:table) would be better still.
+    # next_id: callers pass a model's table name; binding it (:table) would be better still.
     ("registry/nursery/services.py", "table"),
 }
 STRING_METHODS = {"format", "join", "replace"}

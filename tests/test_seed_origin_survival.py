@@ -11,7 +11,7 @@ import pytest
 from registry.access import Actor
 from registry.accounts.services import add_user
 from registry.db import unit_of_work
-from registry.nursery import provenance, services
+from registry.nursery import provenance, shipping
 from registry.planting.models import SurvivalCheck
 from tests.charts import drawn_chart, series
 from tests.nursery_factories import SYSTEM, ready_batch
@@ -50,11 +50,11 @@ def almaty_origins(clean) -> None:
         plant_and_check(session, line, 50, 40, None)
         plant_and_check(session, line, 20, None, None)  # planted, never checked
         bought = ready_batch(session, nursery, 100)
-        shipment = services.dispatch(
+        shipment = shipping.dispatch(
             session, SYSTEM, nursery, "KZ-75", [(bought.id, 80)], date(2025, 10, 1)
         )
-        services.receive(session, SYSTEM, shipment.id, {bought.id: 80}, date(2025, 10, 3))
-        plant_and_check(session, services.shipment_lines(session, shipment.id)[0], 80, 60, None)
+        shipping.receive(session, SYSTEM, shipment.id, {bought.id: 80}, date(2025, 10, 3))
+        plant_and_check(session, shipping.shipment_lines(session, shipment.id)[0], 80, 60, None)
         planting(session, 200, ALMATY)  # no nursery batch named: no provenance to count it under
         for language in ("kk", "ru", "en"):
             user = add_user(session, SYSTEM, f"{language}@gov.kz", "ministry", None, PASSWORD)

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from registry.access import Actor
 from registry.accounts.services import add_user, find_user
 from registry.demo.users import DEMO_PASSWORD
-from registry.nursery import services
+from registry.nursery import services, shipping
 from registry.nursery.models import Nursery, RootSystem
 
 SEED = 20260207
@@ -403,8 +403,8 @@ def _ready(
         return
     batch = services.get_batch(session, batch_id)
     shipped = int(batch.quantity * rng.uniform(0.3, 0.6))
-    shipment = services.dispatch(
+    shipment = shipping.dispatch(
         session, ACTOR, nursery, crop.ship_to, [(batch.id, shipped)], autumn
     )
     arrived = shipped - int(shipped * rng.uniform(0.0, 0.02))
-    services.receive(session, ACTOR, shipment.id, {batch.id: arrived}, date(year + 1, 10, 25))
+    shipping.receive(session, ACTOR, shipment.id, {batch.id: arrived}, date(year + 1, 10, 25))

@@ -1,4 +1,7 @@
-"""What may be done with nursery stock: sowing, counting, transplanting, losses, dispatch, receipt.
+"""What may be done with nursery stock: seed lots, sowing, counting, transplanting, losses.
+
+Dispatch and receipt live in ``shipping``, reading the stock in ``queries``; both build on the
+ledger here.
 
 Every function works in the caller's unit of work and never commits. A batch is locked
 (``SELECT … FOR UPDATE``) before its count changes, so two dispatches racing for the last plants
@@ -11,7 +14,6 @@ by counter-movements only.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -24,14 +26,10 @@ from sqlalchemy.orm import Session
 
 from registry.access import (
     Actor,
-    require_nursery_read,
     require_nursery_write,
-    require_region_write,
     require_role,
-    require_zoning_override,
 )
 from registry.accounts.models import Role
-from registry.audit.models import AuditEntry
 from registry.audit.services import record_changes, record_creation
 from registry.errors import DuplicateRecord, InvalidValue, NotFound
 from registry.inventory.services import locate
@@ -48,13 +46,9 @@ from registry.nursery.models import (
     SeedLot,
     SeedLotMovement,
     SeedMovementKind,
-    Shipment,
-    ShipmentLine,
-    ShipmentStatus,
     Stage,
 )
-from registry.regions.models import NATURAL_ZONES, Region
-from registry.regions.services import resolve_region
+from registry.regions.models import NATURAL_ZONES
 from registry.species.models import Species
 from registry.species.services import get_species
 from registry.text import fold
@@ -101,7 +95,7 @@ def get_batch(session: Session, batch_id: int | str) -> Batch:
     return batch
 
 
-def _locked_batch(session: Session, batch_id: int | str) -> Batch:
+def locked_batch(session: Session, batch_id: int | str) -> Batch:
     """The batch, locked until the unit of work ends, with its committed count re-read."""
     if not str(batch_id).isdigit():
         raise NotFound(f"batch {batch_id} does not exist", id=batch_id)
@@ -334,7 +328,7 @@ def reverse_seed_movement(
 
 
 # -- batches and the ledger ----------------------------------------------------------------------
-def _move(
+def record_movement(
     session: Session,
     actor: Actor,
     batch: Batch,
@@ -373,7 +367,7 @@ def _move(
     return movement
 
 
-def _next_id(session: Session, table: str) -> int:
+def next_id(session: Session, table: str) -> int:
     """The record's id drawn before insert: codes built from it never clash, even concurrently."""
     return session.scalar(text(f"SELECT nextval(pg_get_serial_sequence('{table}', 'id'))"))
 
@@ -385,7 +379,7 @@ def _new_batch(
         select(Batch.id).where(Batch.nursery_id == nursery.id, Batch.code == code.strip())
     ):
         raise DuplicateRecord(f"code: batch {code.strip()} already exists in {nursery.code}")
-    batch_id = _next_id(session, "batches")
+    batch_id = next_id(session, "batches")
     batch = Batch(
         id=batch_id,
         nursery_id=nursery.id,
@@ -455,7 +449,9 @@ def sow(
         stage=rules.check_choice("stage", stage, Stage),
     )
     kind = MovementKind.SOWING if lot else MovementKind.RECEIPT
-    _move(session, actor, batch, kind, count, day, supplier.strip() or f"seed lot {lot.code}")
+    record_movement(
+        session, actor, batch, kind, count, day, supplier.strip() or f"seed lot {lot.code}"
+    )
     if lot is not None and seed_weight_kg not in (None, ""):
         weight = rules.check_weight("seed_weight_kg", seed_weight_kg)
         _seed_move(
@@ -489,7 +485,7 @@ def count_batch(
     germination: bool = False,
 ) -> BatchMovement | None:
     """A germination count or a stock-take: the ledger records the difference to the count."""
-    batch = _locked_batch(session, batch_id)
+    batch = locked_batch(session, batch_id)
     require_nursery_write(session, actor, batch.nursery_id, "count", "batch", batch.id)
     found = rules.check_count("counted", counted, allow_zero=True)
     day = rules.check_date("on", on, batch.started_on, "the batch's sowing")
@@ -501,7 +497,9 @@ def count_batch(
     if difference == 0:
         return None
     kind = MovementKind.GERMINATION if germination else MovementKind.STOCKTAKE
-    return _move(session, actor, batch, kind, difference, day, reason or "germination count")
+    return record_movement(
+        session, actor, batch, kind, difference, day, reason or "germination count"
+    )
 
 
 def record_loss(
@@ -513,12 +511,14 @@ def record_loss(
     on: Any,
     reason: str = "",
 ) -> BatchMovement:
-    batch = _locked_batch(session, batch_id)
+    batch = locked_batch(session, batch_id)
     require_nursery_write(session, actor, batch.nursery_id, "record a loss in", "batch", batch.id)
     count = rules.check_count("quantity", quantity)
     chosen = rules.check_choice("cause", cause, LossCause)
     day = rules.check_date("on", on, batch.started_on, "the batch's sowing")
-    return _move(session, actor, batch, MovementKind.LOSS, -count, day, reason, cause=chosen)
+    return record_movement(
+        session, actor, batch, MovementKind.LOSS, -count, day, reason, cause=chosen
+    )
 
 
 def transplant(
@@ -531,14 +531,14 @@ def transplant(
     into_batch_id: int | None = None,
 ) -> Batch:
     """Move plants to another section: out of this batch, into a new (or given) batch there."""
-    source = _locked_batch(session, batch_id)
+    source = locked_batch(session, batch_id)
     require_nursery_write(session, actor, source.nursery_id, "transplant", "batch", source.id)
     nursery = session.get(Nursery, source.nursery_id)
     count = rules.check_count("quantity", quantity)
     day = rules.check_date("on", on, source.started_on, "the batch's sowing")
     section = resolve_section(session, nursery, to_section)
     if into_batch_id is not None:
-        target = _locked_batch(session, into_batch_id)
+        target = locked_batch(session, into_batch_id)
         if target.nursery_id != source.nursery_id or target.species_id != source.species_id:
             raise InvalidValue(
                 "into_batch", "must be a batch of the same species here", into_batch_id
@@ -558,7 +558,7 @@ def transplant(
             root_system=source.root_system,
             stage=Stage.TRANSPLANTED,
         )
-    out = _move(
+    out = record_movement(
         session,
         actor,
         source,
@@ -567,7 +567,7 @@ def transplant(
         day,
         f"to {section.name} ({target.code})",
     )
-    _move(
+    record_movement(
         session,
         actor,
         target,
@@ -589,7 +589,7 @@ def set_stage(
     standard: str = "",
 ) -> Batch:
     """Advance a batch's stage; stock declared ready must carry its grade."""
-    batch = _locked_batch(session, batch_id)
+    batch = locked_batch(session, batch_id)
     require_nursery_write(session, actor, batch.nursery_id, "grade", "batch", batch.id)
     wanted = rules.check_stage_change(batch.stage, rules.check_choice("stage", stage, Stage))
     chosen_grade = rules.check_grade(grade) if grade not in (None, "") else batch.grade
@@ -639,7 +639,7 @@ def reverse_movement(
     done = []
     # Lock in id order so two reversals of a transplant never deadlock.
     batches = {
-        m.batch_id: _locked_batch(session, m.batch_id)
+        m.batch_id: locked_batch(session, m.batch_id)
         for m in sorted(movements, key=lambda m: m.batch_id)
     }
     for movement in movements:
@@ -655,7 +655,7 @@ def reverse_movement(
             )
         day = rules.check_date("on", on or date.today(), movement.on_date, "the movement reversed")
         done.append(
-            _move(
+            record_movement(
                 session,
                 actor,
                 batch,
@@ -677,405 +677,3 @@ def reverse_movement(
         action="reverse",
     )
     return done
-
-
-# -- dispatch and receipt -------------------------------------------------------------------------
-@dataclass(frozen=True)
-class LineRequest:
-    batch_id: int
-    quantity: int
-
-
-def parse_lines(pairs: Iterable[str | tuple[Any, Any]]) -> list[LineRequest]:
-    """``BATCH:QTY`` strings or (batch, qty) pairs; one batch at most once per shipment."""
-    lines: list[LineRequest] = []
-    for pair in pairs:
-        if isinstance(pair, str):
-            batch, _, qty = pair.partition(":")
-        else:
-            batch, qty = pair
-        if not str(batch).strip().isdigit():
-            raise InvalidValue("lines", "each line is BATCH_ID:QUANTITY", pair)
-        lines.append(LineRequest(int(batch), rules.check_count("quantity", qty)))
-    if not lines:
-        raise InvalidValue("lines", "a shipment needs at least one batch line")
-    if len({line.batch_id for line in lines}) != len(lines):
-        raise InvalidValue("lines", "name each batch once per shipment")
-    return lines
-
-
-def zoning_conflicts(session: Session, species_ids: Iterable[int], region: Region) -> list[Species]:
-    species = session.scalars(select(Species).where(Species.id.in_(set(species_ids))))
-    return [s for s in species if not rules.zones_suit(s.zones, region.zones)]
-
-
-def dispatch(
-    session: Session,
-    actor: Actor,
-    nursery: Nursery,
-    region: str | int,
-    lines: Iterable[str | tuple[Any, Any]],
-    on: Any,
-    consignee: str = "",
-    override_reason: str = "",
-) -> Shipment:
-    """Ship ready stock to an akimat; batches are locked in id order, then checked and drawn."""
-    require_nursery_write(session, actor, nursery.id, "dispatch from", "nursery")
-    destination = resolve_region(session, region)
-    requested = sorted(parse_lines(lines), key=lambda line: line.batch_id)
-    day = rules.check_date("on", on)
-    batches = [_locked_batch(session, line.batch_id) for line in requested]
-    for batch in batches:
-        if batch.nursery_id != nursery.id:
-            raise InvalidValue("lines", f"batch {batch.code} belongs to another nursery", batch.id)
-        if batch.stage is not Stage.READY:
-            raise InvalidValue(
-                "lines",
-                f"batch {batch.code} is {batch.stage.value}, not ready to dispatch",
-                batch.id,
-            )
-        rules.check_date("on", day, batch.started_on, f"batch {batch.code}'s sowing")
-    unsuited = zoning_conflicts(session, [b.species_id for b in batches], destination)
-    if unsuited and not override_reason.strip():
-        names = "; ".join(f"{s.latin} (zones {', '.join(s.zones)})" for s in unsuited)
-        raise InvalidValue(
-            "region",
-            f"{destination.name_en} lies in {', '.join(destination.zones)}, which does not suit "
-            f"{names}; an administrator may override with a reason",
-            destination.iso_code,
-        )
-    if unsuited:
-        require_zoning_override(session, actor, nursery.id, destination.id)
-    shipment_id = _next_id(session, "shipments")
-    number = f"{nursery.code}-S{day:%Y}-{shipment_id:05d}"
-    shipment = Shipment(
-        id=shipment_id,
-        number=number,
-        nursery_id=nursery.id,
-        region_id=destination.id,
-        consignee=consignee.strip() or f"akimat of {destination.name_en}",
-        dispatched_on=day,
-        status=ShipmentStatus.DISPATCHED,
-        zoning_override=override_reason.strip() if unsuited else None,
-        created_by=actor.user_id,
-    )
-    session.add(shipment)
-    session.flush()
-    for line, batch in zip(requested, batches, strict=True):
-        movement = _move(
-            session,
-            actor,
-            batch,
-            MovementKind.DISPATCH,
-            -line.quantity,
-            day,
-            f"shipment {number} to {destination.iso_code}",
-        )
-        session.add(
-            ShipmentLine(
-                shipment_id=shipment.id,
-                batch_id=batch.id,
-                movement_id=movement.id,
-                quantity_shipped=line.quantity,
-            )
-        )
-    session.flush()
-    record_creation(
-        session,
-        actor,
-        "shipment",
-        shipment.id,
-        destination.id,
-        {
-            "number": number,
-            "nursery": nursery.code,
-            "lines": [(r.batch_id, r.quantity) for r in requested],
-        },
-    )
-    if unsuited:
-        session.add(
-            AuditEntry(
-                user_id=actor.user_id,
-                actor=actor.label,
-                action="zoning_override",
-                entity="shipment",
-                entity_id=shipment.id,
-                region_id=destination.id,
-                field="zoning",
-                old_value={
-                    "species": [s.latin for s in unsuited],
-                    "region_zones": destination.zones,
-                },
-                new_value={"reason": override_reason.strip()},
-            )
-        )
-    return shipment
-
-
-def get_shipment(session: Session, actor: Actor, shipment_id: int) -> Shipment:
-    require_nursery_read(session, actor)
-    shipment = session.get(Shipment, shipment_id)
-    if shipment is None:
-        raise NotFound(f"shipment {shipment_id} does not exist", id=shipment_id)
-    return shipment
-
-
-def shipment_lines(session: Session, shipment_id: int) -> list[ShipmentLine]:
-    query = select(ShipmentLine).where(ShipmentLine.shipment_id == shipment_id)
-    return list(session.scalars(query.order_by(ShipmentLine.id)))
-
-
-def receive(
-    session: Session,
-    actor: Actor,
-    shipment_id: int | str,
-    received: dict[int, Any] | Iterable[str],
-    on: Any,
-) -> Shipment:
-    """The akimat confirms what arrived per line; what is missing is recorded lost in transit."""
-    shipment = (
-        session.scalar(select(Shipment).where(Shipment.id == int(shipment_id)).with_for_update())
-        if str(shipment_id).isdigit()
-        else None
-    )
-    if shipment is None:
-        raise NotFound(f"shipment {shipment_id} does not exist", id=shipment_id)
-    require_region_write(
-        session, actor, shipment.region_id, "confirm receipt of", "shipment", shipment.id
-    )
-    if shipment.status is ShipmentStatus.RECEIVED:
-        raise InvalidValue(
-            "shipment",
-            f"shipment {shipment.number} was already received on {shipment.received_on}",
-            shipment.number,
-        )
-    counts = _received_counts(received)
-    day = rules.check_date("on", on, shipment.dispatched_on, "the dispatch")
-    lines = shipment_lines(session, shipment.id)
-    by_batch = {line.batch_id: line for line in lines}
-    by_line = {line.id: line for line in lines}
-    unknown = [k for k in counts if k not in by_line and k not in by_batch]
-    if unknown:
-        raise InvalidValue(
-            "received", f"shipment {shipment.number} has no line or batch {unknown[0]}", unknown[0]
-        )
-    chosen: dict[int, int] = {}
-    for key, count in counts.items():
-        line = by_line.get(key) or by_batch[key]
-        if count > line.quantity_shipped:
-            raise InvalidValue(
-                "received",
-                f"batch {line.batch_id}: {count} received exceeds {line.quantity_shipped} shipped",
-                count,
-            )
-        chosen[line.id] = count
-    missing = [line.batch_id for line in lines if line.id not in chosen]
-    if missing:
-        raise InvalidValue("received", f"give the count received for batch {missing[0]} too")
-    for line in lines:
-        line.quantity_received = chosen[line.id]
-    losses = {line.batch_id: line.quantity_shipped - chosen[line.id] for line in lines}
-    shipment.status = ShipmentStatus.RECEIVED
-    shipment.received_on = day
-    shipment.received_by = actor.user_id
-    session.flush()
-    record_changes(
-        session,
-        actor,
-        "shipment",
-        shipment.id,
-        shipment.region_id,
-        {"status": ("dispatched", "received"), "lost_in_transit": (None, losses)},
-        action="receive",
-    )
-    return shipment
-
-
-def _received_counts(received: dict[int, Any] | Iterable[str]) -> dict[int, int]:
-    if isinstance(received, dict):
-        pairs = received.items()
-    else:
-        pairs = []
-        for item in received:
-            key, _, value = str(item).partition(":")
-            if not key.strip().isdigit():
-                raise InvalidValue("received", "each count is BATCH_ID:RECEIVED", item)
-            pairs.append((key, value))
-    return {int(k): rules.check_count("received", v, allow_zero=True) for k, v in pairs}
-
-
-# -- reading -------------------------------------------------------------------------------------
-STOCK_SQL = """
-    SELECT n.code AS nursery, r.iso_code AS region, s.latin AS species,
-           s.name_ru, s.name_kk, s.name_en,
-           b.stage::text AS stage, b.grade, b.root_system::text AS root_system,
-           count(*) AS batches, sum(b.quantity)::bigint AS quantity
-    FROM batches b
-    JOIN nurseries n ON n.id = b.nursery_id
-    JOIN regions r ON r.id = n.region_id
-    JOIN species s ON s.id = b.species_id
-    WHERE b.quantity > 0
-      AND (CAST(:nursery AS int) IS NULL OR b.nursery_id = :nursery)
-      AND (CAST(:species AS int) IS NULL OR b.species_id = :species)
-    GROUP BY n.code, r.iso_code, s.id, b.stage, b.grade, b.root_system
-    ORDER BY n.code, s.latin, b.stage, b.grade NULLS FIRST
-"""
-
-
-def stock(
-    session: Session,
-    actor: Actor,
-    nursery: str | int | None = None,
-    species: str | int | None = None,
-) -> list[dict[str, Any]]:
-    """Stock on hand by nursery, species, stage, grade and root system (non-empty batches)."""
-    require_nursery_read(session, actor)
-    nursery_id = resolve_nursery(session, nursery).id if nursery else None
-    species_id = get_species(session, species).id if species else None
-    rows = session.execute(text(STOCK_SQL), {"nursery": nursery_id, "species": species_id})
-    return [dict(row._mapping) for row in rows]
-
-
-def batches_of(session: Session, actor: Actor, nursery: Nursery) -> list[Batch]:
-    require_nursery_read(session, actor)
-    query = select(Batch).where(Batch.nursery_id == nursery.id).order_by(Batch.code)
-    return list(session.scalars(query))
-
-
-def ledger(
-    session: Session,
-    actor: Actor,
-    nursery: Nursery | None = None,
-    batch_id: int | None = None,
-    kind: str | None = None,
-    since: Any = None,
-    until: Any = None,
-    limit: int = 500,
-) -> list[dict[str, Any]]:
-    """Movements, newest first, filtered by nursery, batch, kind and date range."""
-    require_nursery_read(session, actor)
-    query = (
-        select(BatchMovement, Batch.code, Batch.nursery_id)
-        .join(Batch, Batch.id == BatchMovement.batch_id)
-        .order_by(BatchMovement.on_date.desc(), BatchMovement.id.desc())
-        .limit(limit)
-    )
-    if nursery is not None:
-        query = query.where(Batch.nursery_id == nursery.id)
-    if batch_id is not None:
-        query = query.where(BatchMovement.batch_id == int(batch_id))
-    if kind:
-        query = query.where(BatchMovement.kind == rules.check_choice("kind", kind, MovementKind))
-    if since:
-        query = query.where(BatchMovement.on_date >= rules.check_date("since", since))
-    if until:
-        query = query.where(BatchMovement.on_date <= rules.check_date("until", until))
-    return [
-        {
-            "id": m.id,
-            "batch_id": m.batch_id,
-            "batch": code,
-            "kind": m.kind.value,
-            "quantity": m.quantity,
-            "on": m.on_date.isoformat(),
-            "cause": m.cause.value if m.cause else None,
-            "reason": m.reason,
-            "actor": m.actor,
-            "reverses": m.reverses_id,
-        }
-        for m, code, _ in session.execute(query)
-    ]
-
-
-NATIONAL_SQL = """
-    WITH moved AS (
-        SELECT b.nursery_id,
-               sum(m.quantity) FILTER (WHERE m.kind = 'sowing') AS sown,
-               -sum(m.quantity) FILTER (WHERE m.kind = 'dispatch') AS dispatched,
-               -sum(m.quantity) FILTER (WHERE m.kind = 'loss') AS lost
-        FROM batch_movements m JOIN batches b ON b.id = m.batch_id
-        WHERE m.on_date >= make_date(:year, 1, 1) AND m.on_date < make_date(:year + 1, 1, 1)
-        GROUP BY b.nursery_id
-    ), capacity AS (
-        SELECT nursery_id, sum(capacity_per_year) AS capacity FROM nursery_sections GROUP BY 1
-    ), held AS (
-        SELECT nursery_id, sum(quantity) AS on_hand,
-               sum(quantity) FILTER (WHERE stage = 'ready') AS ready
-        FROM batches GROUP BY 1
-    )
-    SELECT n.code AS nursery, n.name, r.iso_code AS region,
-           coalesce(h.on_hand, 0)::bigint AS on_hand, coalesce(h.ready, 0)::bigint AS ready,
-           coalesce(m.sown, 0)::bigint AS sown, coalesce(m.dispatched, 0)::bigint AS dispatched,
-           coalesce(m.lost, 0)::bigint AS lost, coalesce(c.capacity, 0)::bigint AS capacity,
-           CASE WHEN c.capacity > 0 THEN round(100.0 * coalesce(m.sown, 0) / c.capacity, 1) END
-               AS capacity_used_pct
-    FROM nurseries n JOIN regions r ON r.id = n.region_id
-    LEFT JOIN moved m ON m.nursery_id = n.id
-    LEFT JOIN capacity c ON c.nursery_id = n.id
-    LEFT JOIN held h ON h.nursery_id = n.id
-    ORDER BY n.code
-"""
-
-
-def national_summary(
-    session: Session, actor: Actor, year: int | None = None
-) -> list[dict[str, Any]]:
-    """Per nursery: stock on hand and ready, sown/dispatched/lost in ``year``, capacity used."""
-    require_nursery_read(session, actor)
-    rows = session.execute(text(NATIONAL_SQL), {"year": year or date.today().year})
-    return [dict(row._mapping) for row in rows]
-
-
-def shipments(
-    session: Session, actor: Actor, nursery: Nursery | None = None, region_id: int | None = None
-) -> list[Shipment]:
-    require_nursery_read(session, actor)
-    query = select(Shipment).order_by(Shipment.dispatched_on.desc(), Shipment.id.desc())
-    if nursery is not None:
-        query = query.where(Shipment.nursery_id == nursery.id)
-    if region_id is not None:
-        query = query.where(Shipment.region_id == region_id)
-    return list(session.scalars(query))
-
-
-PLAN_SHORTFALL_SQL = """
-    WITH planned AS (
-        SELECT p.region_id, l.species_id, sum(l.quantity)::bigint AS planned
-        FROM planting_plan_lines l JOIN planting_plans p ON p.id = l.plan_id
-        WHERE p.year = :year AND p.status = 'approved' AND l.unit = 'pieces'
-        GROUP BY 1, 2
-    ), shipped AS (
-        SELECT s.region_id, b.species_id,
-               sum(coalesce(sl.quantity_received, sl.quantity_shipped))::bigint AS shipped
-        FROM shipment_lines sl JOIN shipments s ON s.id = sl.shipment_id
-        JOIN batches b ON b.id = sl.batch_id
-        WHERE s.dispatched_on >= make_date(:year - 1, 9, 1)
-          AND s.dispatched_on < make_date(:year + 1, 1, 1)
-        GROUP BY 1, 2
-    ), ready AS (
-        SELECT species_id, sum(quantity)::bigint AS ready
-        FROM batches WHERE stage = 'ready' GROUP BY 1
-    ), need AS (
-        SELECT p.region_id, p.species_id, p.planned, coalesce(s.shipped, 0) AS shipped,
-               greatest(p.planned - coalesce(s.shipped, 0), 0) AS still_needed
-        FROM planned p LEFT JOIN shipped s USING (region_id, species_id)
-    )
-    SELECT r.iso_code AS region, sp.latin AS species, sp.name_ru, sp.name_kk, sp.name_en,
-           n.planned, n.shipped,
-           n.still_needed, coalesce(rd.ready, 0) AS ready_nationally,
-           greatest(sum(n.still_needed) OVER (PARTITION BY n.species_id)
-                    - coalesce(rd.ready, 0), 0) AS national_shortfall
-    FROM need n JOIN regions r ON r.id = n.region_id JOIN species sp ON sp.id = n.species_id
-    LEFT JOIN ready rd ON rd.species_id = n.species_id
-    ORDER BY national_shortfall DESC, n.still_needed DESC, r.iso_code
-"""
-
-
-def stock_against_plans(session: Session, actor: Actor, year: int) -> list[dict[str, Any]]:
-    """The year's approved planting plans (pieces) per region and species, against stock.
-
-    ``shipped`` counts deliveries since the previous autumn (autumn stock feeds spring planting);
-    ``national_shortfall`` is what the whole country's ready stock cannot cover for that species.
-    """
-    require_nursery_read(session, actor)
-    return [dict(r._mapping) for r in session.execute(text(PLAN_SHORTFALL_SQL), {"year": year})]

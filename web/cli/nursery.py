@@ -19,7 +19,7 @@ from registry.access import Actor
 from registry.accounts.services import actor_for, find_user
 from registry.db import unit_of_work
 from registry.errors import NotFound
-from registry.nursery import provenance, services
+from registry.nursery import provenance, queries, services, shipping
 from registry.nursery.models import SeedLot
 from registry.regions.services import list_regions
 
@@ -109,7 +109,7 @@ def stock_command(
 ) -> None:
     """Stock on hand by nursery, species, stage, grade and root system."""
     with unit_of_work() as session:
-        rows = services.stock(session, acting(session, as_user), nursery_ref, species)
+        rows = queries.stock(session, acting(session, as_user), nursery_ref, species)
     emit(rows, fmt, ["nursery", "species", "stage", "grade", "root_system", "batches", "quantity"])
 
 
@@ -120,7 +120,7 @@ def stock_command(
 def report_command(year: int | None, fmt: str, as_user: str | None) -> None:
     """National summary: stock, sown, dispatched and lost per nursery, capacity used."""
     with unit_of_work() as session:
-        rows = services.national_summary(session, acting(session, as_user), year)
+        rows = queries.national_summary(session, acting(session, as_user), year)
         names = {region.iso_code: region.name_en for region in list_regions(session)}
     rows = [{**row, "region_name": names.get(row["region"], "")} for row in rows]
     emit(
@@ -326,10 +326,10 @@ def dispatch_command(
     with unit_of_work() as session:
         actor = acting(session, as_user)
         place = services.resolve_nursery(session, nursery_ref)
-        shipment = services.dispatch(
+        shipment = shipping.dispatch(
             session, actor, place, region, lines, on, consignee, override_reason
         )
-        total = sum(line.quantity_shipped for line in services.shipment_lines(session, shipment.id))
+        total = sum(line.quantity_shipped for line in shipping.shipment_lines(session, shipment.id))
         click.echo(f"Shipment {shipment.number} (id {shipment.id}): {total} plants dispatched.")
 
 
@@ -349,10 +349,10 @@ def receive_command(
 ) -> None:
     """Confirm receipt with the counts that arrived; the difference is lost in transit."""
     with unit_of_work() as session:
-        shipment = services.receive(session, acting(session, as_user), shipment_id, counts, on)
+        shipment = shipping.receive(session, acting(session, as_user), shipment_id, counts, on)
         lost = sum(
             (line.quantity_shipped - line.quantity_received)
-            for line in services.shipment_lines(session, shipment.id)
+            for line in shipping.shipment_lines(session, shipment.id)
         )
         click.echo(f"Shipment {shipment.number} received; lost in transit: {lost}.")
 
@@ -380,7 +380,7 @@ def ledger_command(
     with unit_of_work() as session:
         actor = acting(session, as_user)
         place = services.resolve_nursery(session, nursery_ref) if nursery_ref else None
-        rows = services.ledger(session, actor, place, batch_id, kind, since, until, limit)
+        rows = queries.ledger(session, actor, place, batch_id, kind, since, until, limit)
     emit(rows, fmt, ["id", "on", "batch", "kind", "quantity", "cause", "reason", "actor"])
 
 

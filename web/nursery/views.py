@@ -19,7 +19,7 @@ from shapely.geometry import mapping
 
 from registry.access import require_nursery_read
 from registry.errors import InvalidValue, JasylError
-from registry.nursery import provenance, services
+from registry.nursery import provenance, queries, services, shipping
 from registry.nursery.history import stock_by_stage_over_time
 from registry.nursery.models import Batch, Nursery
 from registry.regions.services import list_regions
@@ -75,9 +75,9 @@ def index() -> str:
     actor = current_actor()
     year = _year()
     with request_session() as session:
-        summary = services.national_summary(session, actor, year)
-        stock = services.stock(session, actor)
-        plans = services.stock_against_plans(session, actor, year)
+        summary = queries.national_summary(session, actor, year)
+        stock = queries.stock(session, actor)
+        plans = queries.stock_against_plans(session, actor, year)
     national: dict[tuple, int] = {}
     for row in stock:
         key = (row["species"], local_name(row), row["stage"], row["grade"])
@@ -114,15 +114,15 @@ def nursery_page(code: str) -> str:
     actor = current_actor()
     with request_session() as session:
         nursery = services.resolve_nursery(session, code)
-        stock = services.stock(session, actor, nursery.code)
-        batches = services.batches_of(session, actor, nursery)
+        stock = queries.stock(session, actor, nursery.code)
+        batches = queries.batches_of(session, actor, nursery)
         species = {
             s.id: s
             for s in session.query(Species).filter(
                 Species.id.in_({b.species_id for b in batches} or {0})
             )
         }
-        shipments = services.shipments(session, actor, nursery)
+        shipments = queries.shipments(session, actor, nursery)
         history = stock_by_stage_over_time(session, actor, nursery)
         return render_template(
             "nursery/nursery.html",
@@ -144,7 +144,7 @@ def ledger_page(code: str) -> str:
     args = request.args
     with request_session() as session:
         nursery = services.resolve_nursery(session, code)
-        rows = services.ledger(
+        rows = queries.ledger(
             session,
             actor,
             nursery,
@@ -164,7 +164,7 @@ def dispatch_page(code: str):
         nursery = services.resolve_nursery(session, code)
         ready = [
             b
-            for b in services.batches_of(session, actor, nursery)
+            for b in queries.batches_of(session, actor, nursery)
             if b.stage.value == "ready" and b.quantity > 0
         ]
         regions = list_regions(session)
@@ -178,7 +178,7 @@ def dispatch_page(code: str):
         try:
             with request_session() as session:
                 place = services.resolve_nursery(session, code)
-                shipment = services.dispatch(
+                shipment = shipping.dispatch(
                     session,
                     actor,
                     place,
@@ -213,15 +213,15 @@ def shipment_page(shipment_id: int):
         try:
             counts = numbered(request.form, "got_")
             with request_session() as session:
-                services.receive(session, actor, shipment_id, counts, request.form.get("on", ""))
+                shipping.receive(session, actor, shipment_id, counts, request.form.get("on", ""))
             return redirect(url_for("nursery.shipment_page", shipment_id=shipment_id))
         except JasylError as exc:
             if exc.http_status == 403:
                 raise
             error = exc.message
     with request_session() as session:
-        shipment = services.get_shipment(session, actor, shipment_id)
-        lines = services.shipment_lines(session, shipment.id)
+        shipment = shipping.get_shipment(session, actor, shipment_id)
+        lines = shipping.shipment_lines(session, shipment.id)
         batches = {
             b.id: b
             for b in session.query(Batch).filter(Batch.id.in_([line.batch_id for line in lines]))
@@ -250,7 +250,7 @@ def shipment_page(shipment_id: int):
 @api.get("/stock")
 def api_stock() -> Response:
     with request_session() as session:
-        rows = services.stock(
+        rows = queries.stock(
             session,
             current_actor(),
             request.args.get("nursery") or None,
@@ -263,8 +263,8 @@ def api_stock() -> Response:
 def api_report() -> Response:
     year = _year()
     with request_session() as session:
-        summary = services.national_summary(session, current_actor(), year)
-        plans = services.stock_against_plans(session, current_actor(), year)
+        summary = queries.national_summary(session, current_actor(), year)
+        plans = queries.stock_against_plans(session, current_actor(), year)
     return jsonify({"year": year, "nurseries": _plain(summary), "plans": _plain(plans)})
 
 
@@ -281,7 +281,7 @@ def api_ledger(code: str) -> Response:
     args = request.args
     with request_session() as session:
         nursery = services.resolve_nursery(session, code)
-        rows = services.ledger(
+        rows = queries.ledger(
             session,
             current_actor(),
             nursery,
@@ -303,7 +303,7 @@ def api_dispatch(code: str):
     ]
     with request_session() as session:
         nursery = services.resolve_nursery(session, code)
-        shipment = services.dispatch(
+        shipment = shipping.dispatch(
             session,
             current_actor(),
             nursery,
@@ -328,14 +328,14 @@ def api_receive(shipment_id: int):
     if not isinstance(received, dict):
         raise InvalidValue("received", "must map batch ids to the counts received")
     with request_session() as session:
-        shipment = services.receive(
+        shipment = shipping.receive(
             session,
             current_actor(),
             shipment_id,
             {int(k) if str(k).isdigit() else -1: v for k, v in received.items()},
             data.get("on", ""),
         )
-        lines = services.shipment_lines(session, shipment.id)
+        lines = shipping.shipment_lines(session, shipment.id)
         answer = {
             "id": shipment.id,
             "status": shipment.status.value,

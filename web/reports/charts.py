@@ -223,7 +223,7 @@ def stock_over_time(history: Iterable[Mapping[str, Any]]) -> Chart:
 
 def stock_by_stage(stock: Iterable[Mapping[str, Any]]) -> Chart:
     """A nursery's stock on hand per species, one series per stage (sown → ready to dispatch),
-    from the stock rows of ``registry.nursery.services.stock``."""
+    from the stock rows of ``registry.nursery.queries.stock``."""
     rows = list(stock)
     species = sorted({r["species"] for r in rows})
     names = {r["species"]: local_name(r) for r in rows}
