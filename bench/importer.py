@@ -46,6 +46,7 @@ from bench.harness import Timing, machine, report
 from registry import migrate
 from registry.config import load_settings
 from registry.db import engine_for, unit_of_work
+from registry.demo.services import load_demo
 from registry.imports.models import ImportBatch
 from registry.inventory.models import Plant
 from registry.regions.models import Region
@@ -165,11 +166,21 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--survey", type=Path, help="a survey.shp made by generate() before")
     parser.add_argument("--keep", action="store_true", help="keep the benchmark's database")
+    parser.add_argument(
+        "--demo",
+        type=float,
+        metavar="SCALE",
+        help="load the demo cities at SCALE first: the import meets a registry already in use",
+    )
     args = parser.parse_args()
     print(machine())
     base = load_settings().database_url
     name, url = own_database(base)
     try:
+        if args.demo:
+            with unit_of_work(url) as session:
+                plants = load_demo(session, scale=args.demo)
+            print(f"on the demo database: {plants:,} plants loaded (scale {args.demo:g})")
         measure_import(args, url)
     finally:
         engine_for(url).dispose()
@@ -236,7 +247,10 @@ def measure_import(args: argparse.Namespace, url: str) -> None:
     print(
         f"jasyl import: {args.rows / ours:,.0f} rows/s; ogr2ogr: {args.rows / baseline:,.0f} rows/s"
     )
-    print(f"our wall time is {1 / ratio:.2f}× ogr2ogr's (goal ≤ 1.0×); peak RSS {peak_mb:,.0f} MB")
+    print(
+        f"our wall time is {1 / ratio:.2f}× ogr2ogr's (goal ≤ 0.75×); "
+        f"peak RSS {peak_mb:,.0f} MB (goal ≤ 1,024 MB)"
+    )
     done = json.loads(ours_output)
     print(f"jasyl import said: {done['status']}, {done['imported']:,} imported")
     if done["status"] != "done" or done["imported"] != args.rows:
