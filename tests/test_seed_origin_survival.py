@@ -4,6 +4,8 @@ carry the figures of the region's JSON, in the reader's language."""
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import date
 
 import pytest
@@ -13,9 +15,12 @@ from registry.accounts.services import add_user
 from registry.db import unit_of_work
 from registry.nursery import provenance, shipping
 from registry.planting.models import SurvivalCheck
+from registry.reports import exports
+from registry.reports.services import build_report
 from tests.charts import drawn_chart, series
 from tests.nursery_factories import SYSTEM, ready_batch
 from tests.test_nursery_provenance import grow_and_ship, planting
+from tests.test_report_pdf import pdf_text
 from tests.web_client import PASSWORD, sign_in
 from web.app import create_app
 
@@ -117,3 +122,26 @@ def test_the_region_page_draws_survival_by_seed_origin(
         assert len(table) == 3 and bought_from in table[2]
     finally:
         page.close()
+
+
+def test_the_yearly_report_keeps_survival_by_seed_origin(almaty_origins, clean) -> None:
+    """The region's yearly report stores the provenance figures of its page, and its PDF and
+    CSV carry them by name."""
+    with unit_of_work(clean) as session:
+        edition = build_report(session, SYSTEM, "KZ-75", 2025)
+        stored = edition.content["seed_origins"]
+        assert stored == provenance.survival_by_seed_origin(session, ALMATY)
+        content = edition.content
+    assert [o["rate_1"] for o in stored] == [82.9, 75.0]
+    rows = list(csv.DictReader(io.StringIO(exports.to_csv(content))))
+    lot = [r for r in rows if r["section"] == "seed_origins" and r["measure"] == "alive_1"]
+    assert [r["value"] for r in lot] == ["290", "60"]
+    assert lot[0]["item"] == "Илийская долина / пойма р. Или, Капшагай / "
+    client = create_app({"TESTING": True}).test_client()
+    assert sign_in(client, "ru@gov.kz").status_code == 302
+    answer = client.get("/api/v1/reports/KZ-75/2025?format=pdf")
+    assert answer.status_code == 200, answer.get_data(as_text=True)[:300]
+    words = " ".join(pdf_text(answer.data, layout=False).split())
+    assert "Приживаемость по происхождению семян" in words
+    assert "Илийская долина · пойма р. Или, Капшагай" in words
+    assert "куплено у ТОО «Саженцы-Юг»" in words and "82,9" in words

@@ -137,6 +137,14 @@ def local_name(row: Mapping[str, Any]) -> str:
     return row.get(f"name_{language()}") or row["name_ru"]
 
 
+def seed_origin_name(row: Mapping[str, Any]) -> str:
+    """A seed provenance as a reader names it: "seed zone · collection place", or the supplier
+    of stock the nursery bought rather than grew from its own seed lot."""
+    if row.get("supplier") is not None:
+        return str(_l("bought from %(supplier)s", supplier=row["supplier"]))
+    return " · ".join(part for part in (row["seed_zone"], row.get("collection_place")) if part)
+
+
 NAMES = text(
     """
     SELECT 'region', iso_code, name_kk, name_ru, name_en FROM regions
@@ -205,6 +213,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(decimal_number, "decimal")
     app.add_template_filter(with_region_names, "region_names")
     app.add_template_global(local_name)
+    app.add_template_global(seed_origin_name)
     app.add_template_global(region_name)
     app.add_template_global(species_name)
 

@@ -66,6 +66,12 @@ SECTIONS = {
         ["planting_year", "name", "unit_name"],
         ["planted", "checked_1", "alive_1", "checked_3", "alive_3"],
     ),
+    "seed_origins": Section(
+        ["seed_zone", "collection_place", "supplier"],
+        ["seed_zone", "collection_place", "supplier"],
+        ["seed_zone", "collection_place", "supplier"],
+        ["planted", "checked_1", "alive_1", "checked_3", "alive_3"],
+    ),
     "care": Section(
         ["kind", "kind_name", "unit", "unit_name"],
         ["kind", "unit"],
@@ -84,7 +90,7 @@ SECTIONS = {
 def section_rows(content: dict[str, Any], section: str) -> list[dict[str, Any]]:
     if section == "obligations":
         return content["felling"]["obligations"]
-    return content[section]
+    return content.get(section, [])  # an edition built before the section was added lacks it
 
 
 def cell(row: Mapping[str, Any], column: str, reader: Reader) -> Any:

@@ -230,6 +230,8 @@ def build_content(
     planting = planting_section(session, region.id, year, names)
     step("survival")
     survival = survival_section(session, region.id, year, names)
+    step("seed origins")
+    seed_origins = survival_by_seed_origin(session, region.id)
     step("care")
     care = care_rows(session, region.id, year)
     step("felling")
@@ -254,6 +256,7 @@ def build_content(
         "planting": planting,
         "planting_totals_pieces": totals,
         "survival": survival,
+        "seed_origins": seed_origins,  # all the region's plantings traced to a nursery batch
         "care": care,
         "felling": felling,
         "inventory": inventory,

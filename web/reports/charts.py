@@ -16,7 +16,7 @@ from typing import Any, Literal
 from flask_babel import gettext as _
 
 from web.i18n import language
-from web.labels import CARE_KIND_NAMES, STAGE_NAMES, local_name, species_name
+from web.labels import CARE_KIND_NAMES, STAGE_NAMES, local_name, seed_origin_name, species_name
 
 PLANNED, PLANTED, REPLANTED = "#9e9e9e", "#31a354", "#fdae6b"
 SURVIVAL_1, SURVIVAL_3 = "#d95f0e", "#756bb1"
@@ -132,14 +132,6 @@ def survival_by_species(rows: Iterable[Mapping[str, Any]], by_code: bool = True)
         horizontal=True,
         value_max=100,
     )
-
-
-def seed_origin_name(row: Mapping[str, Any]) -> str:
-    """A seed provenance as a reader names it: "seed zone · collection place", or the supplier
-    of stock the nursery bought rather than grew from its own seed lot."""
-    if row.get("supplier") is not None:
-        return _("bought from %(supplier)s", supplier=row["supplier"])
-    return " · ".join(part for part in (row["seed_zone"], row.get("collection_place")) if part)
 
 
 def survival_by_seed_origin(rows: Iterable[Mapping[str, Any]]) -> Chart:

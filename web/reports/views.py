@@ -147,7 +147,6 @@ def region_page(region: str) -> str:
         data=data,
         year=year,
         charts=drawn,
-        seed_origin_name=charts.seed_origin_name,
     )
 
 
