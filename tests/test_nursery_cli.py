@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import threading
 
@@ -300,3 +302,15 @@ def test_list_names_each_nursery_region(run, clean) -> None:
     report = run("nursery", "report", "--format", "csv").output.splitlines()
     assert report[0].startswith("nursery,region,region_name,on_hand")
     assert report[1].startswith(f"{code},KZ-19,Almaty Region,")
+
+
+def test_stock_names_the_species_beside_its_latin(run, clean) -> None:
+    """The stock CSV carried the Latin name alone; a nursery manager reads Russian or Kazakh."""
+    with unit_of_work() as session:
+        nursery = make_nursery(session)
+        ready_batch(session, nursery, 40)
+    rows = list(csv.DictReader(io.StringIO(run("nursery", "stock", "--format", "csv").output)))
+    assert [(r["species"], r["name_ru"], r["region"], r["quantity"]) for r in rows] == [
+        ("Ulmus pumila", "вяз приземистый", "KZ-19", "40")
+    ]
+    assert rows[0]["name_kk"]

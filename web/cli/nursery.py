@@ -110,7 +110,8 @@ def stock_command(
     """Stock on hand by nursery, species, stage, grade and root system."""
     with unit_of_work() as session:
         rows = queries.stock(session, acting(session, as_user), nursery_ref, species)
-    emit(rows, fmt, ["nursery", "species", "stage", "grade", "root_system", "batches", "quantity"])
+    names = ["nursery", "region", "species", "name_ru", "name_kk"]  # codes and what people read
+    emit(rows, fmt, [*names, "stage", "grade", "root_system", "batches", "quantity"])
 
 
 @nursery.command("report")
