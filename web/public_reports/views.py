@@ -22,6 +22,7 @@ from flask import (
     url_for,
 )
 from flask_login import login_required
+from geoalchemy2.shape import to_shape
 
 from registry.access import require_region_read
 from registry.care.models import CareKind, CareUnit
@@ -59,7 +60,9 @@ def _place(args) -> dict[str, Any]:
     if plant_id.isdigit():
         with request_session() as session:
             plant = get_plant(session, current_actor(), int(plant_id))
+            spot = to_shape(plant.geom).representative_point()
             place |= {"plant_id": plant.id, "inventory_number": plant.inventory_number}
+            place |= {"lon": round(spot.x, 7), "lat": round(spot.y, 7)}
     return place
 
 
