@@ -4,7 +4,10 @@ nobody answered in time counted on the region's page and the ministry's dashboar
 
 from __future__ import annotations
 
+import json
+
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import select, text
 
 from registry.audit.models import AuditEntry
@@ -14,6 +17,7 @@ from registry.inventory.models import Inspection
 from tests.factories import ASTANA, make_plant
 from tests.web_client import new_user, send, sign_in
 from web import create_app
+from web.cli import main
 
 REPORTS = "/api/v1/public-reports"
 QUEUE = "/api/v1/report-queue"
@@ -171,3 +175,27 @@ def test_reports_unanswered_too_long_are_counted_for_the_region_and_ministry(app
     forester = staff(app, "astana@test.kz")
     send(forester, "POST", f"{QUEUE}/{old_id}/reject", {"reason": "not a registry tree"})
     assert 'id="overdue-reports">0<' in ministry.get("/reports/dashboard").get_data(as_text=True)
+
+
+def test_jasyl_public_reports_list_shows_a_region_and_its_overdue(app, clean) -> None:
+    old, old_id = reported(app)
+    fresh, _ = reported(app, kind="dead")
+    with unit_of_work(clean) as session:
+        session.execute(
+            text("UPDATE public_reports SET created_at = now() - interval '20 days' WHERE id = :i"),
+            {"i": old_id},
+        )
+
+    def listed(*args: str) -> list[str]:
+        ran = CliRunner().invoke(main, ["public-reports", "list", *args, "--format", "json"])
+        assert ran.exit_code == 0, ran.output
+        return [r["number"] for r in json.loads(ran.output)]
+
+    assert listed("--region", "KZ-71") == [old, fresh]
+    assert listed("--region", "KZ-71", "--overdue") == [old]
+    assert listed("--region", "KZ-75") == []
+    assert listed("--kind", "dead") == [fresh]
+    refused = CliRunner().invoke(
+        main, ["public-reports", "list", "--region", "KZ-71", "--as", "almaty@test.kz"]
+    )
+    assert refused.exit_code == 1 and "may not read public reports" in refused.output

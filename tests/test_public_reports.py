@@ -14,6 +14,7 @@ from registry.config import OpenData, load_settings
 from registry.db import unit_of_work
 from registry.public_reports.models import PublicReport, PublicReportPhoto
 from tests.factories import ALMATY, ASTANA, OUTSIDE_KAZAKHSTAN, make_plant
+from tests.web_client import csrf_token
 from web import create_app
 
 REPORTS = "/api/v1/public-reports"
@@ -81,6 +82,12 @@ def test_bad_values_are_refused_naming_the_field(app, clean, change, field) -> N
     answer = report(app.test_client(), **change)
     assert answer.status_code == 422, answer.json
     assert answer.json["field"] == field
+    assert stored(clean) == []
+
+
+def test_a_huge_json_body_is_refused_before_it_is_parsed(app, clean) -> None:
+    padded = report(app.test_client(), description="x" * 200_000)
+    assert padded.status_code == 413 and padded.json["field"] == "body"
     assert stored(clean) == []
 
 
@@ -187,3 +194,40 @@ def test_more_than_three_photos_or_a_broken_one_stores_nothing(app, clean, tmp_p
     assert not list((tmp_path / "uploads").rglob("*.jpg"))
     with unit_of_work(clean) as session:
         assert session.scalar(select(func.count()).select_from(PublicReportPhoto)) == 0
+
+
+def test_the_web_form_shows_a_refusal_beside_it_and_stores_nothing(app, clean) -> None:
+    client = app.test_client()
+    where = f"/report?lon={ASTANA[0]}&lat={ASTANA[1]}"
+    form = {"csrf_token": csrf_token(client, where), "kind": "dead", "lon": ASTANA[0]}
+    form |= {"lat": ASTANA[1], "description": "x" * 2001}
+    page = client.post("/report", data=form)
+    assert page.status_code == 422
+    assert 'data-field="description"' in page.get_data(as_text=True)
+    assert stored(clean) == []
+    sent = client.post("/report", data={**form, "description": "Сломано"})
+    assert sent.status_code == 302 and "/report/" in sent.headers["Location"]
+    assert len(stored(clean)) == 1
+
+
+@pytest.mark.parametrize(
+    ("lang", "words"),
+    [("kk", "Ашық деректер"), ("ru", "Открытые данные"), ("en", "Open data")],
+)
+def test_the_open_data_page_names_licence_counts_apis_and_every_download(
+    clean, tmp_path, lang, words
+) -> None:
+    with unit_of_work(clean) as session:
+        make_plant(session)
+        make_plant(session, published=False)
+    app = site(clean, tmp_path, licence="ODbL 1.0", licence_url="https://opendatacommons.org/odbl/")
+    page = app.test_client().get("/open-data", headers={"Accept-Language": lang})
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and words in html
+    assert 'href="https://opendatacommons.org/odbl/" rel="license">ODbL 1.0<' in html
+    assert 'id="count-plants">1<' in html  # the published plant only
+    for fmt in ("gpkg", "shp", "geojson", "csv", "xlsx"):
+        assert f"/ogc/collections/plants/download?format={fmt}" in html
+    assert "/api/v1/openapi.json" in html and "/ogc/api?f=html" in html
+    status = app.test_client().get("/report/ABCD-EFGH", headers={"Accept-Language": lang})
+    assert status.status_code == 404

@@ -14,7 +14,7 @@ from geoalchemy2.shape import to_shape
 from pydantic import ValidationError
 
 from registry.access import require_signed_in
-from registry.errors import InvalidValue
+from registry.errors import InvalidValue, TooLarge
 from registry.photos.rules import MAX_PHOTO_BYTES
 from registry.public_reports import answers, services
 from registry.public_reports.photos import photos_of
@@ -29,6 +29,7 @@ from web.public_reports.schemas import HONEYPOT, ReportInput
 
 api = Blueprint("public_reports_api", __name__, url_prefix="/api/v1")
 REPORT_REQUEST_BYTES = MAX_PHOTOS * MAX_PHOTO_BYTES + 1024 * 1024
+JSON_REPORT_BYTES = 64 * 1024  # the longest text fields several times over; never a photo
 
 
 @api.before_request
@@ -51,6 +52,8 @@ def sent_report() -> tuple[ReportInput, list[tuple[bytes, str]]]:
             return given, [(f.stream.read(MAX_PHOTO_BYTES + 1), f.filename or "") for f in files]
         if not request.is_json:
             raise InvalidValue("body", "send JSON (application/json) or multipart/form-data")
+        if (request.content_length or 0) > JSON_REPORT_BYTES:
+            raise TooLarge("body", f"a report without photos is at most {JSON_REPORT_BYTES} bytes")
         return ReportInput.model_validate_json(request.get_data(cache=True)), []
     except ValidationError as exc:
         raise refusal(exc) from None
