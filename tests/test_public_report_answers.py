@@ -15,7 +15,7 @@ from registry.care.models import CareWork
 from registry.db import unit_of_work
 from registry.inventory.models import Inspection
 from tests.factories import ASTANA, make_plant
-from tests.web_client import new_user, send, sign_in
+from tests.web_client import csrf_token, new_user, send, sign_in
 from web import create_app
 from web.cli import main
 
@@ -199,3 +199,20 @@ def test_jasyl_public_reports_list_shows_a_region_and_its_overdue(app, clean) ->
         main, ["public-reports", "list", "--region", "KZ-71", "--as", "almaty@test.kz"]
     )
     assert refused.exit_code == 1 and "may not read public reports" in refused.output
+
+
+def test_the_queue_pages_keep_to_the_foresters_region(app, clean) -> None:
+    number, report_id = reported(app, contact="aigerim@mail.kz")
+    astana, almaty = staff(app, "astana@test.kz"), staff(app, "almaty@test.kz")
+    assert number in astana.get("/public-reports/queue").get_data(as_text=True)
+    assert number not in almaty.get("/public-reports/queue").get_data(as_text=True)
+    assert almaty.get(f"/public-reports/{report_id}").status_code == 403
+    token = csrf_token(almaty, "/public-reports/queue")
+    refused = almaty.post(f"/public-reports/{report_id}/publish", data={"csrf_token": token})
+    assert refused.status_code == 403
+    page = astana.get(f"/public-reports/{report_id}").get_data(as_text=True)
+    assert "aigerim@mail.kz" in page
+    token = csrf_token(astana, "/public-reports/queue")
+    why = {"csrf_token": token, "reason": "no such tree"}
+    assert astana.post(f"/public-reports/{report_id}/reject", data=why).status_code == 302
+    assert app.test_client().get(f"{REPORTS}/{number}").json["published"] is False

@@ -24,7 +24,7 @@ from flask import (
 from flask_login import login_required
 from geoalchemy2.shape import to_shape
 
-from registry.access import require_region_read
+from registry.access import require_region_read, require_signed_in
 from registry.care.models import CareKind, CareUnit
 from registry.errors import InvalidValue, JasylError, NotFound
 from registry.inventory.services import get_plant
@@ -219,6 +219,7 @@ def photo(photo_id: int):
     """A photo a resident sent: for the staff who may read the report's region."""
     actor = current_actor()
     with request_session() as session:
+        require_signed_in(session, actor, "see", "public report photos")
         found = session.get(PublicReportPhoto, photo_id)
         report = session.get(PublicReport, found.report_id) if found else None
         if report is None:
