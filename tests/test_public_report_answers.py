@@ -110,6 +110,19 @@ def test_a_place_report_becomes_a_planned_care_work_then_done(app, clean) -> Non
     assert skipped.status_code == 422 and skipped.json["field"] == "status"
 
 
+def test_a_felling_is_planned_as_a_sanitary_felling_work_on_the_tree(app, clean, tree) -> None:
+    number, report_id = reported(app, kind="dead", plant_id=tree)
+    forester = staff(app, "astana@test.kz")
+    body = {"action": "felling", "planned_volume": 1, "kind": "watering"}  # the kind is felling's
+    planned = send(forester, "POST", f"{QUEUE}/{report_id}/accept", body)
+    assert planned.status_code == 200, planned.json
+    with unit_of_work(clean) as session:
+        work = session.get(CareWork, planned.json["care_work_id"])
+        assert (work.kind, work.unit, work.plant_id) == ("sanitary_felling", "pieces", tree)
+    again = send(forester, "POST", f"{QUEUE}/{report_id}/accept", body)
+    assert again.status_code == 422 and again.json["field"] == "status"
+
+
 def test_reject_needs_a_reason_and_the_public_reads_it_once_published(app, clean) -> None:
     number, report_id = reported(app, kind="missing_tree")
     forester = staff(app, "astana@test.kz")
