@@ -10,12 +10,15 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select, text
 
+from registry.access import Actor
+from registry.accounts.services import add_user
 from registry.audit.models import AuditEntry
 from registry.care.models import CareWork
 from registry.db import unit_of_work
 from registry.inventory.models import Inspection
 from tests.factories import ASTANA, make_plant
-from tests.web_client import csrf_token, new_user, send, sign_in
+from tests.nursery_factories import make_nursery
+from tests.web_client import PASSWORD, csrf_token, new_user, send, sign_in
 from web import create_app
 from web.cli import main
 
@@ -229,3 +232,15 @@ def test_the_queue_pages_keep_to_the_foresters_region(app, clean) -> None:
     why = {"csrf_token": token, "reason": "no such tree"}
     assert astana.post(f"/public-reports/{report_id}/reject", data=why).status_code == 302
     assert app.test_client().get(f"{REPORTS}/{number}").json["published"] is False
+
+
+def test_nursery_staff_read_no_region_and_are_refused_the_queue(app, clean) -> None:
+    reported(app)
+    with unit_of_work(clean) as session:
+        nursery_id = make_nursery(session).id
+        add_user(session, Actor.system("test"), "nursery@test.kz", "nursery", None, PASSWORD,
+                 nursery_id=nursery_id)  # fmt: skip
+    grower = staff(app, "nursery@test.kz")
+    refused = grower.get(QUEUE)
+    assert refused.status_code == 403 and "may not read public reports" in refused.json["message"]
+    assert grower.get("/public-reports/queue").status_code == 403

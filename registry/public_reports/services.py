@@ -19,7 +19,12 @@ from shapely.geometry import Point
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from registry.access import Actor, readable_regions, require_region_read, require_region_write
+from registry.access import (
+    Actor,
+    require_region_read,
+    require_region_write,
+    require_some_region_read,
+)
 from registry.audit.services import record_changes, record_creation
 from registry.errors import InvalidValue, NotFound
 from registry.inventory.models import Plant
@@ -181,11 +186,9 @@ def queue(
     limit: int = 500,
 ) -> list[PublicReport]:
     """First reports (not those joined to another) the actor may read, oldest first."""
-    allowed = readable_regions(actor)
+    allowed = require_some_region_read(session, actor, "public reports")
     if region_id is not None:
         require_region_read(session, actor, region_id, "public reports")
-    elif allowed == frozenset():
-        require_region_read(session, actor, actor.region_id or 0, "public reports")
     query = select(PublicReport).where(PublicReport.joined_to_id.is_(None))
     if region_id is not None:
         query = query.where(PublicReport.region_id == region_id)

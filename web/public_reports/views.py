@@ -226,6 +226,8 @@ def photo(photo_id: int):
             raise NotFound(f"photo {photo_id} does not exist", id=photo_id)
         require_region_read(session, actor, report.region_id, "public report photos", report.id)
         path = uploads() / found.relative_path
+    if not path.is_file():
+        raise NotFound(f"photo {photo_id}: its file is missing on the server", id=photo_id)
     response = send_file(path, mimetype="image/jpeg", max_age=300, conditional=True)
     response.cache_control.private = True
     response.headers["X-Content-Type-Options"] = "nosniff"
