@@ -308,6 +308,15 @@ def require_region_read(
         deny(session, actor, "read", entity, entity_id, region_id, message)
 
 
+def require_some_region_read(session: Session, actor: Actor, entity: str) -> frozenset[int] | None:
+    """The regions whose ``entity`` (residents' reports) ``actor`` may list (``None``: all);
+    refused (and audited) for those who may read no region's: nursery staff, the public."""
+    allowed = readable_regions(actor)
+    if allowed == frozenset():
+        deny(session, actor, "read", entity, None, None, f"{who(actor)} may not read {entity}")
+    return allowed
+
+
 def require_national_read(session: Session, actor: Actor, entity: str) -> None:
     """National aggregates and the list of overdue obligations: ministry, planners, admins."""
     if actor.role not in NATIONAL_READERS:

@@ -40,6 +40,17 @@ Bounds on what one request may cost (``Limits``; each refusal names its setting)
 - ``JASYL_XLSX_MAX_ROWS``: rows below the header of an XLSX export (``1048575``, Excel's limit).
 - ``JASYL_PUBLIC_EXPORTS``: whole-layer downloads by the public at once, across every worker
   of the machine; more are answered 503 with ``Retry-After`` (``1``).
+
+Residents' reports of trees and the open-data page (``OpenData``):
+
+- ``JASYL_REPORT_ANSWER_DAYS``: a resident's report still unanswered after this many days is
+  counted as overdue on its region's page and the ministry's dashboard (``14``).
+- ``JASYL_REPORTS_PER_ADDRESS``: reports one address may send per hour before it must wait (``10``).
+- ``JASYL_REPORTS_PER_AREA``: reports about one ~1 km cell per hour from anyone (``30``).
+- ``JASYL_OPEN_DATA_LICENCE``: the licence the published data is offered under, by name
+  (``CC BY 4.0``).
+- ``JASYL_OPEN_DATA_LICENCE_URL``: where its text is
+  (``https://creativecommons.org/licenses/by/4.0/``).
 """
 
 from __future__ import annotations
@@ -75,6 +86,17 @@ class Limits:
 
 
 @dataclass(frozen=True)
+class OpenData:
+    """What residents may send and how soon an answer is due; the published data's licence."""
+
+    report_answer_days: int = 14
+    reports_per_address: int = 10
+    reports_per_area: int = 30
+    licence: str = "CC BY 4.0"
+    licence_url: str = "https://creativecommons.org/licenses/by/4.0/"
+
+
+@dataclass(frozen=True)
 class Settings:
     """Resolved settings of one process."""
 
@@ -96,6 +118,7 @@ class Settings:
     session_hours: int = 12
     trusted_proxies: int = 0
     limits: Limits = Limits()
+    open_data: OpenData = OpenData()
 
     @property
     def development(self) -> bool:
@@ -199,6 +222,18 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         session_hours=_positive(env, "JASYL_SESSION_HOURS", 12),
         trusted_proxies=_count(env, "JASYL_TRUSTED_PROXIES", 0),
         limits=load_limits(env),
+        open_data=load_open_data(env),
+    )
+
+
+def load_open_data(env: Mapping[str, str]) -> OpenData:
+    d = OpenData()
+    return OpenData(
+        report_answer_days=_positive(env, "JASYL_REPORT_ANSWER_DAYS", d.report_answer_days),
+        reports_per_address=_positive(env, "JASYL_REPORTS_PER_ADDRESS", d.reports_per_address),
+        reports_per_area=_positive(env, "JASYL_REPORTS_PER_AREA", d.reports_per_area),
+        licence=(env.get("JASYL_OPEN_DATA_LICENCE") or d.licence).strip(),
+        licence_url=(env.get("JASYL_OPEN_DATA_LICENCE_URL") or d.licence_url).strip(),
     )
 
 

@@ -36,6 +36,7 @@ from registry.planting.models import (
     PlantingTally,
     SurvivalCheck,
 )
+from registry.public_reports.models import PublicReport, PublicReportPhoto
 from registry.regions.models import Region, RegionPart
 from registry.reports.models import CareTally, InventoryTally, RegionReport
 from registry.species.models import Species
@@ -70,6 +71,8 @@ __all__ = [
     "PlantingPlanLine",
     "PlantingTally",
     "PlantPhoto",
+    "PublicReport",
+    "PublicReportPhoto",
     "Region",
     "RegionPart",
     "RegionReport",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import re
 from datetime import date
+from pathlib import Path
 
 import pytest
 from shapely.geometry import Point
@@ -12,6 +13,7 @@ from shapely.geometry import Point
 from registry.care import services as care
 from registry.db import unit_of_work
 from registry.planting import services as planting
+from registry.public_reports.services import Draft, submit
 from tests.factories import forester, make_green_space, make_plant
 from tests.nursery_factories import make_nursery, ready_batch
 from tests.web_client import csrf_token, new_user, sign_in
@@ -86,6 +88,8 @@ def api(clean):
         )
         nursery = make_nursery(session)
         batch = ready_batch(session, nursery)
+        resident = Draft(kind="hazard", lon=71.43, lat=51.128, plant_id=plant)
+        report = submit(session, resident, Path("/nonexistent")).report
         ids = {
             "plant_id": plant,
             "space_id": space,
@@ -98,6 +102,8 @@ def api(clean):
             "shipment_id": 1,
             "region": "KZ-71",
             "year": 2025,
+            "number": report.number,
+            "report_id": report.id,
         }
     new_user(clean, "les@test.jasyl.kz", "forester", "KZ-71")
     return create_app({"TESTING": True}), ids

@@ -255,6 +255,8 @@ ACCOUNTS_AND_REFERENCE = [
     bad("species", "alias", "keep", "{folder}/empty-mapping.toml", says="no [species] aliases"),
     good("regions", "list", says="KZ-75"),
     bad("regions", "list", "KZ-75"),
+    good("public-reports", "list", "--region", "KZ-71", "--overdue", says="(nothing)"),
+    bad("public-reports", "list", "--region", "KZ-99", says="KZ-99"),
     good("tiles", "refresh", "--region", "KZ-71"),
     bad("tiles", "refresh", "--region", "KZ-99", says="KZ-99"),
 ]  # fmt: skip

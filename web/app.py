@@ -24,6 +24,9 @@ from web.ogcapi.views import bp as ogcapi_bp
 from web.photos.views import api as photos_api_bp
 from web.photos.views import bp as photos_bp
 from web.planting.views import bp as planting_bp
+from web.public_reports import api as public_reports_api
+from web.public_reports import opendata as _opendata  # noqa: F401  (its route on the bp)
+from web.public_reports import views as public_reports
 from web.raster.views import bp as raster_bp
 from web.reports.views import bp as reports_bp
 from web.tiles.public import serve_public_tiles
@@ -44,6 +47,8 @@ BLUEPRINTS = (
     reports_bp,
     photos_bp,
     photos_api_bp,
+    public_reports.bp,
+    public_reports_api.api,
 )
 
 
@@ -73,6 +78,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.register_blueprint(blueprint)
     declared_api.init_app(app)  # every /api/v1 view behind its declared schemas
     auth.init_app(app)
+    public_reports_api.init_app(app)  # after CSRF: the report is exempt
+    public_reports.init_app(app)
     serve_public_tiles(app)
     headers.init_app(app, app.config["TRUSTED_PROXIES"])
 

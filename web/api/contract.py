@@ -225,6 +225,7 @@ ERROR_TEXT = {
     409: "Changed by someone else since you read it (stale version), or a duplicate",
     413: "Too large",
     422: "A value breaks a rule or the schema; `field` names it",
+    429: "Too many from this address or area; Retry-After says how many seconds to wait",
     503: "The database is unavailable for a moment",
 }
 

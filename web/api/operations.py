@@ -14,6 +14,7 @@ from web.api import area_schemas as area
 from web.api import contract
 from web.api import schemas as inv
 from web.api.contract import Operation
+from web.public_reports.schemas import OPERATIONS as PUBLIC_REPORTS
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 OBJECT: dict[str, Any] = {"type": "object"}
@@ -175,7 +176,13 @@ REPORTS = {
     "reports.api_return": action("Return a report to the region", area.ReturnInput),
 }
 
-OPERATIONS: dict[str, Operation] = {**INVENTORY, **PLANTING, **NURSERIES, **REPORTS}
+OPERATIONS: dict[str, Operation] = {
+    **INVENTORY,
+    **PLANTING,
+    **NURSERIES,
+    **REPORTS,
+    **PUBLIC_REPORTS,
+}
 INFO = {
     "title": "Jasyl registry API",
     "version": "1",

@@ -19,6 +19,7 @@ counted again. A success forgets that address's failures on the account only.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -121,10 +122,24 @@ def record_failure(database_url: str, attempt: Attempt, rules: ThrottleRules) ->
         attempt.address_key: rules.address,
         attempt.account_key: rules.account,
     }
+    count(database_url, allowances, rules)
+
+
+def count(database_url: str, allowances: Mapping[str, int], rules: ThrottleRules) -> None:
+    """One more event under each key, which backs off past its allowance. Sign-in failures
+    and residents' reports (``web.public_reports``) share this table and its rules, with keys
+    of their own, so every worker of every app server sees one count."""
     with engine_for(database_url).begin() as conn:
         conn.execute(FORGET_OLD, {"window": rules.window})
         for key, allowed in allowances.items():
             _count(conn, key, allowed, rules)
+
+
+def seconds_blocked(database_url: str, keys: list[str]) -> int:
+    """The longest wait any of ``keys`` is backing off for now (0: none)."""
+    with engine_for(database_url).connect() as conn:
+        rows = conn.execute(STATES, {"keys": keys, "window": timedelta(0)}).all()
+    return max((row.seconds_left or 0 for row in rows), default=0)
 
 
 def _count(conn: Connection, key: str, allowed: int, rules: ThrottleRules) -> None:

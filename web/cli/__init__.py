@@ -36,6 +36,7 @@ COMMAND_MODULES = {
     "care": "web.cli.planting",
     "felling": "web.cli.planting",
     "report": "web.cli.reports",
+    "public-reports": "web.cli.public_reports",
     "tiles": "web.cli.tiles",
 }
 

@@ -176,6 +176,8 @@ def map_settings(session, names: dict, lang: str) -> dict:
             "cells": _("At low zoom: plants counted per cell, coloured by mean condition"),
             "nothing": _("Nothing found"),
             "addHint": _("Click the map where the new plant stands"),
+            "reportPlace": _("Report this place"),
+            "reportUrl": url_for("public_reports.new_report"),
             **planned_texts(names),
         },
     }

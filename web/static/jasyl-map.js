@@ -135,12 +135,22 @@
     Jasyl.plants.redraw();
   };
 
+  /* Nothing here: a resident may report the place (a tree missing, a planting wished for). */
+  Jasyl.offerReport = function (latlng) {
+    var text = Jasyl.settings.text;
+    if (!text.reportPlace) return null;
+    var href = text.reportUrl + "?lat=" + latlng.lat.toFixed(6) + "&lon=" + latlng.lng.toFixed(6);
+    var link = '<a class="report-place" href="' + href + '">' + escapeHtml(text.reportPlace) + "</a>";
+    L.popup().setLatLng(latlng).setContent(link).openOn(Jasyl.map);
+    return null;
+  };
+
   /* kind "green_space" asks for the green space there even if a tree stands on the spot. */
   Jasyl.openCardAt = function (latlng, zoom, kind) {
     var url = "/api/v1/plants/at?lat=" + latlng.lat + "&lon=" + latlng.lng + "&z=" + zoom;
     if (kind === "green_space") url += "&kind=green_space";
     return fetch(url, {credentials: "same-origin"}).then(function (r) { return r.json(); }).then(function (found) {
-      if (!found.html) return null;
+      if (!found.html) return Jasyl.offerReport(latlng);
       L.popup({maxWidth: 380}).setLatLng(latlng).setContent(found.html).openOn(Jasyl.map);
       return found;
     });

@@ -1,0 +1,1 @@
+"""Residents report trees and places; foresters answer; the open-data page."""
