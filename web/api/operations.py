@@ -14,6 +14,7 @@ from web.api import area_schemas as area
 from web.api import contract
 from web.api import schemas as inv
 from web.api.contract import Operation
+from web.field.operations import FIELD
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 OBJECT: dict[str, Any] = {"type": "object"}
@@ -175,7 +176,7 @@ REPORTS = {
     "reports.api_return": action("Return a report to the region", area.ReturnInput),
 }
 
-OPERATIONS: dict[str, Operation] = {**INVENTORY, **PLANTING, **NURSERIES, **REPORTS}
+OPERATIONS: dict[str, Operation] = {**INVENTORY, **PLANTING, **NURSERIES, **REPORTS, **FIELD}
 INFO = {
     "title": "Jasyl registry API",
     "version": "1",
