@@ -53,7 +53,7 @@ PUBLIC_READS = {
     "photos.thumbnail",
     "photos_api.photos",
 }
-PUBLIC_READ_BLUEPRINTS = {"ogcapi"}  # open data for QGIS and the public
+PUBLIC_READ_BLUEPRINTS = {"ogcapi", "field"}  # open data; the field app's shell (no records in it)
 # Writes the public may make: signing in and out, choosing the interface language.
 PUBLIC_WRITES = {"auth.login", "auth.logout", "i18n.choose_language"}
 SAMPLE_VALUES = {"layer": "plants", "collection_id": "plants", "reference": "KZ-71"}

@@ -16,6 +16,7 @@ from web.api.views import bp as api_bp
 from web.auth import views as auth
 from web.auth.sessions import require_signing_key, session_config
 from web.editing.views import bp as editing_bp
+from web.field.pages import bp as field_bp
 from web.field.views import api as field_api_bp
 from web.health.views import bp as health_bp
 from web.map.views import bp as map_bp
@@ -45,6 +46,7 @@ BLUEPRINTS = (
     reports_bp,
     photos_bp,
     photos_api_bp,
+    field_bp,
     field_api_bp,
 )
 
