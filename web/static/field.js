@@ -396,12 +396,8 @@
     const store = await db;
     const tx = store.transaction(['plants', 'spaces'], 'readwrite');
     const plants = tx.objectStore('plants');
-    let cursor = await plants.openCursor();
-    while (cursor) {
-      if (!cursor.value.local) cursor.delete();
-      cursor = await cursor.continue();
-    }
-    await tx.objectStore('spaces').clear();
+    plants.delete(IDBKeyRange.bound('id:', 'id:\uffff'));  // the area's plants ('new:' ones stay)
+    tx.objectStore('spaces').clear();
     for (const plant of body.plants) plants.put({ ...plant, key: `id:${plant.id}`, label: plant.inventory_number });
     for (const space of body.green_spaces) tx.objectStore('spaces').put(space);
     await tx.done;
