@@ -5,15 +5,20 @@ opens the conflict screen with both values."""
 
 from __future__ import annotations
 
+import io
+import json
 import threading
+from pathlib import Path
 
 import pytest
+from PIL import Image
 from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
 from registry.db import unit_of_work
-from registry.field.models import FieldChange
+from registry.field.models import FieldChange, FieldPhoto
 from registry.inventory.models import Inspection, Plant
+from registry.photos.models import PlantPhoto
 from tests.factories import ASTANA, make_plant
 from tests.test_browser_web import point, sign_in
 from tests.web_client import csrf_token, new_user
@@ -218,3 +223,66 @@ def test_a_plant_changed_online_meanwhile_opens_the_conflict_screen(
     with unit_of_work(clean) as session:
         assert float(session.get(Plant, elm).height_m) == 7.5
     assert phone.errors == []
+
+
+def test_a_photo_taken_offline_is_sent_after_its_plant(phone, field_site, clean, tmp_path) -> None:
+    base, _, _ = field_site
+    picture = tmp_path / "карагач.jpg"
+    out = io.BytesIO()
+    Image.new("RGB", (640, 480), (40, 140, 60)).save(out, "JPEG")
+    picture.write_bytes(out.getvalue())
+    sign_in(phone, base, "les@test.jasyl.kz")
+    open_field(phone, base)
+    phone.context.set_offline(True)
+    phone.click("#locate")
+    phone.wait_for_function("() => document.querySelector('#position').textContent.length > 0")
+    phone.set_input_files("#add-form input[name=photo]", str(picture))
+    add_plant(phone, "2")
+    phone.wait_for_function("() => document.querySelector('#unsent-count').textContent === '2'")
+    phone.context.set_offline(False)
+    phone.wait_for_function("() => document.querySelector('#unsent-count').textContent === '0'")
+    with unit_of_work(clean) as session:
+        photo = session.scalars(select(PlantPhoto)).one()
+        added = session.scalars(select(FieldChange).where(FieldChange.kind == "add_plant")).one()
+        assert (photo.plant_id, photo.width) == (added.plant_id, 640)
+        assert session.scalar(select(func.count()).select_from(FieldPhoto)) == 1
+
+
+def test_unsent_changes_export_to_a_file(phone, field_site) -> None:
+    base, _, _ = field_site
+    sign_in(phone, base, "les@test.jasyl.kz")
+    open_field(phone, base)
+    phone.context.set_offline(True)
+    phone.click("#locate")
+    phone.wait_for_function("() => document.querySelector('#position').textContent.length > 0")
+    add_plant(phone, "3.5")
+    with phone.expect_download() as download:
+        phone.click("#export")
+    saved = json.loads(Path(download.value.path()).read_text(encoding="utf-8"))
+    (change,) = saved["changes"]
+    assert change["kind"] == "add_plant" and change["payload"]["height_m"] == 3.5
+    assert change["uuid"] and change["gps_accuracy_m"] == 4
+    assert unsent(phone) == 1  # exporting is no sending
+
+
+def test_a_poor_gps_fix_is_dropped_with_a_message(browser, field_site) -> None:
+    base, _, _ = field_site
+    context = browser.new_context(
+        viewport=PHONE,
+        locale="ru-RU",
+        geolocation={**HERE, "accuracy": 60},
+        permissions=["geolocation"],
+        user_agent="Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15",
+    )
+    page = context.new_page()
+    sign_in(page, base, "les@test.jasyl.kz")
+    open_field(page, base)
+    assert page.locator("#iphone-advice").is_visible()  # Safari: add it to the Home Screen
+    page.click("#locate")
+    page.wait_for_function("() => document.querySelector('#gps-message').textContent.length > 0")
+    assert "60" in page.inner_text("#gps-message") and page.inner_text("#position") == ""
+    page.select_option("#add-species", label="вяз приземистый")
+    page.click("#add-save")
+    assert "Положение ещё не определено" in page.inner_text("#gps-message")
+    assert unsent(page) == 0
+    context.close()
