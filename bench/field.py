@@ -13,6 +13,7 @@ Run: ``python -m bench.field [--plants N] [--repeat N] [--no-browser]``.
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import threading
 import time
@@ -27,10 +28,13 @@ from registry.accounts.services import add_user
 from registry.config import load_settings
 from registry.db import unit_of_work
 from web import create_app
+from web.field.pages import WORKBOX
 
 GOAL_SECONDS = 3.0
 REGION = 71  # load_plants files every plant under Astana
 EMAIL, PASSWORD = "bench-field@test.jasyl.kz", "correct horse battery"
+WARMED = re.compile(r"const WARM = (\[[^\]]*\]);")
+PRECACHED = re.compile(r'"url": ?"([^"]+)"')
 CSRF = re.compile(r'name="csrf-token" content="([^"]+)"')
 CHROMIUM = Path("/usr/bin/chromium")
 KEPT = "() => document.querySelector('#area-kept').textContent.length > 0"
@@ -58,8 +62,24 @@ def paged_read(client) -> int:
     return count
 
 
+def precache_bytes(client) -> tuple[int, int]:
+    """What the service worker keeps before the first offline day (reported apart from any page's
+    weight): its script, Workbox's modules, every file of its precache list, and what it warms
+    at install (the page, its messages in three languages, the species catalogue)."""
+    script = client.get("/field-sw.js").get_data(as_text=True)
+    urls = PRECACHED.findall(script) + [f"/vendor/{m}/build/{m}.prod.js" for m in WORKBOX]
+    urls.append("/vendor/workbox-sw/build/workbox-sw.js")
+    urls += json.loads(WARMED.search(script).group(1))  # the page, its words, the species
+    return len(urls) + 1, len(script) + sum(len(client.get(url).data) for url in urls)
+
+
 def server_side(app, plants: int, repeat: int) -> tuple[Timing, Timing, int]:
     client = signed_in_client(app)
+    files, precached = precache_bytes(client)
+    kept = f"{files} files, {precached / 1024:.0f} KB"
+    print(
+        f"service worker keeps at install: {kept} (field page and shell, Workbox, words, species)"
+    )
     area = f"/api/v1/field/area?region={REGION}"
     size = client.get(area + "&count_only=true").get_json()["size"]
     body = client.get(area)

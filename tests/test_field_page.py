@@ -9,6 +9,7 @@ import json
 import pytest
 from PIL import Image
 
+from tests.web_client import new_user, sign_in
 from web import create_app
 
 
@@ -60,3 +61,10 @@ def test_the_session_says_the_public_must_sign_in(client) -> None:
     state = client.get("/field/session").get_json()
     assert state["signed_in"] is False and state["csrf_token"]
     assert state["max_gps_error_m"] == 15 and state["area_max_plants"] == 20_000
+
+
+def test_foresters_find_field_mode_in_the_header(client, clean) -> None:
+    new_user(clean, "les@test.jasyl.kz", "forester", "KZ-71")
+    assert 'id="nav-field"' not in client.get("/").get_data(as_text=True)
+    sign_in(client, "les@test.jasyl.kz")
+    assert 'id="nav-field" ' in client.get("/").get_data(as_text=True).replace(">", " >")
