@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import json
 import threading
+import uuid
 from pathlib import Path
 
 import pytest
@@ -286,3 +287,26 @@ def test_a_poor_gps_fix_is_dropped_with_a_message(browser, field_site) -> None:
     assert "Положение ещё не определено" in page.inner_text("#gps-message")
     assert unsent(page) == 0
     context.close()
+
+
+INJECT = """([uuid, number, lon, lat]) => JasylField.db.then((db) => db.put('outbox', {
+    uuid, seq: 1, kind: 'add_plant', plant_key: 'new:' + uuid, label: number, state: 'queued',
+    recorded_at: new Date().toISOString(), base_version: null, after: null,
+    payload: {species: 'Ulmus pumila', inventory_number: number, lon, lat}}))"""
+
+
+def test_a_change_the_server_refuses_is_shown_refused_not_as_a_conflict(
+    phone, field_site, clean
+) -> None:
+    """A duplicate inventory number is a 409 too, but no one else's edit: nothing to choose
+    between, so it is refused with the server's reason (it stays unsent, for export)."""
+    base, _, _ = field_site
+    sign_in(phone, base, "les@test.jasyl.kz")
+    open_field(phone, base)
+    phone.evaluate(INJECT, [str(uuid.uuid4()), "71-FIELD-ELM", ASTANA[0] + 0.001, ASTANA[1]])
+    phone.click("#send-now")
+    refused = phone.locator("#outbox li[data-state=refused]")
+    refused.wait_for()
+    assert "71-FIELD-ELM" in refused.inner_text() and "already used" in refused.inner_text()
+    assert phone.locator("#outbox button.resolve").count() == 0
+    assert unsent(phone) == 1 and counts(clean) == (1, 0, 0)

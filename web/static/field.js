@@ -163,9 +163,9 @@
         if (status === 200) {
           Object.assign(entry, { state: 'sent', answer: body, sent_at: new Date().toISOString() });
           await remember(entry, body);
-        } else if (status === 409) {
+        } else if (status === 409 && body.error === 'stale_version') {
           Object.assign(entry, { state: 'conflict', conflict: body });
-        } else if ([403, 404, 413, 422].includes(status)) {
+        } else if ([403, 404, 409, 413, 422].includes(status)) {  // 409: a duplicate number
           Object.assign(entry, { state: 'refused', error: body.message || String(status) });
         } else if (status === 401) {
           return say('sync-message', t('sign_in_to_send'));
