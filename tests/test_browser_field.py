@@ -16,6 +16,7 @@ from PIL import Image
 from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
+from registry.accounts.models import User
 from registry.db import unit_of_work
 from registry.field.models import FieldChange, FieldPhoto
 from registry.inventory.models import Inspection, Plant
@@ -310,3 +311,34 @@ def test_a_change_the_server_refuses_is_shown_refused_not_as_a_conflict(
     assert "71-FIELD-ELM" in refused.inner_text() and "already used" in refused.inner_text()
     assert phone.locator("#outbox button.resolve").count() == 0
     assert unsent(phone) == 1 and counts(clean) == (1, 0, 0)
+
+
+def test_changes_wait_for_the_forester_who_recorded_them(phone, field_site, clean) -> None:
+    """A phone shared by two foresters: what one recorded is never sent under the other's
+    sign-in (the audit would name the wrong person); it waits, and goes when its author is back."""
+    base, _, _ = field_site
+    new_user(clean, "les2@test.jasyl.kz", "forester", "KZ-71")
+    sign_in(phone, base, "les@test.jasyl.kz")
+    open_field(phone, base)
+    phone.context.set_offline(True)
+    phone.click("#locate")
+    phone.wait_for_function("() => document.querySelector('#position').textContent.length > 0")
+    add_plant(phone, "2")
+    phone.context.clear_cookies()  # the session ended (60 minutes idle) while offline
+    phone.context.set_offline(False)
+    phone.wait_for_function(
+        "() => document.querySelector('#sync-message').textContent.startsWith('Войдите')"
+    )
+    assert unsent(phone) == 1
+    sign_in(phone, base, "les2@test.jasyl.kz")
+    open_field(phone, base)
+    assert "les@test.jasyl.kz" in phone.inner_text("#sync-message")
+    assert unsent(phone) == 1 and counts(clean) == (1, 0, 0)
+    phone.click("#sign-out")
+    sign_in(phone, base, "les@test.jasyl.kz")
+    open_field(phone, base)
+    assert unsent(phone) == 0
+    with unit_of_work(clean) as session:
+        sent = session.scalars(select(FieldChange)).one()
+        author = session.scalar(select(User.id).where(User.email == "les@test.jasyl.kz"))
+    assert sent.user_id == author

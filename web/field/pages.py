@@ -75,6 +75,7 @@ MESSAGES = {
     "added_offline": _l("added on this phone"),
     "photo_queued": _l("photo queued"),
     "exported": _l("Exported %(n)s unsent changes."),
+    "other_user": _l("Changes recorded by %(who)s wait until they sign in on this phone."),
 }
 
 

@@ -78,6 +78,7 @@
       after: pending.length ? pending[pending.length - 1].uuid : null,
       recorded_at: new Date().toISOString(),
       state: 'queued',
+      user: state.who ? state.who.email : null,  // sent only under this sign-in, never another's
       ...extra,
     };
     await store.put('outbox', entry);
@@ -112,6 +113,10 @@
     if (!answer.ok) throw new Error(`session ${answer.status}`);
     state.session = await answer.json();
     maxError = state.session.max_gps_error_m || maxError;
+    if (state.session.signed_in) {
+      state.who = { email: state.session.email, region_id: state.session.region_id };
+      await (await db).put('meta', state.who, 'who');
+    }
     return state.session;
   }
 
@@ -157,7 +162,9 @@
       if (!navigator.onLine) return say('sync-message', t('offline'));
       const session = await freshSession();
       if (!session.signed_in) return say('sync-message', t('sign_in_to_send'));
-      for (const entry of (await entries()).filter((e) => e.state === 'queued')) {
+      const queued = (await entries()).filter((e) => e.state === 'queued');
+      const others = queued.filter((e) => e.user && e.user !== session.email);
+      for (const entry of queued.filter((e) => !others.includes(e))) {
         say('sync-message', t('sending'));
         const { status, body } = await send(entry, session, await plantsByKey());
         if (status === 200) {
@@ -176,6 +183,7 @@
         await render();
       }
       await sendPhotos(session);
+      if (others.length) return say('sync-message', t('other_user', { who: others[0].user }));
       say('sync-message', (await unsentCount()) === 0 ? t('all_sent') : '');
     } catch (e) {
       say('sync-message', t('send_failed'));
@@ -559,6 +567,7 @@
   }
 
   async function start() {
+    state.who = await (await db).get('meta', 'who');
     listen();
     adviseIphone();
     if ('serviceWorker' in navigator) {
