@@ -342,3 +342,22 @@ def test_changes_wait_for_the_forester_who_recorded_them(phone, field_site, clea
         sent = session.scalars(select(FieldChange)).one()
         author = session.scalar(select(User.id).where(User.email == "les@test.jasyl.kz"))
     assert sent.user_id == author
+
+
+def test_offline_the_page_speaks_kazakh_from_its_cache(browser, field_site) -> None:
+    base, _, _ = field_site
+    context = browser.new_context(viewport=PHONE, locale="kk-KZ", service_workers="allow")
+    page = context.new_page()
+    sign_in(page, base, "les@test.jasyl.kz")
+    open_field(page, base)
+    installed(page)
+    page.click("header button[data-lang=kk]")  # the switcher saves the forester's choice
+    page.wait_for_selector("#field[data-ready=true]")
+    assert page.inner_text("#send-now") == "Қазір жіберу"
+    context.set_offline(True)
+    page.reload()
+    page.wait_for_selector("#field[data-ready=true]")
+    assert page.inner_text("#connection") == "Желі жоқ: өзгерістер осы телефонда күтеді"
+    assert "Далалық режим" in page.title()
+    assert page.locator("#add-species option").first.inner_text() != ""
+    context.close()
