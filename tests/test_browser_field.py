@@ -361,3 +361,45 @@ def test_offline_the_page_speaks_kazakh_from_its_cache(browser, field_site) -> N
     assert "Далалық режим" in page.title()
     assert page.locator("#add-species option").first.inner_text() != ""
     context.close()
+
+
+def test_the_server_stopped_mid_sync_and_started_again(phone, clean, tmp_path) -> None:
+    """The server goes away after the first of three changes; started again on the same
+    address, "Send now" sends the other two, and nothing twice."""
+    new_user(clean, "les@test.jasyl.kz", "forester", "KZ-71")
+    app = create_app({"UPLOADS_DIR": tmp_path / "uploads"})
+    servers = [make_server("127.0.0.1", 0, app, threaded=True)]
+    port = servers[0].server_port
+    threading.Thread(target=servers[0].serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{port}"
+    sign_in(phone, base, "les@test.jasyl.kz")
+    open_field(phone, base)
+    phone.context.set_offline(True)
+    phone.click("#locate")
+    phone.wait_for_function("() => document.querySelector('#position').textContent.length > 0")
+    for height in ("1.5", "2", "2.5"):
+        add_plant(phone, height)
+    tried = []
+
+    def stop_before_second(route) -> None:
+        tried.append(route.request.post_data_json["uuid"])
+        if len(tried) == 2:  # the server stops: this and later requests find nobody there
+            servers[0].shutdown()
+            servers[0].server_close()
+        route.continue_()
+
+    phone.context.route("**/api/v1/field/changes", stop_before_second)
+    phone.context.set_offline(False)
+    phone.wait_for_function(
+        "() => document.querySelector('#sync-message').textContent.startsWith('Сервер не ответил')"
+    )
+    assert unsent(phone) == 2 and counts(clean) == (1, 0, 1)
+    phone.context.unroute("**/api/v1/field/changes")
+    servers[0] = make_server("127.0.0.1", port, app, threaded=True)
+    threading.Thread(target=servers[0].serve_forever, daemon=True).start()
+    try:
+        phone.click("#send-now")
+        phone.wait_for_function("() => document.querySelector('#unsent-count').textContent === '0'")
+        assert counts(clean) == (3, 0, 3)
+    finally:
+        servers[0].shutdown()
