@@ -403,3 +403,20 @@ def test_the_server_stopped_mid_sync_and_started_again(phone, clean, tmp_path) -
         assert counts(clean) == (3, 0, 3)
     finally:
         servers[0].shutdown()
+
+
+def test_changes_waiting_for_days_are_warned_about(phone, field_site) -> None:
+    """Safari may clear a site's storage after 7 days unused: after 3, the page says so."""
+    base, _, _ = field_site
+    sign_in(phone, base, "les@test.jasyl.kz")
+    open_field(phone, base)
+    phone.context.set_offline(True)
+    assert phone.locator("#old-unsent").is_hidden()
+    phone.evaluate(INJECT, [str(uuid.uuid4()), "71-OLD-1", ASTANA[0], ASTANA[1]])
+    phone.evaluate(
+        "() => JasylField.db.then(async (db) => { const all = await db.getAll('outbox');"
+        " all[0].recorded_at = new Date(Date.now() - 5 * 86400000).toISOString();"
+        " await db.put('outbox', all[0]); }).then(() => JasylField.render())"
+    )
+    assert phone.locator("#old-unsent").is_visible()
+    assert "3" in phone.inner_text("#old-unsent")
