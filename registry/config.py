@@ -25,6 +25,10 @@ import time), so tests and deployments can point one process at another database
 - ``JASYL_WORKERS``: server worker processes in production (``2 × cores + 1``).
 - ``JASYL_THREADS``: threads per worker; each worker's connection pool holds as many (``4``).
 - ``JASYL_ACCESS_LOG``: where the server writes one line per request (``-``: standard output).
+- ``JASYL_FIELD_AREA_MAX_PLANTS``: the most plants one work area downloaded for field mode may
+  hold; a larger area is refused with its count, before anything is sent (``20000``).
+- ``JASYL_FIELD_MAX_GPS_ERROR_M``: field mode drops a GPS fix less accurate than this many metres
+  (with a message, keeping the better fixes it averages) (``15``).
 - ``JASYL_TILE_CACHE``: a folder to keep rendered tiles in, under their data version; unset or
   ``off`` renders every tile (at the demo's scale a render costs about what a cached read does).
 
@@ -119,6 +123,8 @@ class Settings:
     trusted_proxies: int = 0
     limits: Limits = Limits()
     open_data: OpenData = OpenData()
+    field_area_max_plants: int = 20_000
+    field_max_gps_error_m: int = 15
 
     @property
     def development(self) -> bool:
@@ -223,6 +229,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         trusted_proxies=_count(env, "JASYL_TRUSTED_PROXIES", 0),
         limits=load_limits(env),
         open_data=load_open_data(env),
+        field_area_max_plants=_positive(env, "JASYL_FIELD_AREA_MAX_PLANTS", 20_000),
+        field_max_gps_error_m=_positive(env, "JASYL_FIELD_MAX_GPS_ERROR_M", 15),
     )
 
 

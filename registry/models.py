@@ -5,6 +5,7 @@ from registry.audit.models import AuditEntry
 from registry.care.models import CarePlan, CareWork
 from registry.db import Base
 from registry.felling.models import CompensationRatio, FellingPermit, FellingPermitPlant
+from registry.field.models import FieldChange, FieldPhoto
 from registry.imports.models import ImportBatch
 from registry.inventory.models import (
     GreenSpace,
@@ -54,6 +55,8 @@ __all__ = [
     "CompensationRatio",
     "FellingPermit",
     "FellingPermitPlant",
+    "FieldChange",
+    "FieldPhoto",
     "GreenSpace",
     "ImportBatch",
     "Inspection",

@@ -100,6 +100,8 @@ def api(clean):
             "code": nursery.code,
             "batch_id": batch.id,
             "shipment_id": 1,
+            "change_uuid": "5f0c5b8e-2d1a-4c3b-9e7f-0a1b2c3d4e5f",  # a field change never sent
+            "photo_uuid": "6a1d6c9f-3e2b-4d4c-8f80-1b2c3d4e5f60",
             "region": "KZ-71",
             "year": 2025,
             "number": report.number,

@@ -26,6 +26,7 @@ from sqlalchemy.engine import make_url
 PROJECT = Path(__file__).resolve().parents[1]
 BENCH = PROJECT / "bench"
 TINY = {
+    "field": ["--plants", "300", "--repeat", "2"],
     "importer": ["--rows", "200"],
     "load": ["--tiny"],
     "nursery": ["--movements", "1000", "--repeat", "2"],

@@ -57,7 +57,7 @@ PUBLIC_READS = {
     "public_reports.open_data",
     "public_reports_api.status",
 }
-PUBLIC_READ_BLUEPRINTS = {"ogcapi"}  # open data for QGIS and the public
+PUBLIC_READ_BLUEPRINTS = {"ogcapi", "field"}  # open data; the field app's shell (no records in it)
 # Writes the public may make: signing in and out, choosing the interface language.
 PUBLIC_WRITES = {"auth.login", "auth.logout", "i18n.choose_language"}
 PUBLIC_WRITES |= {"public_reports.send_report", "public_reports_api.submit"}  # a report (#21)

@@ -16,6 +16,8 @@ from web.api.views import bp as api_bp
 from web.auth import views as auth
 from web.auth.sessions import require_signing_key, session_config
 from web.editing.views import bp as editing_bp
+from web.field.pages import bp as field_bp
+from web.field.views import api as field_api_bp
 from web.health.views import bp as health_bp
 from web.map.views import bp as map_bp
 from web.nursery.views import api as nursery_api_bp
@@ -49,6 +51,8 @@ BLUEPRINTS = (
     photos_api_bp,
     public_reports.bp,
     public_reports_api.api,
+    field_bp,
+    field_api_bp,
 )
 
 

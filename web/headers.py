@@ -40,6 +40,8 @@ def content_security_policy(nonce: str, tile_hosts: Iterable[str] = ()) -> str:
             "style-src-attr 'unsafe-inline'",
             f"img-src {images}",
             "connect-src 'self'",
+            "worker-src 'self'",  # field mode's service worker, from the app's own origin only
+            "manifest-src 'self'",
             "font-src 'self'",
             "object-src 'none'",
             "base-uri 'self'",

@@ -14,6 +14,7 @@ from web.api import area_schemas as area
 from web.api import contract
 from web.api import schemas as inv
 from web.api.contract import Operation
+from web.field.operations import FIELD
 from web.public_reports.schemas import OPERATIONS as PUBLIC_REPORTS
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -182,6 +183,7 @@ OPERATIONS: dict[str, Operation] = {
     **NURSERIES,
     **REPORTS,
     **PUBLIC_REPORTS,
+    **FIELD,
 }
 INFO = {
     "title": "Jasyl registry API",

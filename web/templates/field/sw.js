@@ -1,0 +1,30 @@
+/* Jasyl field mode's service worker (version {{ version }}): Workbox, served by the app itself. */
+importScripts('/vendor/workbox-sw/build/workbox-sw.js');
+workbox.setConfig({
+  debug: false,
+  modulePathCb: (name) => `/vendor/${name}/build/${name}.prod.js`,
+});
+// Workbox loads its modules on first use, which a worker may only do while it starts up.
+{% for name in workbox %}workbox.loadModule('{{ name }}');
+{% endfor %}
+const WARM = {{ warm|tojson }};
+const PAGES = 'jasyl-field-pages';
+
+workbox.core.clientsClaim();
+workbox.precaching.precacheAndRoute({{ precache|tojson }});
+
+// The page, its messages and the species catalogue: fresh when online, kept for offline.
+const pages = new workbox.strategies.NetworkFirst({
+  cacheName: PAGES, networkTimeoutSeconds: 4, matchOptions: { ignoreSearch: true },
+});
+workbox.routing.registerRoute(
+  ({ url, request }) => url.origin === self.location.origin && request.method === 'GET' &&
+    (WARM.includes(url.pathname) || url.pathname === '/field/'),
+  pages,
+);
+
+self.addEventListener('install', (event) => {
+  event.waitUntil(caches.open(PAGES).then((cache) =>
+    Promise.all(WARM.map((url) => cache.add(new Request(url, { credentials: 'same-origin' })).catch(() => null)))));
+  self.skipWaiting();
+});
