@@ -27,6 +27,12 @@ import time), so tests and deployments can point one process at another database
 - ``JASYL_ACCESS_LOG``: where the server writes one line per request (``-``: standard output).
 - ``JASYL_TILE_CACHE``: a folder to keep rendered tiles in, under their data version; unset or
   ``off`` renders every tile (at the demo's scale a render costs about what a cached read does).
+- ``JASYL_BASEMAPS``: the map's background layers, a JSON list (``registry.basemaps``); each
+  ``{"id", "name": {"kk", "ru", "en"} or one name, "url": "https://…/{z}/{x}/{y}.png"`` or
+  ``"file": "/srv/city.mbtiles"`` (or ``.pmtiles``, served by the app itself), ``"attribution",
+  "max_zoom"}`` (19), optionally ``"type": "raster"`` and ``"subdomains"`` for ``{s}``. The first
+  is shown at first; the page's Content-Security-Policy allows exactly the listed URLs' hosts.
+  Unset: OpenStreetMap's standard layer with its attribution; ``[]``: no basemap.
 
 Bounds on what one request may cost (``Limits``; each refusal names its setting):
 
@@ -49,6 +55,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from registry.basemaps import Basemap, load_basemaps
 from registry.errors import InvalidValue
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -96,6 +103,7 @@ class Settings:
     session_hours: int = 12
     trusted_proxies: int = 0
     limits: Limits = Limits()
+    basemaps: tuple[Basemap, ...] = ()
 
     @property
     def development(self) -> bool:
@@ -199,6 +207,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         session_hours=_positive(env, "JASYL_SESSION_HOURS", 12),
         trusted_proxies=_count(env, "JASYL_TRUSTED_PROXIES", 0),
         limits=load_limits(env),
+        basemaps=load_basemaps(env.get("JASYL_BASEMAPS")),
     )
 
 

@@ -15,6 +15,7 @@ from web.api import operations as declared_api
 from web.api.views import bp as api_bp
 from web.auth import views as auth
 from web.auth.sessions import require_signing_key, session_config
+from web.basemap import views as basemap
 from web.editing.views import bp as editing_bp
 from web.health.views import bp as health_bp
 from web.map.views import bp as map_bp
@@ -59,6 +60,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         WTF_CSRF_TIME_LIMIT=None,
         MAX_CONTENT_LENGTH=bounds.body_ceiling(settings.limits),  # each endpoint: its own
         TRUSTED_PROXIES=settings.trusted_proxies,
+        BASEMAPS=settings.basemaps,
         **session_config(settings),
     )
     if test_config:
@@ -74,6 +76,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     declared_api.init_app(app)  # every /api/v1 view behind its declared schemas
     auth.init_app(app)
     serve_public_tiles(app)
+    basemap.init_app(app)  # before the headers: its hosts join the CSP
     headers.init_app(app, app.config["TRUSTED_PROXIES"])
 
     @app.context_processor

@@ -23,6 +23,7 @@ from registry.inventory.models import ROMAN
 from registry.regions.services import list_regions, resolve_region
 from registry.species.services import list_species
 from web.actors import current_actor
+from web.basemap.views import add_basemaps
 from web.db import read_connection, request_session
 from web.i18n import language
 from web.labels import STATUS_NAMES, condition_names
@@ -67,12 +68,14 @@ SPACE_STYLES = JsCode("{green_spaces: Jasyl.spaceStyle}")
 
 
 def build_map(lang: str, centre=KAZAKHSTAN_CENTRE, zoom: int = 5) -> tuple[folium.Map, dict]:
-    """The map with regions from the database, plants and green spaces as vector tiles, and,
+    """The map over the configured basemaps (``web.basemap``) with regions from the database,
+    plants and green spaces as vector tiles, and,
     for those who may read planting plans, a "Planned plantings" layer (off until chosen) that
     the page script fills per view from ``/api/v1/planting/planned``."""
     with read_connection() as connection:
         regions = connection.execute(REGIONS_GEOJSON, {"lang": lang}).scalar()
     m = folium.Map(location=centre, zoom_start=zoom, tiles=None, prefer_canvas=True)
+    basemaps = add_basemaps(m, lang)
     outlines = folium.GeoJson(
         regions,
         name=_("Regions"),
@@ -102,6 +105,7 @@ def build_map(lang: str, centre=KAZAKHSTAN_CENTRE, zoom: int = 5) -> tuple[foliu
         "plants": plants.get_name(),
         "spaces": spaces.get_name(),
         "regions": outlines.get_name(),
+        "basemaps": basemaps,
     }
     if sees_plans(current_actor()):
         planned = folium.FeatureGroup(name=_("Planned plantings"), show=False).add_to(m)

@@ -1,0 +1,81 @@
+"""Small basemap archives the tests make themselves: MBTiles and PMTiles of a few PNG tiles.
+
+Each tile is a plain colour (256 × 256) that says which tile it is, so a test can tell from the
+bytes the server sends (or the pixels the browser draws) that the right tile came back.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import sqlite3
+from pathlib import Path
+
+from PIL import Image
+from pmtiles.tile import Compression, TileType, zxy_to_tileid
+from pmtiles.writer import write
+
+# Astana at zoom 10 and one tile of it at zoom 14; the country at zoom 0.
+TILES = {
+    (0, 0, 0): (200, 200, 200),
+    (10, 715, 342): (250, 230, 180),
+    (14, 11442, 5475): (120, 170, 250),
+}
+ATTRIBUTION = "© Jasyl test basemap"
+
+
+def tile_png(colour: tuple[int, int, int]) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (256, 256), colour).save(out, format="PNG")
+    return out.getvalue()
+
+
+def make_mbtiles(path: Path, tiles: dict = TILES) -> Path:
+    """An MBTiles 1.3 file: ``tile_row`` counted from the south, as the specification says."""
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE metadata (name TEXT, value TEXT)")
+        db.execute(
+            "CREATE TABLE tiles (zoom_level INTEGER, tile_column INTEGER, tile_row INTEGER,"
+            " tile_data BLOB)"
+        )
+        db.executemany(
+            "INSERT INTO metadata VALUES (?, ?)",
+            [("name", "test"), ("format", "png"), ("minzoom", "0"), ("maxzoom", "14")],
+        )
+        db.executemany(
+            "INSERT INTO tiles VALUES (?, ?, ?, ?)",
+            [(z, x, (1 << z) - 1 - y, tile_png(c)) for (z, x, y), c in tiles.items()],
+        )
+    db.close()
+    return path
+
+
+def make_pmtiles(path: Path, tiles: dict = TILES) -> Path:
+    """A PMTiles v3 file of the same tiles, written with the ``pmtiles`` package."""
+    with write(str(path)) as writer:
+        for (z, x, y), colour in sorted(tiles.items(), key=lambda t: zxy_to_tileid(*t[0])):
+            writer.write_tile(zxy_to_tileid(z, x, y), tile_png(colour))
+        writer.finalize(
+            {
+                "tile_type": TileType.PNG,
+                "tile_compression": Compression.NONE,
+                "min_zoom": 0,
+                "max_zoom": 14,
+                "min_lon_e7": -1800000000,
+                "min_lat_e7": -850000000,
+                "max_lon_e7": 1800000000,
+                "max_lat_e7": 850000000,
+                "center_zoom": 10,
+                "center_lon_e7": 714304000,
+                "center_lat_e7": 511282000,
+            },
+            {"name": "test"},
+        )
+    return path
+
+
+def basemaps_setting(file: Path, basemap_id: str = "city", max_zoom: int = 14) -> str:
+    """``JASYL_BASEMAPS`` for one self-hosted archive."""
+    names = {"kk": "Қала картасы", "ru": "Карта города", "en": "City map"}
+    entry = {"id": basemap_id, "name": names, "file": str(file), "attribution": ATTRIBUTION}
+    return json.dumps([{**entry, "max_zoom": max_zoom}], ensure_ascii=False)

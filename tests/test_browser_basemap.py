@@ -1,0 +1,91 @@
+"""Basemaps in a real headless Chromium (issue #19): a self-hosted archive's tiles requested
+from our server and drawn, its attribution shown, the switcher changing the basemap under the
+data layers, and no request to a host nobody configured."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from registry.basemaps import load_basemaps
+from tests.basemap_files import ATTRIBUTION, basemaps_setting, make_mbtiles, make_pmtiles
+from web import create_app
+
+pytestmark = pytest.mark.browser
+ASTANA = (51.1282, 71.4304)
+LOADED_TILE = """(part) => [...document.querySelectorAll('img.leaflet-tile-loaded')]
+    .some(img => img.src.includes(part) && img.naturalWidth === 256)"""
+
+
+def two_basemaps(folder: Path) -> str:
+    """A city map (MBTiles) shown first, and imagery (PMTiles) offered in the switcher."""
+    city = json.loads(basemaps_setting(make_mbtiles(folder / "city.mbtiles")))[0]
+    imagery = json.loads(basemaps_setting(make_pmtiles(folder / "imagery.pmtiles"), "imagery"))[0]
+    imagery["name"] = {"kk": "Ғарыш суреті", "ru": "Снимок", "en": "Imagery"}
+    imagery["attribution"] = "© Imagery of the test"
+    return json.dumps([city, imagery], ensure_ascii=False)
+
+
+def serve(app) -> Iterator[str]:
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def basemap_site(database_url, tmp_path_factory) -> Iterator[str]:
+    setting = two_basemaps(tmp_path_factory.mktemp("basemaps"))
+    yield from serve(create_app({"BASEMAPS": load_basemaps(setting)}))
+
+
+def open_astana(browser, site: str, requested: list[str], errors: list[str]):
+    page = browser.new_page(viewport={"width": 1200, "height": 800}, locale="en-GB")
+    page.on("request", lambda r: requested.append(r.url))
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(site + "/?lang=en", wait_until="networkidle")
+    page.evaluate("([lat, lon]) => Jasyl.map.setView([lat, lon], 10, {animate: false})", ASTANA)
+    page.wait_for_load_state("networkidle")
+    return page
+
+
+def test_the_self_hosted_basemap_is_drawn_with_its_attribution(browser, basemap_site) -> None:
+    requested: list[str] = []
+    errors: list[str] = []
+    page = open_astana(browser, basemap_site, requested, errors)
+    page.wait_for_function(LOADED_TILE, arg="/basemap/city/10/715/342.png")
+    assert ATTRIBUTION in page.locator(".leaflet-control-attribution").inner_text()
+    assert not any("/basemap/imagery/" in url for url in requested), "the other waits its turn"
+    foreign = [u for u in requested if not u.startswith((basemap_site, "data:", "blob:"))]
+    assert foreign == []
+    assert errors == []
+    page.close()
+
+
+def test_the_switcher_changes_the_basemap_under_the_data(browser, basemap_site) -> None:
+    requested: list[str] = []
+    errors: list[str] = []
+    page = open_astana(browser, basemap_site, requested, errors)
+    switcher = page.locator(".leaflet-control-layers-base")
+    assert switcher.locator("label").all_inner_texts() == [" City map", " Imagery"]
+    switcher.get_by_text("Imagery").click()
+    page.wait_for_function(LOADED_TILE, arg="/basemap/imagery/10/715/342.png")
+    attribution = page.locator(".leaflet-control-attribution").inner_text()
+    assert "© Imagery of the test" in attribution and ATTRIBUTION not in attribution
+    # The plants and green spaces (tile layers too) stay above whichever basemap is chosen.
+    order = page.evaluate("""() => [...document.querySelectorAll('.leaflet-tile-pane > div')]
+        .map(d => [d.classList.contains('basemap') ? 'basemap' : 'data', +d.style.zIndex])""")
+    assert {kind for kind, _ in order} == {"basemap", "data"}
+    assert max(z for kind, z in order if kind == "basemap") < min(
+        z for kind, z in order if kind == "data"
+    )
+    foreign = [u for u in requested if not u.startswith((basemap_site, "data:", "blob:"))]
+    assert foreign == []
+    assert errors == []
+    page.close()
