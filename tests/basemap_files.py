@@ -9,11 +9,14 @@ from __future__ import annotations
 import io
 import json
 import sqlite3
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 from PIL import Image
 from pmtiles.tile import Compression, TileType, zxy_to_tileid
 from pmtiles.writer import write
+from werkzeug.serving import make_server
 
 # Astana at zoom 10 and one tile of it at zoom 14; the country at zoom 0.
 TILES = {
@@ -79,3 +82,20 @@ def basemaps_setting(file: Path, basemap_id: str = "city", max_zoom: int = 14) -
     names = {"kk": "Қала картасы", "ru": "Карта города", "en": "City map"}
     entry = {"id": basemap_id, "name": names, "file": str(file), "attribution": ATTRIBUTION}
     return json.dumps([{**entry, "max_zoom": max_zoom}], ensure_ascii=False)
+
+
+def two_basemaps(folder: Path) -> str:
+    """A city map (MBTiles) shown first, and imagery (PMTiles) offered in the switcher."""
+    city = json.loads(basemaps_setting(make_mbtiles(folder / "city.mbtiles")))[0]
+    imagery = json.loads(basemaps_setting(make_pmtiles(folder / "imagery.pmtiles"), "imagery"))[0]
+    imagery["name"] = {"kk": "Ғарыш суреті", "ru": "Снимок", "en": "Imagery"}
+    imagery["attribution"] = "© Imagery of the test"
+    return json.dumps([city, imagery], ensure_ascii=False)
+
+
+def serve(app) -> Iterator[str]:
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()

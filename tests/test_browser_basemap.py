@@ -4,39 +4,18 @@ data layers, and no request to a host nobody configured."""
 
 from __future__ import annotations
 
-import json
-import threading
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
 from registry.basemaps import load_basemaps
-from tests.basemap_files import ATTRIBUTION, basemaps_setting, make_mbtiles, make_pmtiles
+from tests.basemap_files import ATTRIBUTION, serve, two_basemaps
 from web import create_app
 
 pytestmark = pytest.mark.browser
 ASTANA = (51.1282, 71.4304)
 LOADED_TILE = """(part) => [...document.querySelectorAll('img.leaflet-tile-loaded')]
     .some(img => img.src.includes(part) && img.naturalWidth === 256)"""
-
-
-def two_basemaps(folder: Path) -> str:
-    """A city map (MBTiles) shown first, and imagery (PMTiles) offered in the switcher."""
-    city = json.loads(basemaps_setting(make_mbtiles(folder / "city.mbtiles")))[0]
-    imagery = json.loads(basemaps_setting(make_pmtiles(folder / "imagery.pmtiles"), "imagery"))[0]
-    imagery["name"] = {"kk": "Ғарыш суреті", "ru": "Снимок", "en": "Imagery"}
-    imagery["attribution"] = "© Imagery of the test"
-    return json.dumps([city, imagery], ensure_ascii=False)
-
-
-def serve(app) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
 
 
 @pytest.fixture(scope="module")

@@ -142,6 +142,7 @@
     return fetch(url, {credentials: "same-origin"}).then(function (r) { return r.json(); }).then(function (found) {
       if (!found.html) return null;
       L.popup({maxWidth: 380}).setLatLng(latlng).setContent(found.html).openOn(Jasyl.map);
+      if (Jasyl.address) Jasyl.address.opened(found);
       return found;
     });
   };
@@ -224,11 +225,12 @@
       Jasyl.openCardAt(e.latlng, map.getZoom());
     });
     var style = document.getElementById("style-by");
-    if (style) style.addEventListener("change", function () { Jasyl.setMode(style.value); });
+    var changed = function () { if (Jasyl.address) Jasyl.address.changed(); };
+    if (style) style.addEventListener("change", function () { Jasyl.setMode(style.value); changed(); });
     var filters = document.getElementById("filters");
     if (filters) {
-      filters.addEventListener("change", Jasyl.applyFilters);
-      filters.addEventListener("submit", function (e) { e.preventDefault(); Jasyl.applyFilters(); });
+      filters.addEventListener("change", function () { Jasyl.applyFilters(); changed(); });
+      filters.addEventListener("submit", function (e) { e.preventDefault(); Jasyl.applyFilters(); changed(); });
     }
     var searchForm = document.getElementById("search");
     if (searchForm) searchForm.addEventListener("submit", function (e) {
@@ -244,5 +246,6 @@
       map.getContainer().style.cursor = Jasyl.adding ? "crosshair" : "";
     });
     openFromAddress();
+    if (Jasyl.address) Jasyl.address.start();  // jasyl-address.js: the view in the hash
   };
 })();
