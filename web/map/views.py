@@ -14,7 +14,7 @@ import folium
 from flask import Blueprint, current_app, render_template, url_for
 from flask_babel import gettext as _
 from folium import JsCode
-from folium.plugins import VectorGridProtobuf
+from folium.plugins import LocateControl, VectorGridProtobuf
 from sqlalchemy import text
 
 from registry.access import may_edit_inventory, readable_regions
@@ -111,7 +111,24 @@ def build_map(lang: str, centre=KAZAKHSTAN_CENTRE, zoom: int = 5) -> tuple[foliu
         planned = folium.FeatureGroup(name=_("Planned plantings"), show=False).add_to(m)
         names["planned"] = planned.get_name()
     folium.LayerControl(collapsed=False, position="bottomright").add_to(m)
+    names["locate"] = where_am_i().add_to(m).get_name()
     return m, names
+
+
+def where_am_i() -> LocateControl:
+    """The "where am I" button: the phone's position with its accuracy circle, followed while
+    the forester walks (``leaflet.locatecontrol``, served by the app, its words translated)."""
+    return LocateControl(
+        position="topleft",
+        showPopup=True,
+        locateOptions={"enableHighAccuracy": True, "maxZoom": 18},
+        strings={
+            "title": _("Show where I am"),
+            "metersUnit": _("metres"),
+            "popup": _("You are within {distance} {unit} of this point"),
+            "outsideMapBoundsMsg": _("You seem to be outside the map"),
+        },
+    )
 
 
 def sees_plans(actor) -> bool:
@@ -180,6 +197,7 @@ def map_settings(session, names: dict, lang: str) -> dict:
             "cells": _("At low zoom: plants counted per cell, coloured by mean condition"),
             "nothing": _("Nothing found"),
             "addHint": _("Click the map where the new plant stands"),
+            "noPosition": _("Your position is not known"),
             **planned_texts(names),
         },
     }
