@@ -11,7 +11,7 @@ import sqlite3
 from pathlib import Path
 
 from pmtiles.reader import MmapSource, Reader
-from pmtiles.tile import TileType
+from pmtiles.tile import MagicNumberNotFound, TileType
 
 MAX_ZOOM = 30
 MEDIA_TYPES = {
@@ -44,14 +44,23 @@ def check_tile(z: int, x: int, y: int) -> None:
             raise NotATile(f"{name} {value} is outside 0–{side - 1} at zoom {z}")
 
 
+class BadArchive(ValueError):
+    """A file that is no MBTiles or PMTiles archive this module can read."""
+
+
 def archive_format(path: Path) -> str:
-    """The tiles' format as the archive declares it (``png``, ``jpg``, …), png if it is silent."""
-    if path.suffix.lower() == ".pmtiles":
-        with path.open("rb") as f:
-            tile_type = Reader(MmapSource(f)).header()["tile_type"]
-        return PMTILES_FORMATS.get(tile_type, "png")
-    with _mbtiles(path) as db:
-        row = db.execute("SELECT value FROM metadata WHERE name = 'format'").fetchone()
+    """The tiles' format as the archive declares it (``png``, ``jpg``, …; png if it is silent),
+    read once at start-up, so a file that is no archive is refused then, not at each tile."""
+    try:
+        if path.suffix.lower() == ".pmtiles":
+            with path.open("rb") as f:
+                tile_type = Reader(MmapSource(f)).header()["tile_type"]
+            return PMTILES_FORMATS.get(tile_type, "png")
+        with _mbtiles(path) as db:
+            db.execute("SELECT zoom_level, tile_column, tile_row, tile_data FROM tiles LIMIT 1")
+            row = db.execute("SELECT value FROM metadata WHERE name = 'format'").fetchone()
+    except (OSError, ValueError, sqlite3.DatabaseError, MagicNumberNotFound) as exc:
+        raise BadArchive(f"{path} is not a readable {path.suffix[1:]} file: {exc}") from None
     return (row[0] if row else "png").lower()
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 
 import pytest
 
@@ -164,3 +165,22 @@ def test_the_map_page_offers_each_basemap_in_the_readers_language(database_url, 
     assert "https://tiles.example.kz/streets/{z}/{x}/{y}.png" in html
     for text in ("Қала картасы", "Көшелер", ATTRIBUTION):  # in folium's JSON, \u-escaped
         assert json.dumps(text)[1:-1] in html, text
+
+
+@pytest.mark.parametrize("suffix", ["mbtiles", "pmtiles"])
+def test_a_file_that_is_no_archive_stops_the_app_naming_it(database_url, tmp_path, suffix) -> None:
+    wrong = tmp_path / f"city.{suffix}"
+    wrong.write_bytes(b"<html>a download that failed</html>" * 100)
+    with pytest.raises(InvalidValue) as refused:
+        app_with(basemaps_setting(wrong))
+    says = f"JASYL_BASEMAPS city.file: {wrong} is not a readable {suffix} file"
+    assert says in str(refused.value)
+
+
+def test_an_archive_of_vector_tiles_is_refused_until_they_are_drawn(database_url, tmp_path) -> None:
+    archive = make_mbtiles(tmp_path / "vector.mbtiles")
+    with sqlite3.connect(archive) as db:
+        db.execute("UPDATE metadata SET value = 'pbf' WHERE name = 'format'")
+    db.close()
+    with pytest.raises(InvalidValue, match="holds pbf tiles; only images"):
+        app_with(basemaps_setting(archive))

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import folium
 from flask import Blueprint, Flask, abort, send_from_directory
-from folium.plugins import LocateControl, VectorGridProtobuf
+from folium.plugins import VectorGridProtobuf
 
 NODE_MODULES = Path(__file__).with_name("node_modules")
 LEAFLET_JS = "/vendor/leaflet/dist/leaflet.js"
@@ -20,11 +20,7 @@ VECTORGRID_JS = "/vendor/leaflet.vectorgrid/dist/Leaflet.VectorGrid.bundled.min.
 GEOMAN_JS = "/vendor/@geoman-io/leaflet-geoman-free/dist/leaflet-geoman.min.js"
 GEOMAN_CSS = "/vendor/@geoman-io/leaflet-geoman-free/dist/leaflet-geoman.css"
 CHART_JS = "/vendor/chart.js/dist/chart.umd.min.js"
-LOCATE_JS = "/vendor/leaflet.locatecontrol/dist/L.Control.Locate.min.js"
-LOCATE_CSS = "/vendor/leaflet.locatecontrol/dist/L.Control.Locate.min.css"
-SERVED_PACKAGES = frozenset(
-    {"leaflet", "leaflet.vectorgrid", "@geoman-io", "chart.js", "leaflet.locatecontrol"}
-)
+SERVED_PACKAGES = frozenset({"leaflet", "leaflet.vectorgrid", "@geoman-io", "chart.js"})
 
 bp = Blueprint("vendor", __name__)
 
@@ -42,8 +38,6 @@ def self_host_folium() -> None:
     folium.Map.default_js = [("leaflet", LEAFLET_JS)]
     folium.Map.default_css = [("leaflet_css", LEAFLET_CSS)]
     VectorGridProtobuf.default_js = [("vectorGrid", VECTORGRID_JS)]
-    LocateControl.default_js = [("Control_locate_min_js", LOCATE_JS)]
-    LocateControl.default_css = [("Control_locate_min_css", LOCATE_CSS)]
 
 
 def init_app(app: Flask) -> None:

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 import folium
 from flask import Blueprint, Flask, Response, abort, current_app
 
-from gis.basemap import MEDIA_TYPES, NotATile, archive_format, read_tile
-from registry.basemaps import Basemap
+from gis.basemap import MEDIA_TYPES, BadArchive, NotATile, archive_format, read_tile
+from registry.basemaps import SETTING, Basemap
+from registry.errors import InvalidValue
 
 bp = Blueprint("basemap", __name__, url_prefix="/basemap")
 EXTENSION = "jasyl.basemaps"
@@ -36,11 +37,17 @@ def basemap_layers(app: Flask | None = None) -> dict[str, BasemapLayer]:
 
 
 def resolve(basemap: Basemap) -> BasemapLayer:
+    """The basemap with its tile URL; an archive that cannot be read, or holds no images (vector
+    tiles are not drawn yet), stops the app naming the basemap and the file."""
     if basemap.file is None:
         return BasemapLayer(basemap, basemap.url or "")
-    found = archive_format(basemap.file)
+    where = f"{SETTING} {basemap.id}.file"
+    try:
+        found = archive_format(basemap.file)
+    except BadArchive as exc:
+        raise InvalidValue(where, str(exc)) from None
     if found not in MEDIA_TYPES:
-        raise ValueError(f"basemap {basemap.id}: {basemap.file} holds {found} tiles, not images")
+        raise InvalidValue(where, f"holds {found} tiles; only images (png, jpg, webp) are drawn")
     return BasemapLayer(basemap, f"/basemap/{basemap.id}/{{z}}/{{x}}/{{y}}.{found}", found)
 
 
