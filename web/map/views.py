@@ -14,7 +14,7 @@ import folium
 from flask import Blueprint, current_app, render_template, url_for
 from flask_babel import gettext as _
 from folium import JsCode
-from folium.plugins import LocateControl, VectorGridProtobuf
+from folium.plugins import VectorGridProtobuf
 from sqlalchemy import text
 
 from registry.access import may_edit_inventory, readable_regions
@@ -45,11 +45,12 @@ YEAR_BANDS += [(2010, 2019, "#7cb342"), (2020, None, "#fdd835")]
 SPECIES_COLOURS = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02"]
 SPECIES_COLOURS += ["#a6761d", "#1f78b4", "#b2df8a", "#fb9a99"]
 
+# Outlines simplified by 0.03° (about 3 km) need no third decimal (about 100 m) in the page.
 REGIONS_GEOJSON = text(
     """
     SELECT json_build_object('type', 'FeatureCollection', 'features', json_agg(json_build_object(
         'type', 'Feature',
-        'geometry', ST_AsGeoJSON(ST_SimplifyPreserveTopology(boundary_simple, 0.03), 3)::json,
+        'geometry', ST_AsGeoJSON(ST_SimplifyPreserveTopology(boundary_simple, 0.03), 2)::json,
         'properties', json_build_object('iso', iso_code, 'name', CASE :lang
             WHEN 'kk' THEN name_kk WHEN 'en' THEN name_en ELSE name_ru END))))
     FROM regions
@@ -111,24 +112,7 @@ def build_map(lang: str, centre=KAZAKHSTAN_CENTRE, zoom: int = 5) -> tuple[foliu
         planned = folium.FeatureGroup(name=_("Planned plantings"), show=False).add_to(m)
         names["planned"] = planned.get_name()
     folium.LayerControl(collapsed=False, position="bottomright").add_to(m)
-    names["locate"] = where_am_i().add_to(m).get_name()
     return m, names
-
-
-def where_am_i() -> LocateControl:
-    """The "where am I" button: the phone's position with its accuracy circle, followed while
-    the forester walks (``leaflet.locatecontrol``, served by the app, its words translated)."""
-    return LocateControl(
-        position="topleft",
-        showPopup=True,
-        locateOptions={"enableHighAccuracy": True, "maxZoom": 18},
-        strings={
-            "title": _("Show where I am"),
-            "metersUnit": _("metres"),
-            "popup": _("You are within {distance} {unit} of this point"),
-            "outsideMapBoundsMsg": _("You seem to be outside the map"),
-        },
-    )
 
 
 def sees_plans(actor) -> bool:
@@ -197,6 +181,8 @@ def map_settings(session, names: dict, lang: str) -> dict:
             "cells": _("At low zoom: plants counted per cell, coloured by mean condition"),
             "nothing": _("Nothing found"),
             "addHint": _("Click the map where the new plant stands"),
+            "locate": _("Show where I am"),
+            "accuracy": _("You are within {distance} m of this point"),
             "noPosition": _("Your position is not known"),
             **planned_texts(names),
         },

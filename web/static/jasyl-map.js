@@ -212,10 +212,7 @@
     Jasyl.planned = settings.layers.planned ? window[settings.layers.planned] : null;
     Jasyl.adding = false;
     drawLegend();
-    var locate = settings.layers.locate ? window[settings.layers.locate] : null;
-    if (locate) locate.options.onLocationError = function (err) {
-      alert(settings.text.noPosition + " (" + err.message + ")");
-    };
+    if (Jasyl.whereAmI) Jasyl.whereAmI(map, settings.text);  // jasyl-locate.js
     if (Jasyl.planned) {
       map.on("overlayadd overlayremove", drawLegend);
       Jasyl.planned.on("add", Jasyl.loadPlanned);
