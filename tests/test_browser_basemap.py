@@ -10,6 +10,7 @@ import pytest
 
 from registry.basemaps import load_basemaps
 from tests.basemap_files import ATTRIBUTION, serve, two_basemaps
+from tests.layout import MAP_CONTROLS, overlapping
 from web import create_app
 
 pytestmark = pytest.mark.browser
@@ -67,4 +68,14 @@ def test_the_switcher_changes_the_basemap_under_the_data(browser, basemap_site) 
     foreign = [u for u in requested if not u.startswith((basemap_site, "data:", "blob:"))]
     assert foreign == []
     assert errors == []
+    page.close()
+
+
+@pytest.mark.parametrize(("width", "height"), [(390, 844), (1200, 800)])
+def test_the_switcher_fits_a_phone_and_a_desktop(browser, basemap_site, width, height) -> None:
+    """Two basemaps make the layer list longer: it still covers no other control."""
+    page = browser.new_page(viewport={"width": width, "height": height})
+    page.goto(basemap_site + "/", wait_until="networkidle")
+    assert page.locator(".leaflet-control-layers-base label").count() == 2
+    assert overlapping(page, MAP_CONTROLS) == []
     page.close()

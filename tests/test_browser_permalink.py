@@ -106,3 +106,16 @@ def test_a_plant_link_opens_its_card_and_the_card_gives_its_link(browser, site) 
     assert copied.evaluate("Jasyl.map.getZoom()") == 18
     copied.context.close()
     page.context.close()
+
+
+def test_a_region_page_keeps_the_view_of_its_address(browser, site) -> None:
+    base, _ = site
+    page = new_page(browser)
+    page.goto(base + "/regions/KZ-71", wait_until="networkidle")
+    fitted = page.evaluate("() => Jasyl.map.getZoom()")
+    page.wait_for_function("() => location.hash.includes('region=')")  # its filter, kept
+    page.goto(base + "/regions/KZ-71#map=16/51.12000/71.42000", wait_until="networkidle")
+    page.reload(wait_until="networkidle")
+    view = page.evaluate("() => [Jasyl.map.getZoom(), Jasyl.map.getCenter().lat]")
+    assert view == [16, pytest.approx(51.12, abs=1e-5)] and fitted < 16
+    page.context.close()
