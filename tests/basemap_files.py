@@ -25,6 +25,14 @@ TILES = {
     (14, 11442, 5475): (120, 170, 250),
 }
 ATTRIBUTION = "© Jasyl test basemap"
+# A third party's tile service, as a deployment would list it.
+STREETS = {
+    "id": "streets",
+    "name": {"kk": "Көшелер", "ru": "Улицы", "en": "Streets"},
+    "url": "https://tiles.example.kz/streets/{z}/{x}/{y}.png",
+    "attribution": "© Example streets",
+    "max_zoom": 18,
+}
 
 
 def tile_png(colour: tuple[int, int, int]) -> bytes:

@@ -15,6 +15,7 @@ from registry.config import load_settings
 from registry.errors import InvalidValue
 from tests.basemap_files import (
     ATTRIBUTION,
+    STREETS,
     TILES,
     basemaps_setting,
     make_mbtiles,
@@ -22,14 +23,6 @@ from tests.basemap_files import (
     tile_png,
 )
 from web import create_app
-
-STREETS = {
-    "id": "streets",
-    "name": {"kk": "Көшелер", "ru": "Улицы", "en": "Streets"},
-    "url": "https://tiles.example.kz/streets/{z}/{x}/{y}.png",
-    "attribution": "© Example streets",
-    "max_zoom": 18,
-}
 
 
 def app_with(basemaps_json: str, **config):

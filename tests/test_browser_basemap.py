@@ -4,13 +4,15 @@ data layers, and no request to a host nobody configured."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import pytest
 
 from registry.basemaps import load_basemaps
-from tests.basemap_files import ATTRIBUTION, serve, two_basemaps
+from tests.basemap_files import ATTRIBUTION, STREETS, serve, tile_png, two_basemaps
 from tests.layout import MAP_CONTROLS, overlapping
+from tests.test_browser_csp import WATCH_VIOLATIONS
 from web import create_app
 
 pytestmark = pytest.mark.browser
@@ -79,3 +81,39 @@ def test_the_switcher_fits_a_phone_and_a_desktop(browser, basemap_site, width, h
     assert page.locator(".leaflet-control-layers-base label").count() == 2
     assert overlapping(page, MAP_CONTROLS) == []
     page.close()
+
+
+@pytest.fixture(scope="module")
+def third_party_site(database_url) -> Iterator[str]:
+    """A tile service of another host (answered by the browser's route below, no network)."""
+    setting = json.dumps([STREETS])
+    yield from serve(create_app({"BASEMAPS": load_basemaps(setting)}))
+
+
+def test_a_third_party_basemap_is_asked_with_the_origin_alone(browser, third_party_site) -> None:
+    """OpenStreetMap's tile policy wants to know the site: its tiles carry our origin as the
+    Referer (the page's own policy would send none); and the page's CSP lets images come from
+    the configured host and no other."""
+    context = browser.new_context(viewport={"width": 1200, "height": 800})
+    asked: list[dict] = []
+
+    def tile_service(route) -> None:
+        asked.append({"url": route.request.url, **route.request.all_headers()})
+        route.fulfill(status=200, content_type="image/png", body=tile_png((90, 160, 90)))
+
+    context.route("https://tiles.example.kz/**", tile_service)
+    context.route("https://elsewhere.example.org/**", tile_service)
+    context.add_init_script(WATCH_VIOLATIONS)
+    page = context.new_page()
+    page.goto(third_party_site + "/#map=10/51.12820/71.43040", wait_until="networkidle")
+    page.wait_for_function(LOADED_TILE, arg="https://tiles.example.kz/streets/10/715/342.png")
+    assert asked and all(a["referer"] == third_party_site + "/" for a in asked)
+    assert "© Example streets" in page.locator(".leaflet-control-attribution").inner_text()
+    assert page.evaluate("window.cspViolations") == []
+    page.evaluate("() => { new Image().src = 'https://elsewhere.example.org/0/0/0.png'; }")
+    page.wait_for_function("() => window.cspViolations.length > 0")
+    assert page.evaluate("window.cspViolations") == [
+        "img-src https://elsewhere.example.org/0/0/0.png"
+    ]
+    assert not any("elsewhere" in a["url"] for a in asked), "the browser never asked it"
+    context.close()

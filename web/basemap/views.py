@@ -21,6 +21,7 @@ bp = Blueprint("basemap", __name__, url_prefix="/basemap")
 EXTENSION = "jasyl.basemaps"
 MAX_AGE = 86400  # a basemap archive changes when an administrator replaces the file
 MAP_MAX_ZOOM = 19  # beyond an archive's own zooms its deepest tiles are stretched
+THIRD_PARTY_REFERRER = "strict-origin-when-cross-origin"
 
 
 @dataclass(frozen=True)
@@ -74,24 +75,29 @@ def add_basemaps(m: folium.Map, language: str) -> dict[str, str]:
     name of each, by basemap id (the address names the basemap by its id)."""
     names = {}
     for i, layer in enumerate(basemap_layers().values()):
-        basemap = layer.basemap
-        names[basemap.id] = (
-            folium.TileLayer(
-                tiles=layer.tile_url,
-                attr=basemap.attribution,
-                name=basemap.name(language),
-                max_zoom=MAP_MAX_ZOOM,
-                max_native_zoom=basemap.max_zoom,
-                subdomains=basemap.subdomains,
-                overlay=False,
-                show=i == 0,
-                z_index=0,
-                class_name=f"basemap basemap-{basemap.id}",
-            )
-            .add_to(m)
-            .get_name()
-        )
+        names[layer.basemap.id] = tile_layer(layer, language, shown=i == 0).add_to(m).get_name()
     return names
+
+
+def tile_layer(layer: BasemapLayer, language: str, shown: bool) -> folium.TileLayer:
+    basemap = layer.basemap
+    # A tile service may demand to know which site asks (OpenStreetMap's tile usage policy
+    # does); the page's own Referrer-Policy sends no Referer across origins, so a third party's
+    # tiles carry the origin alone, never the path.
+    third_party = {"referrer_policy": THIRD_PARTY_REFERRER} if basemap.url else {}
+    return folium.TileLayer(
+        tiles=layer.tile_url,
+        attr=basemap.attribution,
+        name=basemap.name(language),
+        max_zoom=MAP_MAX_ZOOM,
+        max_native_zoom=basemap.max_zoom,
+        subdomains=basemap.subdomains,
+        overlay=False,
+        show=shown,
+        z_index=0,
+        class_name=f"basemap basemap-{basemap.id}",
+        **third_party,
+    )
 
 
 def init_app(app: Flask) -> None:
