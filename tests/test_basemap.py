@@ -5,8 +5,10 @@ exactly the configured tile hosts."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import sqlite3
+import subprocess
 
 import pytest
 
@@ -22,6 +24,7 @@ from tests.basemap_files import (
     make_pmtiles,
     tile_png,
 )
+from tests.serving import JASYL, free_port
 from web import create_app
 
 
@@ -177,3 +180,23 @@ def test_an_archive_of_vector_tiles_is_refused_until_they_are_drawn(database_url
     db.close()
     with pytest.raises(InvalidValue, match="holds pbf tiles; only images"):
         app_with(basemaps_setting(archive))
+
+
+def test_jasyl_serve_refuses_a_wrong_basemap_list_by_name(tmp_path) -> None:
+    """The deployer starts the server and reads why it will not start (a real process)."""
+    wrong = tmp_path / "city.mbtiles"
+    wrong.write_text("<html>a download that failed</html>")
+    env = {**os.environ, "JASYL_ENV": "development"}
+    for setting, says in (
+        ('[{"id": "x"', "JASYL_BASEMAPS: is not JSON"),
+        (basemaps_setting(wrong), f"JASYL_BASEMAPS city.file: {wrong} is not a readable mbtiles"),
+    ):
+        done = subprocess.run(
+            [str(JASYL), "serve", "--port", str(free_port())],
+            env={**env, "JASYL_BASEMAPS": setting},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 1, done.stderr
+        assert says in done.stderr + done.stdout
