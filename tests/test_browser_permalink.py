@@ -80,6 +80,18 @@ def test_a_copied_link_reload_and_back_restore_the_view(browser, site) -> None:
     page.context.close()
 
 
+def test_changing_the_language_keeps_the_view(browser, site) -> None:
+    base, _ = site
+    page = new_page(browser)
+    page.goto(base + "/#map=13/51.15000/71.40000&mode=status", wait_until="networkidle")
+    wanted = page.evaluate(VIEW)
+    page.click("button[data-lang=kk]")
+    page.wait_for_function("() => document.documentElement.lang === 'kk'")
+    page.wait_for_load_state("networkidle")
+    assert page.evaluate(VIEW) == wanted and wanted["zoom"] == 13 and wanted["mode"] == "status"
+    page.context.close()
+
+
 def test_a_plant_link_opens_its_card_and_the_card_gives_its_link(browser, site) -> None:
     base, plant_id = site
     page = new_page(browser)

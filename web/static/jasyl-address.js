@@ -42,9 +42,17 @@
     if (address.plant) params.plant = address.plant;
     return "#" + encode(params);
   }
+  /* The language switcher posts, then is sent back: with the hash on its form's address the
+   * browser keeps it across that redirect, so the view survives a change of language. */
+  function keepInForms(hash) {
+    document.querySelectorAll("header .lang form").forEach(function (form) {
+      form.action = form.action.split("#")[0] + hash;
+    });
+  }
   function write(push) {
     if (applying) return;
     var hash = state();
+    keepInForms(hash);
     if (hash === window.location.hash) return;
     var url = window.location.pathname + window.location.search + hash;
     if (push) history.pushState(null, "", url);
