@@ -8,7 +8,9 @@ self-hosted archive (a ``file``: an MBTiles or PMTiles file the app serves itsel
 Attribution is required: the map's sources (OpenStreetMap's licence among them) demand it.
 
 A mistake in the list stops the app from starting with a message naming the entry and field,
-rather than drawing a map that silently lacks its streets.
+rather than drawing a map that silently lacks its streets. An archive is opened when the web
+app starts (``web.basemap``), not here: a command of the CLI that draws no map runs where the
+file is not mounted.
 """
 
 from __future__ import annotations
@@ -134,7 +136,7 @@ def _names(raw: object, where: str) -> dict[str, str]:
 
 
 def _source(entry: dict, where: str) -> tuple[str | None, Path | None]:
-    """Exactly one of ``url`` (https, with {z}, {x}, {y}) and ``file`` (an existing archive)."""
+    """Exactly one of ``url`` (https, with {z}, {x}, {y}) and ``file`` (an archive's path)."""
     url, file = entry.get("url"), entry.get("file")
     if (url is None) == (file is None):
         raise InvalidValue(where, "needs exactly one of url (a tile service) and file (an archive)")
@@ -148,9 +150,9 @@ def _source(entry: dict, where: str) -> tuple[str | None, Path | None]:
     path = Path(file) if isinstance(file, str) else None
     if path is None or path.suffix.lower() not in ARCHIVES:
         raise InvalidValue(f"{where}.file", "must be an .mbtiles or .pmtiles file", file)
-    if not path.is_file():
-        raise InvalidValue(f"{where}.file", "no such file", file)
-    return None, path
+    if not path.is_absolute():
+        raise InvalidValue(f"{where}.file", "must be an absolute path", file)
+    return None, path  # opened when the web app starts: a command that draws no map needs none
 
 
 def _max_zoom(raw: object, where: str) -> int:

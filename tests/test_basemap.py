@@ -75,8 +75,8 @@ def test_a_basemap_list_is_read_with_names_per_language(tmp_path) -> None:
         ({**STREETS, "url": "ftp://tiles.example.kz/{z}/{x}/{y}"}, "must be an http(s) address"),
         ({**STREETS, "file": "/srv/city.mbtiles"}, "exactly one of url"),
         (
-            {**{k: v for k, v in STREETS.items() if k != "url"}, "file": "/no/such.mbtiles"},
-            "no such file",
+            {**{k: v for k, v in STREETS.items() if k != "url"}, "file": "city.mbtiles"},
+            "file: must be an absolute path",
         ),
         ({**STREETS, "max_zoom": 31}, "max_zoom: must be a whole number from 0 to 24"),
         ({**STREETS, "type": "vector"}, "type: must be one of raster"),
@@ -171,6 +171,14 @@ def test_a_file_that_is_no_archive_stops_the_app_naming_it(database_url, tmp_pat
         app_with(basemaps_setting(wrong))
     says = f"JASYL_BASEMAPS city.file: {wrong} is not a readable {suffix} file"
     assert says in str(refused.value)
+
+
+def test_a_missing_archive_stops_the_app_but_not_the_commands(database_url, tmp_path) -> None:
+    setting = basemaps_setting(tmp_path / "gone.mbtiles")
+    (city,) = load_settings({"JASYL_BASEMAPS": setting}).basemaps  # `jasyl backup` runs
+    assert city.file == tmp_path / "gone.mbtiles"
+    with pytest.raises(InvalidValue, match="city.file: .*gone.mbtiles is not a readable mbtiles"):
+        app_with(setting)
 
 
 def test_an_archive_of_vector_tiles_is_refused_until_they_are_drawn(database_url, tmp_path) -> None:
