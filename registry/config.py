@@ -31,6 +31,12 @@ import time), so tests and deployments can point one process at another database
   (with a message, keeping the better fixes it averages) (``15``).
 - ``JASYL_TILE_CACHE``: a folder to keep rendered tiles in, under their data version; unset or
   ``off`` renders every tile (at the demo's scale a render costs about what a cached read does).
+- ``JASYL_BASEMAPS``: the map's background layers, a JSON list (``registry.basemaps``); each
+  ``{"id", "name": {"kk", "ru", "en"} or one name, "url": "https://…/{z}/{x}/{y}.png"`` or
+  ``"file": "/srv/city.mbtiles"`` (or ``.pmtiles``, served by the app itself), ``"attribution",
+  "max_zoom"}`` (19), optionally ``"type": "raster"`` and ``"subdomains"`` for ``{s}``. The first
+  is shown at first; the page's Content-Security-Policy allows exactly the listed URLs' hosts.
+  Unset: OpenStreetMap's standard layer with its attribution; ``[]``: no basemap.
 
 Bounds on what one request may cost (``Limits``; each refusal names its setting):
 
@@ -64,6 +70,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from registry.basemaps import Basemap, load_basemaps
 from registry.errors import InvalidValue
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -125,6 +132,7 @@ class Settings:
     open_data: OpenData = OpenData()
     field_area_max_plants: int = 20_000
     field_max_gps_error_m: int = 15
+    basemaps: tuple[Basemap, ...] = ()
 
     @property
     def development(self) -> bool:
@@ -231,6 +239,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         open_data=load_open_data(env),
         field_area_max_plants=_positive(env, "JASYL_FIELD_AREA_MAX_PLANTS", 20_000),
         field_max_gps_error_m=_positive(env, "JASYL_FIELD_MAX_GPS_ERROR_M", 15),
+        basemaps=load_basemaps(env.get("JASYL_BASEMAPS")),
     )
 
 

@@ -30,6 +30,9 @@ from registry.db import engine_for
 # The tests' processes (and the commands they start) are explicitly a test run: the app may sign
 # sessions with the development key, which it refuses everywhere else.
 os.environ["JASYL_ENV"] = "test"
+# The tests' maps ask no third party for tiles: no basemap unless a test configures its own
+# (tests/test_basemap*.py make a small archive and serve it).
+os.environ["JASYL_BASEMAPS"] = "[]"
 ORIGINAL_DATABASE_URL = os.environ.get("DATABASE_URL")
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 # Reference data loaded by migrations; every other table is emptied by ``clean``.

@@ -9,6 +9,7 @@ MAP_CONTROLS = [
     "#legend",
     "#panel",
     ".leaflet-control-zoom",
+    ".leaflet-control-locate",
     ".leaflet-control-layers",
     ".leaflet-control-attribution",
 ]

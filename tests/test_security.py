@@ -30,6 +30,7 @@ PUBLIC_READS = {
     "vendor.asset",
     "map.index",
     "tiles.tile",
+    "basemap.tile",  # the self-hosted basemap under the public map
     "health.healthz",
     "health.readyz",
     "auth.login",

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from sqlalchemy import text
 
+from bench.page import GOAL_BYTES, page_bytes
 from registry.db import engine_for, unit_of_work
 from registry.demo.services import load_demo
 from tests.conftest import empty_inventory
@@ -53,6 +54,15 @@ def test_the_map_page_shows_the_regions_from_the_database(client) -> None:
     assert external == [], "every asset must be served by the app itself"
     for asset in re.findall(r'(?:src|href)="(/vendor/[^"]+)"', html):
         assert client.get(asset).status_code == 200, asset
+
+
+def test_the_map_page_weighs_at_most_300_kb(client) -> None:
+    """HTML and every script and style sheet it loads, with the basemap, the address and "where
+    am I" scripts: a phone in a park on a weak signal loads all of it first (bench.page prints
+    the figure at 1,000 and 1,000,000 plants)."""
+    html, assets = page_bytes(client)
+    assert html + assets <= GOAL_BYTES
+    assert '"type":"Feature"' in client.get("/").get_data(as_text=True), "compact JSON"
 
 
 def box_centre(feature: dict) -> tuple[float, float]:

@@ -15,6 +15,7 @@ from web.api import operations as declared_api
 from web.api.views import bp as api_bp
 from web.auth import views as auth
 from web.auth.sessions import require_signing_key, session_config
+from web.basemap import views as basemap
 from web.editing.views import bp as editing_bp
 from web.field.pages import bp as field_bp
 from web.field.views import api as field_api_bp
@@ -68,6 +69,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         WTF_CSRF_TIME_LIMIT=None,
         MAX_CONTENT_LENGTH=bounds.body_ceiling(settings.limits),  # each endpoint: its own
         TRUSTED_PROXIES=settings.trusted_proxies,
+        BASEMAPS=settings.basemaps,
         **session_config(settings),
     )
     if test_config:
@@ -85,6 +87,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     public_reports_api.init_app(app)  # after CSRF: the report is exempt
     public_reports.init_app(app)
     serve_public_tiles(app)
+    basemap.init_app(app)  # before the headers: its hosts join the CSP
     headers.init_app(app, app.config["TRUSTED_PROXIES"])
 
     @app.context_processor

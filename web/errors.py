@@ -39,7 +39,7 @@ HEADLINES = {
 
 
 def wants_json() -> bool:
-    return request.path.startswith(("/api", "/tiles")) or (
+    return request.path.startswith(("/api", "/tiles", "/basemap")) or (
         request.accept_mimetypes.best == "application/json"
     )
 

@@ -2,8 +2,10 @@
 
 The headers are added by a WSGI layer outside everything else, so the public tiles answered
 before Flask (``web.tiles.public``) and error pages carry them too. The Content-Security-Policy
-allows scripts, styles, images and fetches from the app's own origin only (and the tile hosts
-configured in ``CSP_TILE_HOSTS``, none today: every layer is served by Jasyl itself); inline
+allows scripts, styles, images and fetches from the app's own origin only, and images and
+fetches from the hosts of the configured basemaps (``CSP_TILE_HOSTS``, set by ``web.basemap``
+from ``JASYL_BASEMAPS``: exactly those hosts, none when every basemap is a file Jasyl serves
+itself); inline
 ``<script>`` and ``<style>`` blocks run only with the nonce drawn for that response, which the
 templates write into the blocks they mean (``csp_nonce``), so markup injected into a page
 never runs. Inline ``style="…"`` attributes stay allowed (``style-src-attr``): Leaflet, folium
@@ -32,6 +34,7 @@ WsgiApp = Callable[[dict, Callable], Iterable[bytes]]
 
 def content_security_policy(nonce: str, tile_hosts: Iterable[str] = ()) -> str:
     images = " ".join(["'self'", "data:", "blob:", *tile_hosts])
+    fetches = " ".join(["'self'", *tile_hosts])  # a service worker may cache the tiles
     return "; ".join(
         [
             "default-src 'self'",
@@ -39,7 +42,7 @@ def content_security_policy(nonce: str, tile_hosts: Iterable[str] = ()) -> str:
             f"style-src 'self' 'nonce-{nonce}'",
             "style-src-attr 'unsafe-inline'",
             f"img-src {images}",
-            "connect-src 'self'",
+            f"connect-src {fetches}",
             "worker-src 'self'",  # field mode's service worker, from the app's own origin only
             "manifest-src 'self'",
             "font-src 'self'",

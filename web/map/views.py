@@ -23,6 +23,7 @@ from registry.inventory.models import ROMAN
 from registry.regions.services import list_regions, resolve_region
 from registry.species.services import list_species
 from web.actors import current_actor
+from web.basemap.views import add_basemaps
 from web.db import read_connection, request_session
 from web.i18n import language
 from web.labels import STATUS_NAMES, condition_names
@@ -44,11 +45,12 @@ YEAR_BANDS += [(2010, 2019, "#7cb342"), (2020, None, "#fdd835")]
 SPECIES_COLOURS = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02"]
 SPECIES_COLOURS += ["#a6761d", "#1f78b4", "#b2df8a", "#fb9a99"]
 
+# Outlines simplified by 0.03° (about 3 km) need no third decimal (about 100 m) in the page.
 REGIONS_GEOJSON = text(
     """
     SELECT json_build_object('type', 'FeatureCollection', 'features', json_agg(json_build_object(
         'type', 'Feature',
-        'geometry', ST_AsGeoJSON(ST_SimplifyPreserveTopology(boundary_simple, 0.03), 3)::json,
+        'geometry', ST_AsGeoJSON(ST_SimplifyPreserveTopology(boundary_simple, 0.03), 2)::json,
         'properties', json_build_object('iso', iso_code, 'name', CASE :lang
             WHEN 'kk' THEN name_kk WHEN 'en' THEN name_en ELSE name_ru END))))
     FROM regions
@@ -67,12 +69,14 @@ SPACE_STYLES = JsCode("{green_spaces: Jasyl.spaceStyle}")
 
 
 def build_map(lang: str, centre=KAZAKHSTAN_CENTRE, zoom: int = 5) -> tuple[folium.Map, dict]:
-    """The map with regions from the database, plants and green spaces as vector tiles, and,
+    """The map over the configured basemaps (``web.basemap``) with regions from the database,
+    plants and green spaces as vector tiles, and,
     for those who may read planting plans, a "Planned plantings" layer (off until chosen) that
     the page script fills per view from ``/api/v1/planting/planned``."""
     with read_connection() as connection:
         regions = connection.execute(REGIONS_GEOJSON, {"lang": lang}).scalar()
     m = folium.Map(location=centre, zoom_start=zoom, tiles=None, prefer_canvas=True)
+    basemaps = add_basemaps(m, lang)
     outlines = folium.GeoJson(
         regions,
         name=_("Regions"),
@@ -102,6 +106,7 @@ def build_map(lang: str, centre=KAZAKHSTAN_CENTRE, zoom: int = 5) -> tuple[foliu
         "plants": plants.get_name(),
         "spaces": spaces.get_name(),
         "regions": outlines.get_name(),
+        "basemaps": basemaps,
     }
     if sees_plans(current_actor()):
         planned = folium.FeatureGroup(name=_("Planned plantings"), show=False).add_to(m)
@@ -178,6 +183,9 @@ def map_settings(session, names: dict, lang: str) -> dict:
             "addHint": _("Click the map where the new plant stands"),
             "reportPlace": _("Report this place"),
             "reportUrl": url_for("public_reports.new_report"),
+            "locate": _("Show where I am"),
+            "accuracy": _("You are within {distance} m of this point"),
+            "noPosition": _("Your position is not known"),
             **planned_texts(names),
         },
     }

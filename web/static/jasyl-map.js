@@ -152,6 +152,7 @@
     return fetch(url, {credentials: "same-origin"}).then(function (r) { return r.json(); }).then(function (found) {
       if (!found.html) return Jasyl.offerReport(latlng);
       L.popup({maxWidth: 380}).setLatLng(latlng).setContent(found.html).openOn(Jasyl.map);
+      if (Jasyl.address) Jasyl.address.opened(found);
       return found;
     });
   };
@@ -221,6 +222,7 @@
     Jasyl.planned = settings.layers.planned ? window[settings.layers.planned] : null;
     Jasyl.adding = false;
     drawLegend();
+    if (Jasyl.whereAmI) Jasyl.whereAmI(map, settings.text);  // jasyl-locate.js
     if (Jasyl.planned) {
       map.on("overlayadd overlayremove", drawLegend);
       Jasyl.planned.on("add", Jasyl.loadPlanned);
@@ -234,11 +236,12 @@
       Jasyl.openCardAt(e.latlng, map.getZoom());
     });
     var style = document.getElementById("style-by");
-    if (style) style.addEventListener("change", function () { Jasyl.setMode(style.value); });
+    var changed = function () { if (Jasyl.address) Jasyl.address.changed(); };
+    if (style) style.addEventListener("change", function () { Jasyl.setMode(style.value); changed(); });
     var filters = document.getElementById("filters");
     if (filters) {
-      filters.addEventListener("change", Jasyl.applyFilters);
-      filters.addEventListener("submit", function (e) { e.preventDefault(); Jasyl.applyFilters(); });
+      filters.addEventListener("change", function () { Jasyl.applyFilters(); changed(); });
+      filters.addEventListener("submit", function (e) { e.preventDefault(); Jasyl.applyFilters(); changed(); });
     }
     var searchForm = document.getElementById("search");
     if (searchForm) searchForm.addEventListener("submit", function (e) {
@@ -254,5 +257,6 @@
       map.getContainer().style.cursor = Jasyl.adding ? "crosshair" : "";
     });
     openFromAddress();
+    if (Jasyl.address) Jasyl.address.start();  // jasyl-address.js: the view in the hash
   };
 })();

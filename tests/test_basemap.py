@@ -1,0 +1,210 @@
+"""Basemaps (issue #19): ``JASYL_BASEMAPS`` read and checked, a self-hosted MBTiles or PMTiles
+archive served by the app itself, the page's switcher, and a Content-Security-Policy that allows
+exactly the configured tile hosts."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sqlite3
+import subprocess
+
+import pytest
+
+from registry.basemaps import load_basemaps
+from registry.config import load_settings
+from registry.errors import InvalidValue
+from tests.basemap_files import (
+    ATTRIBUTION,
+    STREETS,
+    TILES,
+    basemaps_setting,
+    make_mbtiles,
+    make_pmtiles,
+    tile_png,
+)
+from tests.serving import JASYL, free_port
+from web import create_app
+
+
+def app_with(basemaps_json: str, **config):
+    return create_app({"TESTING": True, "BASEMAPS": load_basemaps(basemaps_json), **config})
+
+
+@pytest.fixture(params=["mbtiles", "pmtiles"])
+def archive(request, tmp_path):
+    make = make_mbtiles if request.param == "mbtiles" else make_pmtiles
+    return make(tmp_path / f"city.{request.param}")
+
+
+def csp_sources(answer, directive: str) -> list[str]:
+    policy = answer.headers["Content-Security-Policy"]
+    found = re.search(rf"(?:^|; ){directive} ([^;]+)", policy)
+    assert found, policy
+    return found.group(1).split()
+
+
+def test_unset_means_openstreetmap_with_its_attribution() -> None:
+    (osm,) = load_settings({}).basemaps
+    assert osm.url == "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+    assert "OpenStreetMap" in osm.attribution and "copyright" in osm.attribution
+    assert osm.hosts == ("https://tile.openstreetmap.org",)
+    assert {osm.name(lang) for lang in ("kk", "ru", "en")} >= {"Street map (OpenStreetMap)"}
+    assert load_settings({"JASYL_BASEMAPS": "[]"}).basemaps == ()
+
+
+def test_a_basemap_list_is_read_with_names_per_language(tmp_path) -> None:
+    archive = make_mbtiles(tmp_path / "city.mbtiles")
+    setting = json.dumps([STREETS, json.loads(basemaps_setting(archive))[0]])
+    streets, city = load_settings({"JASYL_BASEMAPS": setting}).basemaps
+    assert (streets.name("kk"), streets.name("ru"), streets.max_zoom) == ("Көшелер", "Улицы", 18)
+    assert streets.hosts == ("https://tiles.example.kz",)
+    assert city.file == archive and city.hosts == () and city.attribution == ATTRIBUTION
+    spelled = [{**STREETS, "url": "https://{s}.tiles.example.kz/{z}/{x}/{y}.png"}]
+    (abc,) = load_basemaps(json.dumps(spelled))
+    assert abc.hosts == tuple(f"https://{s}.tiles.example.kz" for s in "abc")
+
+
+@pytest.mark.parametrize(
+    ("entry", "says"),
+    [
+        ({**STREETS, "attribution": ""}, "JASYL_BASEMAPS[0].attribution: is required"),
+        ({**STREETS, "name": {"ru": "Улицы", "en": "Streets"}}, "lacks the name in kk"),
+        ({**STREETS, "url": "https://tiles.example.kz/streets.png"}, "must contain {z}"),
+        ({**STREETS, "url": "ftp://tiles.example.kz/{z}/{x}/{y}"}, "must be an http(s) address"),
+        ({**STREETS, "file": "/srv/city.mbtiles"}, "exactly one of url"),
+        (
+            {**{k: v for k, v in STREETS.items() if k != "url"}, "file": "city.mbtiles"},
+            "file: must be an absolute path",
+        ),
+        ({**STREETS, "max_zoom": 31}, "max_zoom: must be a whole number from 0 to 24"),
+        ({**STREETS, "type": "vector"}, "type: must be one of raster"),
+        ({**STREETS, "id": "a b"}, "id: must be a short name"),
+        ({**STREETS, "colour": "green"}, "unknown fields ['colour']"),
+    ],
+)
+def test_a_wrong_basemap_entry_is_refused_by_name(entry, says) -> None:
+    with pytest.raises(InvalidValue) as refused:
+        load_settings({"JASYL_BASEMAPS": json.dumps([entry])})
+    assert says in str(refused.value)
+
+
+def test_a_list_that_is_no_list_or_repeats_an_id_is_refused() -> None:
+    with pytest.raises(InvalidValue, match="is not JSON"):
+        load_basemaps("[{")
+    with pytest.raises(InvalidValue, match="must be a JSON list"):
+        load_basemaps(json.dumps(STREETS))
+    with pytest.raises(InvalidValue, match=r"used twice: \['streets'\]"):
+        load_basemaps(json.dumps([STREETS, STREETS]))
+
+
+def test_an_archive_serves_its_tiles(database_url, archive) -> None:
+    client = app_with(basemaps_setting(archive)).test_client()
+    for (z, x, y), colour in TILES.items():
+        answer = client.get(f"/basemap/city/{z}/{x}/{y}.png")
+        assert answer.status_code == 200, (z, x, y)
+        assert answer.mimetype == "image/png"
+        assert answer.data == tile_png(colour)
+        assert "max-age" in answer.headers["Cache-Control"]
+    missing = client.get("/basemap/city/10/715/343.png")  # a real tile the archive lacks
+    assert (missing.status_code, missing.data) == (204, b"")
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "says"),
+    [
+        ("/basemap/city/10/1024/342.png", 400, "x 1024 is outside 0–1023 at zoom 10"),
+        ("/basemap/city/10/715/-1.png", 400, "y -1 is outside"),
+        ("/basemap/city/31/0/0.png", 400, "zoom 31 is outside 0–30"),
+        ("/basemap/city/10/715/342.jpg", 404, "has png tiles, not jpg"),
+        ("/basemap/satellite/10/715/342.png", 404, "no self-hosted basemap 'satellite'"),
+        ("/basemap/city/ten/715/342.png", 404, ""),
+    ],
+)
+def test_a_wrong_tile_address_is_refused(database_url, archive, path, status, says) -> None:
+    answer = app_with(basemaps_setting(archive)).test_client().get(path)
+    assert answer.status_code == status
+    assert says in (answer.json or {}).get("message", "")
+
+
+def test_the_policy_allows_exactly_the_configured_tile_hosts(database_url, tmp_path) -> None:
+    archive = make_mbtiles(tmp_path / "city.mbtiles")
+    setting = json.dumps([STREETS, json.loads(basemaps_setting(archive))[0]])
+    answer = app_with(setting).test_client().get("/login")
+    for directive in ("img-src", "connect-src"):
+        foreign = [s for s in csp_sources(answer, directive) if "://" in s]
+        assert foreign == ["https://tiles.example.kz"], directive
+    assert "tiles.example.kz" not in csp_sources(answer, "script-src")
+
+
+def test_a_self_hosted_basemap_adds_no_host_to_the_policy(database_url, archive) -> None:
+    answer = app_with(basemaps_setting(archive)).test_client().get("/login")
+    assert csp_sources(answer, "img-src") == ["'self'", "data:", "blob:"]
+    assert csp_sources(answer, "connect-src") == ["'self'"]
+
+
+def test_by_default_the_policy_allows_openstreetmap_alone(database_url, monkeypatch) -> None:
+    monkeypatch.delenv("JASYL_BASEMAPS")
+    answer = create_app({"TESTING": True}).test_client().get("/login")
+    assert [s for s in csp_sources(answer, "img-src") if "://" in s] == [
+        "https://tile.openstreetmap.org"
+    ]
+
+
+def test_the_map_page_offers_each_basemap_in_the_readers_language(database_url, tmp_path) -> None:
+    archive = make_mbtiles(tmp_path / "city.mbtiles")
+    setting = json.dumps([json.loads(basemaps_setting(archive))[0], STREETS])
+    client = app_with(setting).test_client()
+    html = client.get("/", headers={"Accept-Language": "kk"}).get_data(as_text=True)
+    assert '"/basemap/city/{z}/{x}/{y}.png"' in html
+    assert "https://tiles.example.kz/streets/{z}/{x}/{y}.png" in html
+    for text in ("Қала картасы", "Көшелер", ATTRIBUTION):  # in folium's JSON, \u-escaped
+        assert json.dumps(text)[1:-1] in html, text
+
+
+@pytest.mark.parametrize("suffix", ["mbtiles", "pmtiles"])
+def test_a_file_that_is_no_archive_stops_the_app_naming_it(database_url, tmp_path, suffix) -> None:
+    wrong = tmp_path / f"city.{suffix}"
+    wrong.write_bytes(b"<html>a download that failed</html>" * 100)
+    with pytest.raises(InvalidValue) as refused:
+        app_with(basemaps_setting(wrong))
+    says = f"JASYL_BASEMAPS city.file: {wrong} is not a readable {suffix} file"
+    assert says in str(refused.value)
+
+
+def test_a_missing_archive_stops_the_app_but_not_the_commands(database_url, tmp_path) -> None:
+    setting = basemaps_setting(tmp_path / "gone.mbtiles")
+    (city,) = load_settings({"JASYL_BASEMAPS": setting}).basemaps  # `jasyl backup` runs
+    assert city.file == tmp_path / "gone.mbtiles"
+    with pytest.raises(InvalidValue, match="city.file: .*gone.mbtiles is not a readable mbtiles"):
+        app_with(setting)
+
+
+def test_an_archive_of_vector_tiles_is_refused_until_they_are_drawn(database_url, tmp_path) -> None:
+    archive = make_mbtiles(tmp_path / "vector.mbtiles")
+    with sqlite3.connect(archive) as db:
+        db.execute("UPDATE metadata SET value = 'pbf' WHERE name = 'format'")
+    db.close()
+    with pytest.raises(InvalidValue, match="holds pbf tiles; only images"):
+        app_with(basemaps_setting(archive))
+
+
+def test_jasyl_serve_refuses_a_wrong_basemap_list_by_name(tmp_path) -> None:
+    """The deployer starts the server and reads why it will not start (a real process)."""
+    wrong = tmp_path / "city.mbtiles"
+    wrong.write_text("<html>a download that failed</html>")
+    env = {**os.environ, "JASYL_ENV": "development"}
+    for setting, says in (
+        ('[{"id": "x"', "JASYL_BASEMAPS: is not JSON"),
+        (basemaps_setting(wrong), f"JASYL_BASEMAPS city.file: {wrong} is not a readable mbtiles"),
+    ):
+        done = subprocess.run(
+            [str(JASYL), "serve", "--port", str(free_port())],
+            env={**env, "JASYL_BASEMAPS": setting},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 1, done.stderr
+        assert says in done.stderr + done.stdout
