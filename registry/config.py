@@ -40,6 +40,11 @@ Bounds on what one request may cost (``Limits``; each refusal names its setting)
 - ``JASYL_XLSX_MAX_ROWS``: rows below the header of an XLSX export (``1048575``, Excel's limit).
 - ``JASYL_PUBLIC_EXPORTS``: whole-layer downloads by the public at once, across every worker
   of the machine; more are answered 503 with ``Retry-After`` (``1``).
+- ``JASYL_PUBLIC_EXPORT_MINUTES``: the public's whole-layer GeoPackage, shapefile and XLSX are
+  files made once per published version (``registry.opendata.public_files``); after a change
+  the older file is still served, its time shown, until it is this old, then made again in the
+  background (``10``; ``0``: made again at the first download after any change). A file showing
+  a plant since withdrawn from the public is never served.
 """
 
 from __future__ import annotations
@@ -72,6 +77,7 @@ class Limits:
     raster_max_pixels: int = 500_000_000
     xlsx_max_rows: int = 1_048_575
     public_exports: int = 1
+    public_export_minutes: int = 10
 
 
 @dataclass(frozen=True)
@@ -204,7 +210,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
 
 def load_limits(environ: Mapping[str, str] | None = None) -> Limits:
     """The bounds of ``Limits`` from the environment (for the importer and the CLI, which have
-    no app config); each a whole number of at least 1."""
+    no app config); each a whole number of at least 1 (``public_export_minutes``: 0 or more)."""
     env = os.environ if environ is None else environ
     d = Limits()
     return Limits(
@@ -217,6 +223,7 @@ def load_limits(environ: Mapping[str, str] | None = None) -> Limits:
         raster_max_pixels=_positive(env, "JASYL_RASTER_MAX_PIXELS", d.raster_max_pixels),
         xlsx_max_rows=_positive(env, "JASYL_XLSX_MAX_ROWS", d.xlsx_max_rows),
         public_exports=_positive(env, "JASYL_PUBLIC_EXPORTS", d.public_exports),
+        public_export_minutes=_count(env, "JASYL_PUBLIC_EXPORT_MINUTES", d.public_export_minutes),
     )
 
 
