@@ -186,3 +186,15 @@ def test_a_build_leaves_only_its_file_and_clears_a_killed_builds_leftovers(site,
     left = sorted(p.name for p in folder(app, fmt).iterdir())
     suffix = ".zip" if fmt == "shp" else ".gpkg"
     assert left == sorted(["build.lock", "builds.log", f"{made.key}.json", f"{made.key}{suffix}"])
+
+
+def test_a_file_read_from_another_database_is_never_served(site) -> None:
+    """After a restore (or with another server) the same ids may hold other data."""
+    app, _, _ = site
+    public = app.test_client()
+    assert public.get(XLSX).status_code == 200
+    [described] = folder(app).glob("*.json")
+    restored = described.read_text().replace('"holder": "', '"holder": "before-')
+    described.write_text(restored.replace('"key": "', '"key": "before-'))  # its key had it too
+    answer = public.get(XLSX)
+    assert answer.headers["Jasyl-Data-Current"] == "yes" and len(builds(app)) == 2

@@ -66,6 +66,7 @@ class PublishedVersion:
     whether the rows of an older file (up to ``upto``) are all still published."""
 
     key: str
+    holder: str  # the cluster, database and table file: a restore or another server changes it
     rows: int
     last_id: int
     ids: str  # hash of the published ids, as text (a numeric sum)
@@ -95,7 +96,9 @@ def published_version(session: Session, collection: Collection, upto: int = 0) -
     row = session.execute(text(version_sql(collection)), {"upto": upto}).one()
     origin = f"{row.holder}|{collection.id}|{row.rows}|{row.content}".encode()
     key = hashlib.sha1(origin).hexdigest()[:16]  # noqa: S324 - a name, not a secret
-    return PublishedVersion(key, row.rows, int(row.last_id), row.ids, row.kept_rows, row.kept_ids)
+    return PublishedVersion(
+        key, row.holder, row.rows, int(row.last_id), row.ids, row.kept_rows, row.kept_ids
+    )
 
 
 @dataclass(frozen=True)
@@ -103,6 +106,7 @@ class PublicFile:
     """One file made for the public, as its ``<key>.json`` describes it."""
 
     key: str
+    holder: str
     name: str  # the file's name in its folder
     as_of: str  # ISO time the data was read (the snapshot's)
     rows: int
@@ -111,9 +115,10 @@ class PublicFile:
     seconds: float
 
     def withdrawn(self, now: PublishedVersion) -> bool:
-        """Whether a row in this file has left the public's view since (unpublished, removed):
-        such a file must not be served, however recent. ``now`` is read with ``upto=last_id``."""
-        return now.kept_rows != self.rows or now.kept_ids != self.ids
+        """Whether a row in this file has left the public's view since (unpublished, removed),
+        or the file was read from another database (a restore): such a file must not be served,
+        however recent. ``now`` is read with ``upto=last_id``."""
+        return now.holder != self.holder or now.kept_rows != self.rows or now.kept_ids != self.ids
 
     @property
     def made(self) -> datetime:
@@ -197,8 +202,9 @@ def _make(collection: Collection, fmt: str, folder: Path) -> PublicFile:
             target = _zipped(work, collection.id)
         name = f"{version.key}{'.zip' if fmt == 'shp' else target.suffix}"
         os.replace(target, folder / name)
-        made = PublicFile(version.key, name, as_of.isoformat(), version.rows, version.last_id,
-                          version.ids, round(time.monotonic() - started, 1))  # fmt: skip
+        seconds = round(time.monotonic() - started, 1)
+        made = PublicFile(version.key, version.holder, name, as_of.isoformat(), version.rows,
+                          version.last_id, version.ids, seconds)  # fmt: skip
         write_atomically(folder / f"{version.key}.json", json.dumps(asdict(made)).encode())
         _drop_older(folder, made)
         return made
