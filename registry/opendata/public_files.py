@@ -22,7 +22,8 @@ removed by the next. Only the newest file is kept.
 
 Run as ``python -m registry.opendata.public_files LAYER FORMAT FOLDER LOCK_FD SLOT_FD`` by
 ``web.ogcapi.public_downloads``, which took the build lock and a slot and hands them down, with
-``DATABASE_URL`` / ``JASYL_REPLICA_URL`` in its environment; exit status 0: made, 1: failed (the
+``DATABASE_URL`` in its environment (files and versions are read on the primary: see
+``_snapshot``); exit status 0: made, 1: failed (the
 reason is in ``builds.log``).
 """
 
@@ -44,7 +45,6 @@ from pathlib import Path
 from typing import IO
 
 from sqlalchemy import text
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from registry.access import Actor
@@ -214,25 +214,17 @@ def _make(collection: Collection, fmt: str, folder: Path) -> PublicFile:
 
 @contextmanager
 def _snapshot() -> Iterator[Session]:
-    """A read-only REPEATABLE READ session, so the version and every batch of the file see one
-    snapshot; on the replica when one is configured and reachable."""
-    settings = load_settings()
-    for url in (settings.replica_url, settings.database_url):
-        if not url:
-            continue
-        try:
-            connection = engine_for(url).connect()
-        except OperationalError:
-            if url == settings.database_url:
-                raise
-            continue
-        with connection:
-            connection = connection.execution_options(isolation_level="REPEATABLE READ")
-            with Session(bind=connection) as session:
-                session.execute(text("SET TRANSACTION READ ONLY"))
-                yield session
-                session.rollback()
-        return
+    """A read-only REPEATABLE READ session on the primary, so the version and every batch of the
+    file see one snapshot. Not the replica: a standby cancels a snapshot held longer than its
+    ``max_standby_streaming_delay`` (30 s) once the primary's vacuum removes rows it might see
+    ("conflict with recovery"), which a national XLSX always was; on the primary it only holds
+    back vacuum's clean-up for the minute a file takes."""
+    with engine_for(load_settings().database_url).connect() as connection:
+        connection = connection.execution_options(isolation_level="REPEATABLE READ")
+        with Session(bind=connection) as session:
+            session.execute(text("SET TRANSACTION READ ONLY"))
+            yield session
+            session.rollback()
 
 
 def _zipped(work: Path, layer: str) -> Path:

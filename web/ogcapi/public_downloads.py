@@ -31,13 +31,13 @@ from flask import Response, current_app, send_file
 from sqlalchemy.orm import Session
 
 from registry.access import Actor
+from registry.db import engine_for
 from registry.opendata import public_files
 from registry.opendata.collections import Collection
 from registry.opendata.public_files import PublicFile, PublishedVersion
 from registry.opendata.rules import FeatureQuery, parse_map_filters
 from registry.opendata.services import check_sheet_rows
 from web.bounds import RETRY_AFTER, ExportsBusy, limits, take_export_slot
-from web.db import read_connection
 
 FOREGROUND_WAIT = 120.0  # seconds a download waits for its file before answering 503
 
@@ -82,7 +82,10 @@ def _folder(collection: Collection, fmt: str) -> Path:
 
 
 def _published_version(collection: Collection, ready: PublicFile | None) -> PublishedVersion:
-    with read_connection() as connection, Session(bind=connection) as session:
+    """Read on the primary, where the files are read: a replica a moment behind would take a
+    plant published since for one withdrawn (and have a file made again for nothing)."""
+    engine = engine_for(current_app.config["DATABASE_URL"])
+    with engine.connect() as connection, Session(bind=connection) as session:
         return public_files.published_version(session, collection, ready.last_id if ready else 0)
 
 
@@ -143,9 +146,6 @@ def _start(
     """The building process, handed the build lock and the slot (it holds them until it ends);
     its error output goes to the folder's ``builds.log``."""
     env = {**os.environ, "DATABASE_URL": current_app.config["DATABASE_URL"]}
-    env.pop("JASYL_REPLICA_URL", None)
-    if current_app.config.get("REPLICA_URL"):
-        env["JASYL_REPLICA_URL"] = current_app.config["REPLICA_URL"]
     command = [sys.executable, "-m", public_files.__name__, collection.id, fmt, str(folder),
                str(lock.fileno()), str(slot.fileno())]  # fmt: skip
     try:
