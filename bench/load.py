@@ -312,7 +312,7 @@ def drive(run: Run, urls: tuple[str, str], plan_path: Path, args) -> None:
         extra_env={"JASYL_REPLICA_URL": replica_url, "JASYL_ACCESS_LOG": "/dev/null", **run.env},
         workers=args.workers or settings.workers,
         threads=settings.threads,
-    ).start(timeout=180 if args.tiny else 60)
+    ).start(timeout=180)  # a busy machine (load 17) took over 60 s
     watcher = threading.Thread(target=run.lag.watch, args=(args.primary_port, args.replica_port))
     run.lag.stop.clear()
     out = Path(tempfile.mkdtemp(prefix="jasyl-locust-"))
