@@ -14,6 +14,7 @@ from sqlalchemy import text
 
 from registry.db import engine_for, unit_of_work
 from registry.opendata import public_files
+from registry.opendata.collections import COLLECTIONS
 from tests.factories import make_plant
 from tests.web_client import new_user, sign_in
 from web import create_app
@@ -198,3 +199,20 @@ def test_a_file_read_from_another_database_is_never_served(site) -> None:
     described.write_text(restored.replace('"key": "', '"key": "before-'))  # its key had it too
     answer = public.get(XLSX)
     assert answer.headers["Jasyl-Data-Current"] == "yes" and len(builds(app)) == 2
+
+
+@pytest.mark.parametrize("layer", sorted(COLLECTIONS))
+def test_every_layers_public_file_is_made_and_kept(site, layer) -> None:
+    """Each collection's version SQL runs (its joins, its row versions, no published column)."""
+    app, _, _ = site
+    url = f"/ogc/collections/{layer}/download?format=gpkg"
+    first, second = app.test_client().get(url), app.test_client().get(url)
+    assert first.status_code == second.status_code == 200
+    assert second.headers["Jasyl-Data-Current"] == "yes"
+    log = (
+        public_files.folder_for(
+            app.config["PUBLIC_EXPORTS_DIR"], app.config["DATABASE_URL"], layer, "gpkg"
+        )
+        / "builds.log"
+    )
+    assert len(log.read_text(encoding="utf-8").splitlines()) == 1
