@@ -5,6 +5,7 @@ unpublished plant, and never given to staff, whose downloads stay their own and 
 from __future__ import annotations
 
 import io
+import tempfile
 import time
 from pathlib import Path
 
@@ -147,11 +148,38 @@ def test_staff_get_their_own_fresh_export_never_the_publics_file(site) -> None:
     assert len(builds(app)) == 1
 
 
-def test_a_filtered_public_download_is_read_for_it(site) -> None:
-    app, _, _ = site
-    answer = app.test_client().get(XLSX + "&condition=2")
+@pytest.mark.parametrize("fmt", ["xlsx", "gpkg", "shp"])
+def test_a_filtered_public_download_is_made_for_it_alone_and_leaves_nothing(
+    site, tmp_path, monkeypatch, fmt
+) -> None:
+    """Made by the low-priority process too (a filter is no way around it), never kept."""
+    app, url, _ = site
+    sql(url, "UPDATE plants SET condition = 1 WHERE inventory_number = 'PUB-2'")
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temporary))
+    answer = app.test_client().get(f"/ogc/collections/plants/download?format={fmt}&condition=2")
     assert answer.status_code == 200 and "Jasyl-Data-As-Of" not in answer.headers
-    assert builds(app) == []
+    assert sorted(temporary.rglob("*")) == [] and builds(app, fmt) == []
+    if fmt == "xlsx":
+        assert numbers(answer) == ["PUB-1"]  # condition 2, published: not PUB-2, not HIDDEN-1
+    else:
+        assert len(answer.get_data()) > 1000
+    answer.close()
+
+
+def test_a_filtered_public_download_takes_a_slot_and_minds_the_xlsx_limit(
+    site, monkeypatch
+) -> None:
+    app, _, tmp_path = site
+    public = app.test_client()
+    slot = public_files.take_slot(tmp_path / "locks", 1)
+    busy = public.get(XLSX + "&condition=2")
+    assert busy.status_code == 503 and busy.headers["Retry-After"] == "30"
+    slot.close()
+    monkeypatch.setenv("JASYL_XLSX_MAX_ROWS", "1")
+    refused = public.get(XLSX + "&region=KZ-71", headers={"Accept": "application/json"})
+    assert refused.status_code == 400 and "JASYL_XLSX_MAX_ROWS" in refused.get_json()["message"]
 
 
 def test_while_a_file_is_being_made_the_public_waits_with_retry_after(site) -> None:

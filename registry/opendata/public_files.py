@@ -51,7 +51,7 @@ from registry.access import Actor
 from registry.config import load_settings
 from registry.db import engine_for
 from registry.opendata.collections import Collection, get_collection
-from registry.opendata.rules import FeatureQuery
+from registry.opendata.rules import FeatureQuery, parse_map_filters
 from registry.opendata.services import export_layer
 from registry.storage import write_atomically
 
@@ -248,13 +248,29 @@ def _log(folder: Path, line: str) -> None:
         log.write(f"{datetime.now().astimezone().isoformat(timespec='seconds')} {line}\n")
 
 
+def write_filtered(collection: Collection, fmt: str, args: dict[str, str], folder: Path) -> Path:
+    """A public download narrowed by the map's filters (``args``), written in ``folder``: not
+    kept, but made here all the same, at this process's low priority (a filter is no way
+    around it)."""
+    target = folder / f"{collection.id}.{fmt}"
+    with _snapshot() as session:
+        query = parse_map_filters(collection, args, False)
+        export_layer(session, Actor.public(), collection, query, fmt, target)
+    return _zipped(folder, collection.id) if fmt == "shp" else target
+
+
 def main(argv: list[str]) -> int:
     """``LAYER FORMAT FOLDER LOCK_FD SLOT_FD``: the two descriptors are the build lock and the
-    slot the request took; they stay open (held) until this process ends."""
-    layer, fmt, folder, *held = argv
+    slot the request took; they stay open (held) until this process ends. ``filtered LAYER
+    FORMAT FOLDER ARGS_JSON SLOT_FD``: one filtered download written in FOLDER."""
     os.nice(NICENESS)
-    handles = [os.fdopen(int(fd), "ab") for fd in held]
+    filtered = argv[0] == "filtered"
+    layer, fmt, folder, *rest = argv[1:] if filtered else argv
+    handles = [os.fdopen(int(fd), "ab") for fd in (rest[1:] if filtered else rest)]
     try:
+        if filtered:
+            write_filtered(get_collection(layer), fmt, json.loads(rest[0]), Path(folder))
+            return 0
         return build(get_collection(layer), fmt, Path(folder))
     finally:
         for handle in handles:

@@ -13,15 +13,19 @@ A download asks PostgreSQL for the layer's published version (one scan, tens of 
 
 Files are made by a separate process at the lowest CPU priority, holding the file's build lock
 and one of the ``JASYL_PUBLIC_EXPORTS`` slots, both taken here before it starts: without them
-the answer is 503 with ``Retry-After``, and no process is started. Signed-in staff never get
-these files: their downloads are read for them, fresh, with what only staff see.
+the answer is 503 with ``Retry-After``, and no process is started. A public download narrowed
+by filters is made by the same process for its request alone (``filtered``), so a filter is no
+way around the low priority. Signed-in staff never get these files: their downloads are read
+for them, fresh, with what only staff see.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
@@ -145,23 +149,57 @@ def _start(
 ) -> subprocess.Popen:
     """The building process, handed the build lock and the slot (it holds them until it ends);
     its error output goes to the folder's ``builds.log``."""
+    held = [lock, slot]
+    arguments = [collection.id, fmt, str(folder), *(str(h.fileno()) for h in held)]
+    with (folder / "builds.log").open("ab") as log:
+        return _spawn(arguments, held, log)
+
+
+def _spawn(arguments: list[str], held: list[IO[bytes]], log: IO[bytes] | int) -> subprocess.Popen:
+    """``python -m registry.opendata.public_files ARGUMENTS`` on the primary, handed ``held``
+    (locks it keeps until it ends; closed here), in a session of its own: it outlives the
+    request that started it."""
     env = {**os.environ, "DATABASE_URL": current_app.config["DATABASE_URL"]}
-    command = [sys.executable, "-m", public_files.__name__, collection.id, fmt, str(folder),
-               str(lock.fileno()), str(slot.fileno())]  # fmt: skip
+    command = [sys.executable, "-m", public_files.__name__, *arguments]
     try:
-        with (folder / "builds.log").open("ab") as log:
-            return subprocess.Popen(  # noqa: S603 - our own module, our own arguments
-                command,
-                pass_fds=(lock.fileno(), slot.fileno()),
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=log,
-                start_new_session=True,  # a build outlives the request that started it
-            )
+        return subprocess.Popen(  # noqa: S603 - our own module, our own arguments
+            command,
+            pass_fds=tuple(h.fileno() for h in held),
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+        )
     finally:
-        lock.close()
-        slot.close()
+        for handle in held:
+            handle.close()
+
+
+def filtered(collection: Collection, fmt: str, args: dict[str, str], mimetype: str) -> Response:
+    """A public download narrowed by filters, made for this request alone by the same low
+    priority process (within a ``JASYL_PUBLIC_EXPORTS`` slot), in a temporary folder that is
+    gone before the file is sent (the open handle keeps its bytes)."""
+    slot = take_export_slot()
+    with (
+        tempfile.TemporaryDirectory(prefix="jasyl-export-") as name,
+        tempfile.TemporaryFile() as log,
+    ):
+        arguments = ["filtered", collection.id, fmt, name, json.dumps(args), str(slot.fileno())]
+        process = _spawn(arguments, [slot], log)
+        try:
+            status = process.wait(timeout=FOREGROUND_WAIT)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+            raise _busy(collection, fmt) from None
+        if status != 0:
+            log.seek(0)
+            raise RuntimeError(f"a public download could not be made: {log.read()[-2000:]!r}")
+        made = f"{collection.id}-shp.zip" if fmt == "shp" else f"{collection.id}.{fmt}"
+        target = Path(name) / made
+        handle = target.open("rb")
+    return send_file(handle, mimetype=mimetype, as_attachment=True, download_name=target.name)
 
 
 def _busy(collection: Collection, fmt: str) -> ExportsBusy:

@@ -353,6 +353,11 @@ def download(collection_id: str) -> Response:
     query = parse_map_filters(collection, args, sees_internal_fields(actor))
     if public_downloads.served_from_file(actor, collection, query, fmt):
         return public_downloads.download(collection, fmt, DOWNLOAD_TYPES[fmt])
+    if not actor.signed_in and fmt not in services.STREAMED_FORMATS:
+        with read_session() as session:  # XLSX over its limit: refused before any work
+            total = services.count_rows(session, actor, collection, query)
+        services.check_sheet_rows(fmt, total, collection.id)
+        return public_downloads.filtered(collection, fmt, args, DOWNLOAD_TYPES[fmt])
     slot = None if actor.signed_in else take_export_slot()  # the public's: a few at once
     try:
         if fmt in services.STREAMED_FORMATS:
