@@ -20,8 +20,9 @@ With ``JASYL_LOAD_STRANGERS=1`` (``bench.load --strangers``), hostile anonymous 
 - ``StaffPageProber``: anonymous GETs of staff pages, 50 a second in all, each refused (401, or
   a redirect to the sign-in page); none may grow the audit log.
 - ``PublicExporter``: three anonymous clients downloading the whole plants layer as XLSX again
-  and again; a 503 with ``Retry-After`` (the server's limit of public exports) is the expected
-  answer while another runs.
+  and again; the server sends the file it made for the published version (an older one, said
+  so, while the next is made in the background), or a 503 with ``Retry-After`` while the first
+  is made; the count of each is printed.
 - ``SearchMisser``: searches for text no plant or green space holds, 10 a second in all.
 
 The plan (plant ids and places, accounts, counts) comes from the JSON file named by
@@ -314,7 +315,11 @@ class Importer(SignedIn):
 STRANGERS = os.environ.get("JASYL_LOAD_STRANGERS") == "1"
 STAFF_PAGES = ("/reports/dashboard", "/api/v1/planting/survival", "/api/v1/care/summary",
                "/nurseries/", "/imports/upload")  # fmt: skip
-STRANGER_COUNTS = {"public exports served": 0, "public exports turned away (503)": 0}
+STRANGER_COUNTS = {
+    "public exports served": 0,
+    "of them an older file (Jasyl-Data-Current: no)": 0,
+    "public exports turned away (503)": 0,
+}
 
 
 class StaffPageProber(FastHttpUser):
@@ -351,6 +356,8 @@ class PublicExporter(FastHttpUser):
         with self.client.get(url, name="stranger: whole-layer XLSX", catch_response=True) as answer:
             if answer.status_code == 200:
                 STRANGER_COUNTS["public exports served"] += 1
+                older = answer.headers.get("Jasyl-Data-Current") == "no"
+                STRANGER_COUNTS["of them an older file (Jasyl-Data-Current: no)"] += older
                 answer.success()
             elif answer.status_code == 503 and answer.headers.get("Retry-After"):
                 STRANGER_COUNTS["public exports turned away (503)"] += 1

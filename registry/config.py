@@ -61,6 +61,11 @@ Residents' reports of trees and the open-data page (``OpenData``):
   (``CC BY 4.0``).
 - ``JASYL_OPEN_DATA_LICENCE_URL``: where its text is
   (``https://creativecommons.org/licenses/by/4.0/``).
+- ``JASYL_PUBLIC_EXPORT_MINUTES``: the public's whole-layer GeoPackage, shapefile and XLSX are
+  files made once per published version (``registry.opendata.public_files``); after a change
+  the older file is still served, its time shown, until it is this old, then made again in the
+  background (``10``; ``0``: made again at the first download after any change). A file showing
+  a plant since withdrawn from the public is never served.
 """
 
 from __future__ import annotations
@@ -94,6 +99,7 @@ class Limits:
     raster_max_pixels: int = 500_000_000
     xlsx_max_rows: int = 1_048_575
     public_exports: int = 1
+    public_export_minutes: int = 10
 
 
 @dataclass(frozen=True)
@@ -256,7 +262,7 @@ def load_open_data(env: Mapping[str, str]) -> OpenData:
 
 def load_limits(environ: Mapping[str, str] | None = None) -> Limits:
     """The bounds of ``Limits`` from the environment (for the importer and the CLI, which have
-    no app config); each a whole number of at least 1."""
+    no app config); each a whole number of at least 1 (``public_export_minutes``: 0 or more)."""
     env = os.environ if environ is None else environ
     d = Limits()
     return Limits(
@@ -269,6 +275,7 @@ def load_limits(environ: Mapping[str, str] | None = None) -> Limits:
         raster_max_pixels=_positive(env, "JASYL_RASTER_MAX_PIXELS", d.raster_max_pixels),
         xlsx_max_rows=_positive(env, "JASYL_XLSX_MAX_ROWS", d.xlsx_max_rows),
         public_exports=_positive(env, "JASYL_PUBLIC_EXPORTS", d.public_exports),
+        public_export_minutes=_count(env, "JASYL_PUBLIC_EXPORT_MINUTES", d.public_export_minutes),
     )
 
 

@@ -34,7 +34,13 @@ def site(clean, tmp_path):
             make_plant(session, inventory_number=f"N_{number}", address=address)
         make_plant(session, inventory_number="NX1", address="Кенесары AB1")
     new_user(clean, "nursery@test.kz", "nursery")
-    app = create_app({"TESTING": True, "EXPORT_LOCKS_DIR": tmp_path / "locks"})
+    app = create_app(
+        {
+            "TESTING": True,
+            "EXPORT_LOCKS_DIR": tmp_path / "locks",
+            "PUBLIC_EXPORTS_DIR": tmp_path / "public",
+        }
+    )
     return app, clean, tmp_path / "locks"
 
 

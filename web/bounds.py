@@ -14,7 +14,6 @@ is 503 with ``Retry-After``; signed-in staff are not queued.
 
 from __future__ import annotations
 
-import fcntl
 from collections.abc import Callable
 from contextlib import suppress
 from pathlib import Path
@@ -26,6 +25,7 @@ from werkzeug.exceptions import BadRequest, RequestEntityTooLarge, ServiceUnavai
 from importers.bounds import megabytes
 from registry.access import REQUEST_ORIGIN
 from registry.config import Limits
+from registry.opendata.public_files import take_slot
 from web.errors import _answer
 
 View = TypeVar("View", bound=Callable[..., Any])
@@ -112,27 +112,24 @@ def refuse_unnamed_parts() -> None:
         )
 
 
+def export_locks() -> Path:
+    """The folder of the slots' lock files, shared by every worker of the machine."""
+    configured = current_app.config.get("EXPORT_LOCKS_DIR")
+    return Path(configured or current_app.config["JASYL_SETTINGS"].home / "locks")
+
+
 def take_export_slot() -> IO[bytes]:
     """A slot for one public whole-layer download (close the handle to free it), or
     ``ExportsBusy`` when all ``JASYL_PUBLIC_EXPORTS`` are taken."""
     slots = limits().public_exports
-    folder = Path(
-        current_app.config.get("EXPORT_LOCKS_DIR")
-        or current_app.config["JASYL_SETTINGS"].home / "locks"
-    )
-    folder.mkdir(parents=True, exist_ok=True)
-    for number in range(slots):
-        handle = (folder / f"public-export-{number}.lock").open("ab")
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return handle
-        except BlockingIOError:
-            handle.close()
-    raise ExportsBusy(
-        f"{slots} public download(s) of a whole layer are being prepared, the most the server "
-        f"runs at once (JASYL_PUBLIC_EXPORTS); try again in {RETRY_AFTER} seconds, or narrow "
-        "the download with the map's filters"
-    )
+    handle = take_slot(export_locks(), slots)
+    if handle is None:
+        raise ExportsBusy(
+            f"{slots} public download(s) of a whole layer are being prepared, the most the "
+            f"server runs at once (JASYL_PUBLIC_EXPORTS); try again in {RETRY_AFTER} seconds, "
+            "or narrow the download with the map's filters"
+        )
+    return handle
 
 
 def free_slot(handle: IO[bytes] | None) -> None:

@@ -41,6 +41,10 @@ class Collection:
     region: str | None = "t.region_id"
     keywords: tuple[str, ...] = ()
     properties: tuple[Property, ...] = field(default_factory=tuple)
+    # SQL text naming the stored row versions a feature is read from (PostgreSQL's ``xmin``
+    # changes with every write of a row): the public files' version key hashes it per row
+    # (``registry.opendata.public_files``), so it must cover the joined rows the properties show.
+    row_version: str = "t.xmin::text"
 
     def overlaps_box(self, shape: str) -> str:
         """SQL: the geometry's box overlaps ``shape``'s (degrees), through the spatial index."""
@@ -73,6 +77,7 @@ PLANTS = Collection(
     title="Plants",
     description="Trees and shrubs of urban green spaces: single plants, rows, groups, hedges.",
     source="plants t LEFT JOIN species s ON s.id = t.species_id",  # a stump may have none
+    row_version="t.xmin::text || '.' || coalesce(s.xmin::text, '')",
     geometry="t.geom",
     mercator="t.geom_3857",
     keywords=("trees", "shrubs", "inventory", "деревья", "ағаштар"),
@@ -118,6 +123,7 @@ GREEN_SPACES = Collection(
     title="Green spaces",
     description="Parks, squares, boulevards and other green spaces (ГОСТ 28329-89 categories).",
     source="green_spaces t",
+    row_version=f"t.xmin::text || '.' || coalesce({_latest_ndvi('n.xmin::text')}, '')",
     geometry="t.geom",
     keywords=("parks", "green spaces", "скверы", "саябақтар"),
     properties=(
@@ -187,6 +193,7 @@ PLANTING_EVENTS = Collection(
         "planting_events t JOIN species s ON s.id = t.species_id "
         "LEFT JOIN green_spaces g ON g.id = t.green_space_id"
     ),
+    row_version="t.xmin::text || '.' || s.xmin::text || '.' || coalesce(g.xmin::text, '')",
     geometry="g.geom",
     published="coalesce(g.published, false)",
     temporal="t.planted_on",

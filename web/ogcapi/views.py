@@ -39,6 +39,7 @@ from web.actors import current_actor
 from web.api.contract import read_query
 from web.bounds import free_slot, take_export_slot
 from web.db import read_connection
+from web.ogcapi import public_downloads
 from web.ogcapi.openapi import ItemQuery, document, items_query
 
 bp = Blueprint("ogcapi", __name__, url_prefix="/ogc")
@@ -339,7 +340,8 @@ def download(collection_id: str) -> Response:
 
     GeoJSON and CSV stream as they are read (one keyset batch in memory); GeoPackage,
     shapefile and XLSX are containers only whole at the end, so they are written to a temporary
-    file batch by batch and then sent from disk. Either way memory holds one batch.
+    file batch by batch and then sent from disk. Either way memory holds one batch. The public's
+    whole layer in those three is a file made per published version (``public_downloads``).
     """
     collection = get_collection(collection_id)
     actor = current_actor()
@@ -349,6 +351,13 @@ def download(collection_id: str) -> Response:
         raise InvalidValue("format", f"must be one of {', '.join(DOWNLOAD_TYPES)}", fmt)
     args.pop("limit", None)
     query = parse_map_filters(collection, args, sees_internal_fields(actor))
+    if public_downloads.served_from_file(actor, collection, query, fmt):
+        return public_downloads.download(collection, fmt, DOWNLOAD_TYPES[fmt])
+    if not actor.signed_in and fmt not in services.STREAMED_FORMATS:
+        with read_session() as session:  # XLSX over its limit: refused before any work
+            total = services.count_rows(session, actor, collection, query)
+        services.check_sheet_rows(fmt, total, collection.id)
+        return public_downloads.filtered(collection, fmt, args, DOWNLOAD_TYPES[fmt])
     slot = None if actor.signed_in else take_export_slot()  # the public's: a few at once
     try:
         if fmt in services.STREAMED_FORMATS:
