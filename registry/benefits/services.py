@@ -75,13 +75,28 @@ def price(
     session: Session, region_id: int | None, item: str, basis: str | None, on: date
 ) -> BenefitPrice | None:
     """The price in effect on ``on``: the region's own before the national one, latest first."""
-    query = select(BenefitPrice).where(BenefitPrice.item == item, BenefitPrice.valid_from <= on)
-    if basis is not None:
-        query = query.where(BenefitPrice.basis == basis)
-    query = query.where(
-        (BenefitPrice.region_id == region_id) | BenefitPrice.region_id.is_(None)
-    ).order_by(BenefitPrice.region_id.is_(None), BenefitPrice.valid_from.desc())
-    return session.scalars(query.limit(1)).first()
+    return in_effect(prices(session, on), region_id, item, basis)
+
+
+def prices(session: Session, on: date) -> list[BenefitPrice]:
+    """Every price valid by ``on``, newest first: one query for a whole report."""
+    query = select(BenefitPrice).where(BenefitPrice.valid_from <= on)
+    return list(session.scalars(query.order_by(BenefitPrice.valid_from.desc())))
+
+
+def in_effect(
+    rows: list[BenefitPrice], region_id: int | None, item: str, basis: str | None
+) -> BenefitPrice | None:
+    """Of ``prices``' rows, the one in effect for the region (its own first, then national)."""
+    fitting = [
+        r
+        for r in rows
+        if r.item == item
+        and (basis is None or r.basis == basis)
+        and r.region_id in (region_id, None)
+    ]
+    own = [r for r in fitting if r.region_id is not None]
+    return (own or fitting or [None])[0]
 
 
 def check_basis(basis: str) -> str:
@@ -196,10 +211,10 @@ def _totals(session: Session, where: str, params: dict[str, Any]) -> list[dict[s
     ]
 
 
-def _with_value(session: Session, row: dict[str, Any], on: date, basis: str) -> dict[str, Any]:
-    """A tally row in report units (t CO₂, m³), valued at the prices in effect on ``on``."""
-    co2_price = price(session, row["region_id"], "co2", basis, on)
-    water_price = price(session, row["region_id"], "stormwater", None, on)
+def _with_value(row: dict[str, Any], valid: list[BenefitPrice], basis: str) -> dict[str, Any]:
+    """A tally row in report units (t CO₂, m³), valued at the prices in ``valid``."""
+    co2_price = in_effect(valid, row["region_id"], "co2", basis)
+    water_price = in_effect(valid, row["region_id"], "stormwater", None)
     sequestered_kg = float(row["co2_sequestered_kg"] or 0)
     rain = float(row["rain_m3"] or 0)
     computed_rain = (row["trees"] or 0) > 0 and row["without_rain"] < _records_computed(row)
@@ -251,12 +266,12 @@ def report(
         found = resolve_region(session, region)
         require_region_read(session, actor, found.id, "benefits")
         rows = _totals(session, "t.region_id = :region", {"region": found.id})
-    on = date(year, 12, 31)
+    valid = prices(session, date(year, 12, 31))
     result = []
     for row in rows:
         if progress:
             progress(row["region"])
-        result.append(_with_value(session, row, on, basis))
+        result.append(_with_value(row, valid, basis))
     return result
 
 
@@ -265,8 +280,40 @@ def green_space_totals(
 ) -> dict[str, Any] | None:
     """A green space's totals (the caller has decided the actor may see it)."""
     rows = _totals(session, "t.green_space_id = :gs", {"gs": green_space_id})
-    return _with_value(session, rows[0], date(year, 12, 31), basis) if rows else None
+    return _with_value(rows[0], prices(session, date(year, 12, 31)), basis) if rows else None
 
 
 def region_id_of(session: Session, iso_code: str) -> int:
     return session.scalars(select(Region.id).where(Region.iso_code == iso_code)).one()
+
+
+def describe_method(session: Session, species_id: int) -> dict[str, Any] | None:
+    """A species' method as the species page and ``jasyl species show`` print it; None: the
+    species has no method (a shrub, saxaul), its plants are counted as such."""
+    method = species_method(session, species_id)
+    if method is None:
+        return None
+
+    def equation(found: rules.Equation | None) -> dict[str, Any] | None:
+        if found is None:
+            return None
+        return {
+            "code": found.code,
+            "form": found.form,
+            "coefficients": [x for x in (found.a, found.b, found.c, found.d) if x is not None],
+            "fitted_dbh_cm": [found.dbh_min_cm, found.dbh_max_cm],
+            "urban": found.urban,
+            "source": found.source,
+        }
+
+    return {
+        "equation_with_height": equation(method.with_height),
+        "equation_diameter_only": equation(method.diameter_only),
+        "wood_density_kg_m3": method.density_kg_m3,
+        "growth_class": method.growth_class,
+        "leaf_area": None
+        if method.leaf_area_a is None
+        else {"a": method.leaf_area_a, "b": method.leaf_area_b, "form": "LA = a + b·D (m²)"},
+        "fallback": method.fallback,
+        "source": method.source,
+    }
