@@ -18,6 +18,7 @@ from flask_babel import gettext as _
 from sqlalchemy import text
 
 from registry.access import require_signed_in
+from registry.benefits import services as benefit_services
 from registry.errors import InvalidValue
 from registry.reports import exports
 from registry.reports import services as reports
@@ -107,11 +108,35 @@ def choropleth(regions: list[dict[str, Any]]) -> tuple[folium.Map, str]:
 
 
 # -- pages ----------------------------------------------------------------------------------------
+BENEFIT_SUMS = (
+    "trees",
+    "co2_stored_t",
+    "co2_sequestered_t_per_year",
+    "value_kzt_per_year",
+    "plants_without_method",
+    "plants_without_dbh",
+)
+
+
+def benefits_of(session, year: int, region: str | None = None) -> dict[str, Any]:
+    """Tree benefits by region (one region's, or every region's with their total), from the
+    tallies the database keeps, valued at the year's prices; the services decide access."""
+    rows = benefit_services.report(session, current_actor(), year, region)
+    total = None
+    if region is None and rows:
+        total = {k: round(sum(r[k] or 0 for r in rows), 3) for k in BENEFIT_SUMS}
+        rain = [r["rain_intercepted_m3_per_year"] for r in rows]
+        known = [m3 for m3 in rain if m3 is not None]
+        total |= {"region": "total", "rain_intercepted_m3_per_year": sum(known) if known else None}
+    return {"benefits": rows, "benefit_total": total}
+
+
 @bp.get("/reports/dashboard")
 def dashboard() -> str:
     year = _year(request.args.get("year"))
     with request_session() as session:
         data = reports.national_dashboard(session, current_actor(), year)
+        benefits = benefits_of(session, year)
     chart, layer = choropleth(data["regions"])
     root = chart.get_root()
     root.render()
@@ -128,6 +153,7 @@ def dashboard() -> str:
         map_html=root.html.render(),
         map_script=root.script.render(),
         scale=SCALE,
+        **benefits,
     )
 
 
@@ -137,6 +163,7 @@ def region_page(region: str) -> str:
     year = _year(request.args.get("year"))
     with request_session() as session:
         data = reports.region_dashboard(session, current_actor(), region, year)
+        benefits = benefits_of(session, year, data["region"]["iso"])
     drawn = {
         "trend": charts.plan_and_survival_by_year(data["trend"]),
         "care": charts.care_done_and_planned(data["care"]),
@@ -148,6 +175,7 @@ def region_page(region: str) -> str:
         year=year,
         charts=drawn,
         seed_origin_name=charts.seed_origin_name,
+        **benefits,
     )
 
 
@@ -245,12 +273,14 @@ def api_national():
 def api_region_dashboard(region: str):
     year = _year(request.args.get("year"))
     with request_session() as session:
-        return jsonify(reports.region_dashboard(session, current_actor(), region, year))
+        data = reports.region_dashboard(session, current_actor(), region, year)
+        benefits = benefits_of(session, year, data["region"]["iso"])["benefits"]
+        return jsonify({**data, "benefits": benefits[0] if benefits else None})
 
 
 @bp.get("/api/v1/reports/dashboard")
 def api_dashboard():
+    year = _year(request.args.get("year"))
     with request_session() as session:
-        return jsonify(
-            reports.national_dashboard(session, current_actor(), _year(request.args.get("year")))
-        )
+        data = reports.national_dashboard(session, current_actor(), year)
+        return jsonify({**data, **benefits_of(session, year)})
