@@ -57,76 +57,71 @@ FUNCTIONS = [
         END
     $$""",
     # kg CO₂ in the whole tree: rules.co2_kg (forest × 0.8, roots, C fraction, cap, 44/12).
+    # One expression, so the planner inlines it into the statement that calls it.
     """
     CREATE FUNCTION jasyl_benefit_co2(
         e benefit_equations, dbh float8, h float8, density float8, k jsonb
     ) RETURNS float8 LANGUAGE sql IMMUTABLE AS $$
         SELECT least((k->>'carbon_fraction')::float8 * greatest(
-                   CASE WHEN e.roots = 'utd' THEN agb / (k->>'utd_aboveground_share')::float8
-                        ELSE agb * (k->>'itree_root_factor')::float8 END, 0),
+                   jasyl_benefit_agb(e, dbh, h, density)
+                   * CASE WHEN e.urban THEN 1 ELSE (k->>'forest_to_urban')::float8 END
+                   * CASE WHEN e.roots = 'utd' THEN 1 / (k->>'utd_aboveground_share')::float8
+                          ELSE (k->>'itree_root_factor')::float8 END, 0),
                    (k->>'carbon_cap_kg')::float8) * 44.0 / 12.0
-        FROM (SELECT jasyl_benefit_agb(e, dbh, h, density)
-                     * CASE WHEN e.urban THEN 1 ELSE (k->>'forest_to_urban')::float8 END AS agb) b
     $$""",
     """
     CREATE TYPE benefit_figures AS (
         kind text, outside_range boolean, co2_stored_kg numeric, co2_sequestered_kg numeric,
         rain_m3 numeric
     )""",
-    # One plant record's figures: rules.tree_benefit.
+    # One plant record's figures: rules.tree_benefit. A single SELECT in SQL, so that a
+    # statement's ``FROM rows p, jasyl_plant_benefit(p, k)`` is inlined into joins of the rows
+    # with the methods, equations and precipitation (set-based), not a call per plant.
     """
-    CREATE FUNCTION jasyl_plant_benefit(p plants, k jsonb) RETURNS benefit_figures
-    LANGUAGE plpgsql STABLE AS $$
-    DECLARE
-        m species_benefit_methods;
-        e benefit_equations;
-        rain region_precipitation;
-        h float8 := p.height_m;
-        dbh float8;
-        stored float8;
-        grown float8;
-        seq float8;
-        held float8;
-    BEGIN
-        IF p.species_id IS NULL OR p.status NOT IN ('alive', 'dead')
-           OR p.planting_form NOT IN ('solitary', 'row', 'group') THEN
-            RETURN ('no_method'::text, false, NULL::numeric, NULL::numeric, NULL::numeric);
-        END IF;
-        SELECT * INTO m FROM species_benefit_methods WHERE species_id = p.species_id;
-        IF NOT FOUND THEN RETURN ('no_method'::text, false, NULL::numeric, NULL::numeric, NULL::numeric); END IF;
-        IF p.trunk_diameter_cm IS NULL THEN RETURN ('no_dbh'::text, false, NULL::numeric, NULL::numeric, NULL::numeric); END IF;
-        SELECT * INTO e FROM benefit_equations WHERE code =
-            CASE WHEN h IS NOT NULL AND m.equation_dh IS NOT NULL THEN m.equation_dh
-                 ELSE m.equation_d END;
-        dbh := least(greatest(p.trunk_diameter_cm::float8,
-                              coalesce(e.dbh_min_cm, p.trunk_diameter_cm::float8)),
-                     coalesce(e.dbh_max_cm, p.trunk_diameter_cm::float8));
-        stored := jasyl_benefit_co2(e, dbh, h, m.density_kg_m3, k);
-        IF p.status = 'dead' OR p.condition IN (5, 6) THEN
-            seq := 0;
-        ELSIF p.condition IS NOT NULL THEN
-            grown := dbh + (k->>('growth_' || m.growth_class || '_cm'))::float8
-                         * (k->>('condition_' || p.condition))::float8;
-            seq := jasyl_benefit_co2(e, grown, h, m.density_kg_m3, k) - stored;
-        END IF;
-        SELECT * INTO rain FROM region_precipitation WHERE region_id = p.region_id;
-        IF m.leaf_area_a IS NOT NULL AND rain.rain_events_per_year IS NOT NULL THEN
-            held := greatest(m.leaf_area_a + m.leaf_area_b * dbh, 0)
-                    * (k->>'leaf_storage_mm')::float8 / 1000 * rain.rain_events_per_year;
-            IF p.crown_diameter_m IS NOT NULL THEN
-                held := least(held, rain.annual_mm / 1000 * pi() * (p.crown_diameter_m / 2.0) ^ 2);
-            END IF;
-        END IF;
-        RETURN ('computed'::text, dbh <> p.trunk_diameter_cm::float8,
-                round((stored * p.quantity)::numeric, 3), round((seq * p.quantity)::numeric, 3),
-                round((held * p.quantity)::numeric, 3));
-    END $$""",
+    CREATE FUNCTION jasyl_plant_benefit(p plants, k jsonb) RETURNS SETOF benefit_figures
+    LANGUAGE sql STABLE AS $$
+        SELECT w.kind, w.kind = 'computed' AND d.dbh <> p.trunk_diameter_cm::float8,
+            CASE WHEN w.kind = 'computed' THEN round((c.stored * p.quantity)::numeric, 3) END,
+            CASE WHEN w.kind <> 'computed' OR p.condition IS NULL AND p.status <> 'dead' THEN NULL
+                 WHEN p.status = 'dead' OR p.condition IN (5, 6) THEN 0
+                 ELSE round(((c.grown - c.stored) * p.quantity)::numeric, 3) END,
+            CASE WHEN w.kind = 'computed' AND m.leaf_area_a IS NOT NULL
+                      AND rain.rain_events_per_year IS NOT NULL THEN round((least(
+                 greatest(m.leaf_area_a + m.leaf_area_b * d.dbh, 0)
+                 * (k->>'leaf_storage_mm')::float8 / 1000 * rain.rain_events_per_year,
+                 rain.annual_mm / 1000 * pi() * (p.crown_diameter_m / 2.0) ^ 2  -- NULL: no cap
+                 ) * p.quantity)::numeric, 3) END
+        FROM (SELECT 1) one
+        LEFT JOIN species_benefit_methods m
+               ON m.species_id = p.species_id AND p.status IN ('alive', 'dead')
+              AND p.planting_form IN ('solitary', 'row', 'group')
+        LEFT JOIN benefit_equations e ON e.code =
+             CASE WHEN p.height_m IS NOT NULL AND m.equation_dh IS NOT NULL THEN m.equation_dh
+                  ELSE m.equation_d END
+        LEFT JOIN region_precipitation rain ON rain.region_id = p.region_id
+        CROSS JOIN LATERAL (SELECT CASE WHEN m.species_id IS NULL THEN 'no_method'
+                                        WHEN p.trunk_diameter_cm IS NULL THEN 'no_dbh'
+                                        ELSE 'computed' END::text AS kind) w
+        CROSS JOIN LATERAL (SELECT least(greatest(p.trunk_diameter_cm::float8,
+                                     coalesce(e.dbh_min_cm, p.trunk_diameter_cm::float8)),
+                                     coalesce(e.dbh_max_cm, p.trunk_diameter_cm::float8)) AS dbh) d
+        CROSS JOIN LATERAL (SELECT
+            jasyl_benefit_co2(e, d.dbh, p.height_m::float8, m.density_kg_m3, k) AS stored,
+            jasyl_benefit_co2(e, d.dbh + (k->>('growth_' || m.growth_class || '_cm'))::float8
+                                 * (k->>('condition_' || p.condition))::float8,
+                              p.height_m::float8, m.density_kg_m3, k) AS grown) c
+    $$""",
     # The constants as one JSON object, read once per statement.
     """
     CREATE FUNCTION jasyl_benefit_constants() RETURNS jsonb LANGUAGE sql STABLE AS $$
         SELECT coalesce(jsonb_object_agg(name, value), '{}') FROM benefit_constants
     $$""",
 ]
+
+
+# The constants once per statement: OFFSET 0 keeps the subquery from being pulled up, so
+# ``kc.k`` stays a plain column and the benefit functions are inlined into the statement.
+CONSTANTS = "(SELECT jasyl_benefit_constants() AS k OFFSET 0) kc"
 
 
 def _figures(source: str, sign: str, where: str = "true") -> str:
@@ -142,7 +137,7 @@ def _figures(source: str, sign: str, where: str = "true") -> str:
             {sign} coalesce(b.co2_stored_kg, 0) AS co2_stored_kg,
             {sign} coalesce(b.co2_sequestered_kg, 0) AS co2_sequestered_kg,
             {sign} coalesce(b.rain_m3, 0) AS rain_m3
-        FROM {source} p, jasyl_plant_benefit(p, jasyl_benefit_constants()) b
+        FROM {CONSTANTS}, {source} p, jasyl_plant_benefit(p, kc.k) b
         WHERE {where}"""  # noqa: S608
 
 
