@@ -114,3 +114,23 @@ def test_the_region_page_and_the_dashboard_carry_the_totals(site) -> None:
     region_page = forester.get("/reports/dashboard/KZ-71?year=2026&lang=ru").get_data(as_text=True)
     assert "Польза деревьев (оценка)" in region_page and 'data-region="KZ-71"' in region_page
     assert forester.get("/api/v1/reports/dashboard/KZ-75?year=2026").status_code == 403
+
+
+def test_the_ogc_plants_collection_and_its_exports_carry_the_figures(site) -> None:
+    app, ids = site
+    client = app.test_client()
+    items = client.get("/ogc/collections/plants/items?limit=10").get_json()["features"]
+    by_id = {f["id"]: f["properties"] for f in items}
+    elm, hedge = by_id[ids["elm"]], by_id[ids["hedge"]]
+    assert elm["co2_stored_kg"] == ids["elm_benefits"]["co2_stored_kg"]
+    assert elm["co2_sequestered_kg_per_year"] == ids["elm_benefits"]["co2_sequestered_kg_per_year"]
+    assert elm["rain_intercepted_m3_per_year"] is None  # not computed, never 0
+    assert hedge["co2_stored_kg"] is None
+    queryables = client.get("/ogc/collections/plants/queryables").get_json()["properties"]
+    assert queryables["co2_stored_kg"]["title"] == "CO₂ stored, kg (estimate)"
+    exported = client.get("/ogc/collections/plants/download?format=geojson&region=KZ-71")
+    rows = {
+        f["properties"]["inventory_number"]: f["properties"]
+        for f in exported.get_json()["features"]
+    }
+    assert sorted(r["co2_stored_kg"] is not None for r in rows.values()) == [False, True]
