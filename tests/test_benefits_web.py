@@ -12,7 +12,7 @@ from registry.benefits import services
 from registry.db import unit_of_work
 from registry.inventory.models import Plant
 from registry.species.services import get_species
-from tests.factories import ALMATY, ASTANA, make_plant, point_near
+from tests.factories import ALMATY, ASTANA, make_green_space, make_plant, point_near, square
 from tests.web_client import new_user, sign_in
 from web import create_app
 
@@ -21,8 +21,14 @@ from web import create_app
 def site(clean):
     """The UTD elm (38.6 cm, 13.8 m) in Astana, a lilac hedge, an Almaty elm; three users."""
     with unit_of_work(clean) as session:
+        park = make_green_space(session, name="Сквер Жастар", geom=square(ASTANA))
         elm = make_plant(
-            session, geom=Point(*ASTANA), trunk_diameter_cm=38.6, height_m=13.8, condition=1
+            session,
+            geom=Point(*ASTANA),
+            green_space_id=park.id,
+            trunk_diameter_cm=38.6,
+            height_m=13.8,
+            condition=1,
         )
         lilac = get_species(session, "syringa_vulgaris").id
         hedge = make_plant(
@@ -34,7 +40,7 @@ def site(clean):
             trunk_diameter_cm=None,
         )
         make_plant(session, geom=point_near(ALMATY), trunk_diameter_cm=30, height_m=None)
-        ids = {"elm": elm.id, "hedge": hedge.id}
+        ids = {"elm": elm.id, "hedge": hedge.id, "park": park.id}
         ids["elm_benefits"] = services.plant_benefits(session, session.get(Plant, elm.id))
     new_user(clean, "astana@test.jasyl.kz", "forester", "KZ-71")
     new_user(clean, "ministry@test.jasyl.kz", "ministry")
@@ -97,7 +103,7 @@ def test_the_plant_card_shows_the_figures_and_how_they_were_computed(
 
 
 def test_the_region_page_and_the_dashboard_carry_the_totals(site) -> None:
-    app, _ = site
+    app, ids = site
     ministry = signed_in(app, "ministry@test.jasyl.kz")
     national = ministry.get("/api/v1/reports/dashboard?year=2026").get_json()
     by_region = {r["region"]: r for r in national["benefits"]}
@@ -113,6 +119,10 @@ def test_the_region_page_and_the_dashboard_carry_the_totals(site) -> None:
     assert region["benefits"] == by_region["KZ-71"]
     region_page = forester.get("/reports/dashboard/KZ-71?year=2026&lang=ru").get_data(as_text=True)
     assert "Польза деревьев (оценка)" in region_page and 'data-region="KZ-71"' in region_page
+    park = next(g for g in region["green_spaces"] if g["id"] == ids["park"])
+    assert park["benefits"]["trees"] == 1
+    assert park["benefits"]["co2_stored_t"] == round(ids["elm_benefits"]["co2_stored_kg"] / 1000, 3)
+    assert f'data-green-space="{ids["park"]}"' in region_page
     assert forester.get("/api/v1/reports/dashboard/KZ-75?year=2026").status_code == 403
 
 

@@ -317,3 +317,25 @@ def describe_method(session: Session, species_id: int) -> dict[str, Any] | None:
         "fallback": method.fallback,
         "source": method.source,
     }
+
+
+GREEN_SPACE_TOTALS = text(
+    """
+    SELECT green_space_id, trees, co2_stored_kg, co2_sequestered_kg, without_method
+    FROM benefit_tallies WHERE region_id = :region AND green_space_id IS NOT NULL
+    """
+)
+
+
+def green_space_benefits(session: Session, actor: Actor, region_id: int) -> dict[int, dict]:
+    """Each green space's trees and CO₂ (t) in one region, for the region page's drill down."""
+    require_region_read(session, actor, region_id, "benefits")
+    return {
+        row.green_space_id: {
+            "trees": int(row.trees),
+            "co2_stored_t": round(float(row.co2_stored_kg) / 1000, 3),
+            "co2_sequestered_t_per_year": round(float(row.co2_sequestered_kg) / 1000, 3),
+            "plants_without_method": int(row.without_method),
+        }
+        for row in session.execute(GREEN_SPACE_TOTALS, {"region": region_id})
+    }

@@ -119,14 +119,20 @@ BENEFIT_SUMS = (
 
 
 def benefits_of(session, year: int, region: str | None = None) -> dict[str, Any]:
-    """Tree benefits by region (one region's, or every region's with their total), from the
-    tallies the database keeps, valued at the year's prices; the services decide access."""
-    rows = benefit_services.report(session, current_actor(), year, region)
+    """Tree benefits by region from the tallies the database keeps, valued at the year's prices:
+    one region's with its green spaces', or every region's with their total. The services
+    decide access."""
+    actor = current_actor()
+    rows = benefit_services.report(session, actor, year, region)
+    if region is not None:
+        region_id = reports.readable_region(session, actor, region).id
+        spaces = benefit_services.green_space_benefits(session, actor, region_id)
+        return {"benefits": rows, "benefit_total": None, "space_benefits": spaces}
     total = None
-    if region is None and rows:
+    if rows:
         total = {k: round(sum(r[k] or 0 for r in rows), 3) for k in BENEFIT_SUMS}
-        rain = [r["rain_intercepted_m3_per_year"] for r in rows]
-        known = [m3 for m3 in rain if m3 is not None]
+        known = [r["rain_intercepted_m3_per_year"] for r in rows]
+        known = [m3 for m3 in known if m3 is not None]
         total |= {"region": "total", "rain_intercepted_m3_per_year": sum(known) if known else None}
     return {"benefits": rows, "benefit_total": total}
 
@@ -274,7 +280,10 @@ def api_region_dashboard(region: str):
     year = _year(request.args.get("year"))
     with request_session() as session:
         data = reports.region_dashboard(session, current_actor(), region, year)
-        benefits = benefits_of(session, year, data["region"]["iso"])["benefits"]
+        found = benefits_of(session, year, data["region"]["iso"])
+        for space in data["green_spaces"]:
+            space["benefits"] = found["space_benefits"].get(space["id"])
+        benefits = found["benefits"]
         return jsonify({**data, "benefits": benefits[0] if benefits else None})
 
 
