@@ -102,14 +102,17 @@ FUNCTIONS = [
         CROSS JOIN LATERAL (SELECT CASE WHEN m.species_id IS NULL THEN 'no_method'
                                         WHEN p.trunk_diameter_cm IS NULL THEN 'no_dbh'
                                         ELSE 'computed' END::text AS kind) w
+        -- OFFSET 0: the diameters stay plain columns, so the biomass function is inlined too
         CROSS JOIN LATERAL (SELECT least(greatest(p.trunk_diameter_cm::float8,
                                      coalesce(e.dbh_min_cm, p.trunk_diameter_cm::float8)),
-                                     coalesce(e.dbh_max_cm, p.trunk_diameter_cm::float8)) AS dbh) d
+                                     coalesce(e.dbh_max_cm, p.trunk_diameter_cm::float8)) AS dbh,
+                                   p.height_m::float8 AS h OFFSET 0) d
+        CROSS JOIN LATERAL (SELECT d.dbh + (k->>('growth_' || m.growth_class || '_cm'))::float8
+                                   * (k->>('condition_' || p.condition))::float8 AS dbh
+                            OFFSET 0) g
         CROSS JOIN LATERAL (SELECT
-            jasyl_benefit_co2(e, d.dbh, p.height_m::float8, m.density_kg_m3, k) AS stored,
-            jasyl_benefit_co2(e, d.dbh + (k->>('growth_' || m.growth_class || '_cm'))::float8
-                                 * (k->>('condition_' || p.condition))::float8,
-                              p.height_m::float8, m.density_kg_m3, k) AS grown) c
+            jasyl_benefit_co2(e, d.dbh, d.h, m.density_kg_m3, k) AS stored,
+            jasyl_benefit_co2(e, g.dbh, d.h, m.density_kg_m3, k) AS grown) c
     $$""",
     # The constants as one JSON object, read once per statement.
     """
