@@ -8,6 +8,7 @@ equation evaluated by hand at two diameters; clamping at both ends of a fitted r
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -19,12 +20,19 @@ from importers.services import import_file, undo_batch
 from registry.access import Actor
 from registry.benefits import rules, services
 from registry.benefits.models import BenefitPrice, RegionPrecipitation, SpeciesBenefitMethod
+from registry.benefits.projection import plan_projection
 from registry.inventory.models import Plant, PlantStatus
 from registry.inventory.services import remove_plant, update_plant
+from registry.planting.services import (
+    add_plan_line,
+    create_plan,
+    record_planting,
+    record_survival_check,
+)
 from registry.regions.services import resolve_region
 from registry.species.models import Species
 from registry.species.services import get_species
-from tests.factories import ALMATY, make_green_space, make_plant, point_near
+from tests.factories import ALMATY, forester, make_green_space, make_plant, point_near
 from tests.import_files import survey_frame, write_shapefile
 
 SYSTEM = Actor.system("benefits test")
@@ -340,3 +348,33 @@ def test_a_price_change_moves_every_total(db) -> None:
     assert services.report(db, SYSTEM, 2025)[0]["co2_price_kzt_per_t"] == float(national.kzt)
     scc = services.report(db, SYSTEM, 2026, basis="scc")[0]
     assert (scc["price_basis"], scc["co2_price_kzt_per_t"]) == ("scc", 67000.0)
+
+
+# -- planting plans' projections ------------------------------------------------------------------
+def test_a_plans_projection_grows_its_trees_and_keeps_the_measured_survivors(db) -> None:
+    astana = forester(db)
+    park = make_green_space(db).id
+    elms = record_planting(
+        db, astana, "Ulmus pumila", date(2021, 4, 20), quantity=10, green_space_id=park
+    )
+    record_survival_check(db, astana, elms.id, 3, date(2023, 10, 1), alive=8, dead=2)
+    plan = create_plan(db, astana, "KZ-71", 2027, "spring")
+    add_plan_line(db, astana, plan.id, "Ulmus pumila", 100)
+    add_plan_line(db, astana, plan.id, "Pinus sylvestris", 50)  # no survival measured
+    add_plan_line(db, astana, plan.id, "Syringa vulgaris", 30)  # a shrub: no method
+    projection = plan_projection(db, astana, plan.id)
+    assert projection["lines_without_survival_rate"] == 1
+    assert projection["lines_without_method"] == 1
+    k = services.constants(db)
+    elm = method(db, "ulmus_pumila")
+    by_years = {h["years"]: h for h in projection["horizons"]}
+    for years in (10, 20, 30):
+        assert by_years[years]["trees"] == 80.0  # 100 planted × 80 % surviving
+        dbh = 2.0 + years * 1.0922  # GOST sapling + fast growth at grade I
+        one = rules.tree_benefit(elm, tree(dbh_cm=dbh), k, None)
+        assert by_years[years]["co2_stored_t"] == pytest.approx(
+            80 * one.co2_stored_kg / 1000, abs=0.001
+        )
+    assert (
+        by_years[10]["co2_stored_t"] < by_years[20]["co2_stored_t"] < by_years[30]["co2_stored_t"]
+    )

@@ -18,6 +18,7 @@ from openpyxl import load_workbook
 from registry.access import Actor
 from registry.accounts.services import add_user
 from registry.db import unit_of_work
+from registry.planting.services import add_plan_line, create_plan
 from registry.species.services import get_species
 from tests.factories import ALMATY, make_plant, point_near
 from web.cli import main
@@ -124,3 +125,15 @@ def test_species_show_prints_the_equation_its_range_and_source(clean) -> None:
     assert method["fallback"] == "UTD assigns A. platanoides' equation"
     lilac = run("species", "show", "syringa_vulgaris")
     assert "no method" in lilac.output
+
+
+def test_plan_show_prints_the_projected_benefits(clean) -> None:
+    with unit_of_work(clean) as session:
+        system = Actor.system("test")
+        plan = create_plan(session, system, "KZ-71", 2027, "spring")
+        add_plan_line(session, system, plan.id, "Ulmus pumila", 100)
+        plan_id = plan.id
+    shown = run("planting", "plan", "show", str(plan_id))
+    assert "Projected benefits (estimates" in shown.output
+    assert "after 30 years: 0 trees" in shown.output  # no survival measured: nothing assumed
+    assert "without a measured survival rate: 1" in shown.output
