@@ -267,9 +267,10 @@ def bulk_cost(engine, n: int, rounds: int) -> None:
     )
 
 
-def bench_database(fresh: bool) -> str:
+def bench_database(fresh: bool, suffix: str = "reports") -> str:
+    """The bench's own database beside the configured one, migrated (kept unless fresh)."""
     base = load_settings().database_url
-    name = f"{make_url(base).database}_bench_reports"
+    name = f"{make_url(base).database}_bench_{suffix}"
     admin = make_url(base).set(drivername="postgresql", database="postgres")
     with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()

@@ -228,6 +228,8 @@ TRUST_STAGING = "SELECT set_config('jasyl.region_source', 'import_staging', true
 DISTRUST_STAGING = "SELECT set_config('jasyl.region_source', '', true)"
 DEFER_BOOKKEEPING = "SELECT set_config('jasyl.plants_bookkeeping', 'deferred', true)"
 BOOK_IMPORTED = "SELECT jasyl_book_imported_plants(CAST(:batch AS integer))"
+# The benefit tallies' INSERT trigger stands aside too (revision 0026): booked once, after.
+BOOK_BENEFITS = "SELECT jasyl_book_imported_benefits(CAST(:batch AS integer))"
 RESUME_BOOKKEEPING = "SELECT set_config('jasyl.plants_bookkeeping', '', true)"
 
 
@@ -383,6 +385,7 @@ def merge(
         # Several chunks, well over the grid's bulk size (revision 0017): their region is
         # marked for a rebuild, as the trigger of one such INSERT would.
         session.execute(text(BOOK_IMPORTED), params)
+        session.execute(text(BOOK_BENEFITS), params)
         session.execute(text(RESUME_BOOKKEEPING))
     updated = session.execute(text(UPDATE), params).rowcount if known else 0
     if inserted is None:

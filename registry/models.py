@@ -2,6 +2,14 @@
 
 from registry.accounts.models import Role, User
 from registry.audit.models import AuditEntry
+from registry.benefits.models import (
+    BenefitConstant,
+    BenefitEquation,
+    BenefitPrice,
+    BenefitTally,
+    RegionPrecipitation,
+    SpeciesBenefitMethod,
+)
 from registry.care.models import CarePlan, CareWork
 from registry.db import Base
 from registry.felling.models import CompensationRatio, FellingPermit, FellingPermitPlant
@@ -47,6 +55,12 @@ __all__ = [
     "NdviImage",
     "AuditEntry",
     "Base",
+    "BenefitConstant",
+    "BenefitEquation",
+    "BenefitPrice",
+    "BenefitTally",
+    "RegionPrecipitation",
+    "SpeciesBenefitMethod",
     "Batch",
     "BatchMovement",
     "CarePlan",

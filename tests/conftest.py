@@ -37,6 +37,14 @@ ORIGINAL_DATABASE_URL = os.environ.get("DATABASE_URL")
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 # Reference data loaded by migrations; every other table is emptied by ``clean``.
 REFERENCE_TABLES = {"regions", "region_parts", "species", "alembic_version", "spatial_ref_sys"}
+# The benefit method's reference data (revision 0026), loaded from registry/benefits/reference.
+REFERENCE_TABLES |= {
+    "benefit_equations",
+    "species_benefit_methods",
+    "benefit_constants",
+    "region_precipitation",
+    "benefit_prices",
+}
 
 
 def _admin_dsn(url: str) -> str:

@@ -27,6 +27,8 @@ PROJECT = Path(__file__).resolve().parents[1]
 BENCH = PROJECT / "bench"
 TINY = {
     "field": ["--plants", "300", "--repeat", "2"],
+    "benefits": ["--plants", "2000", "--repeat", "2", "--naive-repeat", "1", "--bulk", "500"]
+    + ["--bulk-rounds", "1", "--fresh"],
     "importer": ["--rows", "200"],
     "load": ["--tiny"],
     "nursery": ["--movements", "1000", "--repeat", "2"],

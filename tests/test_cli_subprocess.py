@@ -213,6 +213,8 @@ YEAR_IN_ALMATY = [
     bad("report", "survival", "--year", "2025", "--region", "KZ-99"),
     good("report", "care", "--year", "2026"),
     bad("report", "care", "--year", "2026", "--region", "KZ-99"),
+    good("report", "benefits", "--year", "2026", "--format", "json", says='"price_basis"'),
+    bad("report", "benefits", "--year", "2026", "--region", "KZ-99", says="KZ-99"),
     good("report", "compensation"),
     bad("report", "compensation", "--region", "KZ-99"),
     good("nursery", "provenance", "{event_plant}"),
@@ -240,6 +242,8 @@ ACCOUNTS_AND_REFERENCE = [
     bad("users", "list", "everyone"),
     good("species", "list", "--search", "Ulmus", says="Ulmus pumila"),
     bad("species", "list", "--format", "xml"),
+    good("species", "show", "Ulmus pumila", says="PSW-GTR-253"),
+    bad("species", "show", "no such tree", says="no such tree"),
     good(
         "species", "add", "--latin", "Carpinus betulus", "--ru", "Граб обыкновенный",
         "--kk", "Кәдімгі шамшат", "--en", "European hornbeam", "--life-form", "tree",

@@ -67,6 +67,12 @@ def _latest_ndvi(column: str) -> str:
     )
 
 
+def _benefit(column: str) -> str:
+    """SQL for one of a plant's benefit figures (revision 0026; NULL where none is computed):
+    a scalar subquery, so counting features never computes it, only the rows returned."""
+    return f"(SELECT b.{column}::float8 FROM jasyl_plant_benefit(t, jasyl_benefit_constants()) b)"  # noqa: S608
+
+
 REGION_CODE = Property("region", "(SELECT iso_code FROM regions r WHERE r.id = t.region_id)")
 UPDATED = Property("updated_at", "t.updated_at", "date-time")
 PUBLISHED = Property("published", "t.published", "boolean", internal=True)
@@ -111,6 +117,21 @@ PLANTS = Collection(
         Property("status", "t.status::text", import_field="status"),
         Property("address", "t.address", import_field="address"),
         Property("green_space_id", "t.green_space_id", "integer"),
+        Property(
+            "co2_stored_kg", _benefit("co2_stored_kg"), "number", title="CO₂ stored, kg (estimate)"
+        ),
+        Property(
+            "co2_sequestered_kg_per_year",
+            _benefit("co2_sequestered_kg"),
+            "number",
+            title="CO₂ sequestered, kg per year (estimate)",
+        ),
+        Property(
+            "rain_intercepted_m3_per_year",
+            _benefit("rain_m3"),
+            "number",
+            title="Rain intercepted, m³ per year (estimate)",
+        ),
         REGION_CODE,
         UPDATED,
         Property("notes", "t.notes", internal=True, import_field="notes"),

@@ -250,6 +250,44 @@ class Error(BaseModel):
     current: dict[str, Any] = None
 
 
+class BenefitPrice(BaseModel):
+    kzt: float
+    unit: str
+    basis: str
+    valid_from: str
+    source: str
+
+
+class BenefitMethod(BaseModel):
+    equation: str = Field(description="The equation's code, as `jasyl species show` prints it")
+    form: str = Field(description="volume (V·density), ln, log10 or difference")
+    source: str
+    fitted_dbh_cm: list[float | None]
+    dbh_used_cm: float = Field(description="The DBH clamped to the fitted range")
+    outside_fitted_range: bool
+    fallback: str = Field(description="Empty: the species' own equation")
+    wood_density_kg_m3: float | None = None
+    growth_class: str
+    species_source: str
+    inputs: dict[str, Any]
+
+
+class PlantBenefits(BaseModel):
+    """Estimates, trees only; a figure that could not be computed is null with its reason."""
+
+    kind: str = Field(description="computed, no_method (shrub, hedge, stump…) or no_dbh")
+    estimate: bool = True
+    co2_stored_kg: float | None = None
+    co2_sequestered_kg_per_year: float | None = None
+    sequestration_note: str = ""
+    rain_intercepted_m3_per_year: float | None = None
+    rain_note: str = ""
+    value_kzt_per_year: float | None = None
+    co2_price: BenefitPrice | None = None
+    stormwater_price: BenefitPrice | None = None
+    method: BenefitMethod | None = None
+
+
 class PlantAnswer(BaseModel):
     id: int
     region_id: int = None
@@ -272,6 +310,9 @@ class PlantAnswer(BaseModel):
     notes: Text = Field(None, description="Signed-in staff only")
     published: bool = None
     geometry: dict[str, Any] = None
+    benefits: PlantBenefits | None = Field(
+        None, description="One plant's read only (GET /plants/{id}): CO₂, rain, value in ₸"
+    )
 
 
 class GreenSpaceAnswer(BaseModel):

@@ -16,6 +16,7 @@ from shapely.geometry import Point, shape
 from shapely.geometry.base import BaseGeometry
 
 from registry.access import may_write_region, require_signed_in, sees_internal_fields
+from registry.benefits.services import plant_benefits
 from registry.errors import InvalidValue
 from registry.inventory import queries, rules
 from registry.inventory.services import (
@@ -121,7 +122,10 @@ def plants():
 def plant(plant_id: int):
     actor = current_actor()
     with request_session() as session:
-        return jsonify(queries.plant_view(get_plant(session, actor, plant_id), actor))
+        found = get_plant(session, actor, plant_id)
+        view = queries.plant_view(found, actor)
+        view["benefits"] = plant_benefits(session, found)
+        return jsonify(view)
 
 
 @bp.post("/plants")
@@ -246,6 +250,7 @@ def plant_card(session, plant) -> str:
         may_edit=may_write_region(actor, plant.region_id),
         internal=internal,
         lang=language(),
+        benefits=plant_benefits(session, plant),
     )
 
 

@@ -15,6 +15,7 @@ from shapely.errors import ShapelyError
 from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
 
+from registry.benefits.projection import plan_projection
 from registry.care import services as care
 from registry.care.models import CareKind, CareUnit
 from registry.db import unit_of_work
@@ -169,6 +170,26 @@ def plan_show(plan_id, fmt, as_user) -> None:
         ]
         columns = ["line", "species", "form", "quantity", "unit", "green_space", "green_space_id"]
         emit(rows, fmt, [*columns, "supplier"])
+        if fmt == "table":
+            for line in projection_lines(
+                plan_projection(session, acting(session, as_user), plan_id)
+            ):
+                click.echo(line)
+
+
+def projection_lines(projection: dict) -> list[str]:
+    """A plan's projected benefits in words: one line per horizon, then what was left out."""
+    lines = ["Projected benefits (estimates; the registry's own 3rd-season survival):"]
+    for h in projection["horizons"]:
+        lines.append(
+            f"  after {h['years']} years: {h['trees']:g} trees, {h['co2_stored_t']:g} t CO2 "
+            f"stored, {h['co2_sequestered_t_per_year']:g} t CO2 per year"
+        )
+    lines.append(
+        f"  lines without a method: {projection['lines_without_method']}; "
+        f"without a measured survival rate: {projection['lines_without_survival_rate']}"
+    )
+    return lines
 
 
 @planting_group.command("record")

@@ -9,11 +9,18 @@ from pathlib import Path
 import click
 
 from registry.access import Actor
+from registry.benefits.services import describe_method
 from registry.db import unit_of_work
 from registry.regions.models import NATURAL_ZONES
 from registry.regions.services import list_regions
 from registry.species.models import LEAF_TYPES, LIFE_FORMS
-from registry.species.services import NewSpecies, add_species, keep_aliases, list_species
+from registry.species.services import (
+    NewSpecies,
+    add_species,
+    get_species,
+    keep_aliases,
+    list_species,
+)
 from web.cli.nursery import AS_USER, acting
 
 
@@ -178,3 +185,50 @@ def regions_list(as_json: bool) -> None:
 
 
 commands = [species, regions]
+
+
+@species.command("show")
+@click.argument("reference")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout.")
+def species_show(reference: str, as_json: bool) -> None:
+    """A species and how its trees' benefits are computed: equation, fitted range, source."""
+    with unit_of_work() as session:
+        found = get_species(session, reference)
+        method = describe_method(session, found.id)
+    if as_json:
+        card = {"code": found.code, "latin": found.latin, "life_form": found.life_form}
+        click.echo(json.dumps({**card, "benefits": method}, ensure_ascii=False))
+        return
+    names = f"{found.name_ru} / {found.name_kk} / {found.name_en}"
+    click.echo(f"{found.code}  {found.latin}  {names}")
+    click.echo(f"life form: {found.life_form}, {found.leaf_type}")
+    for line in method_lines(method):
+        click.echo(line)
+
+
+def method_lines(method: dict | None) -> list[str]:
+    """The benefit method in words, one fact a line."""
+    if method is None:
+        return ["benefits: no method (counted among the plants without a method)"]
+    lines = []
+    for label in ("with_height", "diameter_only"):
+        equation = method[f"equation_{label}"]
+        if equation:
+            low, high = equation["fitted_dbh_cm"]
+            fitted = f"{low:g}–{high:g} cm" if low is not None else "not given: not clamped"
+            lines.append(
+                f"equation ({label.replace('_', ' ')}): {equation['code']} "
+                f"[{equation['form']}], fitted DBH {fitted}"
+            )
+            lines.append(f"  source: {equation['source']}")
+    density = method["wood_density_kg_m3"]
+    lines.append(f"wood density: {f'{density:g} kg/m³' if density else '— (not used)'}")
+    lines.append(f"growth class: {method['growth_class']}")
+    leaf = method["leaf_area"]
+    area = f"{leaf['a']:g} + {leaf['b']:g}·D m²" if leaf else "no equation: no rain interception"
+    lines.append(f"leaf area: {area}")
+    if method["fallback"]:
+        lines.append(f"fallback: {method['fallback']}")
+    if method["source"]:
+        lines.append(f"sources: {method['source']}")
+    return lines

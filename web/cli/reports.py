@@ -15,8 +15,9 @@ from pathlib import Path
 
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from registry.benefits import services as benefit_services
 from registry.care import services as care_services
 from registry.db import unit_of_work
 from registry.felling import services as felling_services
@@ -414,3 +415,68 @@ def compensation_figures(year, region, status, fmt, output, language, as_user) -
             output,
             (session, language),
         )
+
+
+# Prices are labels, not measures: an XLSX totals row adds measures up, never prices.
+BENEFIT_LABELS = ["region", "price_basis", "co2_price_kzt_per_t", "stormwater_price_kzt_per_m3"]
+BENEFIT_MEASURES = [
+    "trees",
+    "co2_stored_t",
+    "co2_sequestered_t_per_year",
+    "rain_intercepted_m3_per_year",
+    "value_kzt_per_year",
+    "plants_without_method",
+    "plants_without_dbh",
+    "plants_not_assessed",
+    "plants_outside_fitted_range",
+    "plants_without_rain_figure",
+]
+
+
+class over_regions:
+    """A progress bar over the regions a report goes through, on a terminal; silent piped."""
+
+    def __init__(self, title: str, total: int) -> None:
+        self.bar = None
+        if sys.stderr.isatty():
+            self.bar = Progress(
+                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), transient=True
+            )
+            self.task = self.bar.add_task(title, total=total)
+
+    def __enter__(self) -> StepCallback:
+        if self.bar:
+            self.bar.__enter__()
+        return lambda region: self.bar and self.bar.update(self.task, advance=1, description=region)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar:
+            self.bar.__exit__(*exc)
+
+
+@report.command("benefits")
+@click.option("--year", required=True, type=int, help="Prices in effect on 31 December.")
+@click.option("--region", help="One region (default: the country by region, for the ministry).")
+@click.option(
+    "--price-basis",
+    type=click.Choice(benefit_services.PRICE_BASES),
+    default=benefit_services.DEFAULT_BASIS,
+    show_default=True,
+    help="The carbon price: the KZ ETS price or the social cost of carbon.",
+)
+@FIGURE_FORMAT
+@OUTPUT
+@NAMES_IN
+@AS_USER
+def benefits_figures(year, region, price_basis, fmt, output, language, as_user) -> None:
+    """Trees' CO₂ stored and sequestered, rain intercepted and their value, by region: estimates
+    for trees only, with the plants that got no figure counted beside them."""
+    with unit_of_work() as session:
+        actor = acting(session, as_user)
+        total = 1 if region else session.scalar(select(func.count()).select_from(Region))
+        with over_regions("benefits", total) as progress:
+            rows = benefit_services.report(session, actor, year, region, price_basis, progress)
+        if fmt == "json":
+            click.echo(json.dumps(rows, ensure_ascii=False))
+            return
+        figures(rows, BENEFIT_LABELS, BENEFIT_MEASURES, fmt, output, (session, language))

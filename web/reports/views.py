@@ -18,6 +18,7 @@ from flask_babel import gettext as _
 from sqlalchemy import text
 
 from registry.access import require_signed_in
+from registry.benefits import services as benefit_services
 from registry.errors import InvalidValue
 from registry.reports import exports
 from registry.reports import services as reports
@@ -107,11 +108,41 @@ def choropleth(regions: list[dict[str, Any]]) -> tuple[folium.Map, str]:
 
 
 # -- pages ----------------------------------------------------------------------------------------
+BENEFIT_SUMS = (
+    "trees",
+    "co2_stored_t",
+    "co2_sequestered_t_per_year",
+    "value_kzt_per_year",
+    "plants_without_method",
+    "plants_without_dbh",
+)
+
+
+def benefits_of(session, year: int, region: str | None = None) -> dict[str, Any]:
+    """Tree benefits by region from the tallies the database keeps, valued at the year's prices:
+    one region's with its green spaces', or every region's with their total. The services
+    decide access."""
+    actor = current_actor()
+    rows = benefit_services.report(session, actor, year, region)
+    if region is not None:
+        region_id = reports.readable_region(session, actor, region).id
+        spaces = benefit_services.green_space_benefits(session, actor, region_id)
+        return {"benefits": rows, "benefit_total": None, "space_benefits": spaces}
+    total = None
+    if rows:
+        total = {k: round(sum(r[k] or 0 for r in rows), 3) for k in BENEFIT_SUMS}
+        known = [r["rain_intercepted_m3_per_year"] for r in rows]
+        known = [m3 for m3 in known if m3 is not None]
+        total |= {"region": "total", "rain_intercepted_m3_per_year": sum(known) if known else None}
+    return {"benefits": rows, "benefit_total": total}
+
+
 @bp.get("/reports/dashboard")
 def dashboard() -> str:
     year = _year(request.args.get("year"))
     with request_session() as session:
         data = reports.national_dashboard(session, current_actor(), year)
+        benefits = benefits_of(session, year)
     chart, layer = choropleth(data["regions"])
     root = chart.get_root()
     root.render()
@@ -128,6 +159,7 @@ def dashboard() -> str:
         map_html=root.html.render(),
         map_script=root.script.render(),
         scale=SCALE,
+        **benefits,
     )
 
 
@@ -137,6 +169,7 @@ def region_page(region: str) -> str:
     year = _year(request.args.get("year"))
     with request_session() as session:
         data = reports.region_dashboard(session, current_actor(), region, year)
+        benefits = benefits_of(session, year, data["region"]["iso"])
     drawn = {
         "trend": charts.plan_and_survival_by_year(data["trend"]),
         "care": charts.care_done_and_planned(data["care"]),
@@ -147,6 +180,7 @@ def region_page(region: str) -> str:
         data=data,
         year=year,
         charts=drawn,
+        **benefits,
     )
 
 
@@ -244,12 +278,17 @@ def api_national():
 def api_region_dashboard(region: str):
     year = _year(request.args.get("year"))
     with request_session() as session:
-        return jsonify(reports.region_dashboard(session, current_actor(), region, year))
+        data = reports.region_dashboard(session, current_actor(), region, year)
+        found = benefits_of(session, year, data["region"]["iso"])
+        for space in data["green_spaces"]:
+            space["benefits"] = found["space_benefits"].get(space["id"])
+        benefits = found["benefits"]
+        return jsonify({**data, "benefits": benefits[0] if benefits else None})
 
 
 @bp.get("/api/v1/reports/dashboard")
 def api_dashboard():
+    year = _year(request.args.get("year"))
     with request_session() as session:
-        return jsonify(
-            reports.national_dashboard(session, current_actor(), _year(request.args.get("year")))
-        )
+        data = reports.national_dashboard(session, current_actor(), year)
+        return jsonify({**data, **benefits_of(session, year)})
