@@ -175,6 +175,7 @@ def test_the_filter_survives_paging_and_numbers_match(client, inventory, clean) 
         ("filter=condition = 1&filter-lang=ecql", "filter-lang: must be one of cql2-text"),
         ("filter={\"op\": \"=\"}&filter-lang=cql2-json", "is not valid cql2-json"),
         ("filter=condition = 1&filter-crs=EPSG:9999", "filter-crs: is not offered"),
+        ("filter-lang=ecql", "filter-lang: must be one of cql2-text"),  # even without a filter
     ],
 )  # fmt: skip
 def test_bad_filters_are_400_with_a_reason(client, inventory, query, message) -> None:

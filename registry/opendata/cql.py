@@ -78,6 +78,15 @@ class CqlFilter:
         return str(compiled), dict(compiled.params)
 
 
+def filter_language(raw: str | None) -> str:
+    """``filter-lang``: cql2-text when not given; checked even without a ``filter`` (a
+    parameter the registry would silently ignore is a mistake the client should hear of)."""
+    language = raw or "cql2-text"
+    if language not in LANGUAGES:
+        raise InvalidValue("filter-lang", f"must be one of {', '.join(LANGUAGES)}", language)
+    return language
+
+
 def parse_filter(
     collection: Collection,
     raw: str,
@@ -86,9 +95,7 @@ def parse_filter(
     filter_crs: crs_.Crs = crs_.DEFAULT,
 ) -> CqlFilter:
     """Parse ``raw`` (``filter``) in ``language`` (``filter-lang``) against ``collection``."""
-    language = language or "cql2-text"
-    if language not in LANGUAGES:
-        raise InvalidValue("filter-lang", f"must be one of {', '.join(LANGUAGES)}", language)
+    language = filter_language(language)
     try:
         expression = cql2.parse_text(raw) if language == "cql2-text" else cql2.parse_json(raw)
         expression.validate()

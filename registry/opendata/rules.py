@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 from gis import crs as crs_
 from registry.errors import InvalidValue
 from registry.opendata.collections import Collection
-from registry.opendata.cql import CqlFilter, parse_filter
+from registry.opendata.cql import CqlFilter, filter_language, parse_filter
 
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 10_000
@@ -147,6 +147,7 @@ def parse_query(
         start, end = parse_datetime(args["datetime"])
     cql = None
     filter_crs = parse_crs(args.get("filter-crs"), "filter-crs")  # checked even when unused
+    filter_language(args.get("filter-lang"))  # likewise
     if args.get("filter"):
         cql = parse_filter(
             collection, args["filter"], args.get("filter-lang"), internal, filter_crs
