@@ -35,12 +35,8 @@ from registry.access import Actor
 from registry.config import load_settings
 from registry.db import engine_for
 from registry.regions.models import Region
-from registry.reports.services import (
-    build_content,
-    national_dashboard,
-    national_planting,
-    region_dashboard,
-)
+from registry.reports.content import build_content
+from registry.reports.dashboards import national_dashboard, national_planting, region_dashboard
 
 YEARS = (2021, 2022, 2023, 2024, 2025)
 GOAL_MS = 300.0

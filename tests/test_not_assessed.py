@@ -17,7 +17,7 @@ from registry.db import engine_for, unit_of_work
 from registry.inventory.models import Plant
 from registry.inventory.services import update_plant
 from registry.reports import exports
-from registry.reports.services import inventory_section
+from registry.reports.content import inventory_section
 from tests.factories import ASTANA, make_plant, point_near
 from web import create_app
 

@@ -25,7 +25,8 @@ from registry.db import unit_of_work
 from registry.inventory.models import Plant, PlantStatus
 from registry.inventory.services import remove_plant, update_plant
 from registry.regions.services import resolve_region
-from registry.reports.services import build_content, national_dashboard
+from registry.reports.content import build_content
+from registry.reports.dashboards import national_dashboard
 from registry.species.services import get_species
 from tests.factories import ALMATY, ASTANA, make_plant, point_near
 from tests.import_files import survey_frame, write_shapefile

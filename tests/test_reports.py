@@ -28,12 +28,11 @@ from registry.planting.services import (
     record_survival_check,
 )
 from registry.reports import exports
+from registry.reports.dashboards import list_reports, national_planting
 from registry.reports.services import (
     approve_report,
     build_report,
     get_report,
-    list_reports,
-    national_planting,
     return_report,
     submit_report,
 )

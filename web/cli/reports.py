@@ -23,9 +23,10 @@ from registry.db import unit_of_work
 from registry.felling import services as felling_services
 from registry.planting import services as planting_services
 from registry.regions.models import Region
-from registry.reports import exports
+from registry.reports import content as report_content
+from registry.reports import dashboards, exports
 from registry.reports import services as reports
-from registry.reports.services import Progress as StepCallback
+from registry.reports.content import Progress as StepCallback
 from registry.species.models import Species
 from web.cli.nursery import AS_USER, acting, emit
 
@@ -271,7 +272,7 @@ def national(year, group_by, fmt, language, as_user) -> None:
     """National planting figures: planned vs planted, replanting, survival (ministry)."""
     groups = tuple(g.strip() for g in group_by.split(",") if g.strip())
     with unit_of_work() as session:
-        rows = reports.national_planting(session, acting(session, as_user), year, groups)
+        rows = dashboards.national_planting(session, acting(session, as_user), year, groups)
         rows, labels = with_names(session, rows, list(groups), language)
         emit(
             rows,
@@ -286,7 +287,7 @@ def national(year, group_by, fmt, language, as_user) -> None:
 def list_(year, as_user) -> None:
     """Each region's latest report edition and its status (ministry)."""
     with unit_of_work() as session:
-        rows = reports.list_reports(session, acting(session, as_user), year)
+        rows = dashboards.list_reports(session, acting(session, as_user), year)
         emit(rows, "table", ["region", "year", "edition", "status"])
 
 
@@ -340,12 +341,12 @@ def planting_figures(year, region, fmt, output, language, as_user) -> None:
     with unit_of_work() as session:
         actor = acting(session, as_user)
         if region:
-            content = reports.build_content(
-                session, reports.readable_region(session, actor, region), year
+            content = report_content.build_content(
+                session, report_content.readable_region(session, actor, region), year
             )
             rows, labels = content["planting"], ["latin", "planting_form", "unit"]
         else:
-            rows = reports.national_planting(session, actor, year, ("region", "species", "unit"))
+            rows = dashboards.national_planting(session, actor, year, ("region", "species", "unit"))
             labels = ["region", "species", "unit"]
         measures = ["planned", "planted", "replanted", "compensatory"]
         figures(rows, labels, measures, fmt, output, (session, language))
@@ -369,7 +370,7 @@ def survival_figures(year, region, fmt, output, language, as_user) -> None:
             rows = [{**r, "species": codes[r["species"]]} for r in rows]
             labels = ["species"]
         else:
-            rows = reports.national_planting(session, actor, year, ("region", "species"))
+            rows = dashboards.national_planting(session, actor, year, ("region", "species"))
             labels = ["region", "species"]
         figures(rows, labels, measures, fmt, output, (session, language))
 

@@ -20,7 +20,8 @@ from sqlalchemy import text
 from registry.access import require_signed_in
 from registry.benefits import services as benefit_services
 from registry.errors import InvalidValue
-from registry.reports import exports
+from registry.reports import content as report_content
+from registry.reports import dashboards, exports
 from registry.reports import services as reports
 from web.actors import current_actor
 from web.api.views import body
@@ -125,7 +126,7 @@ def benefits_of(session, year: int, region: str | None = None) -> dict[str, Any]
     actor = current_actor()
     rows = benefit_services.report(session, actor, year, region)
     if region is not None:
-        region_id = reports.readable_region(session, actor, region).id
+        region_id = report_content.readable_region(session, actor, region).id
         spaces = benefit_services.green_space_benefits(session, actor, region_id)
         return {"benefits": rows, "benefit_total": None, "space_benefits": spaces}
     total = None
@@ -141,7 +142,7 @@ def benefits_of(session, year: int, region: str | None = None) -> dict[str, Any]
 def dashboard() -> str:
     year = _year(request.args.get("year"))
     with request_session() as session:
-        data = reports.national_dashboard(session, current_actor(), year)
+        data = dashboards.national_dashboard(session, current_actor(), year)
         benefits = benefits_of(session, year)
     chart, layer = choropleth(data["regions"])
     root = chart.get_root()
@@ -168,7 +169,7 @@ def region_page(region: str) -> str:
     """The drill down from the country: one region's figures, trend and green spaces."""
     year = _year(request.args.get("year"))
     with request_session() as session:
-        data = reports.region_dashboard(session, current_actor(), region, year)
+        data = dashboards.region_dashboard(session, current_actor(), region, year)
         benefits = benefits_of(session, year, data["region"]["iso"])
     drawn = {
         "trend": charts.plan_and_survival_by_year(data["trend"]),
@@ -259,7 +260,7 @@ def api_show(region: str, year: int):
 def api_list():
     with request_session() as session:
         return jsonify(
-            reports.list_reports(session, current_actor(), whole(dict(request.args), "year"))
+            dashboards.list_reports(session, current_actor(), whole(dict(request.args), "year"))
         )
 
 
@@ -268,7 +269,7 @@ def api_national():
     groups = tuple(g for g in request.args.get("by", "region,year,species").split(",") if g)
     with request_session() as session:
         return jsonify(
-            reports.national_planting(
+            dashboards.national_planting(
                 session, current_actor(), whole(dict(request.args), "year"), groups
             )
         )
@@ -278,7 +279,7 @@ def api_national():
 def api_region_dashboard(region: str):
     year = _year(request.args.get("year"))
     with request_session() as session:
-        data = reports.region_dashboard(session, current_actor(), region, year)
+        data = dashboards.region_dashboard(session, current_actor(), region, year)
         found = benefits_of(session, year, data["region"]["iso"])
         for space in data["green_spaces"]:
             space["benefits"] = found["space_benefits"].get(space["id"])
@@ -290,5 +291,5 @@ def api_region_dashboard(region: str):
 def api_dashboard():
     year = _year(request.args.get("year"))
     with request_session() as session:
-        data = reports.national_dashboard(session, current_actor(), year)
+        data = dashboards.national_dashboard(session, current_actor(), year)
         return jsonify({**data, **benefits_of(session, year)})
