@@ -9,14 +9,11 @@ from __future__ import annotations
 import io
 import json
 import sqlite3
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 from PIL import Image
 from pmtiles.tile import Compression, TileType, zxy_to_tileid
 from pmtiles.writer import write
-from werkzeug.serving import make_server
 
 # Astana at zoom 10 and one tile of it at zoom 14; the country at zoom 0.
 TILES = {
@@ -99,11 +96,3 @@ def two_basemaps(folder: Path) -> str:
     imagery["name"] = {"kk": "Ғарыш суреті", "ru": "Снимок", "en": "Imagery"}
     imagery["attribution"] = "© Imagery of the test"
     return json.dumps([city, imagery], ensure_ascii=False)
-
-
-def serve(app) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()

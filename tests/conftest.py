@@ -132,17 +132,10 @@ def shared_data() -> Path:
 @pytest.fixture(scope="session")
 def live_server(database_url: str) -> Iterator[str]:
     """The real app on a loopback port, served from a thread, for browser tests."""
-    import threading
-
-    from werkzeug.serving import make_server
-
+    from tests.web_client import serve
     from web import create_app
 
-    server = make_server("127.0.0.1", 0, create_app(), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
+    yield from serve(create_app())
 
 
 CHROMIUM = Path("/usr/bin/chromium")

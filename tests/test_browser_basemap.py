@@ -10,9 +10,10 @@ from collections.abc import Iterator
 import pytest
 
 from registry.basemaps import load_basemaps
-from tests.basemap_files import ATTRIBUTION, STREETS, serve, tile_png, two_basemaps
+from tests.basemap_files import ATTRIBUTION, STREETS, tile_png, two_basemaps
 from tests.layout import MAP_CONTROLS, overlapping
 from tests.test_browser_csp import WATCH_VIOLATIONS
+from tests.web_client import serve
 from web import create_app
 
 pytestmark = pytest.mark.browser

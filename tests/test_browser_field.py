@@ -23,7 +23,7 @@ from registry.inventory.models import Inspection, Plant
 from registry.photos.models import PlantPhoto
 from tests.factories import ASTANA, make_plant
 from tests.test_browser_web import point, sign_in
-from tests.web_client import csrf_token, new_user
+from tests.web_client import csrf_token, new_user, serve
 from tests.web_client import sign_in as sign_in_client
 from web import create_app
 
@@ -40,10 +40,8 @@ def field_site(clean, tmp_path):
         elm = make_plant(session, inventory_number="71-FIELD-ELM", geom=point(ASTANA)).id
     new_user(clean, "les@test.jasyl.kz", "forester", "KZ-71")
     app = create_app({"UPLOADS_DIR": tmp_path / "uploads"})
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}", elm, app
-    server.shutdown()
+    for base in serve(app):
+        yield base, elm, app
 
 
 @pytest.fixture

@@ -10,9 +10,10 @@ import pytest
 
 from registry.basemaps import load_basemaps
 from registry.db import unit_of_work
-from tests.basemap_files import serve, two_basemaps
+from tests.basemap_files import two_basemaps
 from tests.conftest import empty_inventory
 from tests.factories import make_plant
+from tests.web_client import serve
 from web import create_app
 
 pytestmark = pytest.mark.browser

@@ -6,19 +6,17 @@ from __future__ import annotations
 
 import io
 import re
-import threading
 
 import pytest
 from PIL import Image
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from registry.db import unit_of_work
 from registry.inventory.models import Inspection
 from tests import test_browser_web
 from tests.factories import ASTANA, make_plant
 from tests.test_browser_web import click_at, point, sign_in
-from tests.web_client import new_user
+from tests.web_client import new_user, serve
 from web import create_app
 
 pytestmark = pytest.mark.browser
@@ -32,10 +30,8 @@ def report_site(clean, tmp_path):
         elm = make_plant(session, inventory_number="71-REPORT-1", geom=point(ASTANA)).id
     new_user(clean, "les@test.jasyl.kz", "forester", "KZ-71")
     app = create_app({"UPLOADS_DIR": tmp_path / "uploads"})
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}", elm, tmp_path
-    server.shutdown()
+    for base in serve(app):
+        yield base, elm, tmp_path
 
 
 def a_photo(folder) -> str:

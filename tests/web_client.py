@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import re
+import threading
+from collections.abc import Iterator
 from typing import Any
 
 from flask.testing import FlaskClient
+from werkzeug.serving import make_server
 
 from registry.access import Actor
 from registry.accounts.services import actor_for, add_user
@@ -44,3 +47,12 @@ ASSET_URL = re.compile(r'<(?:script|link|img)\b[^>]*\b(?:src|href)="((?:https?:)
 def third_party_assets(html: str) -> list[str]:
     """Scripts, styles and images a page would fetch from another host (the app serves its own)."""
     return ASSET_URL.findall(html)
+
+
+def serve(app) -> Iterator[str]:
+    """``app`` on a loopback port, served from a thread while the generator is open (a fixture
+    yields from it): its base address, for browser tests and service workers."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
