@@ -9,7 +9,7 @@ the bar on paper are the same numbers.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -114,41 +114,42 @@ def plan_and_survival_by_year(trend: Iterable[Mapping[str, Any]]) -> Chart:
 def survival_by_species(rows: Iterable[Mapping[str, Any]], by_code: bool = True) -> Chart:
     """Survival after the 1st and 3rd seasons per species; ``by_code`` rows carry the
     catalogue code (national tallies), otherwise the names themselves (a report's rows)."""
-    rows = [r for r in rows if r.get("rate_1") is not None or r.get("rate_3") is not None]
-    names = [
-        species_name(r["species"]) if by_code else f"{local_name(r)}, {r['planting_year']}"
-        for r in rows
-    ]
-    return Chart(
-        id="chart-survival-by-species",
-        title=_("Survival by species"),
-        categories=names,
-        series=[
-            Series(_("After 1 season"), [r.get("rate_1") for r in rows], SURVIVAL_1),
-            Series(_("After 3 seasons"), [r.get("rate_3") for r in rows], SURVIVAL_3),
-        ],
-        count_title=_percent_title(),
-        category_title=_("Species"),
-        horizontal=True,
-        value_max=100,
-    )
+
+    def name(r: Mapping[str, Any]) -> str:
+        return species_name(r["species"]) if by_code else f"{local_name(r)}, {r['planting_year']}"
+
+    title = _("Survival by species")
+    return _survival_bars("chart-survival-by-species", title, _("Species"), rows, name)
 
 
 def survival_by_seed_origin(rows: Iterable[Mapping[str, Any]]) -> Chart:
     """Survival after the 1st and 3rd seasons per seed provenance, from the rows of
-    ``registry.nursery.provenance.survival_by_seed_origin`` (origins with no check left out:
-    nothing measured is not 0 %)."""
+    ``registry.nursery.provenance.survival_by_seed_origin``."""
+    title, axis = _("Survival by seed provenance"), _("Seed provenance")
+    return _survival_bars("chart-survival-by-seed-origin", title, axis, rows, seed_origin_name)
+
+
+def _survival_bars(
+    chart_id: str,
+    title: str,
+    axis: str,
+    rows: Iterable[Mapping[str, Any]],
+    name: Callable[[Mapping[str, Any]], str],
+) -> Chart:
+    """Horizontal bars of survival after the 1st and 3rd seasons (0–100 %), one pair a row
+    named by ``name``; ``axis`` says what the names are. Rows with no check are left out:
+    nothing measured is not 0 %."""
     rows = [r for r in rows if r.get("rate_1") is not None or r.get("rate_3") is not None]
     return Chart(
-        id="chart-survival-by-seed-origin",
-        title=_("Survival by seed provenance"),
-        categories=[seed_origin_name(r) for r in rows],
+        id=chart_id,
+        title=title,
+        categories=[name(r) for r in rows],
         series=[
             Series(_("After 1 season"), [r.get("rate_1") for r in rows], SURVIVAL_1),
             Series(_("After 3 seasons"), [r.get("rate_3") for r in rows], SURVIVAL_3),
         ],
         count_title=_percent_title(),
-        category_title=_("Seed provenance"),
+        category_title=axis,
         horizontal=True,
         value_max=100,
     )
