@@ -176,7 +176,9 @@ class ProductionServer:
             except OSError:
                 pass
             time.sleep(0.2)
-        raise RuntimeError(f"server did not become ready: {self.output()}")
+        output = self.output()
+        self.kill()  # a server that never became ready must not outlive the test that gave up
+        raise RuntimeError(f"server did not become ready: {output}")
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"

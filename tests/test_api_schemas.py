@@ -150,6 +150,33 @@ def test_a_megabyte_of_notes_on_an_inspection_or_green_space_is_refused(site) ->
     assert stored(app, "SELECT id FROM inspections") == []
 
 
+@pytest.mark.parametrize(
+    ("field", "limit"),
+    [("name", 300), ("kind", 64), ("balance_holder", 300), ("notes", 4_000)],
+)
+def test_a_green_space_text_takes_its_full_limit_as_an_import_does(site, field, limit) -> None:
+    """The API's limits are the services' (``TEXT_LIMITS``): what a CSV import stores, the API
+    stores too, and one character more is refused by both, naming the field."""
+    app, forester, ids = site
+    path = f"/api/v1/green_spaces/{ids['space']}"
+    too_long = {"version": ids["space_version"], field: "Ж" * (limit + 1)}
+    refused(send(forester, "PATCH", path, too_long), field)
+    answer = send(forester, "PATCH", path, {"version": ids["space_version"], field: "Ж" * limit})
+    assert answer.status_code == 200, answer.get_data(as_text=True)[:300]
+    (value,) = stored(app, f"SELECT {field} FROM green_spaces WHERE id = :id", id=ids["space"])[0]
+    assert value == "Ж" * limit
+
+
+@pytest.mark.parametrize(("field", "limit"), [("reason", 4_000)])
+def test_a_removal_reason_takes_its_full_limit(site, field, limit) -> None:
+    app, forester, ids = site
+    path = f"/api/v1/plants/{ids['plant']}"
+    body = {"version": ids["version"], "status": "removed", field: "Ж" * (limit + 1)}
+    refused(send(forester, "DELETE", path, body), field)
+    answer = send(forester, "DELETE", path, {**body, field: "Ж" * limit})
+    assert answer.status_code in (200, 201), answer.get_data(as_text=True)[:300]
+
+
 @pytest.mark.parametrize("word", ["false", "true", "0", 0, 1, None])
 def test_a_boolean_must_be_a_boolean(site, word) -> None:
     app, forester, ids = site

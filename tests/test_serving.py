@@ -122,6 +122,14 @@ def test_production_server_serves_with_workers_and_logs_each_request(database_ur
         server.stop()
 
 
+def test_a_server_that_never_becomes_ready_is_stopped_not_left_running(database_url) -> None:
+    server = ProductionServer(database_url, workers=1, threads=1)
+    with pytest.raises(RuntimeError, match="did not become ready"):
+        server.start(timeout=0)
+    assert server.process.poll() is not None  # the process group is gone with the failure
+    server.stop()
+
+
 @pytest.mark.parametrize("key", ["", "jasyl-development-key-not-for-production"])
 def test_production_refuses_the_development_key(monkeypatch, key) -> None:
     monkeypatch.setenv("JASYL_SECRET_KEY", key)

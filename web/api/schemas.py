@@ -29,8 +29,9 @@ from web.api.contract import BodyModel, QueryModel, Whole
 INVENTORY_NUMBER_CHARS = TEXT_LIMITS["inventory_number"]
 ADDRESS_CHARS = TEXT_LIMITS["address"]
 NOTES_CHARS = TEXT_LIMITS["notes"]
-NAME_CHARS = 200  # a green space, a person, a title, a species name
-REASON_CHARS = 1_000
+REASON_CHARS = TEXT_LIMITS["reason"]
+# A person, a title, a species name: fields the inventory's rules do not bound themselves.
+NAME_CHARS = 200
 SEARCH_CHARS = 200
 INT4 = 2**31 - 1
 BIGINT = 2**63 - 1
@@ -150,7 +151,7 @@ class RemovalQuery(QueryModel):
 class InspectionInput(BodyModel):
     condition: Grade
     inspected_on: date = None
-    inspector: text(NAME_CHARS) = None
+    inspector: text(TEXT_LIMITS["inspector"]) = None
     hazardous: bool = None
     height_m: measure(Inspection.__table__.c.height_m) | None = None
     trunk_diameter_cm: measure(Inspection.__table__.c.trunk_diameter_cm) | None = None
@@ -159,10 +160,10 @@ class InspectionInput(BodyModel):
 
 # -- green spaces ----------------------------------------------------------------------------------
 class GreenSpaceInput(BodyModel):
-    name: text(NAME_CHARS, 1) = None
+    name: text(TEXT_LIMITS["name"], 1) = None
     category: GreenSpaceCategory = None
-    kind: text(NAME_CHARS) = None
-    balance_holder: text(NAME_CHARS) = None
+    kind: text(TEXT_LIMITS["kind"]) = None
+    balance_holder: text(TEXT_LIMITS["balance_holder"]) = None
     notes: text(NOTES_CHARS) = None
     published: bool = None
     geometry: Annotated[PolygonGeometry | MultiPolygonGeometry, Field(discriminator="type")] = None
