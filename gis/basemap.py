@@ -20,7 +20,9 @@ MEDIA_TYPES = {
     "jpeg": "image/jpeg",
     "webp": "image/webp",
     "avif": "image/avif",
+    "pbf": "application/x-protobuf",  # Mapbox Vector Tiles, drawn by the page
 }
+GZIP_MAGIC = b"\x1f\x8b"  # vector tiles are usually stored gzipped, in MBTiles and PMTiles
 PMTILES_FORMATS = {
     TileType.PNG: "png",
     TileType.JPEG: "jpg",

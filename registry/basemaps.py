@@ -26,7 +26,8 @@ from registry.errors import InvalidValue
 SETTING = "JASYL_BASEMAPS"
 LANGUAGES = ("kk", "ru", "en")
 ARCHIVES = (".mbtiles", ".pmtiles")
-TYPES = ("raster",)
+# Images, or vector tiles (Mapbox Vector Tiles) the page draws itself (protomaps-leaflet).
+TYPES = ("raster", "vector")
 MAX_ZOOM = 24
 OSM_STANDARD = {
     "id": "osm",
@@ -53,7 +54,9 @@ class Basemap:
     url: str | None = None
     file: Path | None = None
     subdomains: str = "abc"
-    type: str = "raster"
+    # What the deployment said; None lets the source say it: an archive declares its tiles'
+    # format, a tile service without a type serves images.
+    type: str | None = None
 
     def name(self, language: str) -> str:
         return self.names.get(language) or self.names["en"]
@@ -106,8 +109,8 @@ def parse_basemap(entry: object, index: int) -> Basemap:
     attribution = entry.get("attribution")
     if not isinstance(attribution, str) or not attribution.strip():
         raise InvalidValue(f"{where}.attribution", "is required: the tiles' source must be named")
-    basemap_type = entry.get("type", "raster")
-    if basemap_type not in TYPES:
+    basemap_type = entry.get("type")
+    if basemap_type is not None and basemap_type not in TYPES:
         raise InvalidValue(f"{where}.type", f"must be one of {', '.join(TYPES)}", basemap_type)
     url, file = _source(entry, where)
     return Basemap(

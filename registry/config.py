@@ -34,8 +34,10 @@ import time), so tests and deployments can point one process at another database
 - ``JASYL_BASEMAPS``: the map's background layers, a JSON list (``registry.basemaps``); each
   ``{"id", "name": {"kk", "ru", "en"} or one name, "url": "https://…/{z}/{x}/{y}.png"`` or
   ``"file": "/srv/city.mbtiles"`` (or ``.pmtiles``, served by the app itself), ``"attribution",
-  "max_zoom"}`` (19), optionally ``"type": "raster"`` and ``"subdomains"`` for ``{s}``. The first
-  is shown at first; the page's Content-Security-Policy allows exactly the listed URLs' hosts.
+  "max_zoom"}`` (19), optionally ``"type": "raster"`` or ``"vector"`` (Mapbox Vector Tiles, drawn
+  by the page with protomaps-leaflet in the Protomaps basemap style; an archive says which it
+  holds) and ``"subdomains"`` for ``{s}``. The first is shown at first; the page's
+  Content-Security-Policy allows exactly the listed URLs' hosts.
   Unset: OpenStreetMap's standard layer with its attribution; ``[]``: no basemap.
 
 Bounds on what one request may cost (``Limits``; each refusal names its setting):

@@ -1,19 +1,27 @@
-"""Small basemap archives the tests make themselves: MBTiles and PMTiles of a few PNG tiles.
+"""Small basemap archives the tests make themselves: MBTiles and PMTiles of a few PNG tiles,
+and of vector tiles in the Protomaps basemap's layers.
 
-Each tile is a plain colour (256 × 256) that says which tile it is, so a test can tell from the
-bytes the server sends (or the pixels the browser draws) that the right tile came back.
+Each PNG tile is a plain colour (256 × 256) that says which tile it is, so a test can tell from
+the bytes the server sends (or the pixels the browser draws) that the right tile came back. Each
+vector tile is land with water over its western half and a main road across it, so a page that
+draws it shows the style's colours for land and water side by side.
 """
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import sqlite3
 from pathlib import Path
 
+import mapbox_vector_tile
 from PIL import Image
 from pmtiles.tile import Compression, TileType, zxy_to_tileid
 from pmtiles.writer import write
+from shapely.geometry import LineString, box
+
+from tests.test_web_map import tile_of
 
 # Astana at zoom 10 and one tile of it at zoom 14; the country at zoom 0.
 TILES = {
@@ -38,8 +46,55 @@ def tile_png(colour: tuple[int, int, int]) -> bytes:
     return out.getvalue()
 
 
+def vector_tile() -> bytes:
+    """One gzipped Mapbox Vector Tile (extent 4096): earth, water west of the middle, a road."""
+    layers = [
+        {"name": "earth", "features": [{"geometry": box(0, 0, 4096, 4096).wkt, "properties": {}}]},
+        {
+            "name": "water",
+            "features": [{"geometry": box(0, 0, 2048, 4096).wkt, "properties": {"kind": "water"}}],
+        },
+        {
+            "name": "roads",
+            "features": [
+                {
+                    "geometry": LineString([(0, 2048), (4096, 2048)]).wkt,
+                    "properties": {"kind": "major_road", "kind_detail": "primary"},
+                }
+            ],
+        },
+    ]
+    return gzip.compress(mapbox_vector_tile.encode(layers))
+
+
+def vector_tiles(lat: float = 51.1282, lon: float = 71.4304, zooms: range = range(15)) -> dict:
+    """The tile holding Astana and its eight neighbours at each zoom, all the same tile."""
+    tile, tiles = vector_tile(), {}
+    for z in zooms:
+        _, x, y = tile_of(lon, lat, z)
+        for dx in (-1, 0, 1):
+            for dy in (-1, 0, 1):
+                if 0 <= x + dx < 1 << z and 0 <= y + dy < 1 << z:
+                    tiles[(z, x + dx, y + dy)] = tile
+    return tiles
+
+
+def make_vector_mbtiles(path: Path) -> Path:
+    """An MBTiles of vector tiles (format ``pbf``, each tile gzipped, as tippecanoe writes)."""
+    make_mbtiles(path, vector_tiles())
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE metadata SET value = 'pbf' WHERE name = 'format'")
+    db.close()
+    return path
+
+
+def make_vector_pmtiles(path: Path) -> Path:
+    return make_pmtiles(path, vector_tiles(), TileType.MVT, Compression.GZIP)
+
+
 def make_mbtiles(path: Path, tiles: dict = TILES) -> Path:
-    """An MBTiles 1.3 file: ``tile_row`` counted from the south, as the specification says."""
+    """An MBTiles 1.3 file: ``tile_row`` counted from the south, as the specification says.
+    ``tiles`` maps z/x/y to a colour, or to a tile's bytes."""
     with sqlite3.connect(path) as db:
         db.execute("CREATE TABLE metadata (name TEXT, value TEXT)")
         db.execute(
@@ -52,21 +107,30 @@ def make_mbtiles(path: Path, tiles: dict = TILES) -> Path:
         )
         db.executemany(
             "INSERT INTO tiles VALUES (?, ?, ?, ?)",
-            [(z, x, (1 << z) - 1 - y, tile_png(c)) for (z, x, y), c in tiles.items()],
+            [(z, x, (1 << z) - 1 - y, tile_bytes(c)) for (z, x, y), c in tiles.items()],
         )
     db.close()
     return path
 
 
-def make_pmtiles(path: Path, tiles: dict = TILES) -> Path:
+def tile_bytes(tile: tuple[int, int, int] | bytes) -> bytes:
+    return tile if isinstance(tile, bytes) else tile_png(tile)
+
+
+def make_pmtiles(
+    path: Path,
+    tiles: dict = TILES,
+    tile_type: TileType = TileType.PNG,
+    compression: Compression = Compression.NONE,
+) -> Path:
     """A PMTiles v3 file of the same tiles, written with the ``pmtiles`` package."""
     with write(str(path)) as writer:
-        for (z, x, y), colour in sorted(tiles.items(), key=lambda t: zxy_to_tileid(*t[0])):
-            writer.write_tile(zxy_to_tileid(z, x, y), tile_png(colour))
+        for (z, x, y), tile in sorted(tiles.items(), key=lambda t: zxy_to_tileid(*t[0])):
+            writer.write_tile(zxy_to_tileid(z, x, y), tile_bytes(tile))
         writer.finalize(
             {
-                "tile_type": TileType.PNG,
-                "tile_compression": Compression.NONE,
+                "tile_type": tile_type,
+                "tile_compression": compression,
                 "min_zoom": 0,
                 "max_zoom": 14,
                 "min_lon_e7": -1800000000,

@@ -4,12 +4,13 @@ exactly the configured tile hosts."""
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import re
-import sqlite3
 import subprocess
 
+import mapbox_vector_tile
 import pytest
 
 from registry.basemaps import load_basemaps
@@ -22,10 +23,13 @@ from tests.basemap_files import (
     basemaps_setting,
     make_mbtiles,
     make_pmtiles,
+    make_vector_mbtiles,
+    make_vector_pmtiles,
     tile_png,
 )
 from tests.serving import JASYL, free_port
 from web import create_app
+from web.vendor import PROTOMAPS_JS
 
 
 def app_with(basemaps_json: str, **config):
@@ -79,7 +83,7 @@ def test_a_basemap_list_is_read_with_names_per_language(tmp_path) -> None:
             "file: must be an absolute path",
         ),
         ({**STREETS, "max_zoom": 31}, "max_zoom: must be a whole number from 0 to 24"),
-        ({**STREETS, "type": "vector"}, "type: must be one of raster"),
+        ({**STREETS, "type": "satellite"}, "type: must be one of raster, vector"),
         ({**STREETS, "id": "a b"}, "id: must be a short name"),
         ({**STREETS, "colour": "green"}, "unknown fields ['colour']"),
     ],
@@ -181,13 +185,51 @@ def test_a_missing_archive_stops_the_app_but_not_the_commands(database_url, tmp_
         app_with(setting)
 
 
-def test_an_archive_of_vector_tiles_is_refused_until_they_are_drawn(database_url, tmp_path) -> None:
-    archive = make_mbtiles(tmp_path / "vector.mbtiles")
-    with sqlite3.connect(archive) as db:
-        db.execute("UPDATE metadata SET value = 'pbf' WHERE name = 'format'")
-    db.close()
-    with pytest.raises(InvalidValue, match="holds pbf tiles; only images"):
-        app_with(basemaps_setting(archive))
+@pytest.fixture(params=["mbtiles", "pmtiles"])
+def vector_archive(request, tmp_path):
+    make = make_vector_mbtiles if request.param == "mbtiles" else make_vector_pmtiles
+    return make(tmp_path / f"streets.{request.param}")
+
+
+def test_a_vector_archive_serves_gzipped_tiles_the_browser_unpacks(
+    database_url, vector_archive
+) -> None:
+    client = app_with(basemaps_setting(vector_archive, "streets")).test_client()
+    answer = client.get("/basemap/streets/10/715/342.pbf")
+    assert answer.status_code == 200 and answer.mimetype == "application/x-protobuf"
+    assert answer.headers["Content-Encoding"] == "gzip"  # stored gzipped, sent as stored
+    layers = mapbox_vector_tile.decode(gzip.decompress(answer.data))
+    assert sorted(layers) == ["earth", "roads", "water"]
+    assert client.get("/basemap/streets/10/715/342.png").status_code == 404  # not its format
+    assert client.get("/basemap/streets/10/700/342.pbf").status_code == 204  # not covered
+
+
+def test_the_map_page_draws_a_vector_basemap_with_its_script_alone(
+    database_url, vector_archive, tmp_path
+) -> None:
+    raster = basemaps_setting(make_mbtiles(tmp_path / "city.mbtiles"))
+    raster_page = app_with(raster).test_client().get("/?lang=ru").get_data(as_text=True)
+    assert PROTOMAPS_JS not in raster_page  # pages without a vector basemap stay as light
+    setting = basemaps_setting(vector_archive, "streets")
+    html = app_with(setting).test_client().get("/?lang=ru").get_data(as_text=True)
+    assert f'src="{PROTOMAPS_JS}"' in html
+    assert "protomapsL.leafletLayer" in html and '"/basemap/streets/{z}/{x}/{y}.pbf"' in html
+    assert '"lang": "ru"' in html and '"maxDataZoom": 14' in html
+
+
+@pytest.mark.parametrize(("stated", "file"), [("raster", "vector"), ("vector", "raster")])
+def test_a_type_the_archive_contradicts_stops_the_app(database_url, tmp_path, stated, file) -> None:
+    make = make_vector_mbtiles if file == "vector" else make_mbtiles
+    entry = json.loads(basemaps_setting(make(tmp_path / "city.mbtiles")))[0]
+    with pytest.raises(InvalidValue, match=f"city.file: holds .*, not the {stated} tiles"):
+        app_with(json.dumps([{**entry, "type": stated}]))
+
+
+def test_a_third_party_vector_service_is_drawn_as_vector(database_url) -> None:
+    vector = {**STREETS, "url": "https://tiles.example.kz/v/{z}/{x}/{y}.mvt", "type": "vector"}
+    html = app_with(json.dumps([vector])).test_client().get("/").get_data(as_text=True)
+    assert "protomapsL.leafletLayer" in html
+    assert "https://tiles.example.kz/v/{z}/{x}/{y}.mvt" in html
 
 
 def test_jasyl_serve_refuses_a_wrong_basemap_list_by_name(tmp_path) -> None:

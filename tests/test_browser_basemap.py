@@ -10,7 +10,14 @@ from collections.abc import Iterator
 import pytest
 
 from registry.basemaps import load_basemaps
-from tests.basemap_files import ATTRIBUTION, STREETS, tile_png, two_basemaps
+from tests.basemap_files import (
+    ATTRIBUTION,
+    STREETS,
+    basemaps_setting,
+    make_vector_pmtiles,
+    tile_png,
+    two_basemaps,
+)
 from tests.layout import MAP_CONTROLS, overlapping
 from tests.test_browser_csp import WATCH_VIOLATIONS
 from tests.web_client import serve
@@ -117,4 +124,44 @@ def test_a_third_party_basemap_is_asked_with_the_origin_alone(browser, third_par
         "img-src https://elsewhere.example.org/0/0/0.png"
     ]
     assert not any("elsewhere" in a["url"] for a in asked), "the browser never asked it"
+    context.close()
+
+
+@pytest.fixture(scope="module")
+def vector_site(database_url, tmp_path_factory) -> Iterator[str]:
+    archive = make_vector_pmtiles(tmp_path_factory.mktemp("vector") / "streets.pmtiles")
+    yield from serve(create_app({"BASEMAPS": load_basemaps(basemaps_setting(archive, "streets"))}))
+
+
+# The colours a basemap canvas holds, counted from its pixels (opaque ones only).
+CANVAS_COLOURS = """() => {
+    const seen = new Set();
+    for (const canvas of document.querySelectorAll('.basemap-streets canvas')) {
+        const pixels = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height);
+        for (let i = 0; i < pixels.data.length; i += 4 * 97) {
+            if (pixels.data[i + 3] === 255) seen.add(pixels.data.slice(i, i + 3).join(','));
+        }
+    }
+    return seen.size;
+}"""
+
+
+def test_a_self_hosted_vector_basemap_is_drawn_by_the_page(browser, vector_site) -> None:
+    """Vector tiles from our own PMTiles file, unpacked by the browser and drawn in the
+    Protomaps style: land, water and a road in their colours, with no other host asked and
+    nothing the page's policy refuses."""
+    context = browser.new_context(viewport={"width": 1200, "height": 800}, locale="en-GB")
+    context.add_init_script(WATCH_VIOLATIONS)
+    page = context.new_page()
+    requested: list[str] = []
+    errors: list[str] = []
+    page.on("request", lambda r: requested.append(r.url))
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(vector_site + "/?lang=en#map=11/51.12820/71.43040", wait_until="networkidle")
+    page.wait_for_function(f"({CANVAS_COLOURS})() >= 3")  # land, water, road (and blends)
+    assert any("/basemap/streets/" in u and u.endswith(".pbf") for u in requested)
+    assert ATTRIBUTION in page.locator(".leaflet-control-attribution").inner_text()
+    foreign = [u for u in requested if not u.startswith((vector_site, "data:", "blob:"))]
+    assert foreign == []
+    assert errors == [] and page.evaluate("window.cspViolations") == []
     context.close()

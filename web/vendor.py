@@ -20,7 +20,9 @@ VECTORGRID_JS = "/vendor/leaflet.vectorgrid/dist/Leaflet.VectorGrid.bundled.min.
 GEOMAN_JS = "/vendor/@geoman-io/leaflet-geoman-free/dist/leaflet-geoman.min.js"
 GEOMAN_CSS = "/vendor/@geoman-io/leaflet-geoman-free/dist/leaflet-geoman.css"
 CHART_JS = "/vendor/chart.js/dist/chart.umd.min.js"
+PROTOMAPS_JS = "/vendor/protomaps-leaflet/dist/protomaps-leaflet.js"  # vector basemaps only
 SERVED_PACKAGES = frozenset({"leaflet", "leaflet.vectorgrid", "@geoman-io", "chart.js"}) | {
+    "protomaps-leaflet",
     "idb",  # field mode's outbox (IndexedDB); then Workbox, loaded by its service worker
     *("workbox-sw", "workbox-core", "workbox-precaching", "workbox-routing", "workbox-strategies"),
 }

@@ -12,10 +12,13 @@ from dataclasses import dataclass
 
 import folium
 from flask import Blueprint, Flask, Response, abort, current_app
+from folium.elements import JSCSSMixin
+from folium.template import Template
 
-from gis.basemap import MEDIA_TYPES, BadArchive, NotATile, archive_format, read_tile
+from gis.basemap import GZIP_MAGIC, MEDIA_TYPES, BadArchive, NotATile, archive_format, read_tile
 from registry.basemaps import SETTING, Basemap
 from registry.errors import InvalidValue
+from web.vendor import PROTOMAPS_JS
 
 bp = Blueprint("basemap", __name__, url_prefix="/basemap")
 EXTENSION = "jasyl.basemaps"
@@ -32,24 +35,34 @@ class BasemapLayer:
     tile_url: str
     format: str = "png"
 
+    @property
+    def vector(self) -> bool:
+        return self.format == "pbf"
+
 
 def basemap_layers(app: Flask | None = None) -> dict[str, BasemapLayer]:
     return (app or current_app).extensions[EXTENSION]
 
 
 def resolve(basemap: Basemap) -> BasemapLayer:
-    """The basemap with its tile URL; an archive that cannot be read, or holds no images (vector
-    tiles are not drawn yet), stops the app naming the basemap and the file."""
+    """The basemap with its tile URL and format. An archive says what it holds; one that cannot
+    be read, holds neither images nor vector tiles, or contradicts the type the deployment
+    stated stops the app naming the basemap and the file."""
     if basemap.file is None:
-        return BasemapLayer(basemap, basemap.url or "")
+        served = "pbf" if basemap.type == "vector" else "png"
+        return BasemapLayer(basemap, basemap.url or "", served)
     where = f"{SETTING} {basemap.id}.file"
     try:
         found = archive_format(basemap.file)
     except BadArchive as exc:
         raise InvalidValue(where, str(exc)) from None
     if found not in MEDIA_TYPES:
-        raise InvalidValue(where, f"holds {found} tiles; only images (png, jpg, webp) are drawn")
-    return BasemapLayer(basemap, f"/basemap/{basemap.id}/{{z}}/{{x}}/{{y}}.{found}", found)
+        raise InvalidValue(where, f"holds {found} tiles; only images (png, jpg, webp) or pbf")
+    layer = BasemapLayer(basemap, f"/basemap/{basemap.id}/{{z}}/{{x}}/{{y}}.{found}", found)
+    if basemap.type is not None and (basemap.type == "vector") != layer.vector:
+        held = "vector tiles" if layer.vector else f"{found} images"
+        raise InvalidValue(where, f"holds {held}, not the {basemap.type} tiles its type says")
+    return layer
 
 
 @bp.get("/<basemap_id>/<int(signed=True):z>/<int(signed=True):x>/<int(signed=True):y>.<ext>")
@@ -66,6 +79,8 @@ def tile(basemap_id: str, z: int, x: int, y: int, ext: str) -> Response:
     headers = {"Cache-Control": f"public, max-age={MAX_AGE}"}
     if data is None:  # valid, but the archive covers less than the world
         return Response(status=204, headers=headers)
+    if data.startswith(GZIP_MAGIC):  # stored gzipped: the browser unpacks it, not the page
+        headers["Content-Encoding"] = "gzip"
     return Response(data, mimetype=MEDIA_TYPES[layer.format], headers=headers)
 
 
@@ -85,18 +100,40 @@ def tile_layer(layer: BasemapLayer, language: str, shown: bool) -> folium.TileLa
     # does); the page's own Referrer-Policy sends no Referer across origins, so a third party's
     # tiles carry the origin alone, never the path.
     third_party = {"referrer_policy": THIRD_PARTY_REFERRER} if basemap.url else {}
-    return folium.TileLayer(
+    kind, native, extra = folium.TileLayer, basemap.max_zoom, {}
+    if layer.vector:  # drawn afresh at every zoom from the deepest data, never stretched
+        kind, native = VectorBasemap, MAP_MAX_ZOOM
+        extra = {"flavor": "light", "lang": language, "max_data_zoom": basemap.max_zoom}
+    return kind(
         tiles=layer.tile_url,
         attr=basemap.attribution,
         name=basemap.name(language),
         max_zoom=MAP_MAX_ZOOM,
-        max_native_zoom=basemap.max_zoom,
+        max_native_zoom=native,
         subdomains=basemap.subdomains,
         overlay=False,
         show=shown,
         z_index=0,
         class_name=f"basemap basemap-{basemap.id}",
         **third_party,
+        **extra,
+    )
+
+
+class VectorBasemap(JSCSSMixin, folium.TileLayer):
+    """Vector tiles drawn in the page by protomaps-leaflet (a Leaflet grid layer like any
+    other in the switcher), in the Protomaps basemap's light style with names in the reader's
+    language. Its script is loaded only by pages that have such a basemap."""
+
+    default_js = [("protomaps_leaflet", PROTOMAPS_JS)]
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+            var {{ this.get_name() }} = protomapsL.leafletLayer(Object.assign(
+                {url: {{ this.tiles|tojson }}}, {{ this.options|tojavascript }}
+            ));
+        {% endmacro %}
+        """
     )
 
 
