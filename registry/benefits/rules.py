@@ -17,6 +17,8 @@ CO2_PER_C = 44 / 12
 # no per-tree diameter, so no equation applies to it.
 FORMS_WITH_METHOD = ("solitary", "row", "group")
 STATUSES_WITH_METHOD = ("alive", "dead")  # a dead standing tree still holds its carbon
+# The map's classes of CO₂ stored per plant record (kg): under 100, 100–500 … 5,000 and more.
+CO2_CLASS_BREAKS_KG = (100, 500, 1000, 2500, 5000)
 
 
 @dataclass(frozen=True)
