@@ -146,6 +146,7 @@ def planned_texts(names: dict) -> dict:
         "planned": _("Planned plantings"),
         "plannedNote": _("Planned plantings: areas and green spaces of planting plans"),
         "plannedUrl": url_for("planting.planned"),
+        "planPage": _("The plan and its projected benefits"),
     }
 
 

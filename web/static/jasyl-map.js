@@ -68,7 +68,9 @@
     return '<div class="card planned-card"><h3 class="card-title">' + escapeHtml(Jasyl.settings.text.planned) + "</h3>" +
       "<div>" + escapeHtml(p.title || "") + " · " + escapeHtml(String(p.year)) + " · " + escapeHtml(p.season) + " · " + escapeHtml(p.status) + "</div>" +
       "<div>" + escapeHtml(p.species) + " <i>" + escapeHtml(p.latin) + "</i> × " + escapeHtml(String(p.quantity)) + " " + escapeHtml(p.unit) + "</div>" +
-      (p.green_space ? "<div>" + escapeHtml(p.green_space) + "</div>" : "") + "</div>";
+      (p.green_space ? "<div>" + escapeHtml(p.green_space) + "</div>" : "") +
+      '<div><a class="plan-link" href="/planting/plans/' + encodeURIComponent(p.plan_id) + '">' +
+      escapeHtml(Jasyl.settings.text.planPage) + "</a></div></div>";
   }
   Jasyl.loadPlanned = function () {
     var group = Jasyl.planned, map = Jasyl.map;
