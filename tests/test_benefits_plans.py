@@ -23,6 +23,7 @@ from registry.planting.services import (
 from registry.reports import exports
 from registry.reports.services import build_report
 from tests.factories import forester, make_green_space
+from tests.test_report_pdf import pdf_text
 from tests.web_client import csrf_token, new_user, sign_in
 from web import create_app
 
@@ -149,3 +150,14 @@ def test_the_yearly_report_page_shows_the_plans_projection(planned) -> None:
     row = table.split(f'data-plan="{plan_id}" data-years="10"')[1].split("</tr>")[0]
     assert "Жастар аллеясы" in row and ">80<" in row
     assert f"{projection['horizons'][0]['co2_stored_t']:.2f}".rstrip("0") in row.replace(",", ".")
+
+
+def test_the_yearly_reports_pdf_carries_the_plans_projection(planned) -> None:
+    app, plan_id, projection = planned
+    client = signed_in(app, "astana@test.jasyl.kz")
+    answer = client.get("/api/v1/reports/KZ-71/2026?format=pdf")
+    assert answer.status_code == 200 and answer.mimetype == "application/pdf"
+    text = pdf_text(answer.data, layout=False)
+    assert "Прогнозируемая польза планов посадки года" in text
+    stored_30 = f"{projection['horizons'][2]['co2_stored_t']:.2f}".replace(".", ",")
+    assert stored_30.rstrip("0") in text.replace("\xa0", "").replace(" ", "")
