@@ -16,6 +16,8 @@ from typing import Any
 from sqlalchemy import TextClause, text
 from sqlalchemy.engine import Connection
 
+from registry.benefits.rules import CO2_CLASS_BREAKS_KG
+
 SQL_DIR = Path(__file__).with_name("sql")
 WORLD_METRES = 40_075_016.685578488
 RAW_PLANTS_FROM_ZOOM = 13
@@ -60,7 +62,10 @@ PLANT_QUERIES = (
     "plants_grid_tile",
     "plants_cells_tile",
     "plant_filters",
+    "plant_co2",
 )
+COLOURS = ("co2",)  # colour modes whose attribute the tiles carry only when asked (costly)
+CONSTANTS = ", (SELECT jasyl_benefit_constants() AS k OFFSET 0) kc"
 DIRTY_REGIONS = "SELECT region_id FROM plant_grid_state WHERE dirty"
 
 
@@ -99,6 +104,21 @@ def plant_dots_sql() -> str:
     return load_sql("plants_dots_tile").replace("/*from_plants*/", fresh)
 
 
+@cache
+def with_co2(query: str) -> str:
+    """``query`` (the plant or dot tile) with each plant's CO₂-stored class (``co2``) beside
+    its other attributes: computed per plant by ``jasyl_plant_benefit`` (the card's figures),
+    so only the tiles of the map's "CO₂ stored" mode pay for it. A dot takes the class of the
+    plant it draws."""
+    column = load_sql("plant_co2").split("\n", 2)[2].strip()
+    dot = f", (SELECT {column} FROM plants p WHERE p.id = d.plant_id) AS co2"  # noqa: S608
+    return (
+        query.replace("/*co2*/", f", {column} AS co2")
+        .replace("/*co2_dot*/", dot)
+        .replace("/*co2_from*/", CONSTANTS)
+    )
+
+
 def dot_metres(z: int) -> float:
     """The side of a plant dot at zoom ``z``: 2 of the tile's 256 screen pixels."""
     return WORLD_METRES / 2**z / DOTS_PER_TILE
@@ -109,9 +129,12 @@ def tile_query(
     tile: TileAddress,
     internal: bool,
     filters: Mapping[str, Any] | None = None,
+    colour: str | None = None,
 ) -> tuple[str, dict[str, Any]]:
     """The SQL drawing ``tile`` of ``layer`` and its parameters (see ``render_tile``)."""
     params: dict[str, Any] = {"z": tile.z, "x": tile.x, "y": tile.y, "internal": internal}
+    if colour is not None and colour not in COLOURS:
+        raise ValueError(f"no colour mode {colour!r} in the tiles; modes: {', '.join(COLOURS)}")
     if layer == "plants":
         params.update({**NO_FILTERS, **(filters or {})})
         if tile.z < RAW_PLANTS_FROM_ZOOM and not filters:
@@ -124,6 +147,8 @@ def tile_query(
             params.update(dot=dot_metres(tile.z), filtered=bool(filters))
         else:
             query = plant_sql("plants_tile")
+        if colour == "co2" and tile.z >= RAW_PLANTS_FROM_ZOOM:
+            query, params["co2_breaks"] = with_co2(query), list(CO2_CLASS_BREAKS_KG)
     elif layer in LAYERS:
         query = load_sql(f"{layer}_tile")
     else:
@@ -137,15 +162,17 @@ def render_tile(
     tile: TileAddress,
     internal: bool,
     filters: Mapping[str, Any] | None = None,
+    colour: str | None = None,
 ) -> bytes:
     """The tile's bytes (possibly empty) for ``layer``; ``internal`` includes unpublished rows.
 
     ``filters`` (plants only) narrows by species, condition, status, region and planting year;
     each value is a list or ``None`` for "any" (see ``NO_FILTERS``). Unfiltered low zooms come
     from the precomputed grid cells (regions still dirty are aggregated on the fly); filtered
-    ones are aggregated on the fly.
+    ones are aggregated on the fly. ``colour`` "co2" adds each plant's class of CO₂ stored
+    (from z13; lower zooms draw cells, which have no such class).
     """
-    query, params = tile_query(layer, tile, internal, filters)
+    query, params = tile_query(layer, tile, internal, filters, colour)
     data = connection.execute(statement(query), params).scalar()
     return bytes(data or b"")
 
@@ -192,10 +219,11 @@ def render_versioned(
     tile: TileAddress,
     internal: bool,
     filters: Mapping[str, Any] | None = None,
+    colour: str | None = None,
 ) -> RenderedTile:
     """The tile and its version from ONE statement, so they share one snapshot without a
     transaction around them (a request then costs one round trip: no BEGIN, no ROLLBACK)."""
-    query, params = tile_query(layer, tile, internal, filters)
+    query, params = tile_query(layer, tile, internal, filters, colour)
     holder, version, data, behind = connection.execute(
         statement(versioned_sql(query)), {**params, "layer": layer}
     ).one()

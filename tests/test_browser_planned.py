@@ -54,6 +54,12 @@ def test_the_planned_plantings_layer_toggles_and_draws(page, planned_site) -> No
         "return document.querySelector('.leaflet-popup-content .planned-card').innerText; }"
     )
     assert "Ulmus pumila" in popup and "Күз" in popup
+    link = page.locator(".leaflet-popup-content .planned-card a.plan-link")
+    assert link.inner_text() == "План и его прогнозируемая польза"
+    plan_page = page.context.new_page()  # the plan's page, with its projection
+    plan_page.goto(base + link.get_attribute("href"), wait_until="networkidle")
+    assert plan_page.locator("#plan-projection tr[data-years='30']").count() == 1
+    plan_page.close()
 
     checkbox.uncheck()
     assert page.evaluate("() => Jasyl.map.hasLayer(Jasyl.planned)") is False

@@ -215,6 +215,10 @@ YEAR_IN_ALMATY = [
     bad("report", "care", "--year", "2026", "--region", "KZ-99"),
     good("report", "benefits", "--year", "2026", "--format", "json", says='"price_basis"'),
     bad("report", "benefits", "--year", "2026", "--region", "KZ-99", says="KZ-99"),
+    good("benefits", "rain", "set", "--region", "KZ-71", "--annual-mm", "318", "--events", "60",
+         "--source", "test: a count a person supplied", says="recounted"),  # fmt: skip
+    bad("benefits", "rain", "set", "--region", "KZ-71", "--annual-mm", "318", "--events", "0",
+        "--source", "test", says="events"),  # fmt: skip
     good("report", "compensation"),
     bad("report", "compensation", "--region", "KZ-99"),
     good("nursery", "provenance", "{event_plant}"),

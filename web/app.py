@@ -26,6 +26,7 @@ from web.nursery.views import bp as nursery_bp
 from web.ogcapi.views import bp as ogcapi_bp
 from web.photos.views import api as photos_api_bp
 from web.photos.views import bp as photos_bp
+from web.planting.pages import bp as planting_pages_bp
 from web.planting.views import bp as planting_bp
 from web.public_reports import api as public_reports_api
 from web.public_reports import opendata as _opendata  # noqa: F401  (its route on the bp)
@@ -47,6 +48,7 @@ BLUEPRINTS = (
     nursery_bp,
     nursery_api_bp,
     planting_bp,
+    planting_pages_bp,
     reports_bp,
     photos_bp,
     photos_api_bp,

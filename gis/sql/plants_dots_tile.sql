@@ -31,6 +31,7 @@ SELECT ST_AsMVT(tile, 'plants', 4096, 'geom', 'id')
 FROM (
     SELECT d.plant_id AS id, ST_AsMVTGeom(d.geom, bounds.env, 4096, 64, true) AS geom,
            d.plants, d.condition, d.status, d.species_id, d.planting_year, d.hazardous, d.form
-    FROM dots d, bounds
+           /*co2_dot*/
+    FROM dots d, bounds /*co2_from*/
 ) AS tile
 WHERE tile.geom IS NOT NULL

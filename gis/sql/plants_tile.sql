@@ -9,8 +9,8 @@ FROM (
     SELECT p.id,
            ST_AsMVTGeom(p.geom_3857, bounds.env, 4096, 64, true) AS geom,
            p.condition, p.status::text AS status, p.species_id, p.planting_year,
-           p.hazardous, p.planting_form::text AS form
-    FROM plants p, bounds
+           p.hazardous, p.planting_form::text AS form /*co2*/
+    FROM plants p, bounds /*co2_from*/
     WHERE p.geom_3857 && bounds.query AND (p.published OR :internal)
     /*filters*/
     LIMIT 50000

@@ -2,7 +2,8 @@
 
 The files are the versioned record of every coefficient, constant, precipitation figure and
 price with its source. Migrations call ``sync_reference``: it upserts by natural key, so a later
-migration can call it again after a file changed, and then recounts ``benefit_tallies``, whose
+migration can call it again after a file changed (except a region's precipitation once a person
+has set its rain events: ``registry.benefits.rain``), and then recounts ``benefit_tallies``, whose
 figures depend on the equations (prices do not: money is computed at read time).
 """
 
@@ -57,7 +58,8 @@ UPSERTS = {
         SELECT r.id, CAST(:annual_mm AS float8), CAST(:rain_events_per_year AS float8), :source
         FROM regions r WHERE r.iso_code = :region
         ON CONFLICT (region_id) DO UPDATE SET annual_mm = EXCLUDED.annual_mm,
-            rain_events_per_year = EXCLUDED.rain_events_per_year, source = EXCLUDED.source""",
+            rain_events_per_year = EXCLUDED.rain_events_per_year, source = EXCLUDED.source
+        WHERE region_precipitation.rain_events_per_year IS NULL""",
     "prices": """
         INSERT INTO benefit_prices (region_id, item, basis, valid_from, kzt, unit, source)
         SELECT (SELECT r.id FROM regions r WHERE r.iso_code = :region), :item, :basis,
@@ -67,6 +69,13 @@ UPSERTS = {
 }
 
 
+def _set_by_a_person(connection: Connection, row: dict[str, str | None]) -> bool:
+    """A region whose rain events someone set (``jasyl benefits rain set``): its row is kept."""
+    query = """SELECT 1 FROM region_precipitation p JOIN regions r ON r.id = p.region_id
+               WHERE r.iso_code = :region AND p.rain_events_per_year IS NOT NULL"""
+    return connection.execute(text(query), row).first() is not None
+
+
 def sync_reference(connection: Connection) -> dict[str, int]:
     """Upsert every reference file, then recount the tallies; how many rows each file had."""
     counts = {}
@@ -74,7 +83,7 @@ def sync_reference(connection: Connection) -> dict[str, int]:
         loaded = list(rows(name))
         for row in loaded:
             found = connection.execute(text(statement), row).rowcount
-            if found != 1:
+            if found != 1 and not (name == "precipitation" and _set_by_a_person(connection, row)):
                 raise ValueError(f"benefits reference {name}.csv: no match for {row}")
         counts[name] = len(loaded)
     connection.execute(text("SELECT jasyl_rebuild_benefit_tallies()"))

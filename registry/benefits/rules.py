@@ -17,6 +17,8 @@ CO2_PER_C = 44 / 12
 # no per-tree diameter, so no equation applies to it.
 FORMS_WITH_METHOD = ("solitary", "row", "group")
 STATUSES_WITH_METHOD = ("alive", "dead")  # a dead standing tree still holds its carbon
+# The map's classes of CO₂ stored per plant record (kg): under 100, 100–500 … 5,000 and more.
+CO2_CLASS_BREAKS_KG = (100, 500, 1000, 2500, 5000)
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,7 @@ class TreeBenefit:
     sequestration_note: str = ""
     rain_m3: float | None = None
     rain_note: str = ""
+    leaf_area_method: str = ""  # "equation" (the species', of DBH), "crown" (Nowak 1996) or ""
 
 
 def clamp(equation: Equation, dbh_cm: float) -> tuple[float, bool]:
@@ -134,20 +137,53 @@ def growth_cm(method: SpeciesMethod, condition: int, k: dict[str, float]) -> flo
     return k[f"growth_{method.growth_class}_cm"] * k[f"condition_{condition}"]
 
 
-def rain_m3(
-    method: SpeciesMethod, dbh: float, crown_m: float | None, rain: Rain | None, k: dict
+NO_LEAF_AREA = "no leaf-area equation for the species and no crown width and height"
+NO_RAIN_EVENTS = "no rain-event count for the region"
+
+
+def crown_leaf_area(crown_m: float, height_m: float, k: dict[str, float]) -> float:
+    """Leaf area (m²) from the crown (Nowak 1996): ln LA = −4.3309 + 0.2942·Hc + 0.7312·W +
+    5.7217·Sh − 0.0148·C, C = π·W·(Hc + W)/2. The registry measures no crown base, so the crown
+    height Hc is assumed to be ``crown_height_share`` of the tree's height (reference data,
+    flagged on the card); Sh is the shading factor ``crown_shading_factor`` (0.8)."""
+    w, hc = crown_m, height_m * k["crown_height_share"]
+    c = math.pi * w * (hc + w) / 2
+    sh = k["crown_shading_factor"]
+    return math.exp(-4.3309 + 0.2942 * hc + 0.7312 * w + 5.7217 * sh - 0.0148 * c)
+
+
+def leaf_area(
+    method: SpeciesMethod, dbh: float, crown_m: float | None, height_m: float | None, k: dict
 ) -> tuple[float | None, str]:
+    """The tree's leaf area (m²) and how it was found: the species' equation of DBH, else the
+    crown method when crown width and height were measured; (None, "") when neither applies."""
+    if method.leaf_area_a is not None and method.leaf_area_b is not None:
+        return max(method.leaf_area_a + method.leaf_area_b * dbh, 0.0), "equation"
+    if crown_m is not None and height_m is not None:
+        return crown_leaf_area(crown_m, height_m, k), "crown"
+    return None, ""
+
+
+def rain_m3(
+    method: SpeciesMethod,
+    dbh: float,
+    crown_m: float | None,
+    height_m: float | None,
+    rain: Rain | None,
+    k: dict,
+) -> tuple[float | None, str, str]:
     """Rain one tree's leaves hold per year (m³): leaf area × storage × events, no more than
-    the rain that falls on its crown; None with the reason when a piece is missing."""
-    if method.leaf_area_a is None or method.leaf_area_b is None:
-        return None, "no leaf-area equation for the species"
+    the rain that falls on its crown; the leaf-area method used; None with the reason when a
+    piece is missing."""
+    area, how = leaf_area(method, dbh, crown_m, height_m, k)
+    if area is None:
+        return None, NO_LEAF_AREA, ""
     if rain is None or rain.events_per_year is None:
-        return None, "no rain-event count for the region"
-    leaf_area = max(method.leaf_area_a + method.leaf_area_b * dbh, 0.0)
-    held = leaf_area * k["leaf_storage_mm"] / 1000 * rain.events_per_year
+        return None, NO_RAIN_EVENTS, how
+    held = area * k["leaf_storage_mm"] / 1000 * rain.events_per_year
     if crown_m is not None:
         held = min(held, rain.annual_mm / 1000 * math.pi * (crown_m / 2) ** 2)
-    return held, ""
+    return held, "", how
 
 
 def tree_benefit(
@@ -173,7 +209,9 @@ def tree_benefit(
     else:
         grown = dbh + growth_cm(method, tree.condition, k)
         sequestered = co2_kg(method, equation, grown, tree.height_m, k) - stored
-    held, rain_note = rain_m3(method, dbh, tree.crown_diameter_m, rain, k)
+    held, rain_note, leaf_method = rain_m3(
+        method, dbh, tree.crown_diameter_m, tree.height_m, rain, k
+    )
     return TreeBenefit(
         kind="computed",
         equation=equation,
@@ -184,6 +222,7 @@ def tree_benefit(
         sequestration_note=note,
         rain_m3=_times(held, tree.quantity),
         rain_note=rain_note,
+        leaf_area_method=leaf_method,
     )
 
 

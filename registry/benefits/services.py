@@ -134,9 +134,8 @@ def plant_benefits(
         crown_diameter_m=_float(plant.crown_diameter_m),
         condition=plant.condition,
     )
-    result = rules.tree_benefit(
-        method, tree, constants(session), region_rain(session, plant.region_id)
-    )
+    k = constants(session)
+    result = rules.tree_benefit(method, tree, k, region_rain(session, plant.region_id))
     co2_price = price(session, plant.region_id, "co2", check_basis(basis), on)
     water_price = price(session, plant.region_id, "stormwater", None, on)
     return {
@@ -155,12 +154,15 @@ def plant_benefits(
         ),
         "co2_price": _price_json(co2_price),
         "stormwater_price": _price_json(water_price),
-        "method": _how(method, result, tree),
+        "method": _how(method, result, tree, k),
     }
 
 
 def _how(
-    method: rules.SpeciesMethod | None, result: rules.TreeBenefit, tree: rules.TreeInputs
+    method: rules.SpeciesMethod | None,
+    result: rules.TreeBenefit,
+    tree: rules.TreeInputs,
+    k: dict[str, float],
 ) -> dict[str, Any] | None:
     """Equation, source and inputs behind the figures, for "how computed"."""
     if method is None or result.equation is None:
@@ -177,6 +179,13 @@ def _how(
         "wood_density_kg_m3": method.density_kg_m3,
         "growth_class": method.growth_class,
         "species_source": method.source,
+        "leaf_area_method": result.leaf_area_method or None,
+        "crown_height_assumed_m": round(tree.height_m * k["crown_height_share"], 2)
+        if result.leaf_area_method == "crown" and tree.height_m is not None
+        else None,
+        "crown_height_share": k["crown_height_share"]
+        if result.leaf_area_method == "crown"
+        else None,
         "inputs": {
             "dbh_cm": tree.dbh_cm,
             "height_m": tree.height_m,

@@ -2,7 +2,8 @@
 
 Planting by species and form (planned vs planted, replanting apart), survival of the recent
 cohorts and by seed provenance, care works planned vs done, felling and compensation, green
-spaces planted, and the inventory by condition. ``build_content`` gathers them as plain JSON,
+spaces planted, the inventory by condition, and the projected benefits of the year's approved
+planting plans. ``build_content`` gathers them as plain JSON,
 which the workflow (``services``) stores as an edition's snapshot.
 """
 
@@ -19,6 +20,7 @@ from registry.access import (
     Actor,
     require_region_read,
 )
+from registry.benefits.projection import plans_projections
 from registry.care.services import care_rows
 from registry.felling.services import obligation_rows
 from registry.inventory.models import GreenSpace, PlantStatus
@@ -230,6 +232,8 @@ def build_content(
     step("inventory")
     inventory = inventory_section(session, region.id)
     green_spaces = green_space_section(session, region.id, year)
+    step("plans")
+    projections = plans_projections(session, region.id, year)
     totals = {
         key: sum(r[key] for r in planting if r["unit"] == "pieces")
         for key in ("planned", "planted", "replanted", "compensatory")
@@ -252,6 +256,7 @@ def build_content(
         "felling": felling,
         "inventory": inventory,
         "green_spaces": green_spaces,
+        "plan_projections": projections,  # the year's approved plans after 10, 20, 30 years
     }
 
 

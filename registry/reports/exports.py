@@ -23,6 +23,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
+from registry.benefits.projection import FIGURES, HORIZONS
 from registry.inventory.models import CONDITION_GRADES
 
 LANGUAGES = ("ru", "kk", "en")  # the order of CONDITION_GRADES' names
@@ -77,6 +78,16 @@ SECTIONS = {
         ["kind", "unit"],
         ["kind_name", "unit_name"],
         ["works", "planned_volume", "done_volume", "planned_cost", "done_cost"],
+    ),
+    "plan_projections": Section(
+        ["plan", "title", "season"],
+        ["plan"],
+        ["title"],
+        [
+            *(f"{figure}_{years}y" for years in HORIZONS for figure in FIGURES),
+            "lines_without_method",
+            "lines_without_survival_rate",
+        ],
     ),
     "obligations": Section(
         ["number", "case", "felled_on", "due_on", "status"],

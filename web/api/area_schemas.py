@@ -8,7 +8,7 @@ Quantities, counts and enums stay the services' to judge against the domain.
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from registry.care.models import CareKind, CareUnit
 from registry.felling.models import CompensationCase, FellingReason, Protection
@@ -233,3 +233,48 @@ class LedgerQuery(QueryModel):
 class ReportQuery(QueryModel):
     edition: Whole(1, 2**31 - 1) = None
     format: Literal["json", "csv", "xlsx", "pdf"] = None
+
+
+# -- answers ---------------------------------------------------------------------------------------
+class PlanLineAnswer(BaseModel):
+    id: int
+    plan_id: int
+    species_id: int
+    planting_form: str
+    quantity: float
+    unit: str
+    green_space_id: int | None = None
+    funding_source: str = ""
+    supplier: str = ""
+    notes: str = ""
+
+
+class ProjectionHorizon(BaseModel):
+    years: int = Field(description="10, 20 or 30 years after planting")
+    trees: float = Field(description="The plan's trees surviving at the measured rate")
+    co2_stored_t: float
+    co2_sequestered_t_per_year: float
+
+
+class PlanProjection(BaseModel):
+    """Estimates: growth class at full health, the region's measured 3rd-season survival."""
+
+    plan: int
+    horizons: list[ProjectionHorizon]
+    lines_without_method: int = Field(description="Shrubs, hedges, not in pieces: no figure")
+    lines_without_survival_rate: int = Field(description="No survival measured: no figure")
+    estimate: bool
+
+
+class PlanAnswer(BaseModel):
+    id: int
+    region_id: int
+    district: str = ""
+    year: int
+    season: str
+    title: str = ""
+    funding_source: str = ""
+    status: str
+    version: int
+    lines: list[PlanLineAnswer]
+    projection: PlanProjection = Field(description="Projected benefits after 10, 20, 30 years")

@@ -112,7 +112,9 @@ INVENTORY = {
 
 PLANTING = {
     "planting.create_plan": action("Draft a planting plan", area.PlanInput, 201),
-    "planting.show_plan": staff_read("A planting plan and its lines"),
+    "planting.show_plan": staff_read(
+        "A planting plan, its lines and its projected benefits", answer=area.PlanAnswer
+    ),
     "planting.add_line": action("Add a line to a draft plan", area.PlanLineInput, 201),
     "planting.approve_plan": action("Approve a plan", area.Approval),
     "planting.record_event": action(

@@ -270,6 +270,13 @@ class BenefitMethod(BaseModel):
     wood_density_kg_m3: float | None = None
     growth_class: str
     species_source: str
+    leaf_area_method: str | None = Field(
+        None, description="equation (the species', of DBH), crown (Nowak 1996) or null"
+    )
+    crown_height_assumed_m: float | None = Field(
+        None, description="Crown method: no crown base is measured, Hc = share × height"
+    )
+    crown_height_share: float | None = None
     inputs: dict[str, Any]
 
 

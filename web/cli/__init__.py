@@ -38,6 +38,7 @@ COMMAND_MODULES = {
     "report": "web.cli.reports",
     "public-reports": "web.cli.public_reports",
     "tiles": "web.cli.tiles",
+    "benefits": "web.cli.benefits",
 }
 
 

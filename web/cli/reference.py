@@ -225,7 +225,8 @@ def method_lines(method: dict | None) -> list[str]:
     lines.append(f"wood density: {f'{density:g} kg/m³' if density else '— (not used)'}")
     lines.append(f"growth class: {method['growth_class']}")
     leaf = method["leaf_area"]
-    area = f"{leaf['a']:g} + {leaf['b']:g}·D m²" if leaf else "no equation: no rain interception"
+    crown = "from the crown (Nowak 1996) where crown width and height are measured"
+    area = f"{leaf['a']:g} + {leaf['b']:g}·D m²" if leaf else f"no equation: {crown}"
     lines.append(f"leaf area: {area}")
     if method["fallback"]:
         lines.append(f"fallback: {method['fallback']}")

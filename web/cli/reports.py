@@ -32,7 +32,7 @@ from web.cli.nursery import AS_USER, acting, emit
 
 REGION = click.option("--region", required=True, help="KZ-75, 75, Almaty or Алматы.")
 YEAR = click.option("--year", required=True, type=int, help="Report year.")
-SECTIONS = ("planting", "survival", "care", "felling", "inventory")
+SECTIONS = ("planting", "survival", "seed origins", "care", "felling", "inventory", "plans")
 
 
 class steps:

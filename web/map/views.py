@@ -18,6 +18,7 @@ from folium.plugins import VectorGridProtobuf
 from sqlalchemy import text
 
 from registry.access import may_edit_inventory, readable_regions
+from registry.benefits.rules import CO2_CLASS_BREAKS_KG
 from registry.inventory import queries
 from registry.inventory.models import ROMAN
 from registry.regions.services import list_regions, resolve_region
@@ -26,7 +27,7 @@ from web.actors import current_actor
 from web.basemap.views import add_basemaps
 from web.db import read_connection, request_session
 from web.i18n import language
-from web.labels import STATUS_NAMES, condition_names
+from web.labels import STATUS_NAMES, condition_names, decimal_number
 
 bp = Blueprint("map", __name__)
 
@@ -145,7 +146,26 @@ def planned_texts(names: dict) -> dict:
         "planned": _("Planned plantings"),
         "plannedNote": _("Planned plantings: areas and green spaces of planting plans"),
         "plannedUrl": url_for("planting.planned"),
+        "planPage": _("The plan and its projected benefits"),
     }
+
+
+# CO₂ stored per plant record, light → dark (``CO2_CLASS_BREAKS_KG``: 6 classes); plants
+# without a figure (shrubs, hedges, no trunk diameter) are drawn hollow, apart from the classes.
+CO2_COLOURS = ["#ffffcc", "#c7e9b4", "#7fcdbb", "#41b6c4", "#2c7fb8", "#253494"]
+NO_FIGURE_COLOUR = "#ffffff"
+
+
+def co2_classes() -> list[dict]:
+    """The legend of the "CO₂ stored" mode: class 1–6 (as the tiles' ``co2``) in tonnes."""
+    tonnes = [decimal_number(kg / 1000, 1) for kg in CO2_CLASS_BREAKS_KG]
+    labels = [f"< {tonnes[0]}"]
+    labels += [f"{lo}–{hi}" for lo, hi in zip(tonnes, tonnes[1:], strict=False)]
+    labels.append(f"≥ {tonnes[-1]}")
+    return [
+        {"value": n, "colour": colour, "label": f"{label} {_('t CO₂')}"}
+        for n, (label, colour) in enumerate(zip(labels, CO2_COLOURS, strict=True), start=1)
+    ]
 
 
 def map_settings(session, names: dict, lang: str) -> dict:
@@ -171,6 +191,11 @@ def map_settings(session, names: dict, lang: str) -> dict:
             {"from": lo, "to": hi, "colour": c, "label": f"{lo or '…'}–{hi or '…'}"}
             for lo, hi, c in YEAR_BANDS
         ],
+        "co2": co2_classes(),
+        "noFigure": {
+            "colour": NO_FIGURE_COLOUR,
+            "label": _("no figure (shrub, hedge, no diameter)"),
+        },
         "species": [
             {"value": sid, "colour": c, "label": species[sid].name(lang)}
             for sid, c in zip(common, SPECIES_COLOURS, strict=False)
@@ -179,6 +204,7 @@ def map_settings(session, names: dict, lang: str) -> dict:
         "text": {
             "other": _("other or unknown"),
             "cells": _("At low zoom: plants counted per cell, coloured by mean condition"),
+            "co2Note": _("CO₂ stored per plant record, estimates; shown from zoom 13"),
             "nothing": _("Nothing found"),
             "addHint": _("Click the map where the new plant stands"),
             "reportPlace": _("Report this place"),

@@ -16,6 +16,7 @@ from flask import Blueprint, jsonify, request
 from shapely.geometry import Point
 
 from registry.access import require_signed_in
+from registry.benefits.projection import project, survival_rates
 from registry.care import services as care
 from registry.errors import InvalidValue
 from registry.felling import services as felling
@@ -216,7 +217,8 @@ def show_plan(plan_id: int):
     with request_session() as session:
         plan = planting.get_plan(session, current_actor(), plan_id)
         lines = [row_of(line, LINE_FIELDS) for line in planting.plan_lines(session, plan.id)]
-        return jsonify({**row_of(plan, PLAN_FIELDS), "lines": lines})
+        projection = project(session, plan, survival_rates(session, plan.region_id))
+        return jsonify({**row_of(plan, PLAN_FIELDS), "lines": lines, "projection": projection})
 
 
 @bp.post("/planting/events")

@@ -16,7 +16,15 @@ from typing import Any, Literal
 from flask_babel import gettext as _
 
 from web.i18n import language
-from web.labels import CARE_KIND_NAMES, STAGE_NAMES, local_name, seed_origin_name, species_name
+from web.labels import (
+    CARE_KIND_NAMES,
+    STAGE_NAMES,
+    local_name,
+    region_name,
+    seed_origin_name,
+    species_name,
+    whole_number,
+)
 
 PLANNED, PLANTED, REPLANTED = "#9e9e9e", "#31a354", "#fdae6b"
 SURVIVAL_1, SURVIVAL_3 = "#d95f0e", "#756bb1"
@@ -48,6 +56,7 @@ class Chart:
     percent_title: str | None = None
     horizontal: bool = False
     value_max: float | None = None  # 100 for a chart of percentages
+    note: str | None = None  # what the figures leave out, said under the chart
     locale: str = field(default_factory=lambda: LOCALES.get(language(), "ru-RU"))
 
     @property
@@ -236,3 +245,51 @@ def stock_by_stage(stock: Iterable[Mapping[str, Any]]) -> Chart:
         category_title=_("Species"),
         horizontal=True,
     )
+
+
+CO2_STORED, CO2_SEQUESTERED = "#2c7fb8", "#41ab5d"
+CO2_BARS = 15  # a region page's green spaces: the 15 that store most
+
+
+def co2_by_region(rows: Iterable[Mapping[str, Any]], without_method: int) -> list[Chart]:
+    """CO₂ stored and sequestered per region (``registry.benefits.services.report`` rows), two
+    charts since tonnes and tonnes a year share no axis."""
+    return _co2_bars("region", _("Region"), rows, lambda r: region_name(r["region"]),
+                     without_method)  # fmt: skip
+
+
+def co2_by_green_space(rows: Iterable[Mapping[str, Any]], without_method: int) -> list[Chart]:
+    """A region's green spaces that store most CO₂ (rows with ``name`` and the figures)."""
+    top = sorted(rows, key=lambda r: -r["co2_stored_t"])[:CO2_BARS]
+    return _co2_bars("green-space", _("Green space"), top, lambda r: r["name"], without_method)
+
+
+def _co2_bars(
+    kind: str,
+    axis: str,
+    rows: Iterable[Mapping[str, Any]],
+    name: Callable[[Mapping[str, Any]], str],
+    without_method: int,
+) -> list[Chart]:
+    """Horizontal bars of CO₂ stored (t) and sequestered (t a year), the same rows in both,
+    each saying "trees only; N plants without a method" (estimates, never extrapolated)."""
+    rows = [r for r in rows if r["trees"]]
+    note = _("Trees only; %(n)s plants without a method.", n=whole_number(without_method))
+    stored = _("CO₂ stored, t")
+    sequestered = _("CO₂ sequestered, t per year")
+    return [
+        Chart(
+            id=f"chart-co2-{what}-by-{kind}",
+            title=title,
+            categories=[name(r) for r in rows],
+            series=[Series(title, [r[key] for r in rows], colour)],
+            count_title=title,
+            category_title=axis,
+            horizontal=True,
+            note=note,
+        )
+        for what, title, key, colour in (
+            ("stored", stored, "co2_stored_t", CO2_STORED),
+            ("sequestered", sequestered, "co2_sequestered_t_per_year", CO2_SEQUESTERED),
+        )
+    ]

@@ -135,7 +135,17 @@ def benefits_of(session, year: int, region: str | None = None) -> dict[str, Any]
         known = [r["rain_intercepted_m3_per_year"] for r in rows]
         known = [m3 for m3 in known if m3 is not None]
         total |= {"region": "total", "rain_intercepted_m3_per_year": sum(known) if known else None}
-    return {"benefits": rows, "benefit_total": total}
+    charts_ = charts.co2_by_region(rows, int(total["plants_without_method"])) if rows else []
+    return {"benefits": rows, "benefit_total": total, "benefit_charts": charts_}
+
+
+def green_space_co2_charts(benefits: dict[str, Any], spaces: list[dict]) -> list:
+    """A region page's charts: CO₂ of its green spaces (those with trees), by name."""
+    figures = benefits.get("space_benefits") or {}
+    rows = [{"name": g["name"], **figures[g["id"]]} for g in spaces if g["id"] in figures]
+    region_rows = benefits["benefits"]
+    without = region_rows[0]["plants_without_method"] if region_rows else 0
+    return charts.co2_by_green_space(rows, without) if rows else []
 
 
 @bp.get("/reports/dashboard")
@@ -171,6 +181,7 @@ def region_page(region: str) -> str:
     with request_session() as session:
         data = dashboards.region_dashboard(session, current_actor(), region, year)
         benefits = benefits_of(session, year, data["region"]["iso"])
+    benefits["benefit_charts"] = green_space_co2_charts(benefits, data["green_spaces"])
     drawn = {
         "trend": charts.plan_and_survival_by_year(data["trend"]),
         "care": charts.care_done_and_planned(data["care"]),

@@ -9,7 +9,7 @@
   "use strict";
   var Jasyl = window.Jasyl;
   var OVERLAYS = ["regions", "spaces", "plants", "planned"];
-  var MODES = ["condition", "species", "year", "status"];
+  var MODES = ["condition", "species", "year", "status", "co2"];
   var FILTERS = ["condition", "species", "status", "region", "year_from", "year_to"];
   var applying = false;
   var address = (Jasyl.address = {plant: null, view: false});

@@ -30,12 +30,19 @@
       case "species": return colourOf(s.species, p.species_id, "#bdbdbd");
       case "year": return yearColour(p.planting_year);
       case "status": return colourOf(s.statuses, p.status, "#bdbdbd");
+      case "co2": return colourOf(s.co2, p.co2, s.noFigure.colour);
       default: return conditionColour(p.condition);
     }
   }
 
   Jasyl.plantStyle = function (p, z) {
-    return {radius: z > 16 ? 5 : (z > 14 ? 3 : 2), fill: true, weight: p.hazardous ? 1 : 0,
+    var radius = z > 16 ? 5 : (z > 14 ? 3 : 2);
+    if (Jasyl.mode === "co2" && (p.co2 === undefined || p.co2 === null)) {
+      // No figure: a hollow ring, apart from every class (never the lightest class's colour).
+      return {radius: radius, fill: true, weight: 1, color: "#616161",
+              fillColor: Jasyl.settings.noFigure.colour, fillOpacity: 0.6};
+    }
+    return {radius: radius, fill: true, weight: p.hazardous ? 1 : 0,
             color: "#b71c1c", fillColor: plantColour(p), fillOpacity: 0.85};
   };
   Jasyl.gridStyle = function (p, z) {
@@ -61,7 +68,9 @@
     return '<div class="card planned-card"><h3 class="card-title">' + escapeHtml(Jasyl.settings.text.planned) + "</h3>" +
       "<div>" + escapeHtml(p.title || "") + " · " + escapeHtml(String(p.year)) + " · " + escapeHtml(p.season) + " · " + escapeHtml(p.status) + "</div>" +
       "<div>" + escapeHtml(p.species) + " <i>" + escapeHtml(p.latin) + "</i> × " + escapeHtml(String(p.quantity)) + " " + escapeHtml(p.unit) + "</div>" +
-      (p.green_space ? "<div>" + escapeHtml(p.green_space) + "</div>" : "") + "</div>";
+      (p.green_space ? "<div>" + escapeHtml(p.green_space) + "</div>" : "") +
+      '<div><a class="plan-link" href="/planting/plans/' + encodeURIComponent(p.plan_id) + '">' +
+      escapeHtml(Jasyl.settings.text.planPage) + "</a></div></div>";
   }
   Jasyl.loadPlanned = function () {
     var group = Jasyl.planned, map = Jasyl.map;
@@ -88,11 +97,13 @@
 
   function legendRows() {
     var s = Jasyl.settings;
-    var rows = {condition: s.conditions, species: s.species, status: s.statuses, year: s.years}[Jasyl.mode];
+    var rows = {condition: s.conditions, species: s.species, status: s.statuses, year: s.years, co2: s.co2}[Jasyl.mode];
     var html = rows.map(function (r) {
       return '<div><i style="background:' + r.colour + '"></i>' + escapeHtml(r.label) + "</div>";
     }).join("");
     if (Jasyl.mode === "condition") html += '<div><i style="background:' + s.notAssessed.colour + '"></i>' + escapeHtml(s.notAssessed.label) + "</div>";
+    else if (Jasyl.mode === "co2") html += '<div class="no-figure"><i style="background:' + s.noFigure.colour + ';border:1px solid #616161;border-radius:50%"></i>' +
+      escapeHtml(s.noFigure.label) + '</div><div class="note">' + escapeHtml(s.text.co2Note) + "</div>";
     else html += '<div><i style="background:#bdbdbd"></i>' + escapeHtml(s.text.other) + "</div>";
     if (Jasyl.planned && Jasyl.map.hasLayer(Jasyl.planned)) {
       html += '<div class="planned-legend"><i style="background:' + PLANNED.fillColor + ";border:2px dashed " +
@@ -120,9 +131,15 @@
     });
     return params.toString();
   }
+  /* The plant tiles' address: the filters, and colour=co2 in the "CO₂ stored" mode (only then
+   * do the tiles carry each plant's class, which costs the server a computation per plant). */
+  function plantTiles(query) {
+    var asked = query + (Jasyl.mode === "co2" ? (query ? "&" : "") + "colour=co2" : "");
+    return "/tiles/plants/{z}/{x}/{y}.pbf" + (asked ? "?" + asked : "");
+  }
   Jasyl.applyFilters = function () {
     var query = filterQuery();
-    Jasyl.plants.setUrl("/tiles/plants/{z}/{x}/{y}.pbf" + (query ? "?" + query : ""));
+    Jasyl.plants.setUrl(plantTiles(query));
     Jasyl.filterQuery = query;
     // Downloads take what the map shows: the same query string as the plant tiles.
     Array.prototype.forEach.call(document.querySelectorAll("a.download"), function (link) {
@@ -130,9 +147,11 @@
     });
   };
   Jasyl.setMode = function (mode) {
+    var tilesChange = (mode === "co2") !== (Jasyl.mode === "co2");
     Jasyl.mode = mode;
     drawLegend();
-    Jasyl.plants.redraw();
+    if (tilesChange) Jasyl.plants.setUrl(plantTiles(filterQuery()));  // setUrl redraws
+    else Jasyl.plants.redraw();
   };
 
   /* Nothing here: a resident may report the place (a tree missing, a planting wished for). */

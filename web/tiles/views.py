@@ -20,6 +20,7 @@ from werkzeug.http import quote_etag
 from gis.plant_grid import refresh_dirty, refresh_dots
 from gis.tile_cache import TileCache
 from gis.tiles import (
+    COLOURS,
     LAYERS,
     RAW_PLANTS_FROM_ZOOM,
     TileAddress,
@@ -29,6 +30,7 @@ from gis.tiles import (
 )
 from registry.access import sees_internal_fields
 from registry.db import engine_for
+from registry.errors import InvalidValue
 from registry.inventory.queries import parse_filter
 from web.actors import current_actor
 from web.db import read_connection
@@ -80,6 +82,7 @@ def answer_tile(
     filters: dict | None,
     if_none_match: ETags,
     cache: TileCache | None,
+    colour: str | None = None,
 ) -> TileAnswer:
     """The tile (or "not modified" when the client's ``If-None-Match`` holds its ETag), from
     ``cache`` when it holds this version. Shared by the Flask view and the public fast path
@@ -89,19 +92,19 @@ def answer_tile(
     connection = connection.execution_options(isolation_level="AUTOCOMMIT")
     if cache or if_none_match:
         version = tile_version(connection, layer, address)
-        etag = _etag(version, internal)
+        etag = _etag(version, internal, colour)
         if if_none_match.contains(etag):
             return TileAnswer(None, etag, internal)
         body = cache.get(version, address, internal) if cache else None
         if body is not None:
             return TileAnswer(body, etag, internal)
-    rendered = render_versioned(connection, layer, address, internal, filters)
+    rendered = render_versioned(connection, layer, address, internal, filters, colour)
     if cache:
         cache.put(rendered.version, address, internal, rendered.body)
     rebuild = None
     if rendered.behind:  # this tile made some precomputed plants on the fly; the next won't
         rebuild = _refresh_grid if address.z < RAW_PLANTS_FROM_ZOOM else _refresh_dots
-    return TileAnswer(rendered.body, _etag(rendered.version, internal), internal, rebuild)
+    return TileAnswer(rendered.body, _etag(rendered.version, internal, colour), internal, rebuild)
 
 
 def tile_cache(app: Flask, filters: dict | None) -> TileCache | None:
@@ -121,10 +124,11 @@ def tile(layer: str, z: int, x: int, y: int) -> Response:
     internal = sees_internal_fields(current_actor())
     wanted = parse_filter(request.args.to_dict()) if layer == "plants" else None
     filters = wanted.sql_params() if wanted is not None and not wanted.empty else None
-    cache = tile_cache(current_app, filters)
+    colour = colour_mode(layer, request.args.get("colour"))
+    cache = tile_cache(current_app, filters) if colour is None else None
     with read_connection(serial=True) as connection:
         answer = answer_tile(
-            connection, layer, address, internal, filters, request.if_none_match, cache
+            connection, layer, address, internal, filters, request.if_none_match, cache, colour
         )
     response = Response(answer.body or None, status=answer.status, headers=answer.headers)
     if answer.rebuild:
@@ -132,9 +136,20 @@ def tile(layer: str, z: int, x: int, y: int) -> Response:
     return response
 
 
-def _etag(version: TileVersion, internal: bool) -> str:
-    """Staff and the public get different bytes for the same data version (unpublished rows)."""
-    return f"{version.layer}-{version.key}-{int(internal)}"
+def colour_mode(layer: str, asked: str | None) -> str | None:
+    """``?colour=co2``: the plant tiles with each plant's class of CO₂ stored (the map's "CO₂
+    stored" mode); any other value is refused by name (422), not ignored."""
+    if asked in (None, ""):
+        return None
+    if layer != "plants" or asked not in COLOURS:
+        raise InvalidValue("colour", f"must be one of {', '.join(COLOURS)} (plants only)", asked)
+    return asked
+
+
+def _etag(version: TileVersion, internal: bool, colour: str | None = None) -> str:
+    """Staff and the public get different bytes for the same data version (unpublished rows),
+    and so does a colour mode that adds an attribute."""
+    return f"{version.layer}-{version.key}-{int(internal)}" + (f"-{colour}" if colour else "")
 
 
 def rebuild_quietly(app: Flask, rebuild: Callable[[Engine], object]) -> Callable[[], None]:
