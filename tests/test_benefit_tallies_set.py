@@ -3,7 +3,7 @@ statement's plants to the methods, not a function call per plant) equal, to the 
 the per-plant function ``jasyl_plant_benefit`` that a plant's card and the OGC collection use:
 after one bulk insert over every species and every kind of input, after an UPDATE of each benefit
 input alone (the ones an UPDATE leaving them all alone may skip), an UPDATE of none, deletes,
-and a rebuild from scratch.
+a rebuild from scratch, and a live import (its chunks booked as they are copied) and its undo.
 """
 
 from __future__ import annotations
@@ -12,7 +12,11 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from importers import sources
+from importers.services import import_file, undo_batch
+from registry.access import Actor
 from tests.factories import make_green_space
+from tests.test_import_pipeline import survey
 
 BY_PLANT = text(
     """
@@ -64,23 +68,24 @@ PLANTS = """
                 WHERE leaf_area_a IS NOT NULL) leafy
     JOIN regions r ON r.iso_code = (ARRAY['KZ-71', 'KZ-75'])[1 + g % 2]
 """
-# One UPDATE per benefit input, each changing that input alone on a share of the plants.
+# One UPDATE per benefit input, each changing that input alone on a share of the plants (every
+# 17th id or so: a modulus none of the generated inputs follows, so the share holds every kind).
 EDITS = {
     "region_id": """UPDATE plants SET geom = (SELECT ST_PointOnSurface(boundary) FROM regions
-                    WHERE iso_code = 'KZ-79') WHERE id % 9 = 0""",
-    "green_space_id": "UPDATE plants SET green_space_id = NULL WHERE id % 4 = 0",
+                    WHERE iso_code = 'KZ-79') WHERE id % 17 < 6""",
+    "green_space_id": "UPDATE plants SET green_space_id = NULL WHERE id % 17 < 6",
     "species_id": """UPDATE plants SET species_id = (SELECT min(id) FROM species)
-                     WHERE id % 6 = 1""",
-    "status": "UPDATE plants SET status = 'dead' WHERE id % 5 = 2 AND status = 'alive'",
-    "planting_form": "UPDATE plants SET planting_form = 'hedge' WHERE id % 7 = 3",
-    "quantity": "UPDATE plants SET quantity = quantity + 2 WHERE id % 3 = 0",
+                     WHERE id % 17 < 6""",
+    "status": "UPDATE plants SET status = 'dead' WHERE id % 17 < 6 AND status = 'alive'",
+    "planting_form": "UPDATE plants SET planting_form = 'hedge' WHERE id % 17 < 6",
+    "quantity": "UPDATE plants SET quantity = quantity + 2 WHERE id % 17 < 6",
     "trunk_diameter_cm": """UPDATE plants SET trunk_diameter_cm = coalesce(trunk_diameter_cm, 8)
-                            + 1.5 WHERE id % 4 = 1""",
+                            + 1.5 WHERE id % 17 < 6""",
     "height_m": """UPDATE plants SET height_m = CASE WHEN height_m IS NULL THEN 9 END
-                   WHERE id % 5 = 1""",
-    "crown_diameter_m": "UPDATE plants SET crown_diameter_m = 0.3 WHERE id % 3 <> 0",
+                   WHERE id % 17 < 6""",
+    "crown_diameter_m": "UPDATE plants SET crown_diameter_m = 0.3 WHERE id % 17 < 6",
     "condition": """UPDATE plants SET condition = CASE WHEN condition IS NULL THEN 3
-                    ELSE 1 + condition % 6 END WHERE id % 4 = 2""",
+                    ELSE 1 + condition % 6 END WHERE id % 17 < 6""",
 }
 
 
@@ -134,3 +139,22 @@ def test_deletes_and_a_rebuild_give_the_same_tallies(planted: Session) -> None:
     kept = assert_tallies_are_the_plants_sums(planted)
     planted.execute(text("SELECT jasyl_rebuild_benefit_tallies()"))
     assert tallies(planted) == kept
+
+
+def test_a_live_import_books_each_chunk_once_and_its_undo_takes_them_away(
+    db: Session, monkeypatch: pytest.MonkeyPatch, tmp_path
+) -> None:
+    monkeypatch.setattr(sources, "BATCH_SIZE", 4)  # ten rows merged live in three chunks
+    db.execute(text("UPDATE region_precipitation SET rain_events_per_year = 40"))
+    db.execute(text("SELECT jasyl_rebuild_benefit_tallies()"))
+    before = assert_tallies_are_the_plants_sums(db)
+    actor = Actor.system("live import test")
+
+    report = import_file(db, actor, survey(tmp_path, "live.shp"), region="KZ-71")
+
+    assert report.status == "done" and report.imported == 10, report.problems
+    assert "write" in report.seconds  # the chunks went in as they were read
+    kept = assert_tallies_are_the_plants_sums(db)
+    assert sum(row[0] for row in kept.values()) == sum(row[0] for row in before.values()) + 10
+    undo_batch(db, actor, report.batch_id)
+    assert assert_tallies_are_the_plants_sums(db) == before

@@ -18,6 +18,14 @@ in the same order, so every float operation, and the per-plant rounding to 0.001
 An UPDATE's pairs of old and new rows whose benefit inputs are equal (a note, the published
 flag, a photo) add and take away the same figures: they are left out before any computing.
 
+A live import (``importers.staging``) copies its new plants chunk by chunk with the plants'
+book-keeping deferred, and booked the benefits once at the end with
+``jasyl_book_imported_benefits``: a second pass over the batch (a scan of all ``plants``, no
+index on the batch) in series after the import. The benefits' INSERT trigger now stands aside
+no more: each chunk's COPY books its own rows from its transition table (captured anyway for
+the deferred triggers), on the import's writing thread while the reading thread prepares the
+next chunk, and the booking function is gone.
+
 Revision ID: 0028
 Revises: 0027
 """
@@ -34,7 +42,6 @@ down_revision: str | Sequence[str] | None = "0027"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-NOT_DEFERRED = "current_setting('jasyl.plants_bookkeeping', true) IS DISTINCT FROM 'deferred'"
 KEY = "region_id, green_space_id"
 COLUMNS = [
     "plants",
@@ -62,12 +69,18 @@ INPUTS = [
     "condition",
 ]
 
-# Per species and "height measured?": the equation 0026's jasyl_plant_benefit picks for that case
-# and the constants as numbers, each computed as 0026 computes it per plant (same value).
+# Per species and "height measured?": the equation 0026's jasyl_plant_benefit picks for that case,
+# its form as a number, the coalesces it takes per plant, and the constants as numbers, each the
+# value 0026 computes per plant. The constants are read once (OFFSET 0), not per method row, and
+# the rows are made before the join (OFFSET 0), not the JSON read again for every plant joined.
 METHOD_ROWS = """
 CREATE VIEW benefit_method_rows AS
-SELECT m.species_id, h.with_height, e.form, e.a, e.b, e.c, e.d, e.dbh_min_cm, e.dbh_max_cm,
-       m.density_kg_m3, m.leaf_area_a, m.leaf_area_b,
+SELECT m.species_id, h.with_height,
+       CASE e.form WHEN 'volume' THEN 1 WHEN 'ln' THEN 2 WHEN 'log10' THEN 3
+                   WHEN 'difference' THEN 4 END AS form, e.a, e.b, e.c,
+       coalesce(e.c, 0) = 0 AS without_c, coalesce(e.c, 0) AS c0, coalesce(e.d, 0) AS d0,
+       e.dbh_min_cm, e.dbh_max_cm, coalesce(m.density_kg_m3, 0) AS density,
+       m.leaf_area_a, m.leaf_area_b,
        CASE WHEN e.urban THEN 1 ELSE (k->>'forest_to_urban')::float8 END AS urban_factor,
        CASE WHEN e.roots = 'utd' THEN 1 / (k->>'utd_aboveground_share')::float8
             ELSE (k->>'itree_root_factor')::float8 END AS root_factor,
@@ -81,65 +94,66 @@ FROM species_benefit_methods m
 CROSS JOIN (VALUES (false), (true)) h (with_height)
 JOIN benefit_equations e ON e.code =
      CASE WHEN h.with_height AND m.equation_dh IS NOT NULL THEN m.equation_dh ELSE m.equation_d END
-CROSS JOIN (SELECT jasyl_benefit_constants() AS k) kc
+CROSS JOIN (SELECT jasyl_benefit_constants() AS k OFFSET 0) kc
+OFFSET 0
 """
 
 
-def _biomass(dbh: str) -> str:
-    """jasyl_benefit_agb's expression over the columns of a method row ``m``, height ``x.h``."""
-    return f"""CASE x.form
-            WHEN 'volume' THEN x.a * {dbh} ^ x.b
-                 * CASE WHEN coalesce(x.c, 0) = 0 THEN 1 ELSE x.h ^ x.c END
-                 * coalesce(x.density_kg_m3, 0)
-            WHEN 'ln' THEN exp(x.a + x.b * ln({dbh}))
-            WHEN 'log10' THEN 10 ^ (x.a + x.b * log({dbh}))
-            WHEN 'difference' THEN x.a * {dbh} ^ x.b - coalesce(x.c, 0) * {dbh} ^ coalesce(x.d, 0)
+def _biomass(x: str, dbh: str) -> str:
+    """jasyl_benefit_agb's expression over the columns of a method row ``x`` (height ``x.h``)."""
+    return f"""CASE {x}.form
+            WHEN 1 THEN {x}.a * {dbh} ^ {x}.b
+                 * CASE WHEN {x}.without_c THEN 1 ELSE {x}.h ^ {x}.c END * {x}.density
+            WHEN 2 THEN exp({x}.a + {x}.b * ln({dbh}))
+            WHEN 3 THEN 10 ^ ({x}.a + {x}.b * log({dbh}))
+            WHEN 4 THEN {x}.a * {dbh} ^ {x}.b - {x}.c0 * {dbh} ^ {x}.d0
         END"""
 
 
-def _co2(dbh: str) -> str:
+def _co2(x: str, dbh: str) -> str:
     """jasyl_benefit_co2's expression: kg CO₂ in the whole tree of diameter ``dbh``."""
-    return f"""least(x.carbon_fraction * greatest(
-                   {_biomass(dbh)} * x.urban_factor * x.root_factor, 0),
-                   x.carbon_cap_kg) * 44.0 / 12.0"""
+    return f"""least({x}.carbon_fraction * greatest(
+                   {_biomass(x, dbh)} * {x}.urban_factor * {x}.root_factor, 0),
+                   {x}.carbon_cap_kg) * 44.0 / 12.0"""
 
 
 def _figures(source: str) -> str:
-    """Per plant of ``source`` (plants rows): region, green space, quantity and the figures of
-    ``jasyl_plant_benefit`` (kind, outside_range, co2_stored_kg, co2_sequestered_kg, rain_m3).
+    """Per plant of ``source`` (plants rows): region, green space, quantity, its kind as three
+    flags and the figures of ``jasyl_plant_benefit`` (outside_range, co2_stored_kg,
+    co2_sequestered_kg, rain_m3).
 
-    Three layers, each ``OFFSET 0`` so that what it computes is a column the next reads (not an
-    expression pasted into every use): the joins and the clamped diameter; the tree's CO₂ now
-    and a year on; the rounded figures."""
+    Three layers (four with the measurements as float8): the joins and the clamped diameter; the tree's CO₂ (``OFFSET 0``: each a
+    column the next layer reads, not an expression pasted into every use); the rounded figures,
+    with the CO₂ a year on computed only where a sequestration is."""
+    grown = _co2("y", "(y.dbh + y.growth_cm * y.condition_factors[y.condition])")
     return f"""
-    SELECT y.region_id, y.green_space_id, y.quantity, y.kind,
-        y.kind = 'computed' AND y.dbh <> y.dbh_given AS outside_range,
-        CASE WHEN y.kind = 'computed' THEN round((y.stored * y.quantity)::numeric, 3) END
+    SELECT y.region_id, y.green_space_id, y.quantity, y.computed, y.no_method, y.no_dbh,
+        y.computed AND y.dbh <> y.dbh_given AS outside_range,
+        CASE WHEN y.computed THEN round((y.stored * y.quantity)::numeric, 3) END
             AS co2_stored_kg,
-        CASE WHEN y.kind <> 'computed' OR y.condition IS NULL AND y.status <> 'dead' THEN NULL
+        CASE WHEN NOT y.computed OR y.condition IS NULL AND y.status <> 'dead' THEN NULL
              WHEN y.status = 'dead' OR y.condition IN (5, 6) THEN 0
-             ELSE round(((y.grown - y.stored) * y.quantity)::numeric, 3) END
+             ELSE round((({grown} - y.stored) * y.quantity)::numeric, 3) END
             AS co2_sequestered_kg,
-        CASE WHEN y.kind = 'computed' AND y.leaf_area_a IS NOT NULL
+        CASE WHEN y.computed AND y.leaf_area_a IS NOT NULL
                   AND y.rain_events_per_year IS NOT NULL THEN round((least(
              greatest(y.leaf_area_a + y.leaf_area_b * y.dbh, 0)
              * y.leaf_storage_mm / 1000 * y.rain_events_per_year,
              y.annual_mm / 1000 * pi() * (y.crown_diameter_m / 2.0) ^ 2  -- NULL: no cap
              ) * y.quantity)::numeric, 3) END AS rain_m3
     FROM (
-        SELECT x.*, {_co2("x.dbh")} AS stored,
-               {_co2("(x.dbh + x.growth_cm * x.condition_factors[x.condition])")} AS grown
+        SELECT x.*, CASE WHEN x.computed THEN {_co2("x", "x.dbh")} END AS stored
         FROM (
             SELECT p.region_id, p.green_space_id, p.quantity, p.status, p.condition,
-                   p.crown_diameter_m, p.trunk_diameter_cm::float8 AS dbh_given,
-                   p.height_m::float8 AS h, m.*, rain.annual_mm, rain.rain_events_per_year,
-                   CASE WHEN m.species_id IS NULL THEN 'no_method'
-                        WHEN p.trunk_diameter_cm IS NULL THEN 'no_dbh'
-                        ELSE 'computed' END::text AS kind,
-                   least(greatest(p.trunk_diameter_cm::float8,
-                                  coalesce(m.dbh_min_cm, p.trunk_diameter_cm::float8)),
-                         coalesce(m.dbh_max_cm, p.trunk_diameter_cm::float8)) AS dbh
-            FROM {source} p
+                   p.crown_diameter_m, p.dbh_given, p.h, m.*, rain.annual_mm,
+                   rain.rain_events_per_year, m.species_id IS NULL AS no_method,
+                   m.species_id IS NOT NULL AND p.dbh_given IS NULL AS no_dbh,
+                   m.species_id IS NOT NULL AND p.dbh_given IS NOT NULL AS computed,
+                   least(greatest(p.dbh_given, coalesce(m.dbh_min_cm, p.dbh_given)),
+                         coalesce(m.dbh_max_cm, p.dbh_given)) AS dbh
+            -- the numeric measurements as float8 once (each cast goes through text)
+            FROM (SELECT p.*, p.trunk_diameter_cm::float8 AS dbh_given, p.height_m::float8 AS h
+                  FROM {source} p OFFSET 0) p
             LEFT JOIN benefit_method_rows m
                    ON m.species_id = p.species_id AND m.with_height = (p.height_m IS NOT NULL)
                   AND p.status IN ('alive', 'dead')
@@ -154,12 +168,12 @@ def _deltas(source: str, sign: str) -> str:
     (a unary plus would copy every numeric)."""
     return f"""
         SELECT b.region_id, b.green_space_id, {sign} 1 AS plants,
-            {sign} CASE WHEN b.kind = 'computed' THEN b.quantity ELSE 0 END::bigint AS trees,
-            {sign} (b.kind = 'no_method')::int AS without_method,
-            {sign} (b.kind = 'no_dbh')::int AS without_dbh,
-            {sign} (b.kind = 'computed' AND b.outside_range)::int AS outside_range,
-            {sign} (b.kind = 'computed' AND b.co2_sequestered_kg IS NULL)::int AS not_assessed,
-            {sign} (b.kind = 'computed' AND b.rain_m3 IS NULL)::int AS without_rain,
+            {sign} CASE WHEN b.computed THEN b.quantity ELSE 0 END::bigint AS trees,
+            {sign} b.no_method::int AS without_method,
+            {sign} b.no_dbh::int AS without_dbh,
+            {sign} b.outside_range::int AS outside_range,
+            {sign} (b.computed AND b.co2_sequestered_kg IS NULL)::int AS not_assessed,
+            {sign} (b.computed AND b.rain_m3 IS NULL)::int AS without_rain,
             {sign} coalesce(b.co2_stored_kg, 0) AS co2_stored_kg,
             {sign} coalesce(b.co2_sequestered_kg, 0) AS co2_sequestered_kg,
             {sign} coalesce(b.rain_m3, 0) AS rain_m3
@@ -206,11 +220,13 @@ FUNCTIONS = [
         SELECT {KEY}, {", ".join(f"sum({c})" for c in COLUMNS)}
         FROM ({_deltas("plants", "")}) d GROUP BY {KEY};
     $$""",  # noqa: S608
-    f"""
-    CREATE OR REPLACE FUNCTION jasyl_book_imported_benefits(batch integer)
-    RETURNS void LANGUAGE sql AS $$
-        {_upsert(_deltas("(SELECT * FROM plants WHERE import_batch_id = batch)", ""))}
-    $$""",  # noqa: S608
+    # A live import's chunks are booked as they are copied: its INSERT trigger no longer
+    # stands aside (see the docstring), and the booking after the import would count them twice.
+    "DROP FUNCTION jasyl_book_imported_benefits(integer)",
+    "DROP TRIGGER plants_benefits_insert ON plants",
+    """CREATE TRIGGER plants_benefits_insert AFTER INSERT ON plants
+        REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT
+        EXECUTE FUNCTION jasyl_benefit_tally()""",
 ]
 
 
@@ -229,9 +245,12 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    """Back to 0026's functions (the triggers call them by name, unchanged)."""
+    """Back to 0026's functions and INSERT trigger (the others call the functions by name)."""
+    op.execute("DROP TRIGGER plants_benefits_insert ON plants")
     for statement in _revision_0026().KEEPING:
-        if "CREATE FUNCTION jasyl_benefit_tally_truncate" in statement or "TRIGGER" in statement:
+        if "tally_truncate" in statement or (
+            "CREATE TRIGGER" in statement and "plants_benefits_insert" not in statement
+        ):
             continue
         op.execute(statement.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1))
     op.execute("DROP VIEW benefit_method_rows")
