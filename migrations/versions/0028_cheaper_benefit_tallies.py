@@ -3,7 +3,8 @@
 Revision 0026 summed ``jasyl_plant_benefit(p, k)`` over the trigger's transition table. Inlined,
 that is still per plant an index probe into the species' method, another into its equation,
 three correlated sub-selects (``OFFSET 0`` so that the biomass function stayed inlinable) and a
-dozen reads of the constants' JSON: ~5 µs a plant, +68–80 % on a bulk insert.
+dozen reads of the constants' JSON: ~10 µs of CPU a plant (300,000 plants' figures: 3.1 s of
+the server's CPU; 0.65 s as below), +68–80 % on a bulk insert.
 
 Here the same figures come from ``benefit_method_rows``: one row per species with a method and
 per "height measured or not" (the equation that case uses), its equation's coefficients and the
@@ -12,7 +13,8 @@ growth of its class, leaf storage, the six condition factors as an array). A sta
 plants to it by hash on (species, height measured?) and to the region's precipitation, then
 applies the very expressions of ``jasyl_benefit_agb``/``jasyl_benefit_co2``/``jasyl_plant_benefit``
 in the same order, so every float operation, and the per-plant rounding to 0.001, is the one of
-0026: the tallies do not move (``tests/test_benefits.py``: tallies = per-plant function exactly).
+0026: the tallies do not move (``tests/test_benefit_tallies_set.py``: tallies = the sums of the
+per-plant function, exactly).
 ``jasyl_plant_benefit`` stays the per-plant form (a plant's card, the OGC collection).
 
 An UPDATE's pairs of old and new rows whose benefit inputs are equal (a note, the published
