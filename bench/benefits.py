@@ -11,7 +11,15 @@ in the same run:
   naive recomputation: every plant's figures by ``jasyl_plant_benefit``, summed per region
   (checked equal, region by region, before anything is timed);
 - what keeping the tallies costs a bulk insert: ``--bulk`` plants in one statement (as the
-  importer's merge does) with the benefits trigger on and off, each rolled back.
+  importer's merge does) with the benefits trigger on and off, each rolled back;
+- what keeping them costs a real import (the goal: ≤ 5 % of a 1M-row import): ``jasyl import``
+  of a generated ``--import-rows`` survey (``bench.importer.generate``) as its own process into
+  an empty registry of its own (``<configured>_bench_benefits_import``), with the benefits'
+  INSERT trigger on (it books each chunk the import copies, revision 0028) and disabled for the
+  run (everything else the same), in turn; and the trigger's own time in each import as
+  ``pg_stat_user_functions`` counts it (``track_functions = all`` for that database). That time
+  is spent on the import's writing thread while its reading thread works on the next chunk: the
+  wall clocks' difference is what the import pays, the function's time what the server works.
 
 The issue's size: ``python -m bench.benefits`` (5,000,000 plants); smaller with ``--plants``.
 """
@@ -19,11 +27,17 @@ The issue's size: ``python -m bench.benefits`` (5,000,000 plants); smaller with 
 from __future__ import annotations
 
 import argparse
+import os
+import statistics
+import sys
+import tempfile
 import time
+from pathlib import Path
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from bench import importer
 from bench.harness import Timing, machine, measure, report
 from bench.reports import bench_database
 from registry.access import Actor
@@ -31,6 +45,8 @@ from registry.benefits import services
 from registry.db import engine_for
 
 GOAL_MS = 300.0
+GOAL_IMPORT_SHARE = 5.0  # % of an import's wall time
+KEEPING = "jasyl_benefit_tally"  # the benefits triggers' function
 YEAR = 2026
 # Plants as a survey gives them: the species with a method (and one shrub in ten without one).
 PLANTS = """
@@ -153,16 +169,111 @@ def trigger_times(url: str, n: int) -> tuple[float, dict[str, float]]:
     return plan["Execution Time"], {t["Trigger Name"]: t["Time"] for t in plan.get("Triggers", [])}
 
 
+def keeping_seconds(url: str) -> float:
+    """Seconds spent so far in the benefits triggers' function, by ``pg_stat_user_functions``."""
+    with engine_for(url).connect() as conn:
+        conn.execute(text("SELECT pg_stat_clear_snapshot()"))
+        spent = conn.execute(
+            text("SELECT total_time FROM pg_stat_user_functions WHERE funcname = :f"),
+            {"f": KEEPING},
+        ).scalar()
+    return (spent or 0.0) / 1000
+
+
+def benefits_trigger(url: str, enabled: bool) -> None:
+    """The benefits' INSERT trigger on or off, in the bench's own database only."""
+    switch = "ENABLE" if enabled else "DISABLE"
+    with engine_for(url).begin() as conn:
+        conn.execute(text(f"ALTER TABLE plants {switch} TRIGGER plants_benefits_insert"))
+
+
+def timed_import(url: str, survey: Path, keeping: bool) -> tuple[float, float]:
+    """One ``jasyl import`` of ``survey`` as its own process: (wall s, keeping s). The registry
+    is emptied and compacted before (``bench.importer.remove_import``), tallies included."""
+    importer.remove_import(url, survey.name)
+    with engine_for(url).begin() as conn:
+        conn.execute(text("SELECT jasyl_rebuild_benefit_tallies()"))
+    importer.settle(url)
+    engine_for(url).dispose()  # the removal's server process goes, its trigger times reported
+    time.sleep(1.0)
+    benefits_trigger(url, keeping)
+    before = keeping_seconds(url)
+    try:
+        jasyl = str(Path(sys.executable).with_name("jasyl"))
+        command = [jasyl, "import", str(survey), "--region", "KZ-71", "--json"]
+        wall, output = importer.run_timed(command, {**os.environ, "DATABASE_URL": url})
+    finally:
+        benefits_trigger(url, True)
+    # "write" is the reading thread waiting for the database: where a chunk's trigger shows
+    importer.phases(f"trigger {'on' if keeping else 'off'}", wall, output)
+    time.sleep(1.0)  # the import's server process reports its function times as it exits
+    return wall, keeping_seconds(url) - before
+
+
+def import_cost(rows: int, rounds: int) -> None:
+    """What keeping the benefit tallies costs a real import of ``rows`` survey points."""
+    url = bench_database(True, "benefits_import")
+    with engine_for(url).connect() as conn:
+        name = conn.execute(text("SELECT current_database()")).scalar_one()
+        conn.execute(text(f"ALTER DATABASE \"{name}\" SET track_functions = 'all'"))
+        conn.commit()
+    with tempfile.TemporaryDirectory(prefix="jasyl-bench-benefits-") as folder:
+        survey = importer.generate(Path(folder), rows, url)
+        on: list[float] = []
+        off: list[float] = []
+        booked: list[float] = []
+        for i in range(rounds):  # interleaved and in turn first, as the bulk inserts
+            for keeping in (True, False) if i % 2 == 0 else (False, True):
+                wall, spent = timed_import(url, survey, keeping)
+                (on if keeping else off).append(wall)
+                if keeping:
+                    booked.append(spent)
+        importer.remove_import(url, survey.name)
+    engine_for(url).dispose()
+    kept, not_kept = Timing("benefits trigger on", on), Timing("benefits trigger off", off)
+    report(f"jasyl import of {rows:,} survey points, benefit tallies kept or not", kept, not_kept)
+    share = (kept.median - not_kept.median) / not_kept.median * 100
+    own = statistics.median(booked)
+    print(
+        f"import wall time: keeping the benefit tallies adds {share:.1f} % (median of {rounds}; "
+        f"goal ≤ {GOAL_IMPORT_SHARE:.0f} %). The trigger's own time: {own:.2f} s = "
+        f"{100 * own / kept.median:.1f} % of the import's {kept.median:.1f} s "
+        "(pg_stat_user_functions; spent beside the reading, not all of it waited for)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--plants", type=int, default=5_000_000)
     parser.add_argument("--fresh", action="store_true", help="regenerate the data set")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--naive-repeat", type=int, default=3)
-    parser.add_argument("--bulk", type=int, default=100_000, help="plants in the bulk insert")
+    parser.add_argument(
+        "--bulk", type=int, default=100_000, help="plants in the bulk insert (0: none)"
+    )
     parser.add_argument("--bulk-rounds", type=int, default=2)
+    parser.add_argument(
+        "--import-rows", type=int, default=1_000_000, help="survey points imported (0: none)"
+    )
+    parser.add_argument("--import-rounds", type=int, default=2)
+    parser.add_argument(
+        "--only-keeping",
+        action="store_true",
+        help="only what keeping the tallies costs (bulk insert, import): no 5M report",
+    )
     args = parser.parse_args()
     print(machine())
+    if not args.only_keeping:
+        national_report(args)
+    if args.bulk:
+        bulk_cost(bench_database(False, "benefits"), args.bulk, args.bulk_rounds)
+    if args.import_rows:
+        import_cost(args.import_rows, args.import_rounds)
+    print(f"at the end: {machine()}")
+
+
+def national_report(args: argparse.Namespace) -> None:
+    """The report's median at ``--plants`` beside the naive recomputation, figures checked."""
     url = bench_database(args.fresh, "benefits")
     generate(url, args.plants)
     actor = Actor.system("bench")
@@ -186,7 +297,6 @@ def main() -> None:
     report(ratio_title, candidate, baseline)
     verdict = "met" if candidate.median * 1000 <= GOAL_MS else "NOT met"
     print(f"median {candidate.median * 1000:.1f} ms: goal {verdict}")
-    bulk_cost(url, args.bulk, args.bulk_rounds)
 
 
 if __name__ == "__main__":

@@ -228,8 +228,6 @@ TRUST_STAGING = "SELECT set_config('jasyl.region_source', 'import_staging', true
 DISTRUST_STAGING = "SELECT set_config('jasyl.region_source', '', true)"
 DEFER_BOOKKEEPING = "SELECT set_config('jasyl.plants_bookkeeping', 'deferred', true)"
 BOOK_IMPORTED = "SELECT jasyl_book_imported_plants(CAST(:batch AS integer))"
-# The benefit tallies' INSERT trigger stands aside too (revision 0026): booked once, after.
-BOOK_BENEFITS = "SELECT jasyl_book_imported_benefits(CAST(:batch AS integer))"
 RESUME_BOOKKEEPING = "SELECT set_config('jasyl.plants_bookkeeping', '', true)"
 
 
@@ -384,8 +382,8 @@ def merge(
     if inserted is not None:  # before the update: its own triggers count what it changes
         # Several chunks, well over the grid's bulk size (revision 0017): their region is
         # marked for a rebuild, as the trigger of one such INSERT would.
+        # (The benefit tallies' trigger booked each chunk as it was copied: revision 0028.)
         session.execute(text(BOOK_IMPORTED), params)
-        session.execute(text(BOOK_BENEFITS), params)
         session.execute(text(RESUME_BOOKKEEPING))
     updated = session.execute(text(UPDATE), params).rowcount if known else 0
     if inserted is None:

@@ -28,7 +28,7 @@ BENCH = PROJECT / "bench"
 TINY = {
     "field": ["--plants", "300", "--repeat", "2"],
     "benefits": ["--plants", "2000", "--repeat", "2", "--naive-repeat", "1", "--bulk", "500"]
-    + ["--bulk-rounds", "1", "--fresh"],
+    + ["--bulk-rounds", "1", "--fresh", "--import-rows", "200", "--import-rounds", "1"],
     "importer": ["--rows", "200"],
     "load": ["--tiny"],
     "nursery": ["--movements", "1000", "--repeat", "2"],

@@ -1,7 +1,9 @@
 """The benefit equations, pure: no database, no I/O.
 
-The database function ``jasyl_plant_benefit`` (migration 0026) computes the same figures for the
-tallies; ``tests/test_benefits.py`` checks the two agree over every catalogue method. Pipeline
+The database function ``jasyl_plant_benefit`` (migration 0026) computes the same figures per
+plant, and the tallies' triggers set-based (0028); ``tests/test_benefits.py`` checks the rules and
+the function agree over every catalogue method, ``tests/test_benefit_tallies_set.py`` the
+function and the tallies. Pipeline
 (``../shared/guides/benefits.md``): AGB = f(D[, H]) → forest equations × 0.8 → total = AGB / 0.78
 (UTD) or AGB × 1.26 (i-Tree) → C = 0.5 × total, at most 7,500 kg → CO₂ = C × 44/12.
 Sequestered per year = CO₂(D + ΔD) − CO₂(D), ΔD by growth class × condition factor.
