@@ -119,7 +119,12 @@ def _co2(x: str, dbh: str) -> str:
                    {x}.carbon_cap_kg) * 44.0 / 12.0"""
 
 
-def _figures(source: str) -> str:
+# A tree's leaf area (m²) from its method row ``y``: the species' equation of DBH; revision 0029
+# adds the crown's (Nowak 1996) where a species has none.
+LEAF_AREA = "greatest(y.leaf_area_a + y.leaf_area_b * y.dbh, 0)"
+
+
+def _figures(source: str, leaf_area: str) -> str:
     """Per plant of ``source`` (plants rows): region, green space, quantity, its kind as three
     flags and the figures of ``jasyl_plant_benefit`` (outside_range, co2_stored_kg,
     co2_sequestered_kg, rain_m3).
@@ -137,9 +142,9 @@ def _figures(source: str) -> str:
              WHEN y.status = 'dead' OR y.condition IN (5, 6) THEN 0
              ELSE round((({grown} - y.stored) * y.quantity)::numeric, 3) END
             AS co2_sequestered_kg,
-        CASE WHEN y.computed AND y.leaf_area_a IS NOT NULL
+        CASE WHEN y.computed AND ({leaf_area}) IS NOT NULL
                   AND y.rain_events_per_year IS NOT NULL THEN round((least(
-             greatest(y.leaf_area_a + y.leaf_area_b * y.dbh, 0)
+             ({leaf_area})
              * y.leaf_storage_mm / 1000 * y.rain_events_per_year,
              y.annual_mm / 1000 * pi() * (y.crown_diameter_m / 2.0) ^ 2  -- NULL: no cap
              ) * y.quantity)::numeric, 3) END AS rain_m3
@@ -165,7 +170,7 @@ def _figures(source: str) -> str:
         OFFSET 0) y"""  # noqa: S608 - constants
 
 
-def _deltas(source: str, sign: str) -> str:
+def _deltas(source: str, sign: str, leaf_area: str) -> str:
     """Signed deltas of the tally columns, one row per plant of ``source``; ``sign`` "-" or ""
     (a unary plus would copy every numeric)."""
     return f"""
@@ -179,7 +184,7 @@ def _deltas(source: str, sign: str) -> str:
             {sign} coalesce(b.co2_stored_kg, 0) AS co2_stored_kg,
             {sign} coalesce(b.co2_sequestered_kg, 0) AS co2_sequestered_kg,
             {sign} coalesce(b.rain_m3, 0) AS rain_m3
-        FROM ({_figures(source)}) b"""  # noqa: S608
+        FROM ({_figures(source, leaf_area)}) b"""  # noqa: S608
 
 
 def _changed(rows: str, other: str) -> str:
@@ -199,29 +204,36 @@ def _upsert(deltas: str) -> str:
         ON CONFLICT ({KEY}) DO UPDATE SET {increments};"""  # noqa: S608
 
 
-UPDATED = (
-    _deltas(_changed("new_rows", "old_rows"), "")
-    + " UNION ALL "
-    + _deltas(_changed("old_rows", "new_rows"), "-")
-)
-FUNCTIONS = [
-    METHOD_ROWS,
-    f"""
+def tally_functions(leaf_area: str = LEAF_AREA) -> list[str]:
+    """The tallies' trigger function and their rebuild, with a tree's leaf area as given."""
+    updated = (
+        _deltas(_changed("new_rows", "old_rows"), "", leaf_area)
+        + " UNION ALL "
+        + _deltas(_changed("old_rows", "new_rows"), "-", leaf_area)
+    )
+    return [
+        f"""
     CREATE OR REPLACE FUNCTION jasyl_benefit_tally() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
-        IF TG_OP = 'INSERT' THEN {_upsert(_deltas("new_rows", ""))}
-        ELSIF TG_OP = 'DELETE' THEN {_upsert(_deltas("old_rows", "-"))}
-        ELSE {_upsert(UPDATED)}
+        IF TG_OP = 'INSERT' THEN {_upsert(_deltas("new_rows", "", leaf_area))}
+        ELSIF TG_OP = 'DELETE' THEN {_upsert(_deltas("old_rows", "-", leaf_area))}
+        ELSE {_upsert(updated)}
         END IF;
         RETURN NULL;
     END $$""",
-    f"""
+        f"""
     CREATE OR REPLACE FUNCTION jasyl_rebuild_benefit_tallies() RETURNS void LANGUAGE sql AS $$
         DELETE FROM benefit_tallies;
         INSERT INTO benefit_tallies ({KEY}, {", ".join(COLUMNS)})
         SELECT {KEY}, {", ".join(f"sum({c})" for c in COLUMNS)}
-        FROM ({_deltas("plants", "")}) d GROUP BY {KEY};
+        FROM ({_deltas("plants", "", leaf_area)}) d GROUP BY {KEY};
     $$""",  # noqa: S608
+    ]
+
+
+FUNCTIONS = [
+    METHOD_ROWS,
+    *tally_functions(),
     # A live import's chunks are booked as they are copied: its INSERT trigger no longer
     # stands aside (see the docstring), and the booking after the import would count them twice.
     "DROP FUNCTION jasyl_book_imported_benefits(integer)",

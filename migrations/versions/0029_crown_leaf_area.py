@@ -10,11 +10,13 @@ card. ``registry.benefits.rules.crown_leaf_area`` is the same equation in Python
 ``tests/test_benefits.py`` checks the two agree. The constants are loaded and the tallies
 recounted by ``sync_reference``.
 
-Whoever keeps the tallies by other SQL than ``jasyl_plant_benefit`` (a set-based trigger) must
-take its leaf area from ``jasyl_crown_leaf_area`` the same way.
+The tallies' set-based trigger and rebuild (revision 0028) take the same leaf area: the two
+crown constants join ``benefit_method_rows`` as numbers and the same expression, in the same
+order, is applied there, so the tallies stay the exact sums of the per-plant figures
+(``tests/test_benefit_tallies_set.py``).
 
 Revision ID: 0029
-Revises: 0027
+Revises: 0028
 """
 
 import importlib.util
@@ -27,7 +29,7 @@ from alembic import op
 from registry.benefits.reference import sync_reference
 
 revision: str = "0029"
-down_revision: str | Sequence[str] | None = "0027"
+down_revision: str | Sequence[str] | None = "0028"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -82,22 +84,51 @@ PLANT_BENEFIT = """
     $$"""
 
 
-def _revision_0026() -> ModuleType:
-    path = Path(__file__).with_name("0026_tree_benefits.py")
-    spec = importlib.util.spec_from_file_location("revision_0026", path)
+# jasyl_crown_leaf_area's expression over a method row ``y`` (the constants as its columns).
+CROWN = """exp(-4.3309 + 0.2942 * (y.h * y.crown_height_share) + 0.7312 * y.crown_diameter_m::float8
+                   + 5.7217 * y.crown_shading_factor
+                   - 0.0148 * pi() * y.crown_diameter_m::float8
+                     * (y.h * y.crown_height_share + y.crown_diameter_m::float8) / 2)"""
+
+
+def _revision(name: str) -> ModuleType:
+    """An earlier revision's module (loaded, not copied): its SQL is what this one builds on."""
+    path = Path(__file__).with_name(name)
+    spec = importlib.util.spec_from_file_location(path.stem, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
+def _tallies_with_crown() -> list[str]:
+    tallies = _revision("0028_cheaper_benefit_tallies.py")
+    rows = tallies.METHOD_ROWS.replace("CREATE VIEW", "CREATE OR REPLACE VIEW", 1).replace(
+        "AS condition_factors\n",
+        "AS condition_factors,\n"
+        "       (k->>'crown_height_share')::float8 AS crown_height_share,\n"
+        "       (k->>'crown_shading_factor')::float8 AS crown_shading_factor\n",
+        1,
+    )
+    leaf_area = f"CASE WHEN y.leaf_area_a IS NOT NULL THEN {tallies.LEAF_AREA} ELSE {CROWN} END"
+    return [rows, *tallies.tally_functions(leaf_area)]
+
+
 def upgrade() -> None:
     op.execute(CROWN_LEAF_AREA)
     op.execute(PLANT_BENEFIT)
+    for statement in _tallies_with_crown():
+        op.execute(statement)
     sync_reference(op.get_bind())  # the two constants, and every tally recounted
 
 
 def downgrade() -> None:
-    original = next(f for f in _revision_0026().FUNCTIONS if "jasyl_plant_benefit" in f)
+    tallies = _revision("0028_cheaper_benefit_tallies.py")
+    op.execute("DROP VIEW benefit_method_rows")  # its crown columns cannot be replaced away
+    for statement in [tallies.METHOD_ROWS, *tallies.tally_functions()]:
+        op.execute(statement)
+    original = next(
+        f for f in _revision("0026_tree_benefits.py").FUNCTIONS if "jasyl_plant_benefit" in f
+    )
     op.execute(original.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1))
     op.execute("DROP FUNCTION IF EXISTS jasyl_crown_leaf_area(float8, float8, jsonb)")
     op.execute(
