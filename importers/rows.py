@@ -275,13 +275,12 @@ class Normaliser:
             )
 
     def _species(self) -> None:
-        found = self.by_unique(
+        found, rows = self.distinct(
             "species", self.cells("species"), self._one_species, self.statuses, code="species"
         )
-        self.species_of = found
-        self.out.values["species_id"] = np.array(
-            [s.id if s is not None else None for s in found], dtype=object
-        )
+        self.species_of = found[rows]
+        ids = np.array([s.id if s is not None else None for s in found], dtype=object)
+        self.out.values["species_id"] = ids[rows]  # one attribute read per distinct species
 
     def _one_species(self, value: Any, status: str) -> Species | None:
         """The catalogue species a cell names as written (``SpeciesIndex.match``); any other
@@ -357,11 +356,12 @@ class Normaliser:
             self.cells("age_years"),
             lambda v: None if empty(v) else rules.check_age(whole(v)),
         )
-        forms = self.by_unique("planting_form", self.cells("planting_form"), self._form, self.kinds)
-        self.out.values["planting_form"] = np.array(
-            [f.value if f is not None else None for f in forms], dtype=object
+        found, rows = self.distinct(
+            "planting_form", self.cells("planting_form"), self._form, self.kinds
         )
-        self._sizes_of_points(forms)
+        values = np.array([f.value if f is not None else None for f in found], dtype=object)
+        self.out.values["planting_form"] = values[rows]
+        self._sizes_of_points(found[rows])
 
     def _sizes_of_points(self, forms: np.ndarray) -> None:
         """A hedge marked by a point has no length in its geometry, a group or massif no area:
