@@ -85,6 +85,12 @@ class Clean:
     good: np.ndarray
     problems: list[Problem] = field(default_factory=list)
 
+    def rows(self, keep: np.ndarray | None = None) -> list[tuple]:
+        """Rows ``keep`` (indexes or a mask; the good ones by default), as staging takes them."""
+        keep = self.good if keep is None else keep
+        columns = [self.values[name][keep].tolist() for name in STAGING_COLUMNS]
+        return list(zip(*columns, strict=True))
+
 
 class Normaliser:
     """Validates batches of one survey, given its columns, CRS, mapping and the catalogue."""

@@ -330,7 +330,7 @@ class _ChunkWriter:
                 new = staging.plant_copy_data(
                     self.connection, clean, plants, ids, region, run.actor.user_id, run.batch.id
                 )
-            rows = staging.copy_data(self.connection, clean, staged) if len(staged) else None
+            rows = staging.copy_data(self.connection, clean.rows(staged)) if len(staged) else None
         if self.live:
             run.known += len(staged)
         with run.timed("write"):  # waiting for the database to finish the previous chunk

@@ -1,4 +1,4 @@
-"""The SQL half of an import: text COPY into a staging table, set-wise checks, one merge.
+"""The SQL half of an import: binary COPY into a staging table, set-wise checks, one merge.
 
 The staging table is temporary and dropped at commit or rollback, so an interrupted import
 (even ``kill -9``) leaves nothing behind. Every staged row already lies in the survey's region:
@@ -27,42 +27,43 @@ statements matching staged rows against existing plants leave that batch's plant
 
 from __future__ import annotations
 
+import io
+from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import repeat
 
 import numpy as np
-import pandas as pd
 from psycopg import Connection, Cursor
+from psycopg.copy import Copy, FileWriter
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from importers.copy_text import Kind, copy_text, field_texts, scalar_text
 from importers.rows import STAGING_COLUMNS, Clean
 from registry.inventory.services import registry_number
 
 STAGING = "import_staging"
-# Each staged column's kind, as ``importers.copy_text`` writes it in a text COPY.
-COLUMN_KINDS: dict[str, Kind] = {
-    "row_no": "int",
-    "inventory_number": "text",
-    "species_id": "int",
-    "planting_form": "text",
-    "geom": "ewkb",  # hex EWKB: geometry's text input
-    "quantity": "int",
-    "length_m": "float",
-    "area_m2": "float",
-    "planting_year": "int",
-    "age_years": "int",
-    "height_m": "float",
-    "trunk_diameter_cm": "float",
-    "crown_diameter_m": "float",
-    "condition": "int",
-    "hazardous": "bool",
-    "status": "text",
-    "address": "text",
-    "notes": "text",
-    "place": "int",
-}
-COPY_STAGING = f"COPY {STAGING} ({', '.join(STAGING_COLUMNS)}) FROM STDIN"
+COPY_TYPES = [
+    "int4",
+    "text",
+    "int4",
+    "text",
+    "bytea",  # EWKB: PostGIS's binary input for geometry
+    "int4",
+    "float8",
+    "float8",
+    "int4",
+    "int4",
+    "float8",
+    "float8",
+    "float8",
+    "int4",
+    "bool",
+    "text",
+    "text",
+    "text",
+    "int8",
+]
+COPY_STAGING = f"COPY {STAGING} ({', '.join(STAGING_COLUMNS)}) FROM STDIN (FORMAT BINARY)"
 CREATE_STAGING = """
 CREATE TEMP TABLE import_staging (
     row_no int PRIMARY KEY,
@@ -243,20 +244,33 @@ def driver_connection(session: Session) -> Connection:
     return session.connection().connection.driver_connection
 
 
+def _stream(connection: Connection, rows: Iterable[tuple], types: list[str] | None) -> bytes:
+    """``rows`` as one COPY stream, made without the server: the reading thread formats a chunk
+    while the database works on the last one. Binary when the column ``types`` are given."""
+    buffer = io.BytesIO()
+    cursor: Cursor
+    with (
+        connection.cursor() as cursor,
+        Copy(cursor, binary=types is not None, writer=FileWriter(buffer)) as copy,
+    ):
+        if types is not None:
+            copy.set_types(types)
+        for row in rows:
+            copy.write_row(row)
+    return buffer.getvalue()
+
+
 def _send(connection: Connection, statement: str, data: bytes) -> None:
-    """A stream of ``copy_data`` or ``plant_copy_data`` to the server under its ``statement``."""
+    """A stream of ``_stream`` to the server under its COPY ``statement``."""
     cursor: Cursor
     with connection.cursor() as cursor, cursor.copy(statement) as copy:
         copy.write(data)
 
 
-def copy_data(connection: Connection, clean: Clean, rows: np.ndarray) -> bytes:
-    """Validated rows ``rows`` (indexes into ``clean``) as a text COPY stream for the staging
-    table, made without the server: the reading thread formats a chunk while the database
-    works on the last one."""
-    values = clean.values
-    fields = [field_texts(COLUMN_KINDS[name], values[name][rows]) for name in STAGING_COLUMNS]
-    return copy_text(fields, len(rows), connection.info.encoding)
+def copy_data(connection: Connection, rows: list[tuple]) -> bytes:
+    """Validated rows (in ``STAGING_COLUMNS`` order) as a binary COPY stream for the staging
+    table."""
+    return _stream(connection, rows, COPY_TYPES)
 
 
 def reserve_ids(session: Session, count: int) -> list[int]:
@@ -291,22 +305,16 @@ def plant_copy_data(
     registry numbers); ``None`` when all do (the table gives ids). ``region``: (id, KATO)."""
     values = clean.values
     order = rows[np.argsort(values["place"][rows].astype(np.int64), kind="stable")]
+    columns = [values[name][order].tolist() for name in VALUE_COLUMNS]
+    geom = VALUE_COLUMNS.index("geom")
+    columns[geom] = [ewkb.hex() for ewkb in columns[geom]]  # geometry's text input
     region_id, kato = region
-    numbers = values["inventory_number"][order]
-    lead: list[np.ndarray | str] = [scalar_text("int", region_id)]
+    numbers = values["inventory_number"][order].tolist()
+    lead: list[Iterable] = [repeat(region_id), numbers]
     if ids is not None:
-        missing = np.flatnonzero(pd.isna(numbers))
-        numbers = numbers.copy()
-        numbers[missing] = [registry_number(kato, ids[i]) for i in missing]
-        lead = [field_texts("int", np.asarray(ids, dtype=np.int64)), *lead]
-    fields = [
-        *lead,
-        field_texts("text", numbers),
-        *(field_texts(COLUMN_KINDS[name], values[name][order]) for name in VALUE_COLUMNS),
-        scalar_text("int", user_id),
-        scalar_text("int", batch_id),
-    ]
-    data = copy_text(fields, len(order), connection.info.encoding)
+        numbers = [n or registry_number(kato, i) for n, i in zip(numbers, ids, strict=True)]
+        lead = [ids, repeat(region_id), numbers]
+    data = _stream(connection, zip(*lead, *columns, repeat(user_id), repeat(batch_id)), None)
     statement = COPY_PLANTS if ids is None else COPY_PLANTS_WITH_IDS
     return NewPlants(statement, data, len(order))
 
