@@ -138,14 +138,18 @@ class Normaliser:
         """The raw cells of a field's column, translated by the mapping, defaults filled in."""
         column = self.columns.get(name)
         n = len(self.frame)
+        translate = self.mapping.values.get(name)
+        default = self.mapping.defaults.get(name)
         if column is None:
-            values = np.full(n, self.mapping.defaults.get(name), dtype=object)
+            values = np.full(n, default, dtype=object)
+        elif not translate and default is None and self.frame[column.source].dtype.kind in "fiu":
+            # A number column as numpy holds it: ``distinct`` factorizes it without a Python
+            # object per cell, and hands each rule the distinct value as a Python number.
+            return self.frame[column.source].to_numpy()
         else:
             values = self.frame[column.source].to_numpy(dtype=object)
-        translate = self.mapping.values.get(name)
         if translate:
             values = translated(name, values, translate)
-        default = self.mapping.defaults.get(name)
         if default is not None and column is not None:
             values = np.array([default if empty(v) else v for v in values], dtype=object)
         return values
@@ -191,15 +195,14 @@ class Normaliser:
     ) -> tuple[np.ndarray, np.ndarray]:
         """``by_unique`` before the gather: each distinct combination's result (None where
         refused) and each row's index into them, to derive several columns from one rule."""
-        keys = [pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=False)]
-        keys += [pd.factorize(pd.Series(e, dtype=object), use_na_sentinel=False) for e in extra]
+        keys = [_factorized(values)] + [_factorized(e) for e in extra]
         combined = keys[0][0].astype(np.int64)
         for codes, uniques in keys[1:]:
             combined = combined * (len(uniques) + 1) + codes
         distinct, first, inverse = np.unique(combined, return_index=True, return_inverse=True)
         results = np.empty(len(distinct), dtype=object)
         for k, i in enumerate(first):
-            args = [values[i]] + [e[i] for e in extra]
+            args = [_python(values[i])] + [e[i] for e in extra]
             try:
                 results[k] = rule(*args)
             except (InvalidValue, NotFound) as exc:
@@ -208,7 +211,7 @@ class Normaliser:
         for k in np.flatnonzero(refused):
             exc = results[k].exc
             message = exc.reason if isinstance(exc, InvalidValue) else exc.message
-            value, message = self._as_in_file(name, first[k], values[first[k]], message)
+            value, message = self._as_in_file(name, first[k], _python(values[first[k]]), message)
             why = exc.code if isinstance(exc, NeedsConfirmation) else code
             self.reject(inverse == k, self.source_name(name), value, why, message)
             results[k] = None
@@ -281,13 +284,12 @@ class Normaliser:
             )
 
     def _species(self) -> None:
-        found = self.by_unique(
+        found, rows = self.distinct(
             "species", self.cells("species"), self._one_species, self.statuses, code="species"
         )
-        self.species_of = found
-        self.out.values["species_id"] = np.array(
-            [s.id if s is not None else None for s in found], dtype=object
-        )
+        self.species_of = found[rows]
+        ids = np.array([s.id if s is not None else None for s in found], dtype=object)
+        self.out.values["species_id"] = ids[rows]  # one attribute read per distinct species
 
     def _one_species(self, value: Any, status: str) -> Species | None:
         """The catalogue species a cell names as written (``SpeciesIndex.match``); any other
@@ -363,11 +365,12 @@ class Normaliser:
             self.cells("age_years"),
             lambda v: None if empty(v) else rules.check_age(whole(v)),
         )
-        forms = self.by_unique("planting_form", self.cells("planting_form"), self._form, self.kinds)
-        self.out.values["planting_form"] = np.array(
-            [f.value if f is not None else None for f in forms], dtype=object
+        found, rows = self.distinct(
+            "planting_form", self.cells("planting_form"), self._form, self.kinds
         )
-        self._sizes_of_points(forms)
+        values = np.array([f.value if f is not None else None for f in found], dtype=object)
+        self.out.values["planting_form"] = values[rows]
+        self._sizes_of_points(found[rows])
 
     def _sizes_of_points(self, forms: np.ndarray) -> None:
         """A hedge marked by a point has no length in its geometry, a group or massif no area:
@@ -461,6 +464,15 @@ class Normaliser:
 
     def _text_column(self, name: str) -> pd.Series:
         """Stripped text, "" for empty cells; whole numbers from DBF number columns lose ".0"."""
+        column = self.columns.get(name)
+        if (
+            column is not None
+            and name not in self.mapping.values
+            and name not in self.mapping.defaults
+        ):
+            read = self.frame[column.source]
+            if read.dtype != object and pd.api.types.is_string_dtype(read.dtype):
+                return read.str.strip().fillna("")  # a text column as read: no object per cell
         cells = pd.Series(self.cells(name), dtype=object)
         missing = cells.isna()
         if pd.api.types.infer_dtype(cells, skipna=True) in {
@@ -471,6 +483,18 @@ class Normaliser:
             cells = cells.map(whole, na_action="ignore")
         text = cells.astype(str).str.strip()
         return text.where(~missing, "")
+
+
+def _factorized(values: np.ndarray) -> tuple[np.ndarray, Any]:
+    """Codes and distinct values of a column; a missing value is a value of its own."""
+    if values.dtype != object:
+        return pd.factorize(values, use_na_sentinel=False)
+    return pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=False)
+
+
+def _python(value: Any) -> Any:
+    """A numpy number as the Python number the rules expect (12.0, 2020), else as it is."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def proposal_message(proposal: Proposal) -> str:

@@ -303,7 +303,8 @@ class _ChunkWriter:
 
     def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
         try:
-            self.wait(quietly=kind is not None)  # the first exception is the one to tell
+            with self.run.timed("write"):  # the last chunk, still being written
+                self.wait(quietly=kind is not None)  # the first exception is the one to tell
         finally:
             self.pool.shutdown()
         if not self.live:

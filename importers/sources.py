@@ -20,6 +20,7 @@ from tempfile import TemporaryDirectory
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyogrio
 import shapely
 
@@ -138,9 +139,9 @@ class Source:
             with pyogrio.open_arrow(self.path, **options) as (meta, reader):
                 geometry_name = _geometry_column(reader.schema, meta["geometry_name"])
                 for record_batch in reader:
-                    frame = record_batch.to_pandas()
-                    wkb = frame.pop(geometry_name).to_numpy(dtype=object)
-                    yield Batch(frame, shapely.from_wkb(wkb, on_invalid="warn"), first)
+                    wkb = record_batch.column(geometry_name)
+                    frame = record_batch.drop_columns([geometry_name]).to_pandas()
+                    yield Batch(frame, geometries(wkb), first)
                     first += len(frame)
         except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
             raise SourceError(
@@ -149,6 +150,38 @@ class Source:
 
     def _gdal_encoding(self) -> str | None:
         return self.encoding.gdal_name if self.kind == "shapefile" else None
+
+
+# A 2D point's WKB, little-endian: what nearly every record of a point survey is.
+_POINT_WKB = np.dtype([("order", "u1"), ("type", "<u4"), ("x", "<f8"), ("y", "<f8")])
+
+
+def geometries(wkb: pa.Array) -> np.ndarray:
+    """A batch's geometries from GDAL's WKB column. When every one is a plain 2D point, the
+    coordinates are read straight from the Arrow buffer and the points built at once
+    (``shapely.points``): ``from_wkb`` parsed them one by one, ~3.5 s of a million-row
+    import's reading. Anything else (NULLs, other shapes, Z, NaN, big-endian) goes through
+    ``from_wkb`` as before."""
+    points = _plain_points(wkb)
+    if points is not None:
+        return points
+    return shapely.from_wkb(wkb.to_numpy(zero_copy_only=False), on_invalid="warn")
+
+
+def _plain_points(wkb: pa.Array) -> np.ndarray | None:
+    if len(wkb) == 0 or wkb.null_count or not pa.types.is_binary(wkb.type):
+        return None
+    _, offsets, data = wkb.buffers()
+    ends = np.frombuffer(offsets, dtype=np.int32)[wkb.offset : wkb.offset + len(wkb) + 1]
+    if not (np.diff(ends) == _POINT_WKB.itemsize).all():
+        return None
+    raw = np.frombuffer(data, dtype=np.uint8)[ends[0] : ends[-1]].view(_POINT_WKB)
+    if (raw["order"] != 1).any() or (raw["type"] != 1).any():
+        return None
+    x, y = raw["x"], raw["y"]
+    if np.isnan(x).any() or np.isnan(y).any():  # POINT EMPTY, which from_wkb knows
+        return None
+    return shapely.points(x, y)
 
 
 _KINDS = {0: "point", 4: "point", 1: "line", 5: "line", 3: "polygon", 6: "polygon"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import sys
 from pathlib import Path
@@ -133,6 +134,7 @@ def import_file_command(
     options = ImportOptions(
         mapping, crs, encoding, layer, dry_run, allow_partial, near_is_error, keep_aliases
     )
+    _collect_less()
     try:
         with _progress(quiet=as_json) as bar, unit_of_work() as session:
             task = bar.add_task("reading", total=None) if bar else None
@@ -168,6 +170,16 @@ def import_file_command(
         _print_summary(report)
     if not report.ok:
         sys.exit(EXIT_REJECTED)
+
+
+def _collect_less() -> None:
+    """This process reads one file, in chunks of tens of thousands of objects (geometries,
+    cells, texts), none of them in a reference cycle: Python's cyclic collector, run every
+    700 allocations by default, went through them again and again (~25 % of validation's CPU
+    at 200,000 rows). The modules already loaded are set aside for good (``gc.freeze``) and
+    the collector runs every 100,000 allocations; memory is still freed by reference count."""
+    gc.freeze()
+    gc.set_threshold(100_000, 50, 100)
 
 
 def _write_template(report: ImportReport, target: Path | None, mapping: Path | None) -> None:
