@@ -238,6 +238,7 @@
     say('gps-message', '');
     say('position', t('position', { m: state.position.accuracy, n }));
     if (n >= 5 && state.watch != null) navigator.geolocation.clearWatch(state.watch);
+    if (n === 1 && window.JasylFieldMap) window.JasylFieldMap.map.setView([latitude, longitude], 17, { animate: false });
     renderPlants();
   }
 
@@ -360,6 +361,7 @@
     const kind = $('area-kind').value;
     if (kind === 'green_space' && $('area-space').value) return `green_space=${Number($('area-space').value)}`;
     if (kind === 'region' && state.session && state.session.region_id) return `region=${state.session.region_id}`;
+    if (kind === 'rectangle' && state.rectangle) return `bbox=${state.rectangle.map(round).join(',')}`;
     if (kind === 'near' && state.position) {
       const { lat, lon } = state.position;
       const dLat = 0.0045, dLon = 0.0045 / Math.cos((lat * Math.PI) / 180);
@@ -376,10 +378,24 @@
     const body = await answer.json();
     if (!answer.ok) return say('area-message', body.message);
     const size = body.size;
-    const mb = (size.approximate_bytes / 1e6).toFixed(1);
-    say('area-message', t('area_size', { plants: size.plants, spaces: size.green_spaces, mb }) +
-      (size.allowed ? '' : ` ${t('area_too_large', { max: size.max_plants })}`));
+    state.size = { query, ...size };
+    say('area-message', [
+      t('area_size', { plants: size.plants, spaces: size.green_spaces, mb: megabytes(size.approximate_bytes) }),
+      size.tiles && size.tiles.bulk ? t('tiles_size', { count: size.tiles.count, mb: megabytes(size.tiles.bytes) }) : '',
+      size.tiles && !size.tiles.bulk ? t('tiles_viewed_only') : '',
+      tooLarge(size),
+    ].filter(Boolean).join(' '));
     $('area-download').disabled = !size.allowed;
+  }
+
+  function megabytes(bytes) {
+    return (bytes / 1e6).toFixed(1);
+  }
+
+  function tooLarge(size) {
+    if (size.allowed) return '';
+    if (size.plants > size.max_plants) return t('area_too_large', { max: size.max_plants });
+    return t('area_over_budget', { mb: megabytes(size.total_bytes), budget: Math.round(size.budget_bytes / 1048576) });
   }
 
   async function downloadArea() {
@@ -395,8 +411,44 @@
     await (await db).put('meta', {
       query, at: new Date().toISOString(), plants: body.plants.length, spaces: body.green_spaces.length,
       download_ms: Math.round(received - started), store_ms: Math.round(stored - received),
+      bbox: areaBox(query, body),
     }, 'area');
+    state.areaShown = false;
     await render();
+    await keepTiles(body.size.tiles);
+  }
+
+  // The rectangle asked for, or the one around what was downloaded (for the map's outline).
+  function areaBox(query, body) {
+    if (query.startsWith('bbox=')) return query.slice(5).split(',').map(Number);
+    const points = body.plants.filter((p) => p.lat != null);
+    if (!points.length) return null;
+    const lons = points.map((p) => p.lon), lats = points.map((p) => p.lat);
+    return [Math.min(...lons), Math.min(...lats), Math.max(...lons), Math.max(...lats)];
+  }
+
+  // A self-hosted basemap's tiles over the area, fetched into the worker's cache.
+  async function keepTiles(tiles) {
+    const fieldMap = window.JasylFieldMap;
+    if (!fieldMap || !tiles || !tiles.bulk || !window.caches) return;
+    await fieldMap.dropTiles();
+    const count = tiles.ranges.reduce((n, r) => n + (r.x1 - r.x0 + 1) * (r.y1 - r.y0 + 1), 0);
+    const kept = await fieldMap.fetchTiles(tiles.ranges, (done) => say('tiles-kept', t('tiles_fetching', { done, count })));
+    await (await db).put('meta', { basemap: tiles.basemap, ...kept, at: new Date().toISOString() }, 'tiles');
+    await render();
+    root.dataset.tiles = 'kept';
+  }
+
+  async function drawArea() {
+    const fieldMap = window.JasylFieldMap;
+    if (!fieldMap) return;
+    say('area-message', t('draw_rectangle'));
+    $('field-map').scrollIntoView({ block: 'center' });
+    const bbox = await fieldMap.drawRectangle();
+    if (!bbox) return;
+    state.rectangle = bbox;
+    fieldMap.showArea(bbox, false);
+    await checkArea();
   }
 
   // The downloaded area replaces the one kept before; this phone's own new plants stay.
@@ -462,6 +514,7 @@
     const all = (await (await db).getAll('plants')).filter(
       (p) => !search || String(p.inventory_number || p.label || '').toLowerCase().includes(search));
     all.sort((a, b) => distance(a) - distance(b) || String(a.key).localeCompare(String(b.key)));
+    if (window.JasylFieldMap) window.JasylFieldMap.showPlants(all, openPlant);
     const list = $('plants');
     list.innerHTML = '';
     for (const plant of all.slice(0, 30)) {
@@ -510,6 +563,21 @@
     }
   }
 
+  async function renderTiles(area) {
+    const fieldMap = window.JasylFieldMap;
+    if (!fieldMap) return;
+    const tiles = await (await db).get('meta', 'tiles');
+    if (fieldMap.bulk) {
+      say('tiles-kept', tiles ? t('tiles_kept', { count: tiles.count, mb: megabytes(tiles.bytes) }) : '');
+    } else {
+      say('tiles-kept', t('tiles_viewed_only'));
+    }
+    if (area && area.bbox && !state.areaShown) {
+      fieldMap.showArea(area.bbox, !state.position);
+      state.areaShown = true;
+    }
+  }
+
   async function render() {
     say('connection', navigator.onLine ? t('online') : t('offline'));
     const unsent = await unsentCount();
@@ -519,6 +587,7 @@
     say('old-unsent', t('old_unsent'));
     const area = await (await db).get('meta', 'area');
     say('area-kept', area ? t('area_kept', { plants: area.plants, spaces: area.spaces }) : '');
+    await renderTiles(area);
     await renderOutbox();
     await renderPlants();
   }
@@ -552,7 +621,11 @@
     $('conflict-server').addEventListener('click', () => resolveConflict(false));
     $('export').addEventListener('click', exportUnsent);
     $('plant-search').addEventListener('input', renderPlants);
-    $('area-kind').addEventListener('change', () => { $('area-space').hidden = $('area-kind').value !== 'green_space'; });
+    $('area-kind').addEventListener('change', () => {
+      $('area-space').hidden = $('area-kind').value !== 'green_space';
+      $('area-draw').hidden = $('area-kind').value !== 'rectangle';
+    });
+    $('area-draw').addEventListener('click', drawArea);
     $('area-check').addEventListener('click', checkArea);
     $('area-download').addEventListener('click', downloadArea);
     window.addEventListener('online', () => { render(); sync(); });
