@@ -86,6 +86,7 @@ MESSAGES = {
     "added_offline": _l("added on this phone"),
     "photo_queued": _l("photo queued"),
     "exported": _l("Exported %(n)s unsent changes."),
+    "dropped": _l("Removed from this phone; nothing about it is sent."),
     "other_user": _l("Changes recorded by %(who)s wait until they sign in on this phone."),
 }
 

@@ -274,7 +274,7 @@
     const entry = await queue('add_plant', { ...values, lon: round(lon), lat: round(lat) }, plant, {
       uuid, gps_accuracy_m: accuracy, gps_fixes: fixes,
     });
-    await (await db).put('plants', { ...plant, uuid, lon, lat, local: true, species_id: values.species_id });
+    await (await db).put('plants', { ...values, ...plant, uuid, lon, lat, local: true });
     await queuePhoto(entry, form.elements.photo);
     form.reset();
     say('sync-message', t('saved'));
@@ -293,15 +293,62 @@
   async function recordOnPlant(event, kind) {
     event.preventDefault();
     const form = event.target;
-    const plant = state.plant;
+    let plant = state.plant;
     const values = formValues(form);
+    if (kind === 'edit_plant' && plant.local) {
+      if (await editUnsent(plant, values)) return closePlant(form);
+      plant = (await (await db).get('plants', plant.key)) || plant;  // sent meanwhile: a real edit
+    }
     const entry = await queue(kind, { ...plantRef(plant), ...values }, plant);
     if (form.elements.photo) await queuePhoto(entry, form.elements.photo);
+    await closePlant(form);
+  }
+
+  async function closePlant(form) {
     form.reset();
     $('plant-dialog').close();
     say('sync-message', t('saved'));
     await render();
     sync();
+  }
+
+  // -- plants added on this phone, not sent yet ----------------------------------------------------
+  // Until the server has its add, such a plant is only this phone's: an edit rewrites the queued
+  // add (one change is sent, with the final values) and removing it drops the add and whatever
+  // waits on it (nothing is sent). A sync under way is let finish first: a plant it sent is no
+  // longer this phone's alone, and is edited like any other.
+  async function unsentAdd(plant) {
+    while (state.syncing) await new Promise((resolve) => setTimeout(resolve, 100));
+    const add = await (await db).get('outbox', plant.uuid);
+    return add && add.kind === 'add_plant' && add.state !== 'sent' ? add : null;
+  }
+
+  async function editUnsent(plant, values) {
+    const add = await unsentAdd(plant);
+    if (!add) return false;
+    const store = await db;
+    add.payload = compact({ ...add.payload, ...values });
+    if (add.state === 'refused') Object.assign(add, { state: 'queued', error: null });  // corrected
+    await store.put('outbox', add);
+    await store.put('plants', { ...(await store.get('plants', plant.key)), ...values });
+    return true;
+  }
+
+  async function dropUnsent() {
+    const plant = state.plant;
+    const add = await unsentAdd(plant);
+    $('plant-dialog').close();
+    if (!add) return render();
+    const store = await db;
+    const dropped = (await entries()).filter((e) => e.plant_key === plant.key && e.state !== 'sent');
+    const uuids = new Set(dropped.map((e) => e.uuid));
+    for (const uuid of uuids) await store.delete('outbox', uuid);
+    for (const photo of await store.getAll('photos')) {
+      if (uuids.has(photo.change_uuid)) await store.delete('photos', photo.uuid);
+    }
+    await store.delete('plants', plant.key);
+    say('sync-message', t('dropped'));
+    await render();
   }
 
   // -- conflicts -----------------------------------------------------------------------------------
@@ -534,7 +581,12 @@
   function openPlant(plant) {
     state.plant = plant;
     say('plant-title', `${plant.inventory_number || plant.label || ''}` + (plant.local ? ` (${t('added_offline')})` : ''));
-    $('edit-form').hidden = $('remove-form').hidden = Boolean(plant.local);
+    $('remove-form').hidden = Boolean(plant.local);
+    $('drop-unsent').hidden = !plant.local;
+    const edit = $('edit-form');
+    for (const name of ['height_m', 'trunk_diameter_cm', 'notes']) {
+      edit.elements[name].value = plant.local && plant[name] != null ? plant[name] : '';
+    }
     $('plant-dialog').showModal();
   }
 
@@ -617,6 +669,7 @@
     $('edit-form').addEventListener('submit', (e) => recordOnPlant(e, 'edit_plant'));
     $('remove-form').addEventListener('submit', (e) => recordOnPlant(e, 'remove'));
     $('plant-close').addEventListener('click', () => $('plant-dialog').close());
+    $('drop-unsent').addEventListener('click', dropUnsent);
     $('conflict-mine').addEventListener('click', () => resolveConflict(true));
     $('conflict-server').addEventListener('click', () => resolveConflict(false));
     $('export').addEventListener('click', exportUnsent);
