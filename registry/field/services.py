@@ -145,7 +145,9 @@ def _plant_of(session: Session, actor: Actor, payload: dict[str, Any]) -> int:
 
 
 def _add(session: Session, actor: Actor, change: Change) -> tuple[dict, int]:
-    plant = create_plant(session, actor, dict(change.payload))
+    plant = create_plant(
+        session, actor, dict(change.payload), change.gps_accuracy_m, change.gps_fixes
+    )
     return queries.plant_view(plant, actor), plant.id
 
 
