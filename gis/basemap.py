@@ -12,7 +12,7 @@ north (XYZ).
 from __future__ import annotations
 
 import math
-import mmap
+import os
 import sqlite3
 import threading
 from collections.abc import Iterable
@@ -114,19 +114,27 @@ class _mbtiles:
 
 # -- PMTiles, kept open --------------------------------------------------------------------------
 class OpenPmtiles:
-    """A PMTiles file mapped into memory with its header read and its directories remembered.
+    """A PMTiles file kept open with its header read and its directories remembered.
 
-    Reads are slices of a read-only ``mmap`` and the directory cache is ``lru_cache`` (which
-    guards itself), so one instance serves every thread of a worker."""
+    Reads are ``os.pread`` at an offset (no shared file position) and the directory cache is
+    ``lru_cache`` (which guards itself), so one instance serves every thread of a worker. Not an
+    ``mmap``: a file overwritten in place while mapped would kill the worker (SIGBUS) instead of
+    answering a short read."""
 
     def __init__(self, path: Path) -> None:
-        with path.open("rb") as f:
-            self.mapping = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
-        self.header = deserialize_header(self.mapping[0:127])
+        self.fd = os.open(path, os.O_RDONLY)
+        self.header = deserialize_header(self.read(0, 127))
         self.directory = lru_cache(maxsize=4096)(self._directory)
 
+    def __del__(self) -> None:
+        if getattr(self, "fd", None) is not None:  # None: the file could not be opened
+            os.close(self.fd)
+
+    def read(self, offset: int, length: int) -> bytes:
+        return os.pread(self.fd, length, offset)
+
     def _directory(self, offset: int, length: int) -> list:
-        return deserialize_directory(self.mapping[offset : offset + length])
+        return deserialize_directory(self.read(offset, length))
 
     def entry(self, z: int, x: int, y: int):
         """The directory entry of the tile at z/x/y (its offset and length), or None."""
@@ -145,8 +153,7 @@ class OpenPmtiles:
         found = self.entry(z, x, y)
         if found is None:
             return None
-        start = self.header["tile_data_offset"] + found.offset
-        return self.mapping[start : start + found.length]
+        return self.read(self.header["tile_data_offset"] + found.offset, found.length)
 
 
 _OPEN: dict[Path, tuple[tuple[int, int], OpenPmtiles]] = {}
