@@ -72,6 +72,7 @@ def test_the_basemap_of_a_downloaded_area_is_drawn_offline_from_the_cache(
         download_area_around_me(phone)
         assert "z13–z18" in phone.inner_text("#area-message")  # the size, before downloading
         phone.wait_for_selector("#field[data-tiles=kept]")
+        assert "МБ" in phone.inner_text("#area-kept")  # what is kept: plants, green spaces, size
         kept = phone.inner_text("#tiles-kept")
         assert "МБ" in kept and int(kept.split(":")[1].split(",")[0]) > 100
 

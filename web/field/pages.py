@@ -61,7 +61,9 @@ MESSAGES = {
     "saved": _l("Saved on the phone; it is sent when there is signal."),
     "area_size": _l("%(plants)s plants and %(spaces)s green spaces, about %(mb)s MB"),
     "area_too_large": _l("Too large: at most %(max)s plants per work area."),
-    "area_kept": _l("Kept on this phone: %(plants)s plants, %(spaces)s green spaces"),
+    "area_kept_size": _l(
+        "Kept on this phone: %(plants)s plants, %(spaces)s green spaces, %(mb)s MB"
+    ),
     "tiles_size": _l("Basemap: %(count)s tiles z13–z18, %(mb)s MB"),
     "tiles_viewed_only": _l(
         "The basemap is a third party's and may not be downloaded by area: only the tiles you"

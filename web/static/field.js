@@ -450,7 +450,8 @@
     if (!query) return say('area-message', t('choose_area'));
     const started = performance.now();
     const answer = await fetch(`/api/v1/field/area?${query}`, { credentials: 'same-origin' });
-    const body = await answer.json();
+    const text = await answer.text();
+    const body = JSON.parse(text || '{}');
     if (!answer.ok) return say('area-message', body.message);
     const received = performance.now();
     await keepArea(body);
@@ -458,7 +459,7 @@
     await (await db).put('meta', {
       query, at: new Date().toISOString(), plants: body.plants.length, spaces: body.green_spaces.length,
       download_ms: Math.round(received - started), store_ms: Math.round(stored - received),
-      bbox: areaBox(query, body),
+      bbox: areaBox(query, body), bytes: text.length,
     }, 'area');
     state.areaShown = false;
     await render();
@@ -638,7 +639,9 @@
     $('old-unsent').hidden = !(await entries()).some((e) => e.state === 'queued' && Date.parse(e.recorded_at) < old);
     say('old-unsent', t('old_unsent'));
     const area = await (await db).get('meta', 'area');
-    say('area-kept', area ? t('area_kept', { plants: area.plants, spaces: area.spaces }) : '');
+    say('area-kept', area ? t('area_kept_size', {
+      plants: area.plants, spaces: area.spaces, mb: megabytes(area.bytes || 0),
+    }) : '');
     await renderTiles(area);
     await renderOutbox();
     await renderPlants();
