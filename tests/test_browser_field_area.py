@@ -5,13 +5,14 @@ downloaded like any other area."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 import pytest
 
 from registry.basemaps import load_basemaps
 from registry.db import unit_of_work
-from tests.basemap_files import area_mbtiles, basemaps_setting, noise_png, tile_png
+from tests.basemap_files import STREETS, area_mbtiles, basemaps_setting, noise_png, tile_png
 from tests.factories import ASTANA, make_plant
 from tests.test_browser_field import (  # noqa: F401 (phone: the fixture)
     HERE,
@@ -135,3 +136,51 @@ def test_a_rectangle_drawn_on_the_map_is_downloaded(phone, clean, tmp_path) -> N
         west, south, east, north = area["bbox"]
         assert west < ASTANA[0] < east and south < ASTANA[1] < north
         assert east - west < 0.01  # the rectangle drawn, not the box around the phone
+
+
+def test_a_third_party_basemap_keeps_only_the_tiles_viewed(phone, clean, tmp_path) -> None:  # noqa: F811
+    """OpenStreetMap's tile usage policy forbids bulk downloads: nothing is fetched by area, the
+    page says so, and the tiles the forester looked at are drawn again offline."""
+    new_user(clean, "les@test.jasyl.kz", "forester", "KZ-71")
+    app = create_app(
+        {"UPLOADS_DIR": tmp_path / "uploads", "BASEMAPS": load_basemaps(json.dumps([STREETS]))}
+    )
+    asked: list[str] = []
+
+    def third_party(route) -> None:
+        asked.append(route.request.url)
+        route.fulfill(status=200, content_type="image/png", body=tile_png((250, 230, 180)))
+
+    phone.context.route("https://tiles.example.kz/**", third_party)
+    for base in serve(app):
+        sign_in(phone, base, "les@test.jasyl.kz")
+        open_field(phone, base)
+        installed(phone)
+        assert "только просмотренные плитки" in phone.text_content("#tiles-kept")
+        phone.reload()  # the worker now controls the page and keeps what it draws
+        phone.wait_for_selector("#field[data-ready=true]")
+        viewed = drawn_third_party(phone)
+        download_area_around_me(phone)
+        assert "z13–z18" not in phone.inner_text("#area-message")
+        assert not [u for u in asked if "/streets/18/" in u]  # none by area: z18 never viewed
+        phone.context.unroute("https://tiles.example.kz/**")  # nobody answers for them now
+        phone.context.new_cdp_session(phone).send("Network.clearBrowserCache")
+        phone.context.set_offline(True)
+        phone.reload()
+        phone.wait_for_selector("#field[data-ready=true]")
+        assert set(drawn_third_party(phone)) >= set(viewed)
+
+
+def drawn_third_party(page) -> list[str]:
+    page.evaluate(
+        "([lat, lon]) => JasylFieldMap.map.setView([lat, lon], 16, {animate: false})",
+        [ASTANA[1], ASTANA[0]],
+    )
+    script = """() => [...document.querySelectorAll('#field-map img.leaflet-tile')]
+        .filter((img) => img.src.includes('tiles.example.kz/streets/16/'))"""
+    page.wait_for_function(
+        f"() => {{ const t = ({script})(); return t.length > 0 && t.every((i) => i.complete); }}"
+    )
+    return page.evaluate(
+        f"() => ({script})().filter((i) => i.naturalWidth === 256).map((i) => i.src)"
+    )
