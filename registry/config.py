@@ -29,6 +29,9 @@ import time), so tests and deployments can point one process at another database
   hold; a larger area is refused with its count, before anything is sent (``20000``).
 - ``JASYL_FIELD_MAX_GPS_ERROR_M``: field mode drops a GPS fix less accurate than this many metres
   (with a message, keeping the better fixes it averages) (``15``).
+- ``JASYL_FIELD_BUDGET_MB``: the most one work area may weigh on a phone, its plants, green
+  spaces and self-hosted basemap tiles (z13–z18) together; a heavier area is refused with its
+  size, before anything is downloaded (``300``).
 - ``JASYL_TILE_CACHE``: a folder to keep rendered tiles in, under their data version; unset or
   ``off`` renders every tile (at the demo's scale a render costs about what a cached read does).
 - ``JASYL_BASEMAPS``: the map's background layers, a JSON list (``registry.basemaps``); each
@@ -140,6 +143,7 @@ class Settings:
     open_data: OpenData = OpenData()
     field_area_max_plants: int = 20_000
     field_max_gps_error_m: int = 15
+    field_budget_mb: int = 300
     basemaps: tuple[Basemap, ...] = ()
 
     @property
@@ -247,6 +251,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         open_data=load_open_data(env),
         field_area_max_plants=_positive(env, "JASYL_FIELD_AREA_MAX_PLANTS", 20_000),
         field_max_gps_error_m=_positive(env, "JASYL_FIELD_MAX_GPS_ERROR_M", 15),
+        field_budget_mb=_positive(env, "JASYL_FIELD_BUDGET_MB", 300),
         basemaps=load_basemaps(env.get("JASYL_BASEMAPS")),
     )
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import random
 import sqlite3
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from pmtiles.tile import Compression, TileType, zxy_to_tileid
 from pmtiles.writer import write
 from shapely.geometry import LineString, box
 
+from gis.basemap import tile_ranges
 from tests.test_web_map import tile_of
 
 # Astana at zoom 10 and one tile of it at zoom 14; the country at zoom 0.
@@ -160,3 +162,31 @@ def two_basemaps(folder: Path) -> str:
     imagery["name"] = {"kk": "Ғарыш суреті", "ru": "Снимок", "en": "Imagery"}
     imagery["attribution"] = "© Imagery of the test"
     return json.dumps([city, imagery], ensure_ascii=False)
+
+
+def noise_png(seed: int = 7) -> bytes:
+    """A tile of random pixels: PNG cannot shrink it (~190 KB), so a few weigh megabytes."""
+    out = io.BytesIO()
+    Image.frombytes("RGB", (256, 256), random.Random(seed).randbytes(256 * 256 * 3)).save(
+        out, format="PNG"
+    )
+    return out.getvalue()
+
+
+def area_mbtiles(path: Path, bbox: tuple[float, float, float, float], zooms, data: bytes) -> int:
+    """An MBTiles file holding ``data`` as every tile over ``bbox`` at ``zooms`` (west, south,
+    east, north); returns how many tiles it holds."""
+    ranges = tile_ranges(bbox, zooms)
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE metadata (name TEXT, value TEXT)")
+        db.execute(
+            "CREATE TABLE tiles (zoom_level INTEGER, tile_column INTEGER, tile_row INTEGER,"
+            " tile_data BLOB)"
+        )
+        db.executemany("INSERT INTO metadata VALUES (?, ?)", [("name", "area"), ("format", "png")])
+        db.executemany(
+            "INSERT INTO tiles VALUES (?, ?, ?, ?)",
+            [(z, x, (1 << z) - 1 - y, data) for r in ranges for z, x, y in r.tiles()],
+        )
+    db.close()
+    return sum(r.count for r in ranges)

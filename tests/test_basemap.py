@@ -9,10 +9,12 @@ import json
 import os
 import re
 import subprocess
+import threading
 
 import mapbox_vector_tile
 import pytest
 
+from gis.basemap import open_pmtiles, read_tile
 from registry.basemaps import load_basemaps
 from registry.config import load_settings
 from registry.errors import InvalidValue
@@ -250,3 +252,32 @@ def test_jasyl_serve_refuses_a_wrong_basemap_list_by_name(tmp_path) -> None:
         )
         assert done.returncode == 1, done.stderr
         assert says in done.stderr + done.stdout
+
+
+def test_a_pmtiles_archive_is_kept_open_and_read_afresh_once_replaced(tmp_path) -> None:
+    path = make_pmtiles(tmp_path / "city.pmtiles")
+    z, x, y = 14, 11442, 5475
+    assert read_tile(path, z, x, y) == tile_png(TILES[(z, x, y)])
+    reader = open_pmtiles(path)
+    assert open_pmtiles(path) is reader  # one reader per file and process, not one per tile
+    make_pmtiles(path, {**TILES, (z, x, y): (10, 200, 10)})  # the administrator's new file
+    later = path.stat().st_mtime_ns + 1_000_000_000
+    os.utime(path, ns=(later, later))  # replaced within the same clock tick is replaced too
+    assert read_tile(path, z, x, y) == tile_png((10, 200, 10))
+    assert open_pmtiles(path) is not reader
+
+
+def test_one_open_pmtiles_reader_serves_many_threads(tmp_path) -> None:
+    path = make_pmtiles(tmp_path / "city.pmtiles")
+    wrong: list[tuple[int, int, int]] = []
+
+    def read_all() -> None:
+        for _ in range(50):
+            wrong.extend(t for t, c in TILES.items() if read_tile(path, *t) != tile_png(c))
+
+    threads = [threading.Thread(target=read_all) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert wrong == []

@@ -27,6 +27,7 @@ PROJECT = Path(__file__).resolve().parents[1]
 BENCH = PROJECT / "bench"
 TINY = {
     "field": ["--plants", "300", "--repeat", "2"],
+    "basemap": ["--tiles", "300", "--rounds", "1"],
     "benefits": ["--plants", "2000", "--repeat", "2", "--naive-repeat", "1", "--bulk", "500"]
     + ["--bulk-rounds", "1", "--fresh", "--import-rows", "200", "--import-rounds", "1"],
     "importer": ["--rows", "200"],

@@ -418,3 +418,49 @@ def test_changes_waiting_for_days_are_warned_about(phone, field_site) -> None:
     )
     assert phone.locator("#old-unsent").is_visible()
     assert "3" in phone.inner_text("#old-unsent")
+
+
+def new_plant_keys(page) -> list[str]:
+    return page.evaluate(
+        "JasylField.db.then((db) => db.getAllKeys('plants'))"
+        ".then((keys) => keys.filter((k) => k.startsWith('new:')))"
+    )
+
+
+def open_plant(page, key: str) -> None:
+    page.click(f"#plants li[data-key='{key}'] button")
+    page.wait_for_selector("#plant-dialog[open]")
+
+
+def test_a_plant_added_offline_is_edited_or_removed_before_it_is_sent(
+    phone, field_site, clean
+) -> None:
+    base, _, _ = field_site
+    sign_in(phone, base, "les@test.jasyl.kz")
+    open_field(phone, base)
+    phone.context.set_offline(True)
+    phone.click("#locate")
+    phone.wait_for_function("() => document.querySelector('#position').textContent.length > 0")
+    add_plant(phone, "2.5")
+    [kept] = new_plant_keys(phone)
+    open_plant(phone, kept)
+    assert phone.input_value("#edit-form input[name=height_m]") == "2.5"
+    phone.fill("#edit-form input[name=height_m]", "3.7")
+    phone.fill("#edit-form input[name=notes]", "leaning north")
+    phone.click("#edit-save")
+    add_plant(phone, "9")
+    phone.wait_for_function("() => document.querySelectorAll('#outbox li').length === 2")
+    [dropped] = [k for k in new_plant_keys(phone) if k != kept]
+    open_plant(phone, dropped)
+    phone.click("#drop-unsent")
+    phone.wait_for_function("() => document.querySelector('#unsent-count').textContent === '1'")
+    assert new_plant_keys(phone) == [kept]
+    assert phone.locator("#outbox li").count() == 1
+
+    phone.context.set_offline(False)
+    phone.wait_for_function("() => document.querySelector('#unsent-count').textContent === '0'")
+    with unit_of_work(clean) as session:
+        added = session.scalars(select(Plant).where(Plant.inventory_number != "71-FIELD-ELM"))
+        assert [(float(p.height_m), p.notes) for p in added] == [(3.7, "leaning north")]
+        assert session.scalar(select(func.count()).select_from(FieldChange)) == 1
+    assert phone.errors == []

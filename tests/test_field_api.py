@@ -265,3 +265,28 @@ def test_a_work_area_says_its_size_then_downloads_within_the_budget(field, clean
     assert "JASYL_FIELD_AREA_MAX_PLANTS" in refused.get_json()["message"]
     both = client.get(f"/api/v1/field/area?bbox={box}&region=1")
     assert (both.status_code, both.get_json()["field"]) == (422, "area")
+
+
+def card_of(client, lon: float, lat: float, lang: str) -> str:
+    answer = client.get(f"/api/v1/plants/at?lon={lon}&lat={lat}&z=19&lang={lang}").get_json()
+    return answer["html"]
+
+
+def test_a_synced_plant_keeps_its_gps_accuracy_and_fixes_shown_on_its_card(field, clean) -> None:
+    _, client, token, elm = field
+    add = new_plant_change(height_m=2.0)
+    added = post(client, token, add).get_json()
+    assert (added["result"]["gps_accuracy_m"], added["result"]["gps_fixes"]) == (4.5, 5)
+    with unit_of_work(clean) as session:
+        plant = session.get(Plant, added["plant_id"])
+        assert (float(plant.gps_accuracy_m), plant.gps_fixes) == (4.5, 5)
+        assert session.get(Plant, elm).gps_accuracy_m is None  # not measured, not zero
+    lon, lat = add["payload"]["lon"], add["payload"]["lat"]
+    card = card_of(client, lon, lat, "ru")  # the forester's own language
+    assert "<th>Точность GPS</th>" in card and "± 4,5 м · усреднено замеров: 5" in card
+    no_fix = new_plant_change()
+    del no_fix["gps_accuracy_m"], no_fix["gps_fixes"]
+    post(client, token, no_fix)
+    assert "GPS" not in card_of(client, no_fix["payload"]["lon"], no_fix["payload"]["lat"], "ru")
+    public = client.application.test_client()
+    assert "gps-accuracy" not in card_of(public, lon, lat, "en")  # staff only

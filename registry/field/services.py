@@ -1,4 +1,4 @@
-"""Applying a phone's change exactly once, and reading out a work area for offline use.
+"""Applying a phone's change exactly once (the work area it downloads: ``registry.field.areas``).
 
 A phone records a change without signal under a UUID it made (``crypto.randomUUID``) and sends it
 when it can, again and again until it hears an answer. The first arrival claims the UUID (an
@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from registry.access import Actor, require_signed_in
 from registry.audit.services import jsonable
-from registry.errors import InvalidValue, NotFound, StaleVersion, TooLarge
+from registry.errors import InvalidValue, NotFound, StaleVersion
 from registry.field.models import FieldChange, FieldPhoto
 from registry.inventory import queries
 from registry.inventory.models import Plant
@@ -145,7 +145,9 @@ def _plant_of(session: Session, actor: Actor, payload: dict[str, Any]) -> int:
 
 
 def _add(session: Session, actor: Actor, change: Change) -> tuple[dict, int]:
-    plant = create_plant(session, actor, dict(change.payload))
+    plant = create_plant(
+        session, actor, dict(change.payload), change.gps_accuracy_m, change.gps_fixes
+    )
     return queries.plant_view(plant, actor), plant.id
 
 
@@ -249,115 +251,3 @@ def store_photo(
     )
     session.flush()
     return photo, False
-
-
-# -- work areas -----------------------------------------------------------------------------------
-PLANT_JSON = """json_build_object(
-    'id', p.id, 'version', p.version, 'region_id', p.region_id,
-    'inventory_number', p.inventory_number, 'species_id', p.species_id,
-    'green_space_id', p.green_space_id, 'planting_form', p.planting_form,
-    'quantity', p.quantity, 'planting_year', p.planting_year, 'age_years', p.age_years,
-    'height_m', p.height_m, 'trunk_diameter_cm', p.trunk_diameter_cm,
-    'crown_diameter_m', p.crown_diameter_m, 'condition', p.condition,
-    'hazardous', p.hazardous, 'status', p.status, 'address', p.address, 'notes', p.notes,
-    'lon', round(ST_X(ST_PointOnSurface(p.geom))::numeric, 7),
-    'lat', round(ST_Y(ST_PointOnSurface(p.geom))::numeric, 7))"""
-SPACE_JSON = """json_build_object(
-    'id', s.id, 'version', s.version, 'region_id', s.region_id, 'name', s.name,
-    'category', s.category, 'kind', s.kind,
-    'geometry', ST_AsGeoJSON(s.geom, 6)::json)"""
-IN_SPACE = (
-    "(p.green_space_id = :space"
-    " OR ST_Intersects(p.geom, (SELECT geom FROM green_spaces WHERE id = :space)))"
-)
-IN_REGION = "p.region_id = :region"
-IN_BOX = "p.geom && ST_MakeEnvelope(:west, :south, :east, :north, 4326)"
-SPACE_IN_SPACE = "s.id = :space"
-SPACE_IN_REGION = "s.region_id = :region"
-SPACE_IN_BOX = "s.geom && ST_MakeEnvelope(:west, :south, :east, :north, 4326)"
-# One constant statement per kind of area (a plan each can use its index for).
-COUNTS = {
-    kind: text(
-        f"SELECT (SELECT count(*) FROM plants p WHERE {plants}),"  # noqa: S608 (constants)
-        f" (SELECT count(*) FROM green_spaces s WHERE {spaces})"
-    )
-    for kind, plants, spaces in (
-        ("green_space", IN_SPACE, SPACE_IN_SPACE),
-        ("region", IN_REGION, SPACE_IN_REGION),
-        ("bbox", IN_BOX, SPACE_IN_BOX),
-    )
-}
-CONTENTS = {
-    kind: text(
-        f"SELECT (SELECT coalesce(json_agg({PLANT_JSON} ORDER BY p.id), '[]')::text"  # noqa: S608
-        f" FROM plants p WHERE {plants}),"
-        f" (SELECT coalesce(json_agg({SPACE_JSON} ORDER BY s.id), '[]')::text"
-        f" FROM green_spaces s WHERE {spaces})"
-    )
-    for kind, plants, spaces in (
-        ("green_space", IN_SPACE, SPACE_IN_SPACE),
-        ("region", IN_REGION, SPACE_IN_REGION),
-        ("bbox", IN_BOX, SPACE_IN_BOX),
-    )
-}
-BYTES_PER_PLANT = 420  # measured by bench.field: the JSON of one plant, about
-
-
-@dataclass(frozen=True)
-class Area:
-    """A work area: a green space, a region, or a box (west, south, east, north in degrees)."""
-
-    green_space: int | None = None
-    region: int | None = None
-    bbox: tuple[float, float, float, float] | None = None
-
-    @property
-    def kind(self) -> str:
-        chosen = [k for k in ("green_space", "region", "bbox") if getattr(self, k) is not None]
-        if len(chosen) != 1:
-            raise InvalidValue("area", "choose exactly one of green_space, region or bbox")
-        return chosen[0]
-
-    @property
-    def parameters(self) -> dict[str, Any]:
-        west, south, east, north = self.bbox or (None, None, None, None)
-        if self.bbox is not None and not (west < east and south < north):
-            raise InvalidValue(
-                "bbox", "must be west,south,east,north with west < east, south < north"
-            )
-        return {
-            "space": self.green_space,
-            "region": self.region,
-            "west": west,
-            "south": south,
-            "east": east,
-            "north": north,
-        }
-
-
-def area_size(session: Session, actor: Actor, area: Area, max_plants: int) -> dict[str, Any]:
-    """How much a work area holds, told before anything is downloaded."""
-    require_signed_in(session, actor, "download", "a work area")
-    plants, spaces = session.execute(COUNTS[area.kind], area.parameters).one()
-    return {
-        "plants": plants,
-        "green_spaces": spaces,
-        "max_plants": max_plants,
-        "approximate_bytes": plants * BYTES_PER_PLANT + spaces * 2_000,
-        "allowed": plants <= max_plants,
-    }
-
-
-def area_contents(session: Session, actor: Actor, area: Area, max_plants: int) -> tuple[str, str]:
-    """The plants and green spaces of a work area as two JSON arrays (built by the database),
-    or ``TooLarge`` beyond ``max_plants`` (``JASYL_FIELD_AREA_MAX_PLANTS``)."""
-    size = area_size(session, actor, area, max_plants)
-    if not size["allowed"]:
-        raise TooLarge(
-            "area",
-            f"holds {size['plants']} plants, more than JASYL_FIELD_AREA_MAX_PLANTS "
-            f"({max_plants}) allows: choose a smaller area",
-            size["plants"],
-        )
-    plants, spaces = session.execute(CONTENTS[area.kind], area.parameters).one()
-    return plants, spaces

@@ -172,6 +172,10 @@ class Plant(Timestamped, Versioned, Base):
     notes: Mapped[str] = mapped_column(Text, default="")
     published: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
     import_batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id"))
+    # Recorded in field mode: the position's accuracy (metres) and the fixes averaged for it;
+    # None: not measured (drawn on the map, imported, or recorded before revision 0030).
+    gps_accuracy_m: Mapped[Decimal | None] = mapped_column(Numeric(7, 1))
+    gps_fixes: Mapped[int | None] = mapped_column(SmallInteger)
 
 
 class Inspection(Base):

@@ -312,6 +312,9 @@ def plant_view(plant: Plant, actor: Actor) -> dict[str, Any]:
         if name == "geom" or (name in INTERNAL_FIELDS and not internal):
             continue
         view[name] = jsonable(getattr(plant, name))
+    if internal:
+        view["gps_accuracy_m"] = jsonable(plant.gps_accuracy_m)
+        view["gps_fixes"] = plant.gps_fixes
     view["geometry"] = mapping(to_shape(plant.geom))
     return view
 

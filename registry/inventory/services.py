@@ -199,8 +199,15 @@ def registry_number(kato: str, plant_id: int) -> str:
     return f"{kato}-{plant_id:08d}"
 
 
-def create_plant(session: Session, actor: Actor, data: dict[str, Any]) -> Plant:
-    """Add a plant; its region comes from its location, its number is given or assigned."""
+def create_plant(
+    session: Session,
+    actor: Actor,
+    data: dict[str, Any],
+    gps_accuracy_m: float | None = None,
+    gps_fixes: int | None = None,
+) -> Plant:
+    """Add a plant; its region comes from its location, its number is given or assigned. A
+    plant placed by a phone's GPS keeps the fix's accuracy and the fixes averaged (field mode)."""
     values = _plant_values(session, data)
     region = locate(session, values["geom"])
     require_region_write(session, actor, region.id, "create", "plant")
@@ -213,6 +220,8 @@ def create_plant(session: Session, actor: Actor, data: dict[str, Any]) -> Plant:
         region_id=region.id,
         updated_by=actor.user_id,
         version=1,
+        gps_accuracy_m=gps_accuracy_m,
+        gps_fixes=gps_fixes,
         **{**values, "inventory_number": number, "geom": from_shape(values["geom"], 4326)},
     )
     session.add(plant)

@@ -317,6 +317,11 @@ class PlantAnswer(BaseModel):
     address: Text = None
     notes: Text = Field(None, description="Signed-in staff only")
     published: bool = None
+    gps_accuracy_m: float | None = Field(
+        None,
+        description="Metres, of a position recorded in field mode (staff only); null: not measured",
+    )
+    gps_fixes: int | None = Field(None, description="GPS fixes averaged for it (staff only)")
     geometry: dict[str, Any] = None
     benefits: PlantBenefits | None = Field(
         None, description="One plant's read only (GET /plants/{id}): CO₂, rain, value in ₸"

@@ -25,6 +25,8 @@ from flask_wtf.csrf import generate_csrf
 from PIL import Image, ImageDraw
 
 from web.actors import current_actor
+from web.basemap.views import basemap_layers
+from web.field.views import field_basemap
 from web.i18n import LANGUAGES
 from web.labels import STATUS_NAMES, condition_names
 
@@ -32,8 +34,8 @@ bp = Blueprint("field", __name__)
 STATIC = Path(__file__).resolve().parent.parent / "static"
 VENDOR = Path(__file__).resolve().parent.parent / "node_modules"
 ICON_SIZES = (192, 512)
-SHELL = ("field.js", "field.css")
-VENDORED = ("idb/build/umd.js",)
+SHELL = ("field-map.js", "field-area.js", "field.js", "field.css")
+VENDORED = ("idb/build/umd.js", "leaflet/dist/leaflet.js", "leaflet/dist/leaflet.css")
 WORKBOX = ("workbox-core", "workbox-precaching", "workbox-routing", "workbox-strategies")
 MESSAGES = {
     "online": _l("Online"),
@@ -59,7 +61,18 @@ MESSAGES = {
     "saved": _l("Saved on the phone; it is sent when there is signal."),
     "area_size": _l("%(plants)s plants and %(spaces)s green spaces, about %(mb)s MB"),
     "area_too_large": _l("Too large: at most %(max)s plants per work area."),
-    "area_kept": _l("Kept on this phone: %(plants)s plants, %(spaces)s green spaces"),
+    "area_kept_size": _l(
+        "Kept on this phone: %(plants)s plants, %(spaces)s green spaces, %(mb)s MB"
+    ),
+    "tiles_size": _l("Basemap: %(count)s tiles z13–z18, %(mb)s MB"),
+    "tiles_viewed_only": _l(
+        "The basemap is a third party's and may not be downloaded by area: only the tiles you"
+        " have viewed are kept for offline use."
+    ),
+    "area_over_budget": _l("Too large: about %(mb)s MB, more than the %(budget)s MB allowed."),
+    "tiles_fetching": _l("Basemap tiles: %(done)s of %(count)s"),
+    "tiles_kept": _l("Basemap tiles kept: %(count)s, %(mb)s MB"),
+    "draw_rectangle": _l("Tap two opposite corners of the work area on the map."),
     "storage": _l("Storage used: %(used)s MB of %(quota)s MB"),
     "persistent_yes": _l("The browser keeps this data (persistent storage)."),
     "persistent_no": _l("The browser may clear this data when space runs low."),
@@ -75,6 +88,7 @@ MESSAGES = {
     "added_offline": _l("added on this phone"),
     "photo_queued": _l("photo queued"),
     "exported": _l("Exported %(n)s unsent changes."),
+    "dropped": _l("Removed from this phone; nothing about it is sent."),
     "other_user": _l("Changes recorded by %(who)s wait until they sign in on this phone."),
 }
 
@@ -92,11 +106,13 @@ def revision(path: Path) -> str:
 
 @bp.get("/field")
 def index():
+    basemap = field_basemap()
     return render_template(
         "field/index.html",
         statuses=STATUS_NAMES,
         grades=condition_names(),
         settings=current_app.config["JASYL_SETTINGS"],
+        basemap=basemap_layers()[basemap.id] if basemap else None,
     )
 
 

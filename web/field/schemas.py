@@ -104,12 +104,33 @@ class Received(BaseModel):
     received: list[str]
 
 
+class TileRangeAnswer(BaseModel):
+    z: int
+    x0: int
+    x1: int
+    y0: int
+    y1: int
+
+
+class AreaTiles(BaseModel):
+    basemap: str = Field(description="The basemap's id (JASYL_BASEMAPS)")
+    bulk: bool = Field(description="Fetched by area (self-hosted); false: only tiles viewed")
+    count: int = Field(description="Tiles z13–z18 the archive holds over the area")
+    bytes: int
+    measured: bool = Field(None, description="Bytes read from the archive, not estimated")
+    ranges: list[TileRangeAnswer] = Field(None, description="Tiles to fetch, per zoom (XYZ)")
+
+
 class AreaSize(BaseModel):
     plants: int
     green_spaces: int
     max_plants: int
-    approximate_bytes: int
+    approximate_bytes: int = Field(description="The plants' and green spaces' JSON, about")
+    tiles: AreaTiles | None = None
+    total_bytes: int
+    budget_bytes: int = Field(description="JASYL_FIELD_BUDGET_MB in bytes")
     allowed: bool
+    refusal: str | None = Field(None, description="Why the area may not be downloaded")
 
 
 class FieldArea(BaseModel):

@@ -16,9 +16,11 @@ from uuid import UUID
 from flask import Blueprint, Response, current_app, g, jsonify
 
 from registry.access import require_signed_in
+from registry.basemaps import Basemap
 from registry.errors import InvalidValue
 from registry.field import services
-from registry.field.services import Area, Change
+from registry.field.areas import Area, AreaRules, area_contents, area_size
+from registry.field.services import Change
 from web.actors import current_actor
 from web.api.views import plant_input
 from web.bounds import body_limit
@@ -115,15 +117,26 @@ def area_asked() -> Area:
     return Area(green_space=g.query.green_space, region=g.query.region, bbox=bbox)
 
 
+def field_basemap() -> Basemap | None:
+    """The basemap field mode draws and keeps: the first self-hosted one (its tiles can be
+    fetched by area), else the first configured (only the tiles viewed are kept)."""
+    basemaps = current_app.config["BASEMAPS"]
+    return next((b for b in basemaps if b.file is not None), basemaps[0] if basemaps else None)
+
+
+def area_rules() -> AreaRules:
+    return AreaRules(settings().field_area_max_plants, settings().field_budget_mb, field_basemap())
+
+
 @api.get("/area")
 def area():
     """A work area's size (``count_only``), or its plants and green spaces, built as JSON by the
     database and passed through untouched (10,000 plants are ~4 MB: no Python objects each)."""
-    actor, area, most = current_actor(), area_asked(), settings().field_area_max_plants
+    actor, area, rules = current_actor(), area_asked(), area_rules()
     with request_session() as session:
-        size = services.area_size(session, actor, area, most)
+        size = area_size(session, actor, area, rules)
         if g.query.count_only:
             return jsonify({"size": size})
-        plants, spaces = services.area_contents(session, actor, area, most)
+        plants, spaces = area_contents(session, actor, area, rules)
     body = f'{{"size": {json.dumps(size)}, "plants": {plants}, "green_spaces": {spaces}}}'
     return Response(body, mimetype="application/json", headers={"Cache-Control": "no-store"})

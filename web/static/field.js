@@ -238,6 +238,7 @@
     say('gps-message', '');
     say('position', t('position', { m: state.position.accuracy, n }));
     if (n >= 5 && state.watch != null) navigator.geolocation.clearWatch(state.watch);
+    if (n === 1 && window.JasylFieldMap) window.JasylFieldMap.map.setView([latitude, longitude], 17, { animate: false });
     renderPlants();
   }
 
@@ -273,7 +274,7 @@
     const entry = await queue('add_plant', { ...values, lon: round(lon), lat: round(lat) }, plant, {
       uuid, gps_accuracy_m: accuracy, gps_fixes: fixes,
     });
-    await (await db).put('plants', { ...plant, uuid, lon, lat, local: true, species_id: values.species_id });
+    await (await db).put('plants', { ...values, ...plant, uuid, lon, lat, local: true });
     await queuePhoto(entry, form.elements.photo);
     form.reset();
     say('sync-message', t('saved'));
@@ -292,15 +293,62 @@
   async function recordOnPlant(event, kind) {
     event.preventDefault();
     const form = event.target;
-    const plant = state.plant;
+    let plant = state.plant;
     const values = formValues(form);
+    if (kind === 'edit_plant' && plant.local) {
+      if (await editUnsent(plant, values)) return closePlant(form);
+      plant = (await (await db).get('plants', plant.key)) || plant;  // sent meanwhile: a real edit
+    }
     const entry = await queue(kind, { ...plantRef(plant), ...values }, plant);
     if (form.elements.photo) await queuePhoto(entry, form.elements.photo);
+    await closePlant(form);
+  }
+
+  async function closePlant(form) {
     form.reset();
     $('plant-dialog').close();
     say('sync-message', t('saved'));
     await render();
     sync();
+  }
+
+  // -- plants added on this phone, not sent yet ----------------------------------------------------
+  // Until the server has its add, such a plant is only this phone's: an edit rewrites the queued
+  // add (one change is sent, with the final values) and removing it drops the add and whatever
+  // waits on it (nothing is sent). A sync under way is let finish first: a plant it sent is no
+  // longer this phone's alone, and is edited like any other.
+  async function unsentAdd(plant) {
+    while (state.syncing) await new Promise((resolve) => setTimeout(resolve, 100));
+    const add = await (await db).get('outbox', plant.uuid);
+    return add && add.kind === 'add_plant' && add.state !== 'sent' ? add : null;
+  }
+
+  async function editUnsent(plant, values) {
+    const add = await unsentAdd(plant);
+    if (!add) return false;
+    const store = await db;
+    add.payload = compact({ ...add.payload, ...values });
+    if (add.state === 'refused') Object.assign(add, { state: 'queued', error: null });  // corrected
+    await store.put('outbox', add);
+    await store.put('plants', { ...(await store.get('plants', plant.key)), ...values });
+    return true;
+  }
+
+  async function dropUnsent() {
+    const plant = state.plant;
+    const add = await unsentAdd(plant);
+    $('plant-dialog').close();
+    if (!add) return render();
+    const store = await db;
+    const dropped = (await entries()).filter((e) => e.plant_key === plant.key && e.state !== 'sent');
+    const uuids = new Set(dropped.map((e) => e.uuid));
+    for (const uuid of uuids) await store.delete('outbox', uuid);
+    for (const photo of await store.getAll('photos')) {
+      if (uuids.has(photo.change_uuid)) await store.delete('photos', photo.uuid);
+    }
+    await store.delete('plants', plant.key);
+    say('sync-message', t('dropped'));
+    await render();
   }
 
   // -- conflicts -----------------------------------------------------------------------------------
@@ -355,70 +403,6 @@
     sync();
   }
 
-  // -- the work area -------------------------------------------------------------------------------
-  function areaQuery() {
-    const kind = $('area-kind').value;
-    if (kind === 'green_space' && $('area-space').value) return `green_space=${Number($('area-space').value)}`;
-    if (kind === 'region' && state.session && state.session.region_id) return `region=${state.session.region_id}`;
-    if (kind === 'near' && state.position) {
-      const { lat, lon } = state.position;
-      const dLat = 0.0045, dLon = 0.0045 / Math.cos((lat * Math.PI) / 180);
-      return `bbox=${[lon - dLon, lat - dLat, lon + dLon, lat + dLat].map(round).join(',')}`;
-    }
-    return null;
-  }
-
-  async function checkArea() {
-    const query = areaQuery();
-    if (!query) return say('area-message', t('choose_area'));
-    await freshSession().catch(() => null);
-    const answer = await fetch(`/api/v1/field/area?${query}&count_only=true`, { credentials: 'same-origin' });
-    const body = await answer.json();
-    if (!answer.ok) return say('area-message', body.message);
-    const size = body.size;
-    const mb = (size.approximate_bytes / 1e6).toFixed(1);
-    say('area-message', t('area_size', { plants: size.plants, spaces: size.green_spaces, mb }) +
-      (size.allowed ? '' : ` ${t('area_too_large', { max: size.max_plants })}`));
-    $('area-download').disabled = !size.allowed;
-  }
-
-  async function downloadArea() {
-    const query = areaQuery();
-    if (!query) return say('area-message', t('choose_area'));
-    const started = performance.now();
-    const answer = await fetch(`/api/v1/field/area?${query}`, { credentials: 'same-origin' });
-    const body = await answer.json();
-    if (!answer.ok) return say('area-message', body.message);
-    const received = performance.now();
-    await keepArea(body);
-    const stored = performance.now();
-    await (await db).put('meta', {
-      query, at: new Date().toISOString(), plants: body.plants.length, spaces: body.green_spaces.length,
-      download_ms: Math.round(received - started), store_ms: Math.round(stored - received),
-    }, 'area');
-    await render();
-  }
-
-  // The downloaded area replaces the one kept before; this phone's own new plants stay.
-  async function keepArea(body) {
-    const store = await db;
-    const tx = store.transaction(['plants', 'spaces'], 'readwrite');
-    const plants = tx.objectStore('plants');
-    plants.delete(IDBKeyRange.bound('id:', 'id:\uffff'));  // the area's plants ('new:' ones stay)
-    tx.objectStore('spaces').clear();
-    for (const plant of body.plants) plants.put({ ...plant, key: `id:${plant.id}`, label: plant.inventory_number });
-    for (const space of body.green_spaces) tx.objectStore('spaces').put(space);
-    await tx.done;
-  }
-
-  async function showStorage() {
-    if (!navigator.storage) return;
-    const persisted = navigator.storage.persist ? await navigator.storage.persist() : false;
-    const { usage, quota } = navigator.storage.estimate ? await navigator.storage.estimate() : {};
-    say('storage', `${t(persisted ? 'persistent_yes' : 'persistent_no')} ` +
-      (quota ? t('storage', { used: (usage / 1e6).toFixed(1), quota: Math.round(quota / 1e6) }) : ''));
-  }
-
   // -- export --------------------------------------------------------------------------------------
   function asDataUrl(blob) {
     return new Promise((resolve) => {
@@ -462,6 +446,7 @@
     const all = (await (await db).getAll('plants')).filter(
       (p) => !search || String(p.inventory_number || p.label || '').toLowerCase().includes(search));
     all.sort((a, b) => distance(a) - distance(b) || String(a.key).localeCompare(String(b.key)));
+    if (window.JasylFieldMap) window.JasylFieldMap.showPlants(all, openPlant);
     const list = $('plants');
     list.innerHTML = '';
     for (const plant of all.slice(0, 30)) {
@@ -481,7 +466,12 @@
   function openPlant(plant) {
     state.plant = plant;
     say('plant-title', `${plant.inventory_number || plant.label || ''}` + (plant.local ? ` (${t('added_offline')})` : ''));
-    $('edit-form').hidden = $('remove-form').hidden = Boolean(plant.local);
+    $('remove-form').hidden = Boolean(plant.local);
+    $('drop-unsent').hidden = !plant.local;
+    const edit = $('edit-form');
+    for (const name of ['height_m', 'trunk_diameter_cm', 'notes']) {
+      edit.elements[name].value = plant.local && plant[name] != null ? plant[name] : '';
+    }
     $('plant-dialog').showModal();
   }
 
@@ -517,8 +507,7 @@
     const old = Date.now() - OLD_DAYS * 86400000;
     $('old-unsent').hidden = !(await entries()).some((e) => e.state === 'queued' && Date.parse(e.recorded_at) < old);
     say('old-unsent', t('old_unsent'));
-    const area = await (await db).get('meta', 'area');
-    say('area-kept', area ? t('area_kept', { plants: area.plants, spaces: area.spaces }) : '');
+    await area.renderKept();
     await renderOutbox();
     await renderPlants();
   }
@@ -539,6 +528,9 @@
     }
   }
 
+  // The work area (web/static/field-area.js), given what it shares with the rest of the page.
+  const area = window.JasylFieldArea({ db, $, t, say, state, freshSession, render, round });
+
   // -- start ---------------------------------------------------------------------------------------
   function listen() {
     $('send-now').addEventListener('click', sync);
@@ -548,13 +540,12 @@
     $('edit-form').addEventListener('submit', (e) => recordOnPlant(e, 'edit_plant'));
     $('remove-form').addEventListener('submit', (e) => recordOnPlant(e, 'remove'));
     $('plant-close').addEventListener('click', () => $('plant-dialog').close());
+    $('drop-unsent').addEventListener('click', dropUnsent);
     $('conflict-mine').addEventListener('click', () => resolveConflict(true));
     $('conflict-server').addEventListener('click', () => resolveConflict(false));
     $('export').addEventListener('click', exportUnsent);
     $('plant-search').addEventListener('input', renderPlants);
-    $('area-kind').addEventListener('change', () => { $('area-space').hidden = $('area-kind').value !== 'green_space'; });
-    $('area-check').addEventListener('click', checkArea);
-    $('area-download').addEventListener('click', downloadArea);
+    area.listen();
     window.addEventListener('online', () => { render(); sync(); });
     window.addEventListener('offline', render);
     setInterval(sync, 30000);
@@ -576,10 +567,10 @@
     await loadStrings();
     await loadSpecies();
     await render();
-    showStorage();
+    area.showStorage();
     await sync();
     root.dataset.ready = 'true';
   }
 
-  window.JasylField = { db, sync, render, unsentCount, keepArea, started: start() };
+  window.JasylField = { db, sync, render, unsentCount, keepArea: area.keepArea, started: start() };
 })();

@@ -23,6 +23,21 @@ workbox.routing.registerRoute(
   pages,
 );
 
+// Basemap tiles: those of a self-hosted basemap the page fetched for the work area, from the
+// cache first; a third party's only as viewed (opaque answers kept too: they are images).
+const TILES = 'jasyl-field-tiles';
+const VIEWED = 'jasyl-field-viewed-tiles';
+const images = { cacheWillUpdate: async ({ response }) => ([0, 200].includes(response.status) ? response : null) };
+workbox.routing.registerRoute(
+  ({ url, request }) => url.origin === self.location.origin && request.method === 'GET' &&
+    url.pathname.startsWith('/basemap/'),
+  new workbox.strategies.CacheFirst({ cacheName: TILES }),
+);
+workbox.routing.registerRoute(
+  ({ url, request }) => url.origin !== self.location.origin && request.destination === 'image',
+  new workbox.strategies.CacheFirst({ cacheName: VIEWED, plugins: [images] }),
+);
+
 self.addEventListener('install', (event) => {
   event.waitUntil(caches.open(PAGES).then((cache) =>
     Promise.all(WARM.map((url) => cache.add(new Request(url, { credentials: 'same-origin' })).catch(() => null)))));
