@@ -173,9 +173,11 @@ def noise_png(seed: int = 7) -> bytes:
     return out.getvalue()
 
 
-def area_mbtiles(path: Path, bbox: tuple[float, float, float, float], zooms, data: bytes) -> int:
-    """An MBTiles file holding ``data`` as every tile over ``bbox`` at ``zooms`` (west, south,
-    east, north); returns how many tiles it holds."""
+def area_mbtiles(
+    path: Path, bbox: tuple[float, float, float, float], zooms, data: bytes, fmt: str = "png"
+) -> int:
+    """An MBTiles file holding ``data`` (tiles of format ``fmt``) as every tile over ``bbox`` at
+    ``zooms`` (west, south, east, north); returns how many tiles it holds."""
     ranges = tile_ranges(bbox, zooms)
     with sqlite3.connect(path) as db:
         db.execute("CREATE TABLE metadata (name TEXT, value TEXT)")
@@ -183,7 +185,7 @@ def area_mbtiles(path: Path, bbox: tuple[float, float, float, float], zooms, dat
             "CREATE TABLE tiles (zoom_level INTEGER, tile_column INTEGER, tile_row INTEGER,"
             " tile_data BLOB)"
         )
-        db.executemany("INSERT INTO metadata VALUES (?, ?)", [("name", "area"), ("format", "png")])
+        db.executemany("INSERT INTO metadata VALUES (?, ?)", [("name", "area"), ("format", fmt)])
         db.executemany(
             "INSERT INTO tiles VALUES (?, ?, ?, ?)",
             [(z, x, (1 << z) - 1 - y, data) for r in ranges for z, x, y in r.tiles()],

@@ -12,8 +12,16 @@ import pytest
 
 from registry.basemaps import load_basemaps
 from registry.db import unit_of_work
-from tests.basemap_files import STREETS, area_mbtiles, basemaps_setting, noise_png, tile_png
+from tests.basemap_files import (
+    STREETS,
+    area_mbtiles,
+    basemaps_setting,
+    noise_png,
+    tile_png,
+    vector_tile,
+)
 from tests.factories import ASTANA, make_plant
+from tests.test_browser_basemap import CANVAS_COLOURS
 from tests.test_browser_field import (  # noqa: F401 (phone: the fixture)
     HERE,
     download_area_around_me,
@@ -31,11 +39,11 @@ BASEMAP_TILES = """() => [...document.querySelectorAll('#field-map img.leaflet-t
     .filter((img) => img.src.includes('/basemap/city/'))"""
 
 
-def field_site(clean, tmp_path, tiles: bytes, zooms=range(13, 19), **settings):
+def field_site(clean, tmp_path, tiles: bytes, zooms=range(13, 19), fmt="png", **settings):
     with unit_of_work(clean) as session:
         elm = make_plant(session, inventory_number="71-AREA-ELM", geom=point(ASTANA)).id
     new_user(clean, "les@test.jasyl.kz", "forester", "KZ-71")
-    area_mbtiles(tmp_path / "city.mbtiles", WIDER, zooms, tiles)
+    area_mbtiles(tmp_path / "city.mbtiles", WIDER, zooms, tiles, fmt)
     basemaps = load_basemaps(basemaps_setting(tmp_path / "city.mbtiles", max_zoom=18))
     app = create_app({"UPLOADS_DIR": tmp_path / "uploads", "BASEMAPS": basemaps})
     app.config["JASYL_SETTINGS"] = replace(app.config["JASYL_SETTINGS"], **settings)
@@ -90,6 +98,39 @@ def test_the_basemap_of_a_downloaded_area_is_drawn_offline_from_the_cache(
             assert not [t for t in failed if t.startswith(f"{zoom}/")], failed
         tiles = [r for r in answers if "/basemap/" in r.url]
         assert tiles and all(r.from_service_worker and r.status == 200 for r in tiles)
+        assert phone.errors == []
+
+
+def test_a_vector_basemap_is_drawn_in_the_field_and_offline_from_the_cache(
+    phone,  # noqa: F811
+    clean,
+    tmp_path,
+) -> None:
+    """A self-hosted basemap of vector tiles: drawn on the field map by protomaps-leaflet (which
+    the worker precaches too), its tiles kept by area, and drawn again offline."""
+    app, _ = field_site(clean, tmp_path, vector_tile(), fmt="pbf")
+    colours = f"({CANVAS_COLOURS.replace('.basemap-streets', '#field-map .basemap')})()"
+    answers = []
+    for base in serve(app):
+        sign_in(phone, base, "les@test.jasyl.kz")
+        open_field(phone, base)
+        installed(phone)
+        download_area_around_me(phone)
+        phone.wait_for_selector("#field[data-tiles=kept]")
+        cdp = phone.context.new_cdp_session(phone)
+        cdp.send("Network.clearBrowserCache")  # only the worker's cache may answer now
+        phone.context.set_offline(True)
+        phone.on("response", lambda r: answers.append(r))
+        phone.reload()
+        phone.wait_for_selector("#field[data-ready=true]")
+        phone.evaluate(
+            "([lat, lon]) => JasylFieldMap.map.setView([lat, lon], 16, {animate: false})",
+            [HERE["latitude"], HERE["longitude"]],
+        )
+        phone.wait_for_function(f"{colours} >= 3")  # land, water, road: drawn from the cache
+        tiles = [r for r in answers if "/basemap/" in r.url]
+        assert tiles and all(r.from_service_worker and r.status == 200 for r in tiles)
+        assert all(r.url.endswith(".pbf") for r in tiles)
         assert phone.errors == []
 
 

@@ -62,6 +62,7 @@ def init_app(app: Flask) -> None:
             "geoman_js": GEOMAN_JS,
             "geoman_css": GEOMAN_CSS,
             "chart_js": CHART_JS,
+            "protomaps_js": PROTOMAPS_JS,
         }
     )
     if not (NODE_MODULES / "leaflet").exists():

@@ -29,6 +29,7 @@ from web.basemap.views import basemap_layers
 from web.field.views import field_basemap
 from web.i18n import LANGUAGES
 from web.labels import STATUS_NAMES, condition_names
+from web.vendor import PROTOMAPS_JS
 
 bp = Blueprint("field", __name__)
 STATIC = Path(__file__).resolve().parent.parent / "static"
@@ -97,6 +98,9 @@ def shell_files() -> dict[str, Path]:
     """The app shell the worker precaches: URL → file."""
     files = {url_for("static", filename=name): STATIC / name for name in SHELL}
     files.update({f"/vendor/{name}": VENDOR / name for name in VENDORED})
+    basemap = field_basemap()
+    if basemap is not None and basemap_layers()[basemap.id].vector:  # drawn offline too
+        files[PROTOMAPS_JS] = VENDOR / PROTOMAPS_JS.removeprefix("/vendor/")
     return files
 
 

@@ -19,12 +19,20 @@
   const settings = element.dataset;
   const map = L.map(element, { zoomControl: true, preferCanvas: true }).setView([51.1282, 71.4304], 13);
   const state = { tileErrors: [], area: null, drawing: null };
-  if (settings.tiles) {
-    L.tileLayer(settings.tiles, {
-      attribution: settings.attribution, maxZoom: 19, maxNativeZoom: Number(settings.maxZoom) || 19,
-      className: 'basemap',
-    }).on('tileerror', (e) => { state.tileErrors.push(`${e.coords.z}/${e.coords.x}/${e.coords.y}`); }).addTo(map);
+  // Vector tiles are drawn by protomaps-leaflet, in the map page's style; images by Leaflet.
+  function basemapLayer() {
+    const zoom = Number(settings.maxZoom) || 19;
+    if (settings.vector === 'true' && window.protomapsL) {
+      return protomapsL.leafletLayer({
+        url: settings.tiles, attribution: settings.attribution, maxZoom: 19, maxDataZoom: zoom,
+        flavor: 'light', lang: document.documentElement.lang || 'en', className: 'basemap',
+      });
+    }
+    return L.tileLayer(settings.tiles, {
+      attribution: settings.attribution, maxZoom: 19, maxNativeZoom: zoom, className: 'basemap',
+    }).on('tileerror', (e) => { state.tileErrors.push(`${e.coords.z}/${e.coords.x}/${e.coords.y}`); });
   }
+  if (settings.tiles) basemapLayer().addTo(map);
   const plants = L.layerGroup().addTo(map);
 
   function showPlants(list, open) {
