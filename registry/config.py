@@ -32,6 +32,9 @@ import time), so tests and deployments can point one process at another database
 - ``JASYL_FIELD_BUDGET_MB``: the most one work area may weigh on a phone, its plants, green
   spaces and self-hosted basemap tiles (z13–z18) together; a heavier area is refused with its
   size, before anything is downloaded (``300``).
+- ``JASYL_FIELD_VIEWED_TILES``: the most tiles of a third party's basemap field mode keeps as
+  viewed (it may not download them by area); the oldest go first, and all after 30 days
+  (``2000``).
 - ``JASYL_TILE_CACHE``: a folder to keep rendered tiles in, under their data version; unset or
   ``off`` renders every tile (at the demo's scale a render costs about what a cached read does).
 - ``JASYL_BASEMAPS``: the map's background layers, a JSON list (``registry.basemaps``); each
@@ -144,6 +147,7 @@ class Settings:
     field_area_max_plants: int = 20_000
     field_max_gps_error_m: int = 15
     field_budget_mb: int = 300
+    field_viewed_tiles: int = 2_000
     basemaps: tuple[Basemap, ...] = ()
 
     @property
@@ -252,6 +256,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         field_area_max_plants=_positive(env, "JASYL_FIELD_AREA_MAX_PLANTS", 20_000),
         field_max_gps_error_m=_positive(env, "JASYL_FIELD_MAX_GPS_ERROR_M", 15),
         field_budget_mb=_positive(env, "JASYL_FIELD_BUDGET_MB", 300),
+        field_viewed_tiles=_positive(env, "JASYL_FIELD_VIEWED_TILES", 2_000),
         basemaps=load_basemaps(env.get("JASYL_BASEMAPS")),
     )
 

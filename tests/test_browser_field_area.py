@@ -212,6 +212,40 @@ def test_a_third_party_basemap_keeps_only_the_tiles_viewed(phone, clean, tmp_pat
         assert set(drawn_third_party(phone)) >= set(viewed)
 
 
+def test_the_viewed_tiles_of_a_third_party_are_capped(phone, clean, tmp_path) -> None:  # noqa: F811
+    """Kept as viewed, but never more than JASYL_FIELD_VIEWED_TILES: the oldest go first (a
+    browser counts each opaque tile as megabytes of its quota)."""
+    new_user(clean, "les@test.jasyl.kz", "forester", "KZ-71")
+    app = create_app(
+        {"UPLOADS_DIR": tmp_path / "uploads", "BASEMAPS": load_basemaps(json.dumps([STREETS]))}
+    )
+    app.config["JASYL_SETTINGS"] = replace(app.config["JASYL_SETTINGS"], field_viewed_tiles=3)
+    asked: list[str] = []
+
+    def third_party(route) -> None:
+        asked.append(route.request.url)
+        route.fulfill(status=200, content_type="image/png", body=tile_png((250, 230, 180)))
+
+    phone.context.route("https://tiles.example.kz/**", third_party)
+    kept = (
+        "() => caches.open('jasyl-field-viewed-tiles').then((c) => c.keys()).then((k) => k.length)"
+    )
+    for base in serve(app):
+        sign_in(phone, base, "les@test.jasyl.kz")
+        open_field(phone, base)
+        installed(phone)
+        phone.reload()  # the worker now controls the page and keeps what it draws
+        phone.wait_for_selector("#field[data-ready=true]")
+        viewed = drawn_third_party(phone)
+        assert len(viewed) > 3
+        counts = [phone.evaluate(kept)]
+        while len(counts) < 5 or len(set(counts[-5:])) > 1:  # until the worker has settled
+            phone.wait_for_timeout(300)
+            counts.append(phone.evaluate(kept))
+            assert len(counts) < 60, counts
+        assert 0 < counts[-1] <= 3, counts  # more were viewed than are kept
+
+
 def drawn_third_party(page) -> list[str]:
     page.evaluate(
         "([lat, lon]) => JasylFieldMap.map.setView([lat, lon], 16, {animate: false})",

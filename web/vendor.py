@@ -25,6 +25,7 @@ SERVED_PACKAGES = frozenset({"leaflet", "leaflet.vectorgrid", "@geoman-io", "cha
     "protomaps-leaflet",
     "idb",  # field mode's outbox (IndexedDB); then Workbox, loaded by its service worker
     *("workbox-sw", "workbox-core", "workbox-precaching", "workbox-routing", "workbox-strategies"),
+    "workbox-expiration",
 }
 
 bp = Blueprint("vendor", __name__)

@@ -37,7 +37,10 @@ VENDOR = Path(__file__).resolve().parent.parent / "node_modules"
 ICON_SIZES = (192, 512)
 SHELL = ("field-map.js", "field-area.js", "field.js", "field.css")
 VENDORED = ("idb/build/umd.js", "leaflet/dist/leaflet.js", "leaflet/dist/leaflet.css")
-WORKBOX = ("workbox-core", "workbox-precaching", "workbox-routing", "workbox-strategies")
+WORKBOX = (
+    *("workbox-core", "workbox-precaching", "workbox-routing", "workbox-strategies"),
+    "workbox-expiration",  # the viewed tiles of a third party's basemap: capped, and aged out
+)
 MESSAGES = {
     "online": _l("Online"),
     "offline": _l("Offline: changes wait on this phone"),
@@ -208,6 +211,7 @@ def service_worker():
         warm=warm,
         version=hashlib.sha256(json.dumps(precache).encode()).hexdigest()[:12],
         workbox=WORKBOX,
+        viewed_tiles=current_app.config["JASYL_SETTINGS"].field_viewed_tiles,
     )
     headers = {"Cache-Control": "no-cache", "Service-Worker-Allowed": "/field"}
     return Response(body, mimetype="application/javascript", headers=headers)

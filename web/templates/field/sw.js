@@ -24,7 +24,10 @@ workbox.routing.registerRoute(
 );
 
 // Basemap tiles: those of a self-hosted basemap the page fetched for the work area, from the
-// cache first; a third party's only as viewed (opaque answers kept too: they are images).
+// cache first; a third party's only as viewed (opaque answers kept too: they are images), at
+// most JASYL_FIELD_VIEWED_TILES of them and none older than 30 days, the oldest going first
+// (a browser counts an opaque answer as megabytes of its quota: uncapped, they would crowd out
+// the outbox), and all of them when the browser says its storage is full.
 const TILES = 'jasyl-field-tiles';
 const VIEWED = 'jasyl-field-viewed-tiles';
 const images = { cacheWillUpdate: async ({ response }) => ([0, 200].includes(response.status) ? response : null) };
@@ -35,7 +38,12 @@ workbox.routing.registerRoute(
 );
 workbox.routing.registerRoute(
   ({ url, request }) => url.origin !== self.location.origin && request.destination === 'image',
-  new workbox.strategies.CacheFirst({ cacheName: VIEWED, plugins: [images] }),
+  new workbox.strategies.CacheFirst({
+    cacheName: VIEWED,
+    plugins: [images, new workbox.expiration.ExpirationPlugin({
+      maxEntries: {{ viewed_tiles }}, maxAgeSeconds: 30 * 24 * 3600, purgeOnQuotaError: true,
+    })],
+  }),
 );
 
 self.addEventListener('install', (event) => {
