@@ -108,7 +108,7 @@ def test_a_vector_basemap_is_drawn_in_the_field_and_offline_from_the_cache(
 ) -> None:
     """A self-hosted basemap of vector tiles: drawn on the field map by protomaps-leaflet (which
     the worker precaches too), its tiles kept by area, and drawn again offline."""
-    app, _ = field_site(clean, tmp_path, vector_tile(), fmt="pbf")
+    app, _ = field_site(clean, tmp_path, vector_tile(), zooms=range(12, 19), fmt="pbf")
     colours = f"({CANVAS_COLOURS.replace('.basemap-streets', '#field-map .basemap')})()"
     answers = []
     for base in serve(app):
@@ -123,11 +123,13 @@ def test_a_vector_basemap_is_drawn_in_the_field_and_offline_from_the_cache(
         phone.on("response", lambda r: answers.append(r))
         phone.reload()
         phone.wait_for_selector("#field[data-ready=true]")
-        phone.evaluate(
-            "([lat, lon]) => JasylFieldMap.map.setView([lat, lon], 16, {animate: false})",
-            [HERE["latitude"], HERE["longitude"]],
-        )
-        phone.wait_for_function(f"{colours} >= 3")  # land, water, road: drawn from the cache
+        for zoom in (13, 16):
+            phone.evaluate(
+                "([lat, lon, z]) => JasylFieldMap.map.setView([lat, lon], z, {animate: false})",
+                [HERE["latitude"], HERE["longitude"], zoom],
+            )
+            phone.wait_for_function(f"{colours} >= 3")  # land, water, road: from the cache
+        assert any("/basemap/city/12/" in r.url for r in answers)  # z13 drawn from z12's data
         tiles = [r for r in answers if "/basemap/" in r.url]
         assert tiles and all(r.from_service_worker and r.status == 200 for r in tiles)
         assert all(r.url.endswith(".pbf") for r in tiles)

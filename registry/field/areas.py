@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from gis.basemap import TileRange, tile_ranges, tiles_held
+from gis.basemap import TileRange, archive_format, tile_ranges, tiles_held
 from registry.access import Actor, readable_regions, require_signed_in
 from registry.basemaps import Basemap
 from registry.errors import InvalidValue, TooLarge
@@ -192,8 +192,7 @@ def area_tiles(
     if basemap.file is None:
         return {"basemap": basemap.id, "bulk": False, "count": 0, "bytes": 0}
     box = area.bbox or session.execute(EXTENTS[area.kind], parameters).one()
-    top = min(TILE_ZOOMS[1], basemap.max_zoom)
-    ranges = tile_ranges(box, range(TILE_ZOOMS[0], top + 1)) if None not in box else []
+    ranges = tile_ranges(box, tile_zooms(basemap)) if None not in box else []
     addresses = sum(r.count for r in ranges)
     if addresses > MEASURE_AT_MOST:
         count, size, measured = addresses, addresses * BYTES_PER_TILE, False
@@ -207,6 +206,16 @@ def area_tiles(
         "measured": measured,
         "ranges": [_range(r) for r in ranges],
     }
+
+
+def tile_zooms(basemap: Basemap) -> range:
+    """The zooms of the archive that draw the map at z13–z18: those for images; for vector
+    tiles one less, since the page draws zoom z from the data of z − 1 (protomaps-leaflet's
+    512-pixel data tiles), so z13 offline needs z12's."""
+    low, high = TILE_ZOOMS
+    if archive_format(basemap.file) == "pbf":
+        low, high = low - 1, high - 1
+    return range(low, min(high, basemap.max_zoom) + 1)
 
 
 def _range(r: TileRange) -> dict[str, int]:
