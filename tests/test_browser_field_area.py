@@ -50,6 +50,18 @@ def field_site(clean, tmp_path, tiles: bytes, zooms=range(13, 19), fmt="png", **
     return app, elm
 
 
+def reload_offline(page) -> list:
+    """Reload the page offline with the browser's HTTP cache cleared, so that only the service
+    worker's cache may answer; the answers the page gets from then on."""
+    page.context.new_cdp_session(page).send("Network.clearBrowserCache")
+    page.context.set_offline(True)
+    answers: list = []
+    page.on("response", lambda r: answers.append(r))
+    page.reload()
+    page.wait_for_selector("#field[data-ready=true]")
+    return answers
+
+
 def drawn_at(page, zoom: int) -> list[str]:
     """Bring the map to where the phone stands at ``zoom``; the basemap tiles it drew there."""
     page.evaluate(
@@ -73,7 +85,6 @@ def test_the_basemap_of_a_downloaded_area_is_drawn_offline_from_the_cache(
     tmp_path,
 ) -> None:
     app, _ = field_site(clean, tmp_path, tile_png((120, 170, 250)))
-    answers = []
     for base in serve(app):
         sign_in(phone, base, "les@test.jasyl.kz")
         open_field(phone, base)
@@ -85,12 +96,7 @@ def test_the_basemap_of_a_downloaded_area_is_drawn_offline_from_the_cache(
         kept = phone.inner_text("#tiles-kept")
         assert "МБ" in kept and int(kept.split(":")[1].split(",")[0]) > 100
 
-        cdp = phone.context.new_cdp_session(phone)
-        cdp.send("Network.clearBrowserCache")  # only the worker's cache may answer now
-        phone.context.set_offline(True)
-        phone.on("response", lambda r: answers.append(r))
-        phone.reload()
-        phone.wait_for_selector("#field[data-ready=true]")
+        answers = reload_offline(phone)
         for zoom in (16, 18):
             drawn = drawn_at(phone, zoom)
             assert drawn, f"no basemap tile drawn offline at z{zoom}"
@@ -110,19 +116,13 @@ def test_a_vector_basemap_is_drawn_in_the_field_and_offline_from_the_cache(
     the worker precaches too), its tiles kept by area, and drawn again offline."""
     app, _ = field_site(clean, tmp_path, vector_tile(), zooms=range(12, 19), fmt="pbf")
     colours = f"({CANVAS_COLOURS.replace('.basemap-streets', '#field-map .basemap')})()"
-    answers = []
     for base in serve(app):
         sign_in(phone, base, "les@test.jasyl.kz")
         open_field(phone, base)
         installed(phone)
         download_area_around_me(phone)
         phone.wait_for_selector("#field[data-tiles=kept]")
-        cdp = phone.context.new_cdp_session(phone)
-        cdp.send("Network.clearBrowserCache")  # only the worker's cache may answer now
-        phone.context.set_offline(True)
-        phone.on("response", lambda r: answers.append(r))
-        phone.reload()
-        phone.wait_for_selector("#field[data-ready=true]")
+        answers = reload_offline(phone)
         for zoom in (13, 16):
             phone.evaluate(
                 "([lat, lon, z]) => JasylFieldMap.map.setView([lat, lon], z, {animate: false})",
