@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from gis.basemap import TileRange, archive_format, tile_ranges, tiles_held
+from gis.basemap import TileRange, tile_ranges, tiles_held
 from registry.access import Actor, readable_regions, require_signed_in
 from registry.basemaps import Basemap
 from registry.errors import InvalidValue, TooLarge
@@ -126,11 +126,13 @@ class Area:
 @dataclass(frozen=True)
 class AreaRules:
     """What bounds a download (``JASYL_FIELD_AREA_MAX_PLANTS``, ``JASYL_FIELD_BUDGET_MB``) and
-    the basemap whose tiles go with it (None: no basemap is drawn)."""
+    the basemap whose tiles go with it (None: no basemap is drawn), with whether its tiles are
+    vector tiles (as its archive said when the app started)."""
 
     max_plants: int
     budget_mb: int
     basemap: Basemap | None = None
+    vector_tiles: bool = False
 
 
 def scoped(actor: Actor, area: Area) -> dict[str, Any]:
@@ -150,7 +152,7 @@ def area_size(session: Session, actor: Actor, area: Area, rules: AreaRules) -> d
     parameters = scoped(actor, area)
     plants, spaces = session.execute(COUNTS[area.kind], parameters).one()
     data_bytes = plants * BYTES_PER_PLANT + spaces * BYTES_PER_SPACE
-    tiles = area_tiles(session, area, parameters, rules.basemap)
+    tiles = area_tiles(session, area, parameters, rules)
     total = data_bytes + (tiles or {}).get("bytes", 0)
     size = {
         "plants": plants,
@@ -182,17 +184,19 @@ def refusal(size: dict[str, Any], rules: AreaRules) -> str | None:
 
 
 def area_tiles(
-    session: Session, area: Area, parameters: dict[str, Any], basemap: Basemap | None
+    session: Session, area: Area, parameters: dict[str, Any], rules: AreaRules
 ) -> dict[str, Any] | None:
     """The basemap tiles z13–z18 over the area: for a self-hosted archive, the ranges the phone
     fetches and their measured count and bytes; for a third party's, only that it is not
     fetched by area (``bulk`` false)."""
+    basemap = rules.basemap
     if basemap is None:
         return None
     if basemap.file is None:
         return {"basemap": basemap.id, "bulk": False, "count": 0, "bytes": 0}
     box = area.bbox or session.execute(EXTENTS[area.kind], parameters).one()
-    ranges = tile_ranges(box, tile_zooms(basemap)) if None not in box else []
+    zooms = tile_zooms(basemap, rules.vector_tiles)
+    ranges = tile_ranges(box, zooms) if None not in box else []
     addresses = sum(r.count for r in ranges)
     if addresses > MEASURE_AT_MOST:
         count, size, measured = addresses, addresses * BYTES_PER_TILE, False
@@ -208,12 +212,12 @@ def area_tiles(
     }
 
 
-def tile_zooms(basemap: Basemap) -> range:
+def tile_zooms(basemap: Basemap, vector_tiles: bool) -> range:
     """The zooms of the archive that draw the map at z13–z18: those for images; for vector
     tiles one less, since the page draws zoom z from the data of z − 1 (protomaps-leaflet's
     512-pixel data tiles), so z13 offline needs z12's."""
     low, high = TILE_ZOOMS
-    if archive_format(basemap.file) == "pbf":
+    if vector_tiles:
         low, high = low - 1, high - 1
     return range(low, min(high, basemap.max_zoom) + 1)
 

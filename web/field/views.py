@@ -23,6 +23,7 @@ from registry.field.areas import Area, AreaRules, area_contents, area_size
 from registry.field.services import Change
 from web.actors import current_actor
 from web.api.views import plant_input
+from web.basemap.views import basemap_layers
 from web.bounds import body_limit
 from web.db import request_session
 from web.field.schemas import AddPlant, EditPlant
@@ -125,7 +126,9 @@ def field_basemap() -> Basemap | None:
 
 
 def area_rules() -> AreaRules:
-    return AreaRules(settings().field_area_max_plants, settings().field_budget_mb, field_basemap())
+    basemap = field_basemap()
+    vector = basemap is not None and basemap_layers()[basemap.id].vector
+    return AreaRules(settings().field_area_max_plants, settings().field_budget_mb, basemap, vector)
 
 
 @api.get("/area")
