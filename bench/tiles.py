@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import math
 import tempfile
 import threading
 import time
@@ -44,6 +43,7 @@ from sqlalchemy.engine import make_url
 
 from bench.harness import Timing, machine, measure, report
 from bench.tiles_ceiling import bare_server
+from gis.basemap import tile_xy
 from gis.tiles import DOTS_UNTIL_ZOOM, TileAddress, render_tile, statement, tile_query
 from registry.config import load_settings
 from registry.db import engine_for
@@ -71,10 +71,7 @@ BASELINE_RAW = text(
 
 
 def tile_of(lon: float, lat: float, z: int) -> TileAddress:
-    n = 2**z
-    x = int((lon + 180) / 360 * n)
-    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
-    return TileAddress(z, x, y)
+    return TileAddress(z, *tile_xy(lon, lat, z))
 
 
 # -- the tiles asked for ---------------------------------------------------------------------------

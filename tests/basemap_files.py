@@ -22,8 +22,7 @@ from pmtiles.tile import Compression, TileType, zxy_to_tileid
 from pmtiles.writer import write
 from shapely.geometry import LineString, box
 
-from gis.basemap import tile_ranges
-from tests.test_web_map import tile_of
+from gis.basemap import tile_ranges, tile_xy
 
 # Astana at zoom 10 and one tile of it at zoom 14; the country at zoom 0.
 TILES = {
@@ -73,7 +72,7 @@ def vector_tiles(lat: float = 51.1282, lon: float = 71.4304, zooms: range = rang
     """The tile holding Astana and its eight neighbours at each zoom, all the same tile."""
     tile, tiles = vector_tile(), {}
     for z in zooms:
-        _, x, y = tile_of(lon, lat, z)
+        x, y = tile_xy(lon, lat, z)
         for dx in (-1, 0, 1):
             for dy in (-1, 0, 1):
                 if 0 <= x + dx < 1 << z and 0 <= y + dy < 1 << z:

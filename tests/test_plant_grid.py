@@ -4,13 +4,12 @@ aggregating the plants directly."""
 
 from __future__ import annotations
 
-import math
-
 import mapbox_vector_tile
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import text
 
+from gis.basemap import tile_xy
 from gis.plant_grid import dirty_regions, refresh_dirty, refresh_region
 from gis.tiles import BASE_CELL_METRES, TileAddress, render_tile
 from registry.access import Actor
@@ -21,9 +20,7 @@ from web.cli import main
 
 
 def tile_at(lon: float, lat: float, z: int) -> TileAddress:
-    n = 2**z
-    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
-    return TileAddress(z, int((lon + 180) / 360 * n), y)
+    return TileAddress(z, *tile_xy(lon, lat, z))
 
 
 def cells_of(url: str, tile: TileAddress, internal: bool = False) -> list[dict]:

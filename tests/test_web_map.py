@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import re
 
 import mapbox_vector_tile
@@ -12,6 +11,7 @@ import pytest
 from sqlalchemy import text
 
 from bench.page import GOAL_BYTES, page_bytes
+from gis.basemap import tile_xy
 from registry.db import engine_for, unit_of_work
 from registry.demo.services import load_demo
 from tests.conftest import empty_inventory
@@ -19,10 +19,7 @@ from web import create_app
 
 
 def tile_of(lon: float, lat: float, z: int) -> tuple[int, int, int]:
-    n = 2**z
-    x = int((lon + 180) / 360 * n)
-    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
-    return z, x, y
+    return z, *tile_xy(lon, lat, z)
 
 
 @pytest.fixture(scope="module")

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import io
 import json
-import math
 import re
 
 import mapbox_vector_tile
 import pytest
 from sqlalchemy import text
 
+from gis.basemap import tile_xy
 from registry.access import Actor
 from registry.db import engine_for, unit_of_work
 from registry.inventory.services import update_plant
@@ -21,9 +21,7 @@ from web import create_app
 
 
 def tile_of(lon: float, lat: float, z: int) -> str:
-    n = 2**z
-    x = int((lon + 180) / 360 * n)
-    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
+    x, y = tile_xy(lon, lat, z)
     return f"{z}/{x}/{y}"
 
 
