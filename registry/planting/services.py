@@ -570,6 +570,13 @@ def event_survival(session: Session, actor: Actor, event_id: int) -> dict[str, A
     }
 
 
+# What a survival row reports after its group: planted, replanted, and per check the plants
+# checked, found alive and the rate (the CLI's columns, the yearly report's survival table).
+SURVIVAL_FIGURES = (
+    *("planted", "replanted"),
+    *("checked_1", "alive_1", "rate_1"),
+    *("checked_3", "alive_3", "rate_3"),
+)
 SURVIVAL_GROUPS = {
     "region": PlantingTally.region_id,
     "year": PlantingTally.year,

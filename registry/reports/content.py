@@ -27,7 +27,7 @@ from registry.inventory.models import GreenSpace, PlantStatus
 from registry.nursery.provenance import survival_by_seed_origin
 from registry.planting import rules
 from registry.planting.models import PlanStatus, PlantingEvent, PlantingPlan, PlantingPlanLine
-from registry.planting.services import tally_rows
+from registry.planting.services import SURVIVAL_FIGURES, tally_rows
 from registry.regions.models import Region
 from registry.regions.services import resolve_region
 from registry.reports.models import InventoryTally
@@ -117,19 +117,7 @@ def survival_section(session: Session, region_id: int, year: int, names: dict) -
                         "planting_year": cohort,
                         **names[item["species"]],
                         "unit": item["unit"],
-                        **{
-                            k: item[k]
-                            for k in (
-                                "planted",
-                                "replanted",
-                                "checked_1",
-                                "alive_1",
-                                "rate_1",
-                                "checked_3",
-                                "alive_3",
-                                "rate_3",
-                            )
-                        },
+                        **{k: item[k] for k in SURVIVAL_FIGURES},
                     }
                 )
     return rows

@@ -301,21 +301,7 @@ def survival(region, year, group_by, fmt, as_user) -> None:
         raise click.BadParameter(f"unknown group {sorted(unknown)[0]!r}", param_hint="--by")
     with unit_of_work() as session:
         rows = planting.survival_rates(session, acting(session, as_user), region, year, groups)
-        emit(
-            rows,
-            fmt,
-            [
-                *groups,
-                "planted",
-                "replanted",
-                "checked_1",
-                "alive_1",
-                "rate_1",
-                "checked_3",
-                "alive_3",
-                "rate_3",
-            ],
-        )
+        emit(rows, fmt, [*groups, *planting.SURVIVAL_FIGURES])
 
 
 # -- care -----------------------------------------------------------------------------------------
