@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from importers import sources, staging
 from importers.batches import close_batch, earlier_batch, file_sha256, open_batch, undo_batch
+from importers.benefits import BenefitsBeside
 from importers.coordinates import LOCATION_HINT, table_geometry
 from importers.crs import looks_geographic, missing_crs_error, parse_crs
 from importers.detection import geometry_type, layer_columns
@@ -109,6 +110,7 @@ class ImportRun:
     inserted: int | None = None  # new plants merged live, chunk by chunk (``_ChunkWriter``)
     known: int = 0  # rows staged live with numbers the region has: they update at the end
     numbers: InventoryNumbers = field(default_factory=InventoryNumbers)
+    benefits: BenefitsBeside | None = None  # a live import's benefit tallies, summed beside it
 
     @property
     def file_name(self) -> str:
@@ -221,6 +223,9 @@ def _in_savepoint(run: ImportRun) -> ImportReport:
         if savepoint.is_active:
             savepoint.rollback()  # the caller's session stays usable after a refused file
         raise
+    finally:
+        if run.benefits is not None:
+            run.benefits.close()
     run.report.problems.sort(key=lambda p: (p.row or 0, p.field))
     return run.report
 
@@ -299,6 +304,8 @@ class _ChunkWriter:
         if self.live:
             staging.go_live(self.run.session)
             self.run.inserted = 0
+            if BenefitsBeside.possible(self.run.session):
+                self.run.benefits = BenefitsBeside(self.run.session)
         return self
 
     def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
@@ -337,6 +344,8 @@ class _ChunkWriter:
         with run.timed("write"):  # waiting for the database to finish the previous chunk
             self.wait()
         self.pending = self.pool.submit(self._write, new, rows)
+        if new is not None and run.benefits is not None:
+            run.benefits.add(new)
 
     def _split(self, good: np.ndarray, numbers: list[str | None]) -> tuple[np.ndarray, ...]:
         """The rows ``good`` as (new plants to COPY, rows to stage): all staged unless live."""
@@ -376,6 +385,9 @@ def _merge(run: ImportRun) -> None:
             _skip_conflicts(run, merged)
     batch = run.batch or open_batch(run)
     run.tell("writing", 0, report.rows_read)
+    if run.benefits is not None:
+        with run.timed("benefits"):  # what the sums beside the import were not done with
+            run.benefits.book(session)
     with run.timed("merge"):
         report.imported, report.updated, report.unchanged = staging.merge(
             session,

@@ -154,7 +154,42 @@ def test_a_live_import_books_each_chunk_once_and_its_undo_takes_them_away(
 
     assert report.status == "done" and report.imported == 10, report.problems
     assert "write" in report.seconds  # the chunks went in as they were read
+    # This transaction changed the precipitation, which a second connection would not see:
+    # the chunks were booked by the trigger, in the import's own process.
+    assert "benefits" not in report.seconds
     kept = assert_tallies_are_the_plants_sums(db)
     assert sum(row[0] for row in kept.values()) == sum(row[0] for row in before.values()) + 10
     undo_batch(db, actor, report.batch_id)
     assert assert_tallies_are_the_plants_sums(db) == before
+
+
+def test_a_live_import_sums_its_chunks_beside_it_to_the_gram(
+    db: Session, monkeypatch: pytest.MonkeyPatch, tmp_path
+) -> None:
+    """Revision 0031: with the reference data as committed, the chunks' figures are summed on
+    a second connection while the import copies, and added to the tallies at the merge."""
+    monkeypatch.setattr(sources, "BATCH_SIZE", 4)
+    before = assert_tallies_are_the_plants_sums(db)
+    actor = Actor.system("live import test")
+
+    report = import_file(db, actor, survey(tmp_path, "beside.shp"), region="KZ-71")
+
+    assert report.status == "done" and report.imported == 10, report.problems
+    assert "benefits" in report.seconds  # summed beside, the trigger aside
+    kept = assert_tallies_are_the_plants_sums(db)
+    stored = sum(row[7] for row in kept.values()) - sum(row[7] for row in before.values())
+    assert stored > 0 and sum(row[1] for row in kept.values()) >= 10
+    # The trigger is back for the rest of the transaction: a plant added now is booked too.
+    assert db.scalar(text("SELECT current_setting('jasyl.benefit_tallies', true)")) == ""
+    db.execute(
+        text(
+            """INSERT INTO plants (region_id, inventory_number, species_id, planting_form, geom,
+                   quantity, trunk_diameter_cm, status, address, notes)
+               SELECT region_id, 'AFTER-1', species_id, planting_form, geom, 1, 30, 'alive',
+                      '', '' FROM plants WHERE import_batch_id = :batch LIMIT 1"""
+        ),
+        {"batch": report.batch_id},
+    )
+    assert assert_tallies_are_the_plants_sums(db) != kept
+    undo_batch(db, actor, report.batch_id)
+    assert sum(row[0] for row in tallies(db).values()) == sum(r[0] for r in before.values()) + 1

@@ -54,12 +54,17 @@ def survey(tmp_path: Path, name: str, lonlat=ASTANA_LONLAT, **overrides: list) -
 
 
 def registry_state(session: Session) -> dict[str, object]:
-    """What an import may change: plants, batches, tallies, tile versions, the grid's flags."""
+    """What an import may change: plants, batches, tallies (inventory and benefits), tile
+    versions, the grid's flags, whether the benefits' trigger stands aside."""
     session.flush()
     return {
         "plants": session.scalar(select(func.count()).select_from(Plant)),
         "batches": session.scalar(select(func.count()).select_from(ImportBatch)),
         "tallies": sorted(session.execute(text("SELECT * FROM inventory_tallies")).all()),
+        "benefits": sorted(session.execute(text("SELECT * FROM benefit_tallies")).all()),
+        "benefit trigger": session.scalar(
+            text("SELECT current_setting('jasyl.benefit_tallies', true)")
+        ),
         "tiles": sorted(session.execute(text("SELECT * FROM tile_versions")).all()),
         "grid": sorted(session.execute(text("SELECT region_id, dirty FROM plant_grid_state"))),
         "audit": session.scalar(text("SELECT count(*) FROM audit_log")),

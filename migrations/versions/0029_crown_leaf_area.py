@@ -100,6 +100,12 @@ def _revision(name: str) -> ModuleType:
     return module
 
 
+def leaf_area(tallies: ModuleType) -> str:
+    """A tree's leaf area over a method row ``y`` of revision 0028's ``tallies``: the species'
+    equation of DBH, else the crown's."""
+    return f"CASE WHEN y.leaf_area_a IS NOT NULL THEN {tallies.LEAF_AREA} ELSE {CROWN} END"
+
+
 def _tallies_with_crown() -> list[str]:
     tallies = _revision("0028_cheaper_benefit_tallies.py")
     rows = tallies.METHOD_ROWS.replace("CREATE VIEW", "CREATE OR REPLACE VIEW", 1).replace(
@@ -109,8 +115,7 @@ def _tallies_with_crown() -> list[str]:
         "       (k->>'crown_shading_factor')::float8 AS crown_shading_factor\n",
         1,
     )
-    leaf_area = f"CASE WHEN y.leaf_area_a IS NOT NULL THEN {tallies.LEAF_AREA} ELSE {CROWN} END"
-    return [rows, *tallies.tally_functions(leaf_area)]
+    return [rows, *tallies.tally_functions(leaf_area(tallies))]
 
 
 def upgrade() -> None:
