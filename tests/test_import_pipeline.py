@@ -63,7 +63,7 @@ def registry_state(session: Session) -> dict[str, object]:
         "tallies": sorted(session.execute(text("SELECT * FROM inventory_tallies")).all()),
         "benefits": sorted(session.execute(text("SELECT * FROM benefit_tallies")).all()),
         "benefit trigger": session.scalar(
-            text("SELECT current_setting('jasyl.benefit_tallies', true)")
+            text("SELECT coalesce(current_setting('jasyl.benefit_tallies', true), '')")
         ),
         "tiles": sorted(session.execute(text("SELECT * FROM tile_versions")).all()),
         "grid": sorted(session.execute(text("SELECT region_id, dirty FROM plant_grid_state"))),
