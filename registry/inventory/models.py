@@ -120,7 +120,7 @@ class Plant(Timestamped, Versioned, Base):
     __table_args__ = (
         UniqueConstraint("region_id", "inventory_number"),
         Index("ix_plants_geom_3857", "geom_3857", postgresql_using="gist"),
-        trigram_index("ix_plants_inventory_number_trgm", "inventory_number"),  # search
+        # search: any part of the address (revision 0021); a number's start: below
         trigram_index("ix_plants_address_trgm", "address"),
         Index(
             "ix_plants_green_space_id",
@@ -176,6 +176,14 @@ class Plant(Timestamped, Versioned, Base):
     # None: not measured (drawn on the map, imported, or recorded before revision 0030).
     gps_accuracy_m: Mapped[Decimal | None] = mapped_column(Numeric(7, 1))
     gps_fixes: Mapped[int | None] = mapped_column(SmallInteger)
+
+
+# The map's search finds a plant by the start of its number in any case (revision 0034).
+Index(
+    "ix_plants_inventory_number_lower",
+    func.lower(Plant.inventory_number).label("number_lower"),
+    postgresql_ops={"number_lower": "text_pattern_ops"},
+)
 
 
 class Inspection(Base):

@@ -232,7 +232,8 @@ def search(session: Session, actor: Actor, text: str, limit: int = 10) -> list[d
     literal = escape_like(wanted)  # "50%" and "A_1" are what was typed, not wildcards
     plants = select(Plant).where(
         or_(
-            Plant.inventory_number.ilike(f"{literal}%", escape="\\"),
+            # ILIKE as the B-tree of lowered numbers answers it (revision 0034)
+            func.lower(Plant.inventory_number).like(func.lower(f"{literal}%"), escape="\\"),
             Plant.address.ilike(f"%{literal}%", escape="\\"),
         )
     )
