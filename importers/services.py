@@ -109,6 +109,7 @@ class ImportRun:
     batch: ImportBatch | None = None  # opened before the first live chunk, else at the merge
     inserted: int | None = None  # new plants merged live, chunk by chunk (``_ChunkWriter``)
     known: int = 0  # rows staged live with numbers the region has: they update at the end
+    ids_after: int = 0  # the plants' sequence value before the first live chunk
     numbers: InventoryNumbers = field(default_factory=InventoryNumbers)
     benefits: BenefitsBeside | None = None  # a live import's benefit tallies, summed beside it
 
@@ -302,7 +303,7 @@ class _ChunkWriter:
 
     def __enter__(self) -> _ChunkWriter:
         if self.live:
-            staging.go_live(self.run.session)
+            self.run.ids_after = staging.go_live(self.run.session)
             self.run.inserted = 0
             if BenefitsBeside.possible(self.run.session):
                 self.run.benefits = BenefitsBeside(self.run.session)
@@ -398,6 +399,7 @@ def _merge(run: ImportRun) -> None:
             actor.label,
             known,
             inserted=run.inserted if run.batch else None,
+            after=run.ids_after,
         )
     with run.timed("close"):
         close_batch(run, batch)

@@ -227,7 +227,9 @@ SORT_AS_BEFORE = "SET LOCAL work_mem TO DEFAULT"
 TRUST_STAGING = "SELECT set_config('jasyl.region_source', 'import_staging', true)"
 DISTRUST_STAGING = "SELECT set_config('jasyl.region_source', '', true)"
 DEFER_BOOKKEEPING = "SELECT set_config('jasyl.plants_bookkeeping', 'deferred', true)"
-BOOK_IMPORTED = "SELECT jasyl_book_imported_plants(CAST(:batch AS integer))"
+# Revision 0035: the batch's plants are those after the sequence's value before the import.
+BOOK_IMPORTED = "SELECT jasyl_book_imported_plants(CAST(:batch AS integer), CAST(:after AS bigint))"
+IDS_SO_FAR = "SELECT coalesce(pg_sequence_last_value(pg_get_serial_sequence('plants', 'id')), 0)"
 RESUME_BOOKKEEPING = "SELECT set_config('jasyl.plants_bookkeeping', '', true)"
 
 
@@ -349,11 +351,14 @@ def any_known(session: Session, region_id: int, batch_id: int = NO_BATCH) -> boo
     return bool(session.scalar(text(KNOWN), {"region": region_id, "batch": batch_id}))
 
 
-def go_live(session: Session) -> None:
-    """Settings for merging chunks as they are staged (transaction-local, like everything)."""
+def go_live(session: Session) -> int:
+    """Settings for merging chunks as they are staged (transaction-local, like everything);
+    returns the plants' sequence value so far: every plant the import inserts has a larger id
+    (the sequence caches no values), which is how ``merge`` finds them again."""
     session.execute(text(TRUST_STAGING))
     session.execute(text(SORT_IN_MEMORY))
     session.execute(text(DEFER_BOOKKEEPING))
+    return int(session.scalar(text(IDS_SO_FAR)))
 
 
 def merge(
@@ -365,12 +370,14 @@ def merge(
     actor: str,
     known: bool = True,
     inserted: int | None = None,
+    after: int = 0,
 ) -> tuple[int, int, int]:
     """Update plants with the same inventory number, insert the rest: (inserted, updated, same).
 
     ``known=False`` (no staged number exists in the region) skips the matching statements.
     ``inserted``: a live import's count of new plants already merged chunk by chunk; their
-    deferred book-keeping is done here, and nothing more is inserted.
+    deferred book-keeping is done here, and nothing more is inserted. ``after``: the plants'
+    sequence value before those (``go_live``): their ids are all larger.
     """
     params = {"region": region_id, "kato": kato, "batch": batch_id, "user": user_id}
     matched = int(session.scalar(text(MATCHED), params)) if known else 0
@@ -383,7 +390,7 @@ def merge(
         # Several chunks, well over the grid's bulk size (revision 0017): their region is
         # marked for a rebuild, as the trigger of one such INSERT would.
         # (The benefit tallies' trigger booked each chunk as it was copied: revision 0028.)
-        session.execute(text(BOOK_IMPORTED), params)
+        session.execute(text(BOOK_IMPORTED), {**params, "after": after})
         session.execute(text(RESUME_BOOKKEEPING))
     updated = session.execute(text(UPDATE), params).rowcount if known else 0
     if inserted is None:
