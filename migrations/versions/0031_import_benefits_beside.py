@@ -23,12 +23,11 @@ Revision ID: 0031
 Revises: 0030
 """
 
-import importlib.util
 from collections.abc import Sequence
-from pathlib import Path
-from types import ModuleType
 
 from alembic import op
+
+from registry.migrate import earlier_revision
 
 revision: str = "0031"
 down_revision: str | Sequence[str] | None = "0030"
@@ -39,18 +38,9 @@ NOT_BESIDE = "current_setting('jasyl.benefit_tallies', true) IS DISTINCT FROM 'b
 ROWS, SUMS = "__rows__", "__sums__"  # placeholders for the tables named at call time
 
 
-def _revision(name: str) -> ModuleType:
-    """An earlier revision's module (loaded, not copied): its SQL is what this one builds on."""
-    path = Path(__file__).with_name(name)
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def functions() -> list[str]:
-    tallies = _revision("0028_cheaper_benefit_tallies.py")
-    leaf_area = _revision("0029_crown_leaf_area.py").leaf_area(tallies)
+    tallies = earlier_revision("0028_cheaper_benefit_tallies.py")
+    leaf_area = earlier_revision("0029_crown_leaf_area.py").leaf_area(tallies)
     into_sums = tallies._upsert(tallies._deltas(ROWS, "", leaf_area)).replace(
         "INSERT INTO benefit_tallies AS t", f"INSERT INTO {SUMS} AS t", 1
     )

@@ -15,18 +15,20 @@ Revision ID: 0032
 Revises: 0031
 """
 
-import importlib.util
 from collections.abc import Sequence
-from pathlib import Path
 
 from alembic import op
+
+from registry.migrate import earlier_revision
 
 revision: str = "0032"
 down_revision: str | Sequence[str] | None = "0031"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-CHILD = """
+# The new reading of the statement's rows; what follows ``INTO missing;`` (the refusal, the
+# loop's end) is revision 0018's.
+CHECKS = """
 CREATE OR REPLACE FUNCTION jasyl_plants_references() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     ref text[];  -- column of plants, parent table, constraint name
@@ -44,38 +46,21 @@ BEGIN
         EXECUTE format('SELECT x FROM unnest($1) x WHERE NOT EXISTS '
                        '(SELECT 1 FROM %I p WHERE p.id = x) ORDER BY x LIMIT 1', ref[2])
             USING ids INTO missing;
-        IF missing IS NOT NULL THEN
-            RAISE EXCEPTION 'insert or update on table "plants" violates foreign key constraint "%"',
-                ref[3]
-                USING ERRCODE = 'foreign_key_violation', CONSTRAINT = ref[3], TABLE = 'plants',
-                      DETAIL = format('Key (%s)=(%s) is not present in table "%s".',
-                                      ref[1], missing, ref[2]);
-        END IF;
-    END LOOP;
-    RETURN NULL;
-END
-$$
 """
-
-
-def _revision_0018():
-    """Revision 0018 (loaded, not copied): its references, and its function for a downgrade."""
-    path = Path(__file__).with_name("0018_plant_references.py")
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+REFUSAL_AFTER = "INTO missing;\n"
 
 
 def child() -> str:
-    references = _revision_0018().REFERENCES
+    original = earlier_revision("0018_plant_references.py")
+    references = original.REFERENCES
     columns = [column for column, _, _ in references]
     pairs = ", ".join(
         f"'{c}', coalesce(jsonb_agg(DISTINCT k.{c}) FILTER (WHERE k.{c} IS NOT NULL), '[]')"
         for c in columns
     )
+    checks = CHECKS + original.CHILD.split(REFUSAL_AFTER, 1)[1]
     return (
-        CHILD.replace("/*columns*/", pairs)
+        checks.replace("/*columns*/", pairs)
         .replace("/*column list*/", ", ".join(columns))
         .replace(
             "/*references*/",
@@ -89,4 +74,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.execute(_revision_0018().CHILD.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1))
+    original = earlier_revision("0018_plant_references.py").CHILD
+    op.execute(original.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1))

@@ -17,12 +17,12 @@ Revision ID: 0033
 Revises: 0032
 """
 
-import importlib.util
 from collections.abc import Sequence
-from pathlib import Path
 from types import ModuleType
 
 from alembic import op
+
+from registry.migrate import earlier_revision
 
 revision: str = "0033"
 down_revision: str | Sequence[str] | None = "0032"
@@ -30,15 +30,6 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 KG = ("co2_stored_kg", "co2_sequestered_kg", "rain_m3")
-
-
-def _revision(name: str) -> ModuleType:
-    """An earlier revision's module (loaded, not copied): its SQL is what this one builds on."""
-    path = Path(__file__).with_name(name)
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _in_thousandths(sql: str, scale: str) -> str:
@@ -61,10 +52,20 @@ def _sums_scaled(sql: str) -> str:
     return sql
 
 
+def _earlier() -> tuple[ModuleType, ModuleType, ModuleType]:
+    """Revisions 0028 (the tallies' SQL), 0029 (leaf area, a plant's figures), 0031 (sums)."""
+    return tuple(
+        earlier_revision(name)
+        for name in (
+            "0028_cheaper_benefit_tallies.py",
+            "0029_crown_leaf_area.py",
+            "0031_import_benefits_beside.py",
+        )
+    )
+
+
 def functions() -> list[str]:
-    tallies = _revision("0028_cheaper_benefit_tallies.py")
-    crown = _revision("0029_crown_leaf_area.py")
-    beside = _revision("0031_import_benefits_beside.py")
+    tallies, crown, beside = _earlier()
     kept = [
         _sums_scaled(_in_thousandths(f, ""))
         for f in tallies.tally_functions(crown.leaf_area(tallies))
@@ -84,9 +85,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    tallies = _revision("0028_cheaper_benefit_tallies.py")
-    crown = _revision("0029_crown_leaf_area.py")
-    beside = _revision("0031_import_benefits_beside.py")
+    tallies, crown, beside = _earlier()
     op.execute(crown.PLANT_BENEFIT)
     for statement in tallies.tally_functions(crown.leaf_area(tallies)):
         op.execute(statement)
