@@ -3,8 +3,8 @@
 The import's server process is what a large survey waits for (``importers.staging``): its COPY
 into ``plants``, indexes and constraints take one core, while the reader's core is idle much
 of the time. Computing each chunk's benefit figures in that same process (the INSERT trigger of
-revision 0028) made a million points a third slower. So while a live import's book-keeping is
-deferred the trigger stands aside (revision 0031), and each chunk's rows go also to a second
+revision 0028) made a million points a third slower. So during a live import the trigger
+stands aside (``jasyl.benefit_tallies``, revision 0031), and each chunk's rows go also to a second
 server process, which sums that chunk's figures with the trigger's own SQL
 (``jasyl_tally_benefits``) into a temporary table, on the other core, while the import copies
 the next chunk. At the merge the totals are added to ``benefit_tallies`` in the import's own
@@ -19,13 +19,11 @@ connection would not see its changes.
 
 from __future__ import annotations
 
-from concurrent.futures import Future, ThreadPoolExecutor
-
 from psycopg import Connection as DriverConnection
 from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
 
-from importers.staging import PLANT_COLUMNS, NewPlants
+from importers.staging import PLANT_COLUMNS, InFlight, NewPlants
 
 REFERENCE = "species_benefit_methods, benefit_equations, benefit_constants, region_precipitation"
 LOCK_REFERENCE = f"LOCK TABLE {REFERENCE} IN SHARE MODE"
@@ -71,13 +69,11 @@ class BenefitsBeside:
         self.connection.execute(text(CREATE_ROWS))
         self.connection.execute(text(CREATE_SUMS))
         self.driver: DriverConnection = self.connection.connection.driver_connection
-        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jasyl-benefits")
-        self.pending: Future[None] | None = None
+        self.thread = InFlight("jasyl-benefits")
 
     def add(self, plants: NewPlants) -> None:
         """Sum a chunk's new plants (the stream that went into ``plants``), beside the import."""
-        self.wait()
-        self.pending = self.pool.submit(self._tally, plants)
+        self.thread.send(self._tally, plants)
 
     def _tally(self, plants: NewPlants) -> None:
         statement = plants.statement.replace("COPY plants ", f"COPY {ROWS} ", 1)
@@ -87,14 +83,9 @@ class BenefitsBeside:
             cursor.execute(TALLY)
             cursor.execute(f"TRUNCATE {ROWS}")
 
-    def wait(self) -> None:
-        pending, self.pending = self.pending, None
-        if pending is not None:
-            pending.result()
-
     def book(self, session: Session) -> None:
         """Add the import's sums to ``benefit_tallies``, in the import's transaction."""
-        self.wait()
+        self.thread.wait()
         sums = self.connection.execute(text(TOTALS)).scalar()
         if sums is not None:
             session.execute(text(ADD_TOTALS), {"sums": sums})
@@ -103,9 +94,7 @@ class BenefitsBeside:
     def close(self) -> None:
         """End the second connection (its temporary tables go with its transaction)."""
         try:
-            if self.pending is not None:
-                self.pending.exception()  # finished, whatever it raised: the import tells
+            self.thread.close(quietly=True)  # whatever it raised: the import tells
         finally:
-            self.pool.shutdown()
             self.connection.rollback()
             self.connection.close()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack, closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -297,8 +296,7 @@ class _ChunkWriter:
         self.run = run
         self.live = live
         self.connection = staging.driver_connection(run.session)
-        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jasyl-import")
-        self.pending: Future[None] | None = None
+        self.thread = staging.InFlight("jasyl-import")
         self.known: set[str] = set()  # the region's numbers before the import (set when live)
 
     def __enter__(self) -> _ChunkWriter:
@@ -310,11 +308,8 @@ class _ChunkWriter:
         return self
 
     def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
-        try:
-            with self.run.timed("write"):  # the last chunk, still being written
-                self.wait(quietly=kind is not None)  # the first exception is the one to tell
-        finally:
-            self.pool.shutdown()
+        with self.run.timed("write"):  # the last chunk, still being written
+            self.thread.close(quietly=kind is not None)  # the first exception is the one to tell
         if not self.live:
             self.run.inserted = None  # merged in part, if at all: the import will be refused
 
@@ -343,10 +338,11 @@ class _ChunkWriter:
         if self.live:
             run.known += len(staged)
         with run.timed("write"):  # waiting for the database to finish the previous chunk
-            self.wait()
-        self.pending = self.pool.submit(self._write, new, rows)
+            self.thread.wait()
+        self.thread.send(self._write, new, rows)
         if new is not None and run.benefits is not None:
-            run.benefits.add(new)
+            with run.timed("benefits"):  # waiting for the sums of the previous chunk
+                run.benefits.add(new)
 
     def _split(self, good: np.ndarray, numbers: list[str | None]) -> tuple[np.ndarray, ...]:
         """The rows ``good`` as (new plants to COPY, rows to stage): all staged unless live."""
@@ -363,15 +359,6 @@ class _ChunkWriter:
         if rows is not None:
             staging.copy_rows(self.connection, rows)
 
-    def wait(self, quietly: bool = False) -> None:
-        pending, self.pending = self.pending, None
-        if pending is None:
-            return
-        if quietly:
-            pending.exception()  # finished, whatever it raised
-        else:
-            pending.result()
-
 
 def _merge(run: ImportRun) -> None:
     session, report, target, actor = run.session, run.report, run.target, run.actor
@@ -387,7 +374,7 @@ def _merge(run: ImportRun) -> None:
     batch = run.batch or open_batch(run)
     run.tell("writing", 0, report.rows_read)
     if run.benefits is not None:
-        with run.timed("benefits"):  # what the sums beside the import were not done with
+        with run.timed("benefits"):  # the last chunk's sums, and adding them up
             run.benefits.book(session)
     with run.timed("merge"):
         report.imported, report.updated, report.unchanged = staging.merge(

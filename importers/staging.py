@@ -28,7 +28,8 @@ statements matching staged rows against existing plants leave that batch's plant
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import repeat
 
@@ -233,6 +234,38 @@ IDS_SO_FAR = "SELECT coalesce(pg_sequence_last_value(pg_get_serial_sequence('pla
 RESUME_BOOKKEEPING = "SELECT set_config('jasyl.plants_bookkeeping', '', true)"
 
 
+class InFlight:
+    """A thread that does one piece of work at a time, one piece behind its caller: ``send``
+    waits for the previous piece before handing over the next, so memory stays flat and the
+    first failure surfaces at the next ``send`` or ``wait``. The import's chunk writer and the
+    benefit sums beside it (``importers.benefits``) each run on one."""
+
+    def __init__(self, name: str) -> None:
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
+        self.pending: Future[None] | None = None
+
+    def send(self, work: Callable[..., None], *args: object) -> None:
+        self.wait()
+        self.pending = self.pool.submit(work, *args)
+
+    def wait(self, quietly: bool = False) -> None:
+        """Until the piece in flight is done; ``quietly``: whatever it raised (an earlier
+        exception is the one to tell)."""
+        pending, self.pending = self.pending, None
+        if pending is None:
+            return
+        if quietly:
+            pending.exception()
+        else:
+            pending.result()
+
+    def close(self, quietly: bool = False) -> None:
+        try:
+            self.wait(quietly)
+        finally:
+            self.pool.shutdown()
+
+
 def create(session: Session) -> None:
     session.execute(text("SET LOCAL jit = off"))
     session.execute(text("DROP TABLE IF EXISTS import_staging"))
@@ -389,7 +422,8 @@ def merge(
     if inserted is not None:  # before the update: its own triggers count what it changes
         # Several chunks, well over the grid's bulk size (revision 0017): their region is
         # marked for a rebuild, as the trigger of one such INSERT would.
-        # (The benefit tallies' trigger booked each chunk as it was copied: revision 0028.)
+        # (The benefit tallies: summed beside the import and added before this, revision
+        # 0031, or booked by their trigger as each chunk was copied.)
         session.execute(text(BOOK_IMPORTED), {**params, "after": after})
         session.execute(text(RESUME_BOOKKEEPING))
     updated = session.execute(text(UPDATE), params).rowcount if known else 0
