@@ -71,10 +71,22 @@ def installed(page) -> None:
     page.wait_for_function("() => navigator.serviceWorker.controller !== null")
 
 
-def download_area_around_me(page) -> None:
-    page.click("#area-panel summary")
+def locate(page) -> None:
     page.click("#locate")
     page.wait_for_function("() => document.querySelector('#position').textContent.length > 0")
+
+
+def offline_with_a_fix(page, base: str) -> None:
+    """The forester signed in, the field page open, the signal gone, a GPS position taken."""
+    sign_in(page, base, "les@test.jasyl.kz")
+    open_field(page, base)
+    page.context.set_offline(True)
+    locate(page)
+
+
+def download_area_around_me(page) -> None:
+    page.click("#area-panel summary")
+    locate(page)
     page.click("#area-check")
     page.wait_for_function("() => !document.querySelector('#area-download').disabled")
     page.click("#area-download")
@@ -127,8 +139,7 @@ def test_offline_the_page_reloads_and_each_change_is_stored_once_back_online(
     phone.wait_for_selector("#field[data-ready=true]")
     assert phone.locator("#add-species option").count() > 10  # the catalogue, from the cache
     assert "Нет связи" in phone.inner_text("#connection")
-    phone.click("#locate")
-    phone.wait_for_function("() => document.querySelector('#position').textContent.length > 0")
+    locate(phone)
     for height in ("2.5", "3", "4.2"):
         add_plant(phone, height)
     inspect_elm(phone, "4")
@@ -157,11 +168,7 @@ def test_an_answer_lost_mid_sync_is_no_duplicate_and_the_rest_are_sent(
     phone, field_site, clean
 ) -> None:
     base, _, _ = field_site
-    sign_in(phone, base, "les@test.jasyl.kz")
-    open_field(phone, base)
-    phone.context.set_offline(True)
-    phone.click("#locate")
-    phone.wait_for_function("() => document.querySelector('#position').textContent.length > 0")
+    offline_with_a_fix(phone, base)
     for height in ("1.5", "2", "2.5"):
         add_plant(phone, height)
     sent = []
@@ -231,11 +238,7 @@ def test_a_photo_taken_offline_is_sent_after_its_plant(phone, field_site, clean,
     out = io.BytesIO()
     Image.new("RGB", (640, 480), (40, 140, 60)).save(out, "JPEG")
     picture.write_bytes(out.getvalue())
-    sign_in(phone, base, "les@test.jasyl.kz")
-    open_field(phone, base)
-    phone.context.set_offline(True)
-    phone.click("#locate")
-    phone.wait_for_function("() => document.querySelector('#position').textContent.length > 0")
+    offline_with_a_fix(phone, base)
     phone.set_input_files("#add-form input[name=photo]", str(picture))
     add_plant(phone, "2")
     phone.wait_for_function("() => document.querySelector('#unsent-count').textContent === '2'")
@@ -250,11 +253,7 @@ def test_a_photo_taken_offline_is_sent_after_its_plant(phone, field_site, clean,
 
 def test_unsent_changes_export_to_a_file(phone, field_site) -> None:
     base, _, _ = field_site
-    sign_in(phone, base, "les@test.jasyl.kz")
-    open_field(phone, base)
-    phone.context.set_offline(True)
-    phone.click("#locate")
-    phone.wait_for_function("() => document.querySelector('#position').textContent.length > 0")
+    offline_with_a_fix(phone, base)
     add_plant(phone, "3.5")
     with phone.expect_download() as download:
         phone.click("#export")
@@ -316,11 +315,7 @@ def test_changes_wait_for_the_forester_who_recorded_them(phone, field_site, clea
     sign-in (the audit would name the wrong person); it waits, and goes when its author is back."""
     base, _, _ = field_site
     new_user(clean, "les2@test.jasyl.kz", "forester", "KZ-71")
-    sign_in(phone, base, "les@test.jasyl.kz")
-    open_field(phone, base)
-    phone.context.set_offline(True)
-    phone.click("#locate")
-    phone.wait_for_function("() => document.querySelector('#position').textContent.length > 0")
+    offline_with_a_fix(phone, base)
     add_plant(phone, "2")
     phone.context.clear_cookies()  # the session ended (60 minutes idle) while offline
     phone.context.set_offline(False)
@@ -370,11 +365,7 @@ def test_the_server_stopped_mid_sync_and_started_again(phone, clean, tmp_path) -
     port = servers[0].server_port
     threading.Thread(target=servers[0].serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{port}"
-    sign_in(phone, base, "les@test.jasyl.kz")
-    open_field(phone, base)
-    phone.context.set_offline(True)
-    phone.click("#locate")
-    phone.wait_for_function("() => document.querySelector('#position').textContent.length > 0")
+    offline_with_a_fix(phone, base)
     for height in ("1.5", "2", "2.5"):
         add_plant(phone, height)
     tried = []
@@ -436,11 +427,7 @@ def test_a_plant_added_offline_is_edited_or_removed_before_it_is_sent(
     phone, field_site, clean
 ) -> None:
     base, _, _ = field_site
-    sign_in(phone, base, "les@test.jasyl.kz")
-    open_field(phone, base)
-    phone.context.set_offline(True)
-    phone.click("#locate")
-    phone.wait_for_function("() => document.querySelector('#position').textContent.length > 0")
+    offline_with_a_fix(phone, base)
     add_plant(phone, "2.5")
     [kept] = new_plant_keys(phone)
     open_plant(phone, kept)
