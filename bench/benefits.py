@@ -215,13 +215,13 @@ def timed_import(url: str, survey: Path, keeping: bool) -> tuple[float, float]:
     try:
         jasyl = str(Path(sys.executable).with_name("jasyl"))
         command = [jasyl, "import", str(survey), "--region", "KZ-71", "--json"]
-        wall, output = importer.run_timed(command, {**os.environ, "DATABASE_URL": url})
+        run = importer.run_timed(command, {**os.environ, "DATABASE_URL": url})
     finally:
         benefits_trigger(url, True)
     # "write" is the reading thread waiting for the database: where a chunk's trigger shows
-    importer.phases(f"trigger {'on' if keeping else 'off'}", wall, output)
+    importer.phases(f"trigger {'on' if keeping else 'off'}", run.wall, run.output)
     time.sleep(1.0)  # the import's server process reports its function times as it exits
-    return wall, keeping_seconds(url) - before
+    return run.wall, keeping_seconds(url) - before
 
 
 def import_cost(rows: int, rounds: int) -> None:

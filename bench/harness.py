@@ -54,6 +54,20 @@ def load_average() -> float:
     return os.getloadavg()[0]
 
 
+def busy_cpu_seconds() -> float | None:
+    """CPU seconds the whole machine has spent busy since boot (``/proc/stat``: user, nice,
+    system, irq, softirq; not idle, waiting for disks or stolen by the hypervisor), or None where
+    there is no ``/proc``. Read around a command, it counts what the command made *every*
+    process do, its database server included, which a child's ``getrusage`` does not."""
+    try:
+        with open("/proc/stat", encoding="ascii") as stat:
+            fields = stat.readline().split()[1:]
+    except OSError:
+        return None
+    user, nice, system, _idle, _iowait, irq, softirq = (int(f) for f in fields[:7])
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+
+
 def machine() -> str:
     """The machine's cores and load beside the figures: on a shared machine, a run's figures
     mean little without what else was running. Every ``bench/*.py`` with a ``main`` prints it

@@ -17,11 +17,14 @@ import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import psycopg
 import pytest
 from sqlalchemy.engine import make_url
+
+from bench.harness import busy_cpu_seconds
 
 PROJECT = Path(__file__).resolve().parents[1]
 BENCH = PROJECT / "bench"
@@ -99,6 +102,20 @@ def test_the_benchmark_runs_at_its_tiny_size(name: str, database_url: str) -> No
     assert MACHINE.search(done.stdout), f"no machine line (cores, load average)\n{said}"
     assert RATIO.search(done.stdout), f"no ratio to the baseline\n{said}"
     assert FIGURE.search(done.stdout), f"no timing in ms\n{said}"
+    if name == "importer":  # whether the machine has the cores for the goal at all (#17)
+        floor = re.search(r"on \d+ cores our work takes at least ([\d.]+) s", done.stdout)
+        assert floor and float(floor.group(1)) > 0, said
+
+
+def test_busy_cpu_seconds_counts_work_done_meanwhile() -> None:
+    before = busy_cpu_seconds()
+    if before is None:
+        pytest.skip("no /proc/stat here")
+    spun = time.process_time() + 0.3
+    while time.process_time() < spun:  # 0.3 s of this process's own CPU
+        pass
+    after = busy_cpu_seconds()
+    assert after is not None and after - before >= 0.25
 
 
 def drop_databases_beside(database_url: str) -> None:
