@@ -5,9 +5,12 @@ of a scan of every plant."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
+from sqlalchemy.dialects import postgresql
 
 from registry.db import unit_of_work
+from registry.inventory.models import Plant
+from registry.inventory.queries import escape_like, plants_matching
 from tests.factories import make_plant
 from web import create_app
 
@@ -43,15 +46,24 @@ def test_search_takes_percent_and_underscore_literally(site, typed, found) -> No
 
 
 def test_a_search_miss_reads_the_indexes(site) -> None:
-    """The plan of a miss: the address's trigrams and the numbers' B-tree, not a scan of every
-    plant (forced on a small table by turning sequential scans off, as the planner chooses at a
-    million plants)."""
+    """The plan of the search's own condition for a miss: the trigrams of the addresses there
+    are and the numbers' B-tree, not a scan of every plant (forced on a small table by turning
+    sequential scans off, as the planner chooses at a million plants)."""
     _, url = site
-    miss = (
-        "EXPLAIN SELECT id FROM plants"
-        " WHERE address ILIKE '%zzqx%' OR lower(inventory_number) LIKE lower('ZZqx%')"
-    )
+    query = select(Plant.id).where(plants_matching(escape_like("ZZqx")))
+    miss = str(query.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
     with unit_of_work(url) as session:
         session.execute(text("SET LOCAL enable_seqscan = off"))
-        plan = "\n".join(session.execute(text(miss)).scalars())
-    assert "ix_plants_address_trgm" in plan and "ix_plants_inventory_number_lower" in plan
+        plan = "\n".join(session.execute(text(f"EXPLAIN {miss}")).scalars())
+    assert "ix_plants_address_trgm" in plan and "ix_plants_inventory_number_lower" in plan, plan
+
+
+def test_the_address_index_holds_only_plants_with_an_address(site) -> None:
+    """Revision 0036: a GIN index keeps a placeholder entry for a value without trigrams; the
+    index of addresses is partial, so a plant without one costs it nothing."""
+    _, url = site
+    with unit_of_work(url) as session:
+        defined = session.scalar(
+            text("SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_plants_address_trgm'")
+        )
+    assert defined.endswith("WHERE (address <> ''::text)"), defined

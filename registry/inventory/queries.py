@@ -13,7 +13,7 @@ from typing import Any
 
 from geoalchemy2.shape import to_shape
 from shapely.geometry import mapping
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from registry.access import Actor, require_role, sees_internal_fields
@@ -223,6 +223,16 @@ def escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+def plants_matching(literal: str) -> ColumnElement[bool]:
+    """Plants whose number starts with ``literal`` (any case) or whose address holds it, in
+    the forms their indexes answer: the B-tree of lowered numbers (revision 0034) and the
+    trigrams of the addresses there are (0036)."""
+    return or_(
+        func.lower(Plant.inventory_number).like(func.lower(f"{literal}%"), escape="\\"),
+        and_(Plant.address != "", Plant.address.ilike(f"%{literal}%", escape="\\")),
+    )
+
+
 def search(session: Session, actor: Actor, text: str, limit: int = 10) -> list[dict[str, Any]]:
     """Plants by inventory number (prefix), green spaces by name and plants by address."""
     wanted = text.strip()
@@ -230,13 +240,7 @@ def search(session: Session, actor: Actor, text: str, limit: int = 10) -> list[d
         raise InvalidValue("q", "type at least two characters", text)
     found: list[dict[str, Any]] = []
     literal = escape_like(wanted)  # "50%" and "A_1" are what was typed, not wildcards
-    plants = select(Plant).where(
-        or_(
-            # ILIKE as the B-tree of lowered numbers answers it (revision 0034)
-            func.lower(Plant.inventory_number).like(func.lower(f"{literal}%"), escape="\\"),
-            Plant.address.ilike(f"%{literal}%", escape="\\"),
-        )
-    )
+    plants = select(Plant).where(plants_matching(literal))
     for plant in session.scalars(_visible(plants.order_by(Plant.id).limit(limit), Plant, actor)):
         point = to_shape(plant.geom).representative_point()
         found.append(
