@@ -162,7 +162,7 @@ def test_country_to_region_to_green_space_in_the_browser(live_server, browser, p
         page.click('#regions tr[data-region="KZ-71"] a.region-link')
         page.wait_for_url(re.compile(r"/reports/dashboard/KZ-71\?year=2024$"))
         page.click(f'#region-green-spaces tr[data-green-space="{planted["space"]}"] a')
-        page.wait_for_url(re.compile(rf"/\?green_space={planted['space']}$"))
+        page.wait_for_url(re.compile(rf"/\?green_space={planted['space']}(#|$)"))
         card = page.locator(".leaflet-popup-content .card")
         card.wait_for(timeout=15000)
         assert SQUARE in card.inner_text()
