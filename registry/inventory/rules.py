@@ -7,11 +7,11 @@ words, so the same message reaches the CLI, the web form and the import report.
 from __future__ import annotations
 
 import math
+import sys
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-import pandas as pd
 from shapely.geometry.base import BaseGeometry
 
 from registry.errors import InvalidValue
@@ -65,13 +65,16 @@ BLANK_MARKS = " \t\r\n\xa0-–—."
 def is_empty(value: Any) -> bool:
     """An empty cell: None, NaN (a null read by pandas), pandas' NA and NaT, or blank text.
     Empty means "not measured": such a field is stored as NULL, never refused, never 0."""
-    if value is None or value is pd.NA or value is pd.NaT:
+    if value is None:
         return True
     if isinstance(value, float):
         return math.isnan(value)
     if isinstance(value, str):
         return not value.strip(BLANK_MARKS)
-    return False
+    # pandas' own nulls exist only once pandas is loaded: the web app and most commands never
+    # load it (half a second of every command's start-up)
+    pandas = sys.modules.get("pandas")
+    return pandas is not None and (value is pandas.NA or value is pandas.NaT)
 
 
 def to_decimal(field: str, value: Any) -> Decimal | None:
