@@ -12,7 +12,7 @@ from PIL import Image
 from registry.db import unit_of_work
 from tests import test_browser_web
 from tests.factories import ASTANA, make_plant
-from tests.test_browser_web import point, sign_in
+from tests.test_browser_web import card_at_rest, point, sign_in
 from tests.web_client import new_user, serve
 from web import create_app
 
@@ -57,6 +57,7 @@ def test_a_forester_adds_a_photo_on_the_card_and_the_public_sees_it(
     form.wait_for()
     assert page.locator(".leaflet-popup-content img.plant-photo").count() == 0
     form.locator("input[type=file]").set_input_files(str(picture))
+    card_at_rest(page)
     # The upload redirects to this very card, whose map then writes its view into the URL's
     # fragment: so the new page is awaited by its load, not by a URL it may already have left.
     with page.expect_event("load"):

@@ -59,6 +59,25 @@ def click_at(page, lon: float, lat: float, zoom: int = 18) -> None:
     page.mouse.click(box["x"] + spot["x"], box["y"] + spot["y"])
 
 
+def card_at_rest(page) -> None:
+    """Until the open card has stood still for 0.3 s: opening a card pans the map to show it
+    whole (Leaflet's autoPan), and a click during that pan lands on the map, not the card
+    (a photo upload's submit was lost so, under a loaded CI run)."""
+    page.wait_for_function(
+        """() => {
+            const card = document.querySelector('.leaflet-popup');
+            if (!card) return false;
+            const box = card.getBoundingClientRect(), at = box.x + ',' + box.y;
+            if (window.jasylCardAt !== at) {
+                window.jasylCardAt = at;
+                window.jasylCardSince = Date.now();
+            }
+            return Date.now() - window.jasylCardSince >= 300;
+        }""",
+        polling=50,
+    )
+
+
 def open_editor(page) -> None:
     """Click the card's Edit link, once the map has settled after opening the card.
 
@@ -66,6 +85,7 @@ def open_editor(page) -> None:
     popup being replaced is lost (seen under a loaded CI run), so click again until it opens.
     """
     page.wait_for_load_state("networkidle")
+    card_at_rest(page)
     for _ in range(3):
         page.locator(".leaflet-popup-content .edit-plant").click()
         try:
